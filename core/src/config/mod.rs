@@ -1,0 +1,5 @@
+//! Sync configuration: the product brief's JSON, parsed and validated.
+
+pub mod model;
+
+pub use model::*;

@@ -1,0 +1,9 @@
+//! hubsync-core: every decision hubsync makes, as pure functions with fast tests.
+//!
+//! The extension (`src/`) only moves data between Postgres and these functions;
+//! the HTTP edge lives in [`salesforce`]. Nothing here links against Postgres.
+
+pub mod config;
+pub mod problem;
+pub mod salesforce;
+pub mod schema;

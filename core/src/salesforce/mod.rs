@@ -1,0 +1,3 @@
+//! Salesforce: the describe model, request/response shapes and the REST client.
+
+pub mod describe;

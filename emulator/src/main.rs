@@ -1,0 +1,5 @@
+//! hubsync-emulator: a local Salesforce REST API.
+fn main() {
+    eprintln!("hubsync-emulator: under construction");
+    std::process::exit(2);
+}
