@@ -1,7 +1,33 @@
 //! hubsync: keep PostgreSQL tables and SaaS systems in sync from inside the database.
+//!
+//! This crate is the Postgres glue: SQL API, catalog access, the capture trigger, the
+//! background worker and the status views. Decisions live in `hubsync-core`.
+
 use pgrx::prelude::*;
 
+mod api;
+mod guc;
+mod shared;
+mod sqlstate;
+mod worker;
+
 pgrx::pg_module_magic!();
+
+pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+
+/// Library load: settings always; shared memory and the launcher only when preloaded.
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    guc::define();
+    unsafe {
+        if !pg_sys::process_shared_preload_libraries_in_progress || pg_sys::IsBinaryUpgrade {
+            return;
+        }
+    }
+    shared::init();
+    worker::launcher::register();
+}
 
 #[cfg(test)]
 pub mod pg_test {
@@ -9,6 +35,10 @@ pub mod pg_test {
 
     #[must_use]
     pub fn postgresql_conf_options() -> Vec<&'static str> {
-        vec!["shared_preload_libraries = 'hubsync'"]
+        vec![
+            "shared_preload_libraries = 'hubsync'",
+            "hubsync.database = 'pgrx_tests'",
+            "hubsync.sweep_interval = 100",
+        ]
     }
 }

@@ -326,10 +326,16 @@ pub struct FieldSelection {
 pub enum RuleKind {
     EmailFormat,
     /// The value must match `pattern` (Rust `regex` syntax, checked at config time).
-    Regex { pattern: String },
+    Regex {
+        pattern: String,
+    },
     Required,
-    MaxLength { max: u32 },
-    OneOf { values: Vec<Value> },
+    MaxLength {
+        max: u32,
+    },
+    OneOf {
+        values: Vec<Value>,
+    },
 }
 
 /// What to do when a value fails its rule.

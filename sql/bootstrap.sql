@@ -1,0 +1,174 @@
+-- hubsync catalog: what is synced, what is waiting, what went wrong.
+-- Every table lives in schema hubsync; only the extension owner can write them directly.
+-- Users work through the functions and views defined in finalize.sql.
+
+-- One row per sync. The config is kept exactly as validated, minus secrets.
+CREATE TABLE hubsync.sync (
+    id            serial PRIMARY KEY,
+    name          text NOT NULL UNIQUE,
+    connection    text NOT NULL,
+    remote_system text NOT NULL,
+    remote_object text NOT NULL,
+    local_table   regclass NOT NULL,
+    direction     text NOT NULL CHECK (direction IN ('bidirectional', 'to_remote', 'to_local')),
+    state         text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'paused')),
+    config        jsonb NOT NULL,
+    owner         regrole NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+-- Secrets per connection (client secret, refresh token, password...). Readable by the
+-- extension owner only: never exposed by a view, a log line or an error.
+CREATE TABLE hubsync.credentials (
+    connection text PRIMARY KEY,
+    secret     jsonb NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Hub-and-spoke definitions (sync_hub + connected_systems).
+CREATE TABLE hubsync.hub (
+    name       text PRIMARY KEY,
+    config     jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The transactional outbox: one row per captured change, written in the user's transaction.
+-- pk is the local primary key as a JSON array; new/old hold captured columns only.
+CREATE TABLE hubsync.outbox (
+    id            bigserial PRIMARY KEY,
+    sync_id       integer NOT NULL,
+    op            "char" NOT NULL CHECK (op IN ('I', 'U', 'D')),
+    pk            jsonb NOT NULL,
+    new           jsonb,
+    old           jsonb,
+    changed_at    timestamptz NOT NULL DEFAULT statement_timestamp(),
+    claimed_until timestamptz,
+    attempts      integer NOT NULL DEFAULT 0,
+    last_error    text
+);
+CREATE INDEX outbox_sync_id_idx ON hubsync.outbox (sync_id, id);
+
+-- Per synced record: its remote id, the values both sides last agreed on (the base for
+-- conflict detection), the last operation and its outcome, and retry/loop bookkeeping.
+CREATE TABLE hubsync.record_state (
+    sync_id        integer NOT NULL,
+    pk             jsonb NOT NULL,
+    remote_id      text,
+    base           jsonb,
+    remote_stamp   timestamptz,
+    last_op        text,
+    state          text NOT NULL DEFAULT 'synced',
+    last_error     text,
+    retry_at       timestamptz,
+    loop_history   jsonb,
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (sync_id, pk)
+);
+CREATE INDEX record_state_remote_id_idx ON hubsync.record_state (sync_id, remote_id);
+CREATE INDEX record_state_retry_idx ON hubsync.record_state (sync_id, retry_at) WHERE retry_at IS NOT NULL;
+
+-- Records that need a person: permanent failures, exhausted retries, manual conflicts, loops.
+CREATE TABLE hubsync.review (
+    id            bigserial PRIMARY KEY,
+    sync_id       integer NOT NULL,
+    pk            jsonb,
+    remote_id     text,
+    operation     text NOT NULL,
+    kind          text NOT NULL DEFAULT 'error'
+                  CHECK (kind IN ('error', 'rejected', 'conflict', 'loop', 'unknown_outcome', 'apply_error')),
+    payload       jsonb,
+    remote_values jsonb,
+    error_code    text,
+    error_message text,
+    attempts      integer NOT NULL DEFAULT 0,
+    first_seen    timestamptz NOT NULL DEFAULT now(),
+    last_seen     timestamptz NOT NULL DEFAULT now(),
+    outbox_ids    bigint[] NOT NULL DEFAULT '{}'
+);
+CREATE INDEX review_sync_idx ON hubsync.review (sync_id, pk);
+
+-- Every detected conflict and its verdict.
+CREATE TABLE hubsync.conflict_log (
+    id           bigserial PRIMARY KEY,
+    sync_id      integer NOT NULL,
+    pk           jsonb,
+    remote_id    text,
+    field        text NOT NULL,
+    local_value  jsonb,
+    remote_value jsonb,
+    base_value   jsonb,
+    winner       text NOT NULL,
+    rule         text NOT NULL,
+    at           timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX conflict_log_sync_idx ON hubsync.conflict_log (sync_id, at);
+
+-- Running counters and connection state per sync, maintained by the worker.
+CREATE TABLE hubsync.sync_stats (
+    sync_id              integer PRIMARY KEY,
+    pushed               bigint NOT NULL DEFAULT 0,
+    push_failed          bigint NOT NULL DEFAULT 0,
+    pulled               bigint NOT NULL DEFAULT 0,
+    pull_failed          bigint NOT NULL DEFAULT 0,
+    conflicts            bigint NOT NULL DEFAULT 0,
+    api_calls            bigint NOT NULL DEFAULT 0,
+    last_push_at         timestamptz,
+    last_pull_at         timestamptz,
+    last_error           text,
+    last_error_at        timestamptz,
+    connection_state     text NOT NULL DEFAULT 'unknown',
+    consecutive_failures integer NOT NULL DEFAULT 0,
+    problem              text,
+    api_usage            text,
+    updated_at           timestamptz NOT NULL DEFAULT now()
+);
+
+-- Pull progress and watermarks per sync.
+CREATE TABLE hubsync.pull_state (
+    sync_id           integer PRIMARY KEY,
+    phase             text NOT NULL DEFAULT 'pending',
+    watermark         timestamptz,
+    seen_at_watermark text[] NOT NULL DEFAULT '{}',
+    deleted_watermark timestamptz,
+    records_done      bigint NOT NULL DEFAULT 0,
+    records_total     bigint,
+    started_at        timestamptz,
+    finished_at       timestamptz,
+    newest_remote_change timestamptz,
+    next_locator      text
+);
+
+-- Minute buckets of pushes/pulls/errors and latency, for metrics and alerts.
+CREATE TABLE hubsync.metric (
+    sync_id        integer NOT NULL,
+    bucket         timestamptz NOT NULL,
+    pushed         bigint NOT NULL DEFAULT 0,
+    pulled         bigint NOT NULL DEFAULT 0,
+    errors         bigint NOT NULL DEFAULT 0,
+    latency_ms_sum double precision NOT NULL DEFAULT 0,
+    latency_count  bigint NOT NULL DEFAULT 0,
+    latency_ms_max double precision NOT NULL DEFAULT 0,
+    PRIMARY KEY (sync_id, bucket)
+);
+
+-- Alerts raised when a sync crosses its monitoring thresholds.
+CREATE TABLE hubsync.alert (
+    id         bigserial PRIMARY KEY,
+    sync_id    integer NOT NULL,
+    severity   text NOT NULL,
+    kind       text NOT NULL,
+    message    text NOT NULL,
+    raised_at  timestamptz NOT NULL DEFAULT now(),
+    resolved_at timestamptz
+);
+
+-- The sync's own log (monitoring.logging): notable events, kept retention_days.
+CREATE TABLE hubsync.log (
+    id      bigserial PRIMARY KEY,
+    sync_id integer,
+    level   text NOT NULL,
+    message text NOT NULL,
+    at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX log_at_idx ON hubsync.log (at);

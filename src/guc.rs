@@ -1,0 +1,88 @@
+//! hubsync's settings (`hubsync.*`), defined once when the library loads.
+
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use std::ffi::{CStr, CString};
+
+/// The database the background worker serves (like `cron.database_name`).
+pub static DATABASE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"postgres"));
+
+/// How often the worker looks for work it was not woken for (ms): retries, pulls, leases.
+pub static SWEEP_INTERVAL_MS: GucSetting<i32> = GucSetting::<i32>::new(1000);
+
+/// Seconds an HTTP request to a remote system may take before it counts as timed out.
+pub static HTTP_TIMEOUT_S: GucSetting<i32> = GucSetting::<i32>::new(30);
+
+/// Seconds a claimed outbox batch stays leased to the worker before another run reclaims it.
+pub static LEASE_S: GucSetting<i32> = GucSetting::<i32>::new(120);
+
+/// The system a write comes from; the capture trigger does not send it back there.
+/// The worker sets it (transaction-local) when applying remote changes.
+pub static ORIGIN: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
+/// Registers every setting and reserves the `hubsync.` prefix so typos are caught.
+pub fn define() {
+    GucRegistry::define_string_guc(
+        c"hubsync.database",
+        c"Database served by the hubsync background worker.",
+        c"The worker waits until this database exists and has the hubsync extension.",
+        &DATABASE,
+        GucContext::Sighup,
+        GucFlags::SUPERUSER_ONLY,
+    );
+    GucRegistry::define_int_guc(
+        c"hubsync.sweep_interval",
+        c"How often the worker checks for due retries, pulls and expired leases.",
+        c"Pushes do not wait for this: a commit that writes the outbox wakes the worker at once.",
+        &SWEEP_INTERVAL_MS,
+        10,
+        600_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"hubsync.http_timeout",
+        c"Timeout of one HTTP request to a remote system.",
+        c"A request that times out after it was sent has an unknown outcome and is reconciled.",
+        &HTTP_TIMEOUT_S,
+        1,
+        3600,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"hubsync.lease",
+        c"How long a claimed outbox batch stays with the worker that claimed it.",
+        c"After a crash, a restarted worker reclaims batches whose lease expired.",
+        &LEASE_S,
+        10,
+        86_400,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_string_guc(
+        c"hubsync.origin",
+        c"System the current transaction's writes come from.",
+        c"Set transaction-locally by the worker; capture does not send such writes back to that system.",
+        &ORIGIN,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    unsafe { pgrx::pg_sys::MarkGUCPrefixReserved(c"hubsync".as_ptr()) };
+}
+
+/// The configured database name, or `postgres` if unset.
+pub fn database() -> String {
+    DATABASE
+        .get()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "postgres".to_string())
+}
+
+/// The current origin tag without allocating: the capture trigger reads it on every row.
+pub fn origin_is(system: &CStr) -> bool {
+    // SAFETY: the GUC machinery keeps this pointer valid (or null) for the backend's life;
+    // we only read it on the backend's main thread.
+    let raw = unsafe { *ORIGIN.as_ptr() };
+    !raw.is_null() && unsafe { CStr::from_ptr(raw) } == system
+}

@@ -1,0 +1,73 @@
+//! The serving worker: connected to `hubsync.database`, it owns all SPI work of syncing.
+//!
+//! Its main thread is the only one that touches Postgres. It sleeps on its latch, which a
+//! committing transaction that wrote the outbox sets, and wakes at least every
+//! `hubsync.sweep_interval` for retries, pulls and expired leases.
+
+use super::xact;
+use crate::guc;
+use crate::shared::{self, WorkerState};
+use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
+use pgrx::prelude::*;
+use std::time::Duration;
+
+/// Entry point of the serving worker, started by the launcher with the database in `extra`.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn hubsync_worker_main(_arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    let database = BackgroundWorker::get_extra().to_string();
+    BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    shared::worker_started(&database);
+    unsafe { pg_sys::pgstat_report_appname(c"hubsync worker".as_ptr()) };
+    log!("hubsync worker started for database \"{database}\"");
+
+    while BackgroundWorker::wait_latch(Some(sweep_interval())) {
+        if BackgroundWorker::sighup_received() {
+            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+            if guc::database() != database {
+                break;
+            }
+        }
+        tick();
+    }
+    shared::worker_stopped();
+}
+
+fn sweep_interval() -> Duration {
+    Duration::from_millis(guc::SWEEP_INTERVAL_MS.get().max(10) as u64)
+}
+
+/// One round of work. Every SQL step runs in its own recoverable transaction.
+fn tick() {
+    match xact::run(extension_installed) {
+        Ok(true) => {}
+        Ok(false) => return shared::heartbeat(WorkerState::WaitingForExtension),
+        Err(e) => return survive(&e),
+    }
+    match xact::run(count_active_syncs) {
+        Ok(_) => shared::heartbeat(WorkerState::Running),
+        Err(e) => survive(&e),
+    }
+}
+
+/// Logs an error the worker recovered from and shows it in `hubsync.worker`.
+fn survive(error: &xact::XactError) {
+    warning!("hubsync worker: {error}; will retry");
+    shared::record_error(&error.to_string());
+}
+
+fn extension_installed() -> bool {
+    Spi::get_one::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'hubsync')",
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(false)
+}
+
+fn count_active_syncs() -> i64 {
+    Spi::get_one::<i64>("SELECT count(*) FROM hubsync.sync WHERE state = 'active'")
+        .expect("reading hubsync.sync")
+        .unwrap_or(0)
+}
