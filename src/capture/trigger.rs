@@ -1,0 +1,226 @@
+//! `hubsync.capture()`: the AFTER ROW trigger that appends changes to `hubsync.outbox`.
+//!
+//! It runs on the hot path of users' writes, so it does no catalog reads beyond resolving
+//! its columns, parses no JSON, and inserts through one plan prepared once per backend.
+//! Its arguments (written by `install`) are: sync id, remote system, number of primary-key
+//! columns, the primary-key columns, then the captured columns.
+
+use super::encode::{push_json_string, Column};
+use super::wake;
+use crate::guc;
+use pgrx::prelude::*;
+use pgrx::spi::OwnedPreparedStatement;
+use pgrx::{pg_sys, PgOid, PgSqlErrorCode};
+use std::cell::OnceCell;
+use std::ffi::CString;
+
+/// The trigger's arguments, decoded.
+struct Spec {
+    sync_id: i32,
+    system: CString,
+    pk: Vec<String>,
+    captured: Vec<String>,
+}
+
+impl Spec {
+    fn parse(args: &[String]) -> Spec {
+        let bad = || -> ! {
+            ereport!(
+                ERROR,
+                PgSqlErrorCode::ERRCODE_TRIGGERED_ACTION_EXCEPTION,
+                "hubsync.capture() was installed with invalid arguments",
+                "Recreate the sync's triggers with hubsync.alter_sync(name, '{}')."
+            )
+        };
+        let sync_id = args.first().and_then(|a| a.parse().ok()).unwrap_or_else(|| bad());
+        let system = args.get(1).and_then(|a| CString::new(a.as_str()).ok()).unwrap_or_else(|| bad());
+        let npk: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or_else(|| bad());
+        if args.len() < 3 + npk {
+            bad();
+        }
+        Spec {
+            sync_id,
+            system,
+            pk: args[3..3 + npk].to_vec(),
+            captured: args[3 + npk..].to_vec(),
+        }
+    }
+}
+
+/// One outbox row about to be written.
+struct Change {
+    op: &'static str,
+    pk: String,
+    new: Option<String>,
+    old: Option<String>,
+}
+
+#[pg_trigger]
+fn capture<'a>(
+    trigger: &'a PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, pgrx::PgTriggerError> {
+    let spec = Spec::parse(&trigger.extra_args()?);
+    if guc::origin_is(&spec.system) {
+        return Ok(None);
+    }
+    let data = trigger.trigger_data();
+    let tupdesc = unsafe { (*data.tg_relation).rd_att };
+    let pk = resolve_all(tupdesc, &spec.pk);
+    let captured = resolve_all(tupdesc, &spec.captured);
+    let changes = match trigger.op()? {
+        PgTriggerOperation::Insert => vec![inserted(&pk, &captured, data.tg_trigtuple, tupdesc)],
+        PgTriggerOperation::Delete => vec![deleted(&pk, &captured, data.tg_trigtuple, tupdesc)],
+        PgTriggerOperation::Update => {
+            updated(&pk, &captured, data.tg_trigtuple, data.tg_newtuple, tupdesc)
+        }
+        PgTriggerOperation::Truncate => Vec::new(),
+    };
+    if !changes.is_empty() {
+        write_outbox(spec.sync_id, &changes);
+        wake::outbox_written();
+    }
+    Ok(None)
+}
+
+fn resolve_all(tupdesc: pg_sys::TupleDesc, names: &[String]) -> Vec<Column> {
+    names
+        .iter()
+        .map(|name| {
+            unsafe { Column::resolve(tupdesc, name) }.unwrap_or_else(|| {
+                ereport!(
+                    ERROR,
+                    PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                    format!("column \"{name}\" captured by hubsync no longer exists"),
+                    "Update the sync's field_mappings with hubsync.alter_sync(), or drop the sync."
+                )
+            })
+        })
+        .collect()
+}
+
+fn inserted(pk: &[Column], cols: &[Column], tuple: pg_sys::HeapTuple, td: pg_sys::TupleDesc) -> Change {
+    Change {
+        op: "I",
+        pk: json_array(pk, tuple, td),
+        new: Some(json_object(cols.iter(), tuple, td)),
+        old: None,
+    }
+}
+
+fn deleted(pk: &[Column], cols: &[Column], tuple: pg_sys::HeapTuple, td: pg_sys::TupleDesc) -> Change {
+    Change {
+        op: "D",
+        pk: json_array(pk, tuple, td),
+        new: None,
+        old: Some(json_object(cols.iter(), tuple, td)),
+    }
+}
+
+/// Only changed captured columns are recorded, with their old values; an update that
+/// changes none records nothing. A changed primary key is a delete plus an insert.
+fn updated(
+    pk: &[Column],
+    cols: &[Column],
+    old: pg_sys::HeapTuple,
+    new: pg_sys::HeapTuple,
+    td: pg_sys::TupleDesc,
+) -> Vec<Change> {
+    let changed = |c: &&Column| unsafe { !c.same(c.datum(old, td), c.datum(new, td)) };
+    if pk.iter().any(|c| changed(&c)) {
+        return vec![deleted(pk, cols, old, td), inserted(pk, cols, new, td)];
+    }
+    let diff: Vec<&Column> = cols.iter().filter(changed).collect();
+    if diff.is_empty() {
+        return Vec::new();
+    }
+    vec![Change {
+        op: "U",
+        pk: json_array(pk, new, td),
+        new: Some(json_object(diff.iter().copied(), new, td)),
+        old: Some(json_object(diff.iter().copied(), old, td)),
+    }]
+}
+
+fn json_array(cols: &[Column], tuple: pg_sys::HeapTuple, td: pg_sys::TupleDesc) -> String {
+    let mut out = String::from("[");
+    for (i, c) in cols.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        unsafe { c.write_json(&mut out, c.datum(tuple, td)) };
+    }
+    out.push(']');
+    out
+}
+
+fn json_object<'c>(
+    cols: impl Iterator<Item = &'c Column>,
+    tuple: pg_sys::HeapTuple,
+    td: pg_sys::TupleDesc,
+) -> String {
+    let mut out = String::from("{");
+    for (i, c) in cols.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_string(&mut out, &c.name);
+        out.push(':');
+        unsafe { c.write_json(&mut out, c.datum(tuple, td)) };
+    }
+    out.push('}');
+    out
+}
+
+thread_local! {
+    static INSERT_PLAN: OnceCell<(OwnedPreparedStatement, pg_sys::Oid)> = const { OnceCell::new() };
+}
+
+const INSERT_SQL: &str = "INSERT INTO hubsync.outbox (sync_id, op, pk, new, old) \
+                          VALUES ($1, $2::\"char\", $3::jsonb, $4::jsonb, $5::jsonb)";
+
+/// Inserts the changes as the outbox's owner: users may write synced tables without
+/// being able to write (or forge) outbox rows themselves.
+fn write_outbox(sync_id: i32, changes: &[Change]) {
+    Spi::connect_mut(|client| {
+        INSERT_PLAN.with(|cell| {
+            let (plan, owner) = cell.get_or_init(|| prepare(client));
+            let (mut user, mut context) = (pg_sys::InvalidOid, 0);
+            unsafe {
+                pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
+                pg_sys::SetUserIdAndSecContext(
+                    *owner,
+                    context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+                );
+            }
+            for change in changes {
+                let args = [
+                    sync_id.into(),
+                    change.op.into(),
+                    change.pk.as_str().into(),
+                    change.new.as_deref().into(),
+                    change.old.as_deref().into(),
+                ];
+                client
+                    .update(plan, None, &args)
+                    .unwrap_or_else(|e| error!("hubsync could not write its outbox: {e}"));
+            }
+            unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
+        })
+    });
+}
+
+fn prepare(client: &pgrx::spi::SpiClient<'_>) -> (OwnedPreparedStatement, pg_sys::Oid) {
+    let text = PgOid::BuiltIn(pg_sys::BuiltinOid::TEXTOID);
+    let int4 = PgOid::BuiltIn(pg_sys::BuiltinOid::INT4OID);
+    let plan = client
+        .prepare_mut(INSERT_SQL, &[int4, text, text, text, text])
+        .unwrap_or_else(|e| error!("hubsync could not prepare its outbox insert: {e}"))
+        .keep();
+    let owner = client
+        .select("SELECT relowner FROM pg_class WHERE oid = 'hubsync.outbox'::regclass", None, &[])
+        .and_then(|t| t.first().get_one::<pg_sys::Oid>())
+        .ok()
+        .flatten()
+        .unwrap_or(pg_sys::BOOTSTRAP_SUPERUSERID);
+    (plan, owner)
+}
