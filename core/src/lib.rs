@@ -3,7 +3,9 @@
 //! The extension (`src/`) only moves data between Postgres and these functions;
 //! the HTTP edge lives in [`salesforce`]. Nothing here links against Postgres.
 
+pub mod coalesce;
 pub mod config;
 pub mod problem;
 pub mod salesforce;
 pub mod schema;
+pub mod timestamp;
