@@ -5,6 +5,7 @@
 
 pub mod coalesce;
 pub mod config;
+pub mod conflict;
 pub mod problem;
 pub mod salesforce;
 pub mod schema;
