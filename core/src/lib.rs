@@ -7,6 +7,7 @@ pub mod coalesce;
 pub mod config;
 pub mod conflict;
 pub mod problem;
+pub mod retry;
 pub mod salesforce;
 pub mod schema;
 pub mod timestamp;
