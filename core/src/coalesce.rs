@@ -49,6 +49,7 @@ pub enum Action {
 /// One remote action and the outbox rows it settles.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
+    /// The call to make.
     pub action: Action,
     /// Settled (done or failed) together with the action, in commit order. May be empty
     /// for the delete that clears the way for a re-insert: that change is settled by the

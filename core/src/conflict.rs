@@ -38,7 +38,9 @@ pub struct Versions<'a> {
 pub struct ConflictRecord {
     /// Local column name.
     pub field: String,
+    /// The local side's value.
     pub local: Value,
+    /// The remote side's value.
     pub remote: Value,
     /// The last agreed value; `None` when the field was never synced.
     pub base: Option<Value>,
@@ -52,7 +54,9 @@ pub struct ConflictRecord {
 /// Both versions of a record no rule could merge, for the review queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Review {
+    /// What the local side reported.
     pub local: Values,
+    /// What the remote side reported.
     pub remote: Values,
 }
 
@@ -96,7 +100,8 @@ pub fn local_change_time(column_value: Option<&Value>, commit_time: Timestamp) -
 /// `agree(column, a, b)` says whether two values mean the same (e.g. phone numbers equal
 /// modulo formatting); it must be symmetric. A side whose value agrees with the base has
 /// not changed that field, which is also what makes an echo of hubsync's own push (the
-/// remote now holds what the base says) a non-change.
+/// remote now holds what the base says) a non-change. When both sides made the same change
+/// (values that agree), nothing is written and the base takes the local spelling.
 pub fn merge<F>(policy: &ConflictPolicy, versions: &Versions<'_>, agree: F) -> MergeVerdict
 where
     F: Fn(&str, &Value, &Value) -> bool,

@@ -30,7 +30,9 @@ pub enum Flow {
 /// filtered out by the merge must not be fed in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// hubsync wrote these fields to the remote record.
     Pushed { fields: Vec<String>, at: Timestamp },
+    /// hubsync wrote these fields into the local row.
     Pulled { fields: Vec<String>, at: Timestamp },
 }
 

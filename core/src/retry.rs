@@ -323,7 +323,9 @@ const RULES: &[Rule] = &[
 /// API calls used and allowed in the org's rolling 24 hours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiUsage {
+    /// Calls made.
     pub used: u64,
+    /// Calls allowed.
     pub max: u64,
 }
 
