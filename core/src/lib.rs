@@ -3,7 +3,12 @@
 //! The extension (`src/`) only moves data between Postgres and these functions;
 //! the HTTP edge lives in [`salesforce`]. Nothing here links against Postgres.
 
+pub mod coalesce;
 pub mod config;
+pub mod conflict;
+pub mod loops;
 pub mod problem;
+pub mod retry;
 pub mod salesforce;
 pub mod schema;
+pub mod timestamp;
