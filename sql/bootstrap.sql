@@ -23,6 +23,7 @@ CREATE TABLE hubsync.sync (
 CREATE TABLE hubsync.credentials (
     connection text PRIMARY KEY,
     secret     jsonb NOT NULL,
+    owner      regrole NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 

@@ -3,6 +3,52 @@
 CREATE VIEW hubsync.worker AS
     SELECT * FROM hubsync.worker_info();
 
+-- One row per sync: what it connects, which way, and its config without secrets.
+CREATE VIEW hubsync.syncs AS
+    SELECT s.name, s.connection, s.remote_system, s.remote_object, s.local_table,
+           s.direction, s.state, s.owner, s.config, s.created_at, s.updated_at
+    FROM hubsync.sync s;
+
+-- One row per sync: is it healthy, how far behind, what went wrong.
+CREATE VIEW hubsync.status AS
+    SELECT s.name,
+           s.state,
+           CASE
+               WHEN w.pid IS NULL THEN w.state
+               WHEN w.database IS DISTINCT FROM current_database()
+                   THEN format('not serving this database (hubsync.database = %s)', w.database)
+               ELSE w.state
+           END AS worker,
+           st.connection_state,
+           o.backlog,
+           now() - o.oldest_change AS oldest_pending_age,
+           st.last_push_at AS last_push,
+           st.pushed,
+           st.push_failed,
+           st.last_pull_at AS last_pull,
+           now() - p.newest_remote_change AS pull_lag,
+           st.pulled,
+           st.conflicts,
+           (SELECT count(*) FROM hubsync.review r WHERE r.sync_id = s.id) AS review,
+           st.api_calls,
+           st.api_usage,
+           st.problem,
+           st.last_error,
+           st.last_error_at
+    FROM hubsync.sync s
+    CROSS JOIN hubsync.worker w
+    LEFT JOIN hubsync.sync_stats st ON st.sync_id = s.id
+    LEFT JOIN hubsync.pull_state p ON p.sync_id = s.id
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS backlog, min(changed_at) AS oldest_change
+        FROM hubsync.outbox ob WHERE ob.sync_id = s.id
+    ) o ON true;
+
+-- Stored hub-and-spoke definitions.
+CREATE VIEW hubsync.hubs AS
+    SELECT h.name, h.config -> 'connected_systems' AS connected_systems, h.created_at
+    FROM hubsync.hub h;
+
 -- Waits (up to timeout) until the background worker reports itself running.
 CREATE FUNCTION hubsync.wait_for_worker(timeout interval DEFAULT '30 seconds')
 RETURNS boolean LANGUAGE plpgsql AS $$
@@ -21,7 +67,12 @@ BEGIN
 END
 $$;
 
--- Nobody but the extension owner touches the catalog directly.
+-- Nobody but the extension owner writes the catalog directly; secrets are not even readable.
 REVOKE ALL ON ALL TABLES IN SCHEMA hubsync FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA hubsync FROM PUBLIC;
 GRANT USAGE ON SCHEMA hubsync TO PUBLIC;
-GRANT SELECT ON hubsync.worker TO PUBLIC;
+-- Catalog rows without user data are public; captured and remote values are only shown
+-- through views that filter by the syncs the current role manages.
+GRANT SELECT ON hubsync.sync, hubsync.sync_stats, hubsync.pull_state, hubsync.metric,
+                hubsync.alert, hubsync.log, hubsync.hub TO PUBLIC;
+GRANT SELECT ON hubsync.worker, hubsync.syncs, hubsync.status, hubsync.hubs TO PUBLIC;

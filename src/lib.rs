@@ -6,6 +6,9 @@
 use pgrx::prelude::*;
 
 mod api;
+mod capture;
+mod catalog;
+mod error;
 mod guc;
 mod shared;
 mod sqlstate;
@@ -20,6 +23,7 @@ pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     guc::define();
+    capture::wake::register();
     unsafe {
         if !pg_sys::process_shared_preload_libraries_in_progress || pg_sys::IsBinaryUpgrade {
             return;

@@ -1,3 +1,6 @@
 //! The SQL API: functions users call and the rows behind the views.
 
+pub mod config;
+pub mod credentials;
+pub mod hub;
 pub mod worker_info;

@@ -8,6 +8,9 @@
 use pgrx::pg_sys;
 use std::ffi::CStr;
 
+/// `pg_catalog.array_to_json(anyarray)`, a fixed built-in function OID.
+const ARRAY_TO_JSON: pg_sys::Oid = pg_sys::Oid::from_u32(3153);
+
 /// How a column's values become JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -104,7 +107,7 @@ impl Column {
             }
             Kind::Array => {
                 let json = unsafe {
-                    pg_sys::DirectFunctionCall1Coll(Some(pg_sys::array_to_json), pg_sys::InvalidOid, datum)
+                    pg_sys::OidFunctionCall1Coll(ARRAY_TO_JSON, pg_sys::InvalidOid, datum)
                 };
                 let text = unsafe { pg_sys::text_to_cstring(json.cast_mut_ptr()) };
                 out.push_str(&unsafe { owned_cstring(text) });

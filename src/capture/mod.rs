@@ -2,6 +2,7 @@
 //! the TRUNCATE guard, and the commit-time wake-up of the worker.
 
 pub mod encode;
+pub mod guard;
 pub mod install;
 pub mod trigger;
 pub mod wake;

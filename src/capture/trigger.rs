@@ -7,6 +7,7 @@
 
 use super::encode::{push_json_string, Column};
 use super::wake;
+use crate::error::raise;
 use crate::guc;
 use pgrx::prelude::*;
 use pgrx::spi::OwnedPreparedStatement;
@@ -25,11 +26,10 @@ struct Spec {
 impl Spec {
     fn parse(args: &[String]) -> Spec {
         let bad = || -> ! {
-            ereport!(
-                ERROR,
+            raise(
                 PgSqlErrorCode::ERRCODE_TRIGGERED_ACTION_EXCEPTION,
                 "hubsync.capture() was installed with invalid arguments",
-                "Recreate the sync's triggers with hubsync.alter_sync(name, '{}')."
+                "Recreate the sync's triggers with hubsync.alter_sync(name, '{}').",
             )
         };
         let sync_id = args.first().and_then(|a| a.parse().ok()).unwrap_or_else(|| bad());
@@ -87,11 +87,10 @@ fn resolve_all(tupdesc: pg_sys::TupleDesc, names: &[String]) -> Vec<Column> {
         .iter()
         .map(|name| {
             unsafe { Column::resolve(tupdesc, name) }.unwrap_or_else(|| {
-                ereport!(
-                    ERROR,
+                raise(
                     PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
                     format!("column \"{name}\" captured by hubsync no longer exists"),
-                    "Update the sync's field_mappings with hubsync.alter_sync(), or drop the sync."
+                    "Update the sync's field_mappings with hubsync.alter_sync(), or drop the sync.",
                 )
             })
         })
@@ -221,6 +220,6 @@ fn prepare(client: &pgrx::spi::SpiClient<'_>) -> (OwnedPreparedStatement, pg_sys
         .and_then(|t| t.first().get_one::<pg_sys::Oid>())
         .ok()
         .flatten()
-        .unwrap_or(pg_sys::BOOTSTRAP_SUPERUSERID);
+        .unwrap_or(pg_sys::Oid::from(pg_sys::BOOTSTRAP_SUPERUSERID));
     (plan, owner)
 }

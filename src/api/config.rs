@@ -1,0 +1,228 @@
+//! Creating, checking, altering and removing syncs from JSON configs.
+//!
+//! These functions run as the extension owner (SECURITY DEFINER) so they can write the
+//! catalog and install triggers, and check everything against the *calling* role.
+
+use crate::capture::install::{self, CaptureSpec};
+use crate::catalog::local_table::{self, FoundTable};
+use crate::catalog::{credentials, syncs};
+use crate::error::{raise, raise_problems, spi};
+use hubsync_core::config::{self as cfg, Side, SyncConfig};
+use hubsync_core::problem::{Problem, ProblemKind};
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgSqlErrorCode};
+use serde_json::Value;
+
+const CHECK_HINT: &str = "SELECT * FROM hubsync.check_config('<config>') lists every problem at once.";
+
+/// The role calling the API, not the extension owner the function runs as.
+pub fn caller() -> pg_sys::Oid {
+    unsafe { pg_sys::GetOuterUserId() }
+}
+
+/// A config validated against the database: parsed, its table found and checked.
+struct Validated {
+    config: SyncConfig,
+    table: FoundTable,
+}
+
+/// Parses `json` and checks it against the local table as `role` sees it.
+fn validate(json: &Value, role: pg_sys::Oid) -> Result<Validated, Vec<Problem>> {
+    let config = cfg::parse_sync(json)?;
+    let found = spi(
+        local_table::find(config.local.schema.as_deref(), &config.local.table, role),
+        "look up the local table",
+    );
+    let Some(table) = found else {
+        return Err(vec![missing_table(&config)]);
+    };
+    let mut problems = cfg::check_local(&config, &table.table);
+    if !table.table.rights.owner && !spi(local_table::may_trigger(table.oid, role), "check privileges") {
+        problems.push(Problem::new(
+            ProblemKind::InsufficientPrivilege,
+            table_path(&config),
+            format!(
+                "you neither own table {} nor have the TRIGGER privilege on it, which capture needs",
+                table.qualified
+            ),
+        ));
+    }
+    if problems.is_empty() {
+        Ok(Validated { config, table })
+    } else {
+        Err(problems)
+    }
+}
+
+fn table_path(config: &SyncConfig) -> &'static str {
+    match config.source {
+        Side::Local => "source.table",
+        Side::Remote => "target.table",
+    }
+}
+
+fn missing_table(config: &SyncConfig) -> Problem {
+    let name = match &config.local.schema {
+        Some(schema) => format!("{schema}.{}", config.local.table),
+        None => config.local.table.clone(),
+    };
+    Problem::new(
+        ProblemKind::UndefinedTable,
+        table_path(config),
+        format!("table \"{name}\" does not exist; create it before the sync"),
+    )
+}
+
+fn validated_or_raise(json: &Value, role: pg_sys::Oid) -> Validated {
+    validate(json, role).unwrap_or_else(|problems| raise_problems("invalid hubsync config", &problems, CHECK_HINT))
+}
+
+/// Creates a sync from a JSON config (the product brief's blocks, combined) and returns its name.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn create_sync(config: JsonB) -> String {
+    let role = caller();
+    let Validated { config: sync, table } = validated_or_raise(&config.0, role);
+    if spi(syncs::load(&sync.name), "read hubsync.sync").is_some() {
+        raise_problems(
+            "invalid hubsync config",
+            &[Problem::new(
+                ProblemKind::DuplicateObject,
+                "connection_name",
+                format!("a sync named \"{}\" already exists", sync.name),
+            )],
+            "Choose another \"name\", or change the existing sync with hubsync.alter_sync().",
+        );
+    }
+    let (stored, secret) = cfg::split_secrets(&config.0);
+    if let Some(secret) = secret {
+        credentials::store(&sync.connection, &secret, role);
+    }
+    let id = spi(
+        syncs::insert(syncs::NewSync {
+            name: &sync.name,
+            connection: &sync.connection,
+            remote_system: "salesforce",
+            remote_object: &sync.remote.object,
+            local_table: table.oid,
+            direction: sync.direction.label(),
+            config: stored,
+            owner: role,
+        }),
+        "store the sync",
+    );
+    install_triggers(id, &sync, &table);
+    crate::shared::wake_worker();
+    sync.name
+}
+
+/// Every problem of a config at once, without creating anything.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn check_config(
+    config: JsonB,
+) -> TableIterator<'static, (name!(path, String), name!(problem, String), name!(sqlstate, String))> {
+    let problems = validate(&config.0, caller()).err().unwrap_or_default();
+    TableIterator::new(
+        problems
+            .into_iter()
+            .map(|p| (p.path, p.message, p.kind.sqlstate().to_string())),
+    )
+}
+
+/// Merges `patch` (RFC 7386) into a sync's config, re-validates it whole, and applies it.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn alter_sync(name: &str, patch: JsonB) {
+    let role = caller();
+    let row = managed_sync(name, role);
+    let merged = cfg::merge_patch(&row.config, &patch.0);
+    let Validated { config: sync, table } = validated_or_raise(&merged, role);
+    if sync.name != row.name {
+        raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("alter_sync cannot rename sync \"{}\"", row.name),
+            "Drop the sync and create it again under the new name.",
+        );
+    }
+    if table.oid != row.local_table {
+        raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("alter_sync cannot move sync \"{}\" to another table", row.name),
+            "Drop the sync and create a new one for the other table.",
+        );
+    }
+    let (stored, secret) = cfg::split_secrets(&merged);
+    if let Some(secret) = secret {
+        credentials::store(&sync.connection, &secret, role);
+    }
+    spi(syncs::update_config(row.id, sync.direction.label(), stored), "update the sync");
+    install_triggers(row.id, &sync, &table);
+    crate::shared::wake_worker();
+}
+
+/// Removes a sync, its triggers and its pending changes.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn drop_sync(name: &str) {
+    let row = managed_sync(name, caller());
+    let table = spi(local_table::qualified_name(row.local_table), "find the sync's table");
+    if let Some(table) = table {
+        spi(install::remove(row.id, &table), "remove the sync's triggers");
+    }
+    let pending = spi(syncs::delete(row.id), "delete the sync");
+    if pending > 0 {
+        notice!("sync \"{name}\" had {pending} captured changes not yet pushed; they were discarded");
+    }
+}
+
+/// Stops pushing and pulling; changes keep being captured and wait in the outbox.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn pause_sync(name: &str) {
+    let row = managed_sync(name, caller());
+    spi(syncs::set_state(row.id, "paused"), "pause the sync");
+}
+
+/// Resumes a paused sync; what was captured meanwhile is pushed.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn resume_sync(name: &str) {
+    let row = managed_sync(name, caller());
+    spi(syncs::set_state(row.id, "active"), "resume the sync");
+    crate::shared::wake_worker();
+}
+
+/// The sync called `name`, if `role` may manage it; raises otherwise.
+pub fn managed_sync(name: &str, role: pg_sys::Oid) -> syncs::SyncRow {
+    let Some(row) = spi(syncs::load(name), "read hubsync.sync") else {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("hubsync sync \"{name}\" does not exist"),
+            "SELECT name FROM hubsync.syncs lists the syncs.",
+        );
+    };
+    if !spi(syncs::may_manage(role, row.owner), "check privileges") {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("permission denied for hubsync sync \"{name}\""),
+            "Only the role that created the sync (or a member of it) can change it.",
+        );
+    }
+    row
+}
+
+fn install_triggers(id: i32, sync: &SyncConfig, table: &FoundTable) {
+    let captured = hubsync_core::mapping::captured_columns(sync);
+    spi(
+        install::install(&CaptureSpec {
+            sync_id: id,
+            table: &table.qualified,
+            system: "salesforce",
+            primary_key: &table.table.primary_key,
+            captured: &captured,
+            pushes: sync.direction.push,
+        }),
+        "install the capture trigger",
+    );
+}

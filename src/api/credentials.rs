@@ -1,0 +1,23 @@
+//! `hubsync.set_credentials`: secrets go to a table only the extension owner can read.
+
+use crate::api::config::caller;
+use crate::catalog::credentials;
+use crate::error::raise_problems;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+
+/// Stores (or replaces) the OAuth secrets of a connection.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn set_credentials(connection_name: &str, secret: JsonB) {
+    if let Err(problems) = hubsync_core::config::validate_secret(&secret.0) {
+        raise_problems(
+            "invalid credentials",
+            &problems,
+            "Give client_id and client_secret (client credentials), client_id and refresh_token, \
+             or client_id, client_secret, username and password.",
+        );
+    }
+    credentials::store(connection_name, &secret.0, caller());
+    crate::shared::wake_worker();
+}

@@ -1,0 +1,63 @@
+//! Installing and removing a sync's triggers on its table.
+//!
+//! The capture trigger gets everything it needs as arguments, so it never reads the
+//! sync's config per row; changing the config reinstalls the triggers.
+
+use pgrx::prelude::*;
+use pgrx::spi::{quote_identifier, quote_literal};
+
+/// What the triggers of one sync need to know.
+pub struct CaptureSpec<'a> {
+    pub sync_id: i32,
+    /// The table, already quoted and schema-qualified.
+    pub table: &'a str,
+    /// The remote system writes are tagged with (`salesforce`).
+    pub system: &'a str,
+    pub primary_key: &'a [String],
+    pub captured: &'a [String],
+    /// Whether local changes are captured at all (syncs that push).
+    pub pushes: bool,
+}
+
+fn capture_trigger(sync_id: i32) -> String {
+    quote_identifier(format!("hubsync_capture_{sync_id}"))
+}
+
+fn truncate_trigger(sync_id: i32) -> String {
+    quote_identifier(format!("hubsync_truncate_{sync_id}"))
+}
+
+/// (Re)creates the capture trigger (for syncs that push) and the TRUNCATE guard.
+pub fn install(spec: &CaptureSpec) -> Result<(), pgrx::spi::SpiError> {
+    remove(spec.sync_id, spec.table)?;
+    if spec.pushes {
+        let args: Vec<String> = [spec.sync_id.to_string(), spec.system.to_string(), spec.primary_key.len().to_string()]
+            .into_iter()
+            .chain(spec.primary_key.iter().cloned())
+            .chain(spec.captured.iter().cloned())
+            .map(quote_literal)
+            .collect();
+        Spi::run(&format!(
+            "CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE ON {} \
+             FOR EACH ROW EXECUTE FUNCTION hubsync.capture({})",
+            capture_trigger(spec.sync_id),
+            spec.table,
+            args.join(", ")
+        ))?;
+    }
+    Spi::run(&format!(
+        "CREATE TRIGGER {} BEFORE TRUNCATE ON {} \
+         FOR EACH STATEMENT EXECUTE FUNCTION hubsync.guard_truncate({})",
+        truncate_trigger(spec.sync_id),
+        spec.table,
+        quote_literal(spec.sync_id.to_string())
+    ))
+}
+
+/// Drops the sync's triggers if they exist.
+pub fn remove(sync_id: i32, table: &str) -> Result<(), pgrx::spi::SpiError> {
+    for trigger in [capture_trigger(sync_id), truncate_trigger(sync_id)] {
+        Spi::run(&format!("DROP TRIGGER IF EXISTS {trigger} ON {table}"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! Describes a local table for `hubsync-core`: columns, keys, and what a role may do to it.
+
+use hubsync_core::schema::{LocalColumn, LocalTable, PgType, TableRights};
+use pgrx::prelude::*;
+use pgrx::spi::{quote_identifier, SpiResult};
+
+/// A table found in the catalog.
+pub struct FoundTable {
+    pub oid: pg_sys::Oid,
+    /// Schema-qualified, quoted name, safe to splice into SQL.
+    pub qualified: String,
+    pub table: LocalTable,
+}
+
+/// Looks `table` up (in `schema`, or through `search_path`) and describes it as `role` sees it.
+/// `Ok(None)` when there is no such table.
+pub fn find(schema: Option<&str>, table: &str, role: pg_sys::Oid) -> SpiResult<Option<FoundTable>> {
+    let name = match schema {
+        Some(s) => format!("{}.{}", quote_identifier(s), quote_identifier(table)),
+        None => quote_identifier(table),
+    };
+    let Some(oid) = Spi::get_one_with_args::<pg_sys::Oid>(
+        "SELECT c.oid FROM pg_class c WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')",
+        &[name.as_str().into()],
+    )?
+    else {
+        return Ok(None);
+    };
+    describe(oid, role).map(Some)
+}
+
+/// Describes the table with this oid as `role` sees it.
+pub fn describe(oid: pg_sys::Oid, role: pg_sys::Oid) -> SpiResult<FoundTable> {
+    let (schema, name) = Spi::get_two_with_args::<String, String>(
+        "SELECT n.nspname::text, c.relname::text FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+        &[oid.into()],
+    )?;
+    let (schema, name) = (schema.unwrap_or_default(), name.unwrap_or_default());
+    let table = LocalTable {
+        columns: columns(oid)?,
+        primary_key: primary_key(oid)?,
+        unique_columns: unique_columns(oid)?,
+        rights: rights(oid, role)?,
+        schema: schema.clone(),
+        name: name.clone(),
+    };
+    Ok(FoundTable {
+        oid,
+        qualified: format!("{}.{}", quote_identifier(&schema), quote_identifier(&name)),
+        table,
+    })
+}
+
+fn columns(oid: pg_sys::Oid) -> SpiResult<Vec<LocalColumn>> {
+    Spi::connect(|client| {
+        client
+            .select(
+                "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+                        a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '' \
+                 FROM pg_attribute a WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped \
+                 ORDER BY a.attnum",
+                None,
+                &[oid.into()],
+            )?
+            .map(|row| {
+                let type_name: String = row.get(2)?.unwrap_or_default();
+                Ok(LocalColumn {
+                    name: row.get(1)?.unwrap_or_default(),
+                    pg_type: PgType::from_format_type(&type_name),
+                    type_name,
+                    not_null: row.get(3)?.unwrap_or(false),
+                    has_default: row.get(4)?.unwrap_or(false),
+                })
+            })
+            .collect()
+    })
+}
+
+fn primary_key(oid: pg_sys::Oid) -> SpiResult<Vec<String>> {
+    Ok(Spi::get_one_with_args::<Vec<String>>(
+        "SELECT array_agg(a.attname::text ORDER BY k.ord) \
+         FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) \
+         JOIN pg_attribute a ON a.attnum = k.attnum \
+         WHERE i.indrelid = $1 AND i.indisprimary AND a.attrelid = i.indrelid",
+        &[oid.into()],
+    )?
+    .unwrap_or_default())
+}
+
+fn unique_columns(oid: pg_sys::Oid) -> SpiResult<Vec<String>> {
+    Ok(Spi::get_one_with_args::<Vec<String>>(
+        "SELECT array_agg(DISTINCT a.attname::text) FROM pg_index i \
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+         WHERE i.indrelid = $1 AND i.indisunique AND i.indnkeyatts = 1 \
+           AND i.indpred IS NULL AND i.indexprs IS NULL",
+        &[oid.into()],
+    )?
+    .unwrap_or_default())
+}
+
+fn rights(oid: pg_sys::Oid, role: pg_sys::Oid) -> SpiResult<TableRights> {
+    Spi::connect(|client| {
+        let row = client
+            .select(
+                "SELECT pg_has_role($2, c.relowner, 'USAGE'), \
+                        has_table_privilege($2, c.oid, 'SELECT'), has_table_privilege($2, c.oid, 'INSERT'), \
+                        has_table_privilege($2, c.oid, 'UPDATE'), has_table_privilege($2, c.oid, 'DELETE') \
+                 FROM pg_class c WHERE c.oid = $1",
+                None,
+                &[oid.into(), role.into()],
+            )?
+            .first();
+        Ok(TableRights {
+            owner: row.get(1)?.unwrap_or(false),
+            select: row.get(2)?.unwrap_or(false),
+            insert: row.get(3)?.unwrap_or(false),
+            update: row.get(4)?.unwrap_or(false),
+            delete: row.get(5)?.unwrap_or(false),
+        })
+    })
+}
+
+/// Whether `role` holds the TRIGGER privilege on the table (owners always may).
+pub fn may_trigger(oid: pg_sys::Oid, role: pg_sys::Oid) -> SpiResult<bool> {
+    Ok(Spi::get_one_with_args::<bool>(
+        "SELECT has_table_privilege($2, $1, 'TRIGGER')",
+        &[oid.into(), role.into()],
+    )?
+    .unwrap_or(false))
+}
+
+/// The quoted, schema-qualified name of a table, or `None` if it was dropped.
+pub fn qualified_name(oid: pg_sys::Oid) -> SpiResult<Option<String>> {
+    Spi::get_one_with_args::<String>(
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+        &[oid.into()],
+    )
+}

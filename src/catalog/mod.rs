@@ -1,0 +1,5 @@
+//! Reading Postgres' catalog and hubsync's own tables.
+
+pub mod credentials;
+pub mod local_table;
+pub mod syncs;
