@@ -82,6 +82,8 @@ pub struct RemoteEndpoint {
     pub auth_type: AuthType,
     /// REST API version without the `v`, e.g. `59.0`.
     pub api_version: String,
+    /// JSON path of this end in the config (`source` or `target`), for error messages.
+    pub path: String,
 }
 
 /// The local end of a sync.
@@ -97,6 +99,15 @@ pub struct LocalEndpoint {
     pub host: Option<String>,
     /// Port named in the credentials block (informational).
     pub port: Option<u16>,
+    /// JSON path of this end in the config (`source` or `target`), for error messages.
+    pub path: String,
+}
+
+impl LocalEndpoint {
+    /// JSON path of the table name, where problems with the table itself are reported.
+    pub fn table_path(&self) -> String {
+        format!("{}.table", self.path)
+    }
 }
 
 /// A field transformation, defined in the direction the config wrote it: source → target.
@@ -135,6 +146,29 @@ pub struct FieldMapping {
     pub source: Side,
     /// The remote field is an External ID used as the upsert key.
     pub external_id: bool,
+    /// JSON path of the mapping object (`field_mappings[2]`), so later checks point at it.
+    pub path: String,
+}
+
+impl FieldMapping {
+    /// JSON path of the remote field name (`field_mappings[2].source` when the remote end is the source).
+    pub fn remote_path(&self) -> String {
+        format!("{}.{}", self.path, side_key(self.source, Side::Remote))
+    }
+
+    /// JSON path of the local column name.
+    pub fn local_path(&self) -> String {
+        format!("{}.{}", self.path, side_key(self.source, Side::Local))
+    }
+}
+
+/// The key (`source`/`target`) under which `side` is written when `source` is the config's source side.
+fn side_key(source: Side, side: Side) -> &'static str {
+    if source == side {
+        "source"
+    } else {
+        "target"
+    }
 }
 
 /// `mapping_options.handle_nulls`.
@@ -216,6 +250,8 @@ pub struct FieldRule {
     /// The local column the rule is about (resolved from a remote or local name).
     pub local: String,
     pub priority: Priority,
+    /// JSON path of the rule object (`conflict_resolution.field_rules[1]`).
+    pub path: String,
 }
 
 /// `conflict_resolution`, resolved to sides.
@@ -312,7 +348,7 @@ pub enum ChangeDetection {
 }
 
 /// `field_selection` with `include_fields` / `exclude_fields` (remote field names).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct FieldSelection {
     /// `explicit`: only `include` fields sync; `all`: every mapped field except `exclude`.
     pub explicit: bool,
@@ -359,6 +395,8 @@ pub struct ValidationRule {
     pub local: String,
     pub kind: RuleKind,
     pub on_error: OnError,
+    /// JSON path of the rule object (`validation_rules[1]`).
+    pub path: String,
 }
 
 /// Metrics named in `monitoring.metrics` / `metric_collection`.
