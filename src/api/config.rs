@@ -7,7 +7,7 @@ use crate::capture::install::{self, CaptureSpec};
 use crate::catalog::local_table::{self, FoundTable};
 use crate::catalog::{credentials, syncs};
 use crate::error::{raise, raise_problems, spi};
-use hubsync_core::config::{self as cfg, Side, SyncConfig};
+use hubsync_core::config::{self as cfg, SyncConfig};
 use hubsync_core::problem::{Problem, ProblemKind};
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
@@ -34,13 +34,13 @@ fn validate(json: &Value, role: pg_sys::Oid) -> Result<Validated, Vec<Problem>> 
         "look up the local table",
     );
     let Some(table) = found else {
-        return Err(vec![missing_table(&config)]);
+        return Err(vec![cfg::missing_table(&config.local)]);
     };
     let mut problems = cfg::check_local(&config, &table.table);
     if !table.table.rights.owner && !spi(local_table::may_trigger(table.oid, role), "check privileges") {
         problems.push(Problem::new(
             ProblemKind::InsufficientPrivilege,
-            table_path(&config),
+            config.local.table_path(),
             format!(
                 "you neither own table {} nor have the TRIGGER privilege on it, which capture needs",
                 table.qualified
@@ -52,25 +52,6 @@ fn validate(json: &Value, role: pg_sys::Oid) -> Result<Validated, Vec<Problem>> 
     } else {
         Err(problems)
     }
-}
-
-fn table_path(config: &SyncConfig) -> &'static str {
-    match config.source {
-        Side::Local => "source.table",
-        Side::Remote => "target.table",
-    }
-}
-
-fn missing_table(config: &SyncConfig) -> Problem {
-    let name = match &config.local.schema {
-        Some(schema) => format!("{schema}.{}", config.local.table),
-        None => config.local.table.clone(),
-    };
-    Problem::new(
-        ProblemKind::UndefinedTable,
-        table_path(config),
-        format!("table \"{name}\" does not exist; create it before the sync"),
-    )
 }
 
 fn validated_or_raise(json: &Value, role: pg_sys::Oid) -> Validated {

@@ -2,4 +2,5 @@
 
 pub mod credentials;
 pub mod local_table;
+pub mod review;
 pub mod syncs;

@@ -1,0 +1,112 @@
+//! The worker's side of `hubsync.outbox`: claiming batches under a lease, settling them.
+
+use hubsync_core::coalesce::{Change, ChangeKind, Values};
+use pgrx::prelude::*;
+use pgrx::spi::SpiResult;
+use pgrx::JsonB;
+use serde_json::Value;
+
+/// One claimed outbox row.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    /// The local primary key as a JSON array.
+    pub pk: Value,
+    pub change: ChangeKind,
+    /// Commit-time of the change as epoch milliseconds (for latency and last-write-wins).
+    pub changed_at_ms: i64,
+    /// Attempts including this one.
+    pub attempts: i32,
+    /// Claimed before by a worker that never settled it (crash): a create may have been sent.
+    pub abandoned: bool,
+}
+
+impl Claimed {
+    /// The coalescer's view of this row.
+    pub fn change(&self) -> Change {
+        Change {
+            outbox_id: self.id,
+            kind: self.change.clone(),
+        }
+    }
+}
+
+/// A worker that starts owns nothing yet: whatever a previous run had claimed is abandoned.
+/// Marks such leases expired so they are reclaimed (and reconciled) at once.
+pub fn expire_leases() -> SpiResult<()> {
+    Spi::run(
+        "UPDATE hubsync.outbox SET claimed_until = '-infinity' \
+         WHERE claimed_until IS NOT NULL AND claimed_until > '-infinity'",
+    )
+}
+
+/// Claims up to `limit` rows of a sync in commit order, skipping records waiting for a retry.
+pub fn claim(sync_id: i32, limit: i64, lease_seconds: f64) -> SpiResult<Vec<Claimed>> {
+    Spi::connect_mut(|client| {
+        client
+            .update(
+                "WITH c AS ( \
+                   SELECT o.id, o.claimed_until IS NOT NULL AS abandoned FROM hubsync.outbox o \
+                   WHERE o.sync_id = $1 AND (o.claimed_until IS NULL OR o.claimed_until < now()) \
+                     AND NOT EXISTS (SELECT 1 FROM hubsync.record_state r \
+                                     WHERE r.sync_id = $1 AND r.pk = o.pk AND r.retry_at > now()) \
+                   ORDER BY o.id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+                 UPDATE hubsync.outbox o \
+                 SET claimed_until = clock_timestamp() + make_interval(secs => $3), attempts = o.attempts + 1 \
+                 FROM c WHERE o.id = c.id \
+                 RETURNING o.id, o.op::text, o.pk, o.new, o.old, \
+                           (extract(epoch FROM o.changed_at) * 1000)::int8, o.attempts, c.abandoned",
+                None,
+                &[sync_id.into(), limit.into(), lease_seconds.into()],
+            )?
+            .map(|row| {
+                let op: String = row.get(2)?.unwrap_or_default();
+                let new = values(row.get::<JsonB>(4)?);
+                let old = values(row.get::<JsonB>(5)?);
+                let change = match op.as_str() {
+                    "I" => ChangeKind::Insert { values: new },
+                    "U" => ChangeKind::Update { new, old },
+                    _ => ChangeKind::Delete,
+                };
+                Ok(Claimed {
+                    id: row.get(1)?.unwrap_or_default(),
+                    pk: row.get::<JsonB>(3)?.map(|j| j.0).unwrap_or(Value::Null),
+                    change,
+                    changed_at_ms: row.get(6)?.unwrap_or_default(),
+                    attempts: row.get(7)?.unwrap_or(1),
+                    abandoned: row.get(8)?.unwrap_or(false),
+                })
+            })
+            .collect()
+    })
+}
+
+fn values(json: Option<JsonB>) -> Values {
+    match json.map(|j| j.0) {
+        Some(Value::Object(map)) => map.into_iter().collect(),
+        _ => Values::new(),
+    }
+}
+
+/// Settled rows leave the outbox.
+pub fn complete(ids: &[i64]) -> SpiResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    Spi::run_with_args("DELETE FROM hubsync.outbox WHERE id = ANY($1)", &[ids.to_vec().into()])
+}
+
+/// Gives rows back for a later claim. `count_attempt: false` undoes the claim's attempt
+/// (the failure was the connection's, not the record's).
+pub fn release(ids: &[i64], error: Option<&str>, count_attempt: bool) -> SpiResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    Spi::run_with_args(
+        "UPDATE hubsync.outbox SET claimed_until = NULL, \
+             attempts = CASE WHEN $3 THEN attempts ELSE greatest(attempts - 1, 0) END, \
+             last_error = coalesce($2, last_error) \
+         WHERE id = ANY($1)",
+        &[ids.to_vec().into(), error.into(), count_attempt.into()],
+    )
+}
