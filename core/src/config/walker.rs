@@ -181,7 +181,8 @@ pub(crate) fn did_you_mean<'a>(
         .unwrap_or_default()
 }
 
-/// The candidate nearest to `word` (edit distance, ignoring case), if it is near enough to be a typo.
+/// The candidate nearest to `word` (edits, counting a swap of neighbours as one; ignoring case), if it is near enough to be
+/// a typo or one is a prefix of the other (`industry` for `industry_type`).
 pub(crate) fn closest<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -189,10 +190,21 @@ pub(crate) fn closest<'a>(
     let word = word.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::levenshtein(&word, &c.to_lowercase()), c))
-        .filter(|(distance, c)| *distance <= (c.chars().count() / 3).max(1))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, c)| c)
+        .map(|c| (c, c.to_lowercase()))
+        .filter(|(_, lower)| is_near(&word, lower))
+        .min_by_key(|(_, lower)| strsim::osa_distance(&word, lower))
+        .map(|(c, _)| c)
+}
+
+/// Few edits apart, or one a prefix (of three or more characters) of the other.
+fn is_near(word: &str, candidate: &str) -> bool {
+    let typo = strsim::osa_distance(word, candidate) <= (candidate.chars().count() / 3).max(1);
+    let (short, long) = if word.len() <= candidate.len() {
+        (word, candidate)
+    } else {
+        (candidate, word)
+    };
+    typo || (short.len() >= 3 && long.starts_with(short))
 }
 
 /// Keeps one of two readings of the same setting; if both are given they must agree.
