@@ -6,7 +6,7 @@
 //! caller may do what the sync's direction needs.
 
 use super::model::{FieldMapping, LocalEndpoint, SyncConfig, Transform};
-use super::walker::did_you_mean;
+use super::suggest::did_you_mean;
 use crate::problem::{Problem, ProblemKind};
 use crate::schema::{LocalColumn, LocalTable, PgType};
 

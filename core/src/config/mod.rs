@@ -13,6 +13,8 @@ pub mod patch;
 pub mod secrets;
 
 mod parse;
+mod scalars;
+mod suggest;
 mod walker;
 mod words;
 
