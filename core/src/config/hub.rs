@@ -4,7 +4,8 @@
 //! that meet there; `hubsync.create_hub` validates and stores it.
 
 use super::model::{ConnectedSystem, HubConfig, SystemKind};
-use super::walker::{ApiName, Name, Obj, Problems};
+use super::scalars::{ApiName, Name};
+use super::walker::{Obj, Problems};
 use crate::problem::Problem;
 use serde_json::Value;
 

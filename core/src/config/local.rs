@@ -6,7 +6,7 @@
 //! caller may do what the sync's direction needs.
 
 use super::model::{FieldMapping, LocalEndpoint, SyncConfig, Transform};
-use super::walker::did_you_mean;
+use super::suggest::did_you_mean;
 use crate::problem::{Problem, ProblemKind};
 use crate::schema::{LocalColumn, LocalTable, PgType};
 
@@ -245,4 +245,130 @@ fn produces_text(t: &Transform) -> bool {
             | Transform::Uppercase
             | Transform::Trim
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_sync;
+    use crate::schema::TableRights;
+    use serde_json::json;
+
+    fn column(name: &str, type_name: &str) -> LocalColumn {
+        LocalColumn {
+            name: name.into(),
+            type_name: type_name.into(),
+            pg_type: PgType::from_format_type(type_name),
+            not_null: false,
+            has_default: false,
+        }
+    }
+
+    fn contacts(rights: TableRights) -> LocalTable {
+        LocalTable {
+            schema: "crm".into(),
+            name: "contacts".into(),
+            columns: vec![
+                LocalColumn {
+                    not_null: true,
+                    has_default: true,
+                    ..column("id", "bigint")
+                },
+                column("sf_id", "character(18)"),
+                column("ext_ref", "text"),
+                column("email", "text"),
+                column("created", "integer"),
+            ],
+            primary_key: vec!["id".into()],
+            unique_columns: vec!["sf_id".into()],
+            rights,
+        }
+    }
+
+    fn config(sync_type: &str, mappings: serde_json::Value) -> SyncConfig {
+        parse_sync(&json!({
+            "name": "c",
+            "source": {"type": "postgres", "table": "contacts", "schema": "crm"},
+            "target": {"type": "salesforce", "object": "Contact"},
+            "sync_type": sync_type,
+            "field_mappings": mappings
+        }))
+        .unwrap()
+    }
+
+    fn found(problems: &[Problem]) -> Vec<(&str, &str)> {
+        problems
+            .iter()
+            .map(|p| (p.path.as_str(), p.kind.sqlstate()))
+            .collect()
+    }
+
+    #[test]
+    fn a_push_only_sync_needs_only_select() {
+        let reader = TableRights {
+            select: true,
+            ..TableRights::default()
+        };
+        let c = config(
+            "one_way",
+            json!([{"source": "sf_id", "target": "Id"}, {"source": "email", "target": "Email"}]),
+        );
+        assert_eq!(
+            c.direction,
+            crate::config::Direction {
+                push: true,
+                pull: false
+            }
+        );
+        assert!(check_local(&c, &contacts(reader)).is_empty());
+        let p = check_local(&c, &contacts(TableRights::default()));
+        assert_eq!(found(&p), [("source.table", "42501")]);
+        assert!(
+            p[0].message.contains("needs SELECT on it"),
+            "{}",
+            p[0].message
+        );
+    }
+
+    #[test]
+    fn keys_and_known_types_are_checked_at_the_local_name() {
+        let owner = TableRights {
+            owner: true,
+            ..TableRights::default()
+        };
+        let c = config(
+            "bidirectional",
+            json!([
+                {"source": "sf_id", "target": "Id"},
+                {"source": "ext_ref", "target": "Ref__c", "external_id": true},
+                {"source": "created", "target": "CreatedDate"},
+                {"source": "emial", "target": "Email"}
+            ]),
+        );
+        let p = check_local(&c, &contacts(owner));
+        assert_eq!(
+            found(&p),
+            [
+                ("field_mappings[1].source", "42P10"),
+                ("field_mappings[2].source", "42804"),
+                ("field_mappings[3].source", "42703"),
+            ]
+        );
+        assert!(
+            p[2].message.ends_with("did you mean 'email'?"),
+            "{}",
+            p[2].message
+        );
+    }
+
+    #[test]
+    fn a_missing_table_is_named_with_its_schema() {
+        let c = config("one_way", json!([{"source": "sf_id", "target": "Id"}]));
+        let p = missing_table(&c.local);
+        assert_eq!(
+            (p.path.as_str(), p.kind.sqlstate()),
+            ("source.table", "42P01")
+        );
+        assert!(p.message.contains("\"crm.contacts\""));
+    }
 }

@@ -13,6 +13,8 @@ pub mod patch;
 pub mod secrets;
 
 mod parse;
+mod scalars;
+mod suggest;
 mod walker;
 mod words;
 
@@ -38,5 +40,52 @@ pub fn validate(json: &Value, table: Option<&LocalTable>) -> Result<SyncConfig, 
         Ok(config)
     } else {
         Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_config_stored_without_its_secrets_still_validates_the_same() {
+        let config = json!({
+            "connection_name": "SF_Postgres_Accounts",
+            "source": {"type": "salesforce", "object": "Account", "credentials": {
+                "instance_url": "https://x.my.salesforce.com",
+                "client_id": "ck", "client_secret": "cs-SECRET-value", "refresh_token": "rt"}},
+            "target": {"type": "postgres", "table": "accounts"},
+            "field_mappings": [{"source": "Id", "target": "sf_id"}]
+        });
+        let (stored, secret) = split_secrets(&config);
+        let secret = secret.expect("secrets were given");
+        assert_eq!(validate_secret(&secret), Ok(()));
+        assert_eq!(
+            parse_secret(&secret).unwrap().grant(),
+            Some(Grant::RefreshToken)
+        );
+        assert_eq!(validate(&stored, None), validate(&config, None));
+        assert!(!format!("{:?}", validate(&stored, None)).contains("SECRET"));
+    }
+
+    #[test]
+    fn alter_sync_patches_are_revalidated() {
+        let stored = json!({
+            "source": {"type": "salesforce", "object": "Account"},
+            "target": {"type": "postgres", "table": "accounts"},
+            "field_mappings": [{"source": "Id", "target": "sf_id"}]
+        });
+        let patched = merge_patch(
+            &stored,
+            &json!({"performance_settings": {"batch_size": 200}}),
+        );
+        assert_eq!(
+            validate(&patched, None).unwrap().performance.batch_size,
+            200
+        );
+        let broken = merge_patch(&stored, &json!({"target": {"table": null}}));
+        let problems = validate(&broken, None).unwrap_err();
+        assert_eq!(problems[0].path, "target.table");
     }
 }

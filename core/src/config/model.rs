@@ -247,7 +247,8 @@ pub enum Priority {
 /// One `field_rules` entry of `field_level_priority`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldRule {
-    /// The local column the rule is about (resolved from a remote or local name).
+    /// The local column the rule is about: the mapped column when the config named a mapped
+    /// remote field or column, else the name as written (an unmapped column of the table).
     pub local: String,
     pub priority: Priority,
     /// JSON path of the rule object (`conflict_resolution.field_rules[1]`).
@@ -299,7 +300,8 @@ pub enum Severity {
 /// `error_handling.notification(s)`: where alerts go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notifications {
-    /// Channel kinds named in `notification.channels`.
+    /// Channel kinds to notify: those named in `notification.channels`, plus `email` and
+    /// `slack` when `notifications` gives addresses for them.
     pub channels: Vec<String>,
     /// Minimum severity that notifies.
     pub threshold: Severity,
@@ -391,7 +393,7 @@ pub enum OnError {
 /// One `validation_rules` entry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ValidationRule {
-    /// The local column the rule checks (resolved from a remote or local name).
+    /// The local column the rule checks, resolved like [`FieldRule::local`].
     pub local: String,
     pub kind: RuleKind,
     pub on_error: OnError,

@@ -4,7 +4,8 @@
 //! there); the extension stores the config *without* them and the secrets in a table only
 //! the extension owner can read. Everything that holds a secret prints `***` instead.
 
-use super::walker::{Obj, Problems, SecretText};
+use super::scalars::SecretText;
+use super::walker::{Obj, Problems};
 use crate::problem::Problem;
 use serde_json::{Map, Value};
 use std::fmt;

@@ -6,10 +6,9 @@
 
 use crate::config::defaults::API_VERSION;
 use crate::config::model::{AuthType, LocalEndpoint, RemoteEndpoint, Side, SystemKind};
+use crate::config::scalars::{ApiName, PgName, SecretText};
 use crate::config::secrets::{check_grant, SECRET_KEYS};
-use crate::config::walker::{
-    convert, reconcile, text_type, ApiName, FromJson, Obj, PgName, Problems, SecretText,
-};
+use crate::config::walker::{convert, reconcile, text_type, FromJson, Obj, Problems};
 use crate::config::words::word_for;
 use crate::problem::{Problem, ProblemKind};
 use serde_json::Value;

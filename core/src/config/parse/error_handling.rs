@@ -4,9 +4,8 @@
 //! `notifications` with `email`/`slack`); both are read into one [`Notifications`].
 
 use crate::config::model::{ErrorHandling, FallbackAction, Notifications, RetryStrategy, Severity};
-use crate::config::walker::{
-    convert, keywords, reconcile, text_type, FromJson, Obj, PositiveNumber, Problems,
-};
+use crate::config::scalars::PositiveNumber;
+use crate::config::walker::{convert, keywords, reconcile, text_type, FromJson, Obj, Problems};
 use crate::config::words::word_for;
 use serde_json::Value;
 

@@ -1,7 +1,8 @@
 //! The sync's name and the connection whose credentials it uses.
 
 use super::endpoints::Ends;
-use crate::config::walker::{is_valid_name, Name, Obj, Problems};
+use crate::config::scalars::{is_valid_name, Name};
+use crate::config::walker::{Obj, Problems};
 
 /// Name and connection of a sync.
 pub(super) struct Identity {

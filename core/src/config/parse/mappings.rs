@@ -5,7 +5,8 @@
 
 use super::transform;
 use crate::config::model::{FieldMapping, MappingOptions, Side};
-use crate::config::walker::{text_type, ApiName, Obj, PgName, Problems};
+use crate::config::scalars::{ApiName, PgName};
+use crate::config::walker::{text_type, Obj, Problems};
 use serde_json::Value;
 
 const MAPPING_KEYS: &[&str] = &["source", "target", "transformation", "external_id"];

@@ -2,7 +2,8 @@
 //! `dashboard_enabled`/`log_level`/`metric_collection`), or both at once.
 
 use crate::config::model::{Alerting, LogLevel, Metric, Monitoring};
-use crate::config::walker::{reconcile, Fraction, Obj, Problems};
+use crate::config::scalars::Fraction;
+use crate::config::walker::{reconcile, Obj, Problems};
 
 const KEYS: &[&str] = &[
     "metrics",

@@ -3,7 +3,8 @@
 use super::fields::FieldNames;
 use crate::config::defaults::ON_ERROR;
 use crate::config::model::{RuleKind, ValidationRule};
-use crate::config::walker::{keywords, Obj, Problems, Scalar};
+use crate::config::scalars::Scalar;
+use crate::config::walker::{keywords, Obj, Problems};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -57,7 +57,9 @@ pub(super) fn read(root: &Obj, fields: &FieldNames, problems: &mut Problems) -> 
         exclude.as_ref().map(|l| l.path.as_str()),
         problems,
     );
-    check_mappings(&selection, fields.0, problems);
+    // Without a readable include list its absence is the one problem, not every mapping.
+    let guard_include = explicit && include.is_some();
+    check_mappings(&selection, guard_include, fields.0, problems);
     selection
 }
 
@@ -76,8 +78,13 @@ fn check_overlap(selection: &FieldSelection, exclude_path: Option<&str>, problem
     }
 }
 
-/// Every mapped remote field must be selected.
-fn check_mappings(selection: &FieldSelection, mappings: &[FieldMapping], problems: &mut Problems) {
+/// Every mapped remote field must be selected (by `include` when `guard_include`).
+fn check_mappings(
+    selection: &FieldSelection,
+    guard_include: bool,
+    mappings: &[FieldMapping],
+    problems: &mut Problems,
+) {
     for m in mappings {
         if contains(&selection.exclude, &m.remote) {
             problems.invalid(
@@ -87,7 +94,7 @@ fn check_mappings(selection: &FieldSelection, mappings: &[FieldMapping], problem
                     m.remote
                 ),
             );
-        } else if selection.explicit && !contains(&selection.include, &m.remote) {
+        } else if guard_include && !contains(&selection.include, &m.remote) {
             problems.invalid(
                 &m.remote_path(),
                 format!(

@@ -4,7 +4,8 @@ use super::fields::FieldNames;
 use super::layered::Layered;
 use crate::config::defaults::INITIAL_SYNC;
 use crate::config::model::{InitialSync, OngoingSync};
-use crate::config::walker::{Obj, PositiveNumber, Problems};
+use crate::config::scalars::PositiveNumber;
+use crate::config::walker::{Obj, Problems};
 use crate::problem::index_path;
 
 /// `initial_sync.strategy`.

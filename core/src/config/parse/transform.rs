@@ -4,7 +4,8 @@
 //! mapping engine's decision.
 
 use crate::config::model::Transform;
-use crate::config::walker::{describe, keyword, keywords, Keyword, Obj, Problems, Scalar};
+use crate::config::scalars::Scalar;
+use crate::config::walker::{describe, keyword, keywords, Keyword, Obj, Problems};
 use crate::config::words::word_for;
 use crate::problem::child_path;
 use serde_json::Value;
