@@ -44,6 +44,22 @@ CREATE VIEW hubsync.status AS
         FROM hubsync.outbox ob WHERE ob.sync_id = s.id
     ) o ON true;
 
+-- Records that need a person, for the syncs the current role manages.
+CREATE VIEW hubsync.review_queue AS
+    SELECT r.id, s.name AS sync, s.local_table, r.pk AS record_key, r.remote_id, r.operation,
+           r.kind, r.payload, r.remote_values, r.error_code, r.error_message, r.attempts,
+           r.first_seen, r.last_seen
+    FROM hubsync.review r JOIN hubsync.sync s ON s.id = r.sync_id
+    WHERE pg_has_role(current_user, s.owner, 'USAGE');
+
+-- Per synced record: its remote id, last operation and where it stands (like Heroku
+-- Connect's _hc_lastop/_hc_err, without touching the user's table).
+CREATE VIEW hubsync.record_status AS
+    SELECT s.name AS sync, s.local_table, r.pk AS record_key, r.remote_id, r.last_op, r.state,
+           r.last_error, r.retry_at, r.updated_at
+    FROM hubsync.record_state r JOIN hubsync.sync s ON s.id = r.sync_id
+    WHERE pg_has_role(current_user, s.owner, 'USAGE');
+
 -- Stored hub-and-spoke definitions.
 CREATE VIEW hubsync.hubs AS
     SELECT h.name, h.config -> 'connected_systems' AS connected_systems, h.created_at
@@ -75,4 +91,5 @@ GRANT USAGE ON SCHEMA hubsync TO PUBLIC;
 -- through views that filter by the syncs the current role manages.
 GRANT SELECT ON hubsync.sync, hubsync.sync_stats, hubsync.pull_state, hubsync.metric,
                 hubsync.alert, hubsync.log, hubsync.hub TO PUBLIC;
-GRANT SELECT ON hubsync.worker, hubsync.syncs, hubsync.status, hubsync.hubs TO PUBLIC;
+GRANT SELECT ON hubsync.worker, hubsync.syncs, hubsync.status, hubsync.hubs,
+                hubsync.review_queue, hubsync.record_status TO PUBLIC;

@@ -3,4 +3,5 @@
 pub mod config;
 pub mod credentials;
 pub mod hub;
+pub mod review;
 pub mod worker_info;

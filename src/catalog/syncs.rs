@@ -31,12 +31,23 @@ pub struct NewSync<'a> {
 
 /// The sync called `name`, if any.
 pub fn load(name: &str) -> SpiResult<Option<SyncRow>> {
+    load_where("name = $1", name.into())
+}
+
+/// The sync with this id, if any.
+pub fn load_by_id(id: i32) -> SpiResult<Option<SyncRow>> {
+    load_where("id = $1", id.into())
+}
+
+fn load_where(condition: &str, arg: pgrx::datum::DatumWithOid<'_>) -> SpiResult<Option<SyncRow>> {
     Spi::connect(|client| {
         let rows = client.select(
-            "SELECT id, name, connection, local_table::oid, owner::oid, state, config \
-             FROM hubsync.sync WHERE name = $1",
+            &format!(
+                "SELECT id, name, connection, local_table::oid, owner::oid, state, config \
+                 FROM hubsync.sync WHERE {condition}"
+            ),
             None,
-            &[name.into()],
+            &[arg],
         )?;
         if rows.is_empty() {
             return Ok(None);

@@ -1,6 +1,33 @@
 //! The background worker: a launcher that waits for the configured database, and the
 //! serving worker it starts there, which pushes and pulls.
 
+mod engine;
+mod jobs;
 pub mod launcher;
+mod outbox;
+mod pool;
+mod push;
+mod reconcile;
+mod runtime;
 pub mod serve;
+mod settle;
+mod state;
+mod stats;
+mod wait;
 pub mod xact;
+
+use hubsync_core::salesforce::client::CallError;
+use hubsync_core::salesforce::describe::SObjectDescribe;
+
+/// A message from an HTTP thread to the main thread.
+pub enum Outcome {
+    /// The remote object's describe, needed before the first push.
+    Described {
+        sync_id: i32,
+        result: Result<SObjectDescribe, CallError>,
+    },
+    /// The answer to one sObject Collections request.
+    Pushed(Box<settle::Pushed>),
+    /// Natural-key lookups of creates whose outcome was unknown.
+    Reconciled(Box<reconcile::Reconciled>),
+}

@@ -4,6 +4,7 @@
 //! committing transaction that wrote the outbox sets, and wakes at least every
 //! `hubsync.sweep_interval` for retries, pulls and expired leases.
 
+use super::engine::Engine;
 use super::xact;
 use crate::guc;
 use crate::shared::{self, WorkerState};
@@ -22,14 +23,22 @@ pub extern "C-unwind" fn hubsync_worker_main(_arg: pg_sys::Datum) {
     unsafe { pg_sys::pgstat_report_appname(c"hubsync worker".as_ptr()) };
     log!("hubsync worker started for database \"{database}\"");
 
-    while BackgroundWorker::wait_latch(Some(sweep_interval())) {
+    let mut engine: Option<Engine> = None;
+    loop {
+        let keep_going = match &engine {
+            Some(e) => e.waiter.wait(e.sleep_for(sweep_interval())),
+            None => BackgroundWorker::wait_latch(Some(sweep_interval())),
+        };
+        if !keep_going {
+            break;
+        }
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
             if guc::database() != database {
                 break;
             }
         }
-        tick();
+        round(&mut engine);
     }
     shared::worker_stopped();
 }
@@ -39,15 +48,25 @@ fn sweep_interval() -> Duration {
 }
 
 /// One round of work. Every SQL step runs in its own recoverable transaction.
-fn tick() {
+fn round(engine: &mut Option<Engine>) {
     match xact::run(extension_installed) {
         Ok(true) => {}
-        Ok(false) => return shared::heartbeat(WorkerState::WaitingForExtension),
+        Ok(false) => {
+            // Dropping the engine stops its HTTP threads; it restarts with the extension.
+            *engine = None;
+            return shared::heartbeat(WorkerState::WaitingForExtension);
+        }
         Err(e) => return survive(&e),
     }
-    match xact::run(count_active_syncs) {
-        Ok(_) => shared::heartbeat(WorkerState::Running),
-        Err(e) => survive(&e),
+    if engine.is_none() {
+        match Engine::start() {
+            Ok(e) => *engine = Some(e),
+            Err(e) => return shared::record_error(&format!("cannot start: {e}")),
+        }
+    }
+    match engine.as_mut().map(Engine::round) {
+        Some(Err(e)) => survive(&e),
+        _ => shared::heartbeat(WorkerState::Running),
     }
 }
 
@@ -64,10 +83,4 @@ fn extension_installed() -> bool {
     .ok()
     .flatten()
     .unwrap_or(false)
-}
-
-fn count_active_syncs() -> i64 {
-    Spi::get_one::<i64>("SELECT count(*) FROM hubsync.sync WHERE state = 'active'")
-        .expect("reading hubsync.sync")
-        .unwrap_or(0)
 }

@@ -58,3 +58,11 @@ fn describe(error: CaughtError) -> XactError {
         message: report.message().to_string(),
     }
 }
+
+/// Like [`run`] for bodies returning `SpiResult`: an `Err` aborts the transaction too.
+pub fn run_spi<R>(body: impl FnOnce() -> Result<R, pgrx::spi::SpiError>) -> Result<R, XactError> {
+    run(|| match body() {
+        Ok(value) => value,
+        Err(e) => pgrx::error!("{e}"),
+    })
+}

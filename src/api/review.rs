@@ -1,0 +1,123 @@
+//! Working the review queue: retry a record, retry a whole sync, or discard an item.
+
+use crate::api::config::{caller, managed_sync};
+use crate::error::{raise, spi};
+use pgrx::prelude::*;
+use pgrx::spi::SpiResult;
+use pgrx::PgSqlErrorCode;
+
+/// One open review item and the sync it belongs to.
+struct Open {
+    sync_name: String,
+    kind: String,
+}
+
+fn open_item(id: i64) -> Open {
+    let found = spi(
+        Spi::get_two_with_args::<String, String>(
+            "SELECT s.name, r.kind FROM hubsync.review r JOIN hubsync.sync s ON s.id = r.sync_id WHERE r.id = $1",
+            &[id.into()],
+        ),
+        "read hubsync.review",
+    );
+    match found {
+        (Some(sync_name), Some(kind)) => Open { sync_name, kind },
+        _ => raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("review item {id} does not exist"),
+            "SELECT id FROM hubsync.review_queue lists the open items.",
+        ),
+    }
+}
+
+/// Sends a record again as it is now (after you fixed the row, or the remote system's
+/// rules), and closes its review item.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn retry(id: i64) -> bool {
+    let item = open_item(id);
+    let sync = managed_sync(&item.sync_name, caller());
+    if item.kind == "conflict" {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("review item {id} is a conflict; choose a version instead of retrying"),
+            "SELECT hubsync.resolve(id, 'local' | 'remote' | '{...merged values...}')",
+        );
+    }
+    let queued = spi(requeue(sync.id, Some(id)), "queue the record again");
+    crate::shared::wake_worker();
+    queued > 0
+}
+
+/// Retries every retryable open item of a sync; returns how many records were queued.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn retry_all(sync: &str) -> i64 {
+    let row = managed_sync(sync, caller());
+    let queued = spi(requeue(row.id, None), "queue the records again");
+    crate::shared::wake_worker();
+    queued
+}
+
+/// Closes a review item without sending anything.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn discard(id: i64) {
+    let item = open_item(id);
+    managed_sync(&item.sync_name, caller());
+    spi(
+        Spi::run_with_args("DELETE FROM hubsync.review WHERE id = $1", &[id.into()]),
+        "discard the item",
+    );
+}
+
+/// Queues a fresh change for the records of the given item (or of every non-conflict
+/// item of the sync): the row's current captured values as an update, or a delete when
+/// the row is gone. The worker creates records it finds missing remotely.
+fn requeue(sync_id: i32, item: Option<i64>) -> SpiResult<i64> {
+    let (table, columns, pk) = capture_shape(sync_id)?;
+    let queued = Spi::get_one_with_args::<i64>(
+        &format!(
+            "WITH items AS ( \
+                 DELETE FROM hubsync.review r WHERE r.sync_id = $1 AND ($2::int8 IS NULL OR r.id = $2) \
+                   AND r.kind <> 'conflict' AND r.pk IS NOT NULL RETURNING r.pk), \
+             keys AS (SELECT DISTINCT pk FROM items), \
+             rows AS ( \
+                 SELECT {pk_array} AS pk, \
+                        (SELECT jsonb_object_agg(j.key, j.value) FROM jsonb_each(to_jsonb(t)) j \
+                         WHERE j.key = ANY($3)) AS new \
+                 FROM {table} t WHERE {pk_array} IN (SELECT pk FROM keys)), \
+             cleared AS ( \
+                 UPDATE hubsync.record_state s SET retry_at = NULL, state = 'queued' \
+                 WHERE s.sync_id = $1 AND s.pk IN (SELECT pk FROM keys)), \
+             queued AS ( \
+                 INSERT INTO hubsync.outbox (sync_id, op, pk, new, old) \
+                 SELECT $1, CASE WHEN r.pk IS NULL THEN 'D' ELSE 'U' END, k.pk, r.new, '{{}}'::jsonb \
+                 FROM keys k LEFT JOIN rows r ON r.pk = k.pk RETURNING 1) \
+             SELECT count(*) FROM queued",
+            pk_array = crate::catalog::keys::pk_array("t", &pk),
+        ),
+        &[sync_id.into(), item.into(), columns.into()],
+    )?;
+    Ok(queued.unwrap_or(0))
+}
+
+/// The sync's table, captured columns and primary key.
+fn capture_shape(sync_id: i32) -> SpiResult<(String, Vec<String>, Vec<String>)> {
+    let Some(row) = crate::catalog::syncs::load_by_id(sync_id)? else {
+        return Ok((String::new(), Vec::new(), Vec::new()));
+    };
+    let config = hubsync_core::config::parse_sync(&row.config).unwrap_or_else(|problems| {
+        crate::error::raise_problems(
+            &format!("the stored config of sync \"{}\" no longer validates", row.name),
+            &problems,
+            "Fix it with hubsync.alter_sync() first.",
+        )
+    });
+    let found = crate::catalog::local_table::describe(row.local_table, unsafe { pg_sys::GetUserId() })?;
+    Ok((
+        found.qualified,
+        hubsync_core::mapping::captured_columns(&config),
+        found.table.primary_key,
+    ))
+}

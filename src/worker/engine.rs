@@ -1,0 +1,305 @@
+//! The worker's rounds: settle what the HTTP threads answered, follow config changes,
+//! then give every active sync its next piece of work. Every SQL step is its own short
+//! transaction; no transaction is open while a request is in flight.
+
+use super::push::{self, Chunk};
+use super::reconcile::Lookup;
+use super::runtime::{self, Health, Runtime, SyncRow};
+use super::wait::Waiter;
+use super::{jobs, outbox, reconcile, settle, stats, xact, Outcome};
+use crate::shared;
+use crossbeam_channel::{unbounded, Receiver, Sender};
+use hubsync_core::mapping::Mapper;
+use hubsync_core::retry::{self, Class};
+use pgrx::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often the list of syncs is re-read for changes.
+const REFRESH_EVERY: Duration = Duration::from_millis(250);
+
+/// All syncs the worker runs, and the channel their HTTP threads answer on.
+pub struct Engine {
+    runtimes: BTreeMap<i32, Runtime>,
+    /// Syncs that could not be built, by the version that failed (retried when it changes).
+    broken: HashMap<i32, String>,
+    sender: Sender<Outcome>,
+    results: Receiver<Outcome>,
+    pub waiter: Waiter,
+    refreshed: Option<Instant>,
+}
+
+impl Engine {
+    /// A new engine; abandons leases a previous run left behind.
+    pub fn start() -> std::io::Result<Engine> {
+        let (sender, results) = unbounded();
+        if let Err(e) = xact::run(outbox::expire_leases) {
+            warning!("hubsync worker: could not reclaim leases: {e}");
+        }
+        Ok(Engine {
+            runtimes: BTreeMap::new(),
+            broken: HashMap::new(),
+            sender,
+            results,
+            waiter: Waiter::new()?,
+            refreshed: None,
+        })
+    }
+
+    /// One round of work. A failure of one sync is recorded in its status and does not
+    /// stop the others; only a failure to read the catalog itself is returned.
+    pub fn round(&mut self) -> Result<(), xact::XactError> {
+        self.settle_results();
+        if self.refreshed.is_none_or(|t| t.elapsed() >= REFRESH_EVERY) {
+            self.refresh()?;
+        }
+        let ids: Vec<i32> = self.runtimes.keys().copied().collect();
+        for id in ids {
+            if let Err(error) = self.advance(id) {
+                report(id, &error);
+            }
+        }
+        Ok(())
+    }
+
+    /// How long the main thread may sleep: until the nearest backoff ends, at most `cap`.
+    pub fn sleep_for(&self, cap: Duration) -> Duration {
+        self.runtimes
+            .values()
+            .filter_map(|r| match &r.health {
+                Health::Waiting { until, .. } => Some(until.saturating_duration_since(Instant::now())),
+                _ => None,
+            })
+            .fold(cap, Duration::min)
+    }
+
+    fn refresh(&mut self) -> Result<(), xact::XactError> {
+        let rows = xact::run_spi(runtime::load_rows)?;
+        self.refreshed = Some(Instant::now());
+        self.runtimes.retain(|id, _| rows.iter().any(|r| r.id == *id));
+        for row in rows {
+            let current = self.runtimes.get(&row.id).map(|r| r.version.clone());
+            if current.as_deref() == Some(row.version.as_str()) || self.broken.get(&row.id) == Some(&row.version) {
+                continue;
+            }
+            self.rebuild(&row)?;
+        }
+        Ok(())
+    }
+
+    fn rebuild(&mut self, row: &SyncRow) -> Result<(), xact::XactError> {
+        let (sender, waiter) = (&self.sender, &self.waiter);
+        match xact::run(|| Runtime::build(row, sender, waiter)).unwrap_or_else(|e| Err(e.to_string())) {
+            Ok(mut fresh) => {
+                if let Some(old) = self.runtimes.remove(&row.id) {
+                    fresh.inherit(old);
+                }
+                self.broken.remove(&row.id);
+                let (state, problem) = (fresh.health_label(), fresh.problem().map(str::to_string));
+                xact::run_spi(|| stats::health(row.id, state, problem.as_deref()))?;
+                self.runtimes.insert(row.id, fresh);
+            }
+            Err(problem) => {
+                warning!("hubsync sync \"{}\" cannot run: {problem}", row.name);
+                self.broken.insert(row.id, row.version.clone());
+                xact::run_spi(|| stats::health(row.id, "invalid", Some(&problem)))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn settle_results(&mut self) {
+        while let Ok(outcome) = self.results.try_recv() {
+            let (sync_id, result) = match outcome {
+                Outcome::Described { sync_id, result } => (sync_id, self.described(sync_id, result)),
+                Outcome::Pushed(pushed) => (pushed.chunk.sync_id, self.pushed(*pushed)),
+                Outcome::Reconciled(found) => (found.sync_id, self.reconciled(*found)),
+            };
+            if let Err(error) = result {
+                report(sync_id, &error);
+            }
+        }
+    }
+
+    fn described(
+        &mut self,
+        sync_id: i32,
+        result: Result<hubsync_core::salesforce::describe::SObjectDescribe, hubsync_core::salesforce::client::CallError>,
+    ) -> Result<(), xact::XactError> {
+        let Some(rt) = self.runtimes.get_mut(&sync_id) else {
+            return Ok(());
+        };
+        rt.describing = false;
+        match result {
+            Ok(describe) => match Mapper::new(&rt.config, &rt.table.table, &describe) {
+                Ok(mapper) => {
+                    rt.mapper = Some(Arc::new(mapper));
+                    rt.health = Health::Ok;
+                }
+                Err(problems) => {
+                    let all: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+                    rt.health = Health::Blocked {
+                        state: "invalid",
+                        problem: format!("the mapping does not fit {}: {}", rt.config.remote.object, all.join("; ")),
+                    };
+                }
+            },
+            Err(error) => {
+                let state = match retry::classify(&error.failure) {
+                    Class::Auth => "unauthorized",
+                    Class::RateLimited => "backing off",
+                    Class::Permanent => "invalid",
+                    _ => "unreachable",
+                };
+                let backoff = Duration::from_secs(if state == "unreachable" { 1 } else { 30 });
+                rt.health = Health::Waiting {
+                    state,
+                    until: Instant::now() + backoff,
+                    backoff,
+                    problem: error.to_string(),
+                };
+            }
+        }
+        let (state, problem) = (rt.health_label(), rt.problem().map(str::to_string));
+        xact::run_spi(|| stats::health(sync_id, state, problem.as_deref()))
+    }
+
+    fn pushed(&mut self, pushed: settle::Pushed) -> Result<(), xact::XactError> {
+        let Some(rt) = self.runtimes.get_mut(&pushed.chunk.sync_id) else {
+            return Ok(());
+        };
+        rt.outstanding = rt.outstanding.saturating_sub(1);
+        let lookups = xact::run_spi(|| {
+            let doubtful = settle::settle(rt, pushed)?;
+            reconcile::lookups(rt, doubtful)
+        })?;
+        queue_lookups(rt, lookups);
+        Ok(())
+    }
+
+    fn reconciled(&mut self, found: reconcile::Reconciled) -> Result<(), xact::XactError> {
+        let Some(rt) = self.runtimes.get_mut(&found.sync_id) else {
+            return Ok(());
+        };
+        rt.outstanding = rt.outstanding.saturating_sub(1);
+        let resend = xact::run_spi(|| reconcile::settle_lookups(rt, found))?;
+        rt.queued.extend(resend.map(Work::Push));
+        Ok(())
+    }
+
+    fn advance(&mut self, id: i32) -> Result<(), xact::XactError> {
+        let Some(rt) = self.runtimes.get_mut(&id) else {
+            return Ok(());
+        };
+        if !rt.active || !rt.may_send() {
+            return Ok(());
+        }
+        let Some(client) = rt.client.clone() else {
+            return Ok(());
+        };
+        let Some(mapper) = rt.mapper.clone() else {
+            if !rt.describing && rt.has_capacity() {
+                let object = rt.config.remote.object.clone();
+                if rt.pool.try_submit(Box::new(move || jobs::describe(client, id, object))).is_ok() {
+                    rt.describing = true;
+                }
+            }
+            return Ok(());
+        };
+        submit_queued(rt, &client);
+        if rt.has_capacity() && rt.queued.is_empty() {
+            claim(rt, &mapper)?;
+            submit_queued(rt, &client);
+        }
+        Ok(())
+    }
+}
+
+/// Claims the next batch and turns it into queued requests.
+fn claim(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::XactError> {
+    let batch = rt.config.performance.batch_size as i64;
+    let lease = lease_seconds();
+    let prepared = xact::run_spi(|| -> pgrx::spi::SpiResult<push::Prepared> {
+        let claimed = outbox::claim(rt.id, batch, lease)?;
+        if claimed.is_empty() && rt.deferred.is_empty() {
+            return Ok(push::Prepared::default());
+        }
+        let prepared = push::prepare(rt, mapper, claimed)?;
+        outbox::complete(&prepared.done)?;
+        if !prepared.rejected.is_empty() {
+            crate::catalog::review::add(rt.id, &prepared.rejected)?;
+            outbox::complete(&prepared.rejected_ids)?;
+        }
+        Ok(prepared)
+    })?;
+    let push::Prepared { chunks, deferred, doubtful, .. } = prepared;
+    rt.deferred.extend(deferred);
+    for record in chunks.iter().flat_map(|c| c.records.iter()).chain(doubtful.iter()) {
+        rt.in_flight.insert(record.key.clone());
+    }
+    rt.queued.extend(chunks.into_iter().map(Work::Push));
+    if !doubtful.is_empty() {
+        let lookups = xact::run_spi(|| reconcile::lookups(rt, doubtful))?;
+        queue_lookups(rt, lookups);
+    }
+    Ok(())
+}
+
+/// Hands queued work to free HTTP threads. Capacity is counted, so a submit never finds
+/// the (equally sized) queue full.
+fn submit_queued(rt: &mut Runtime, client: &Arc<hubsync_core::salesforce::client::SalesforceClient>) {
+    while rt.has_capacity() {
+        let Some(work) = rt.queued.pop_front() else {
+            break;
+        };
+        let (client, id) = (client.clone(), rt.id);
+        let job: super::pool::Job<Outcome> = match work {
+            Work::Push(chunk) => Box::new(move || jobs::push(client, chunk)),
+            Work::Reconcile(lookups) => Box::new(move || jobs::reconcile(client, id, lookups)),
+        };
+        if rt.pool.try_submit(job).is_err() {
+            warning!("hubsync worker: HTTP queue of sync {id} unexpectedly full; work will be redone");
+            break;
+        }
+        rt.outstanding += 1;
+    }
+}
+
+fn queue_lookups(rt: &mut Runtime, lookups: Vec<Lookup>) {
+    if lookups.is_empty() {
+        return;
+    }
+    for lookup in &lookups {
+        rt.in_flight.insert(lookup.record.key.clone());
+    }
+    rt.queued.push_back(Work::Reconcile(lookups));
+}
+
+/// Records a failure of one sync's work in its status; the worker carries on.
+fn report(sync_id: i32, error: &xact::XactError) {
+    warning!("hubsync worker: sync {sync_id}: {error}");
+    shared::record_error(&error.to_string());
+    let message = error.to_string();
+    if let Err(e) = xact::run_spi(|| {
+        Spi::run_with_args(
+            "UPDATE hubsync.sync_stats SET last_error = $2, last_error_at = now() WHERE sync_id = $1",
+            &[sync_id.into(), message.as_str().into()],
+        )
+    }) {
+        warning!("hubsync worker: could not record that error: {e}");
+    }
+}
+
+/// Leases outlive any request (several HTTP timeouts), so a live worker never loses one.
+fn lease_seconds() -> f64 {
+    let lease = crate::guc::LEASE_S.get() as f64;
+    let timeout = crate::guc::HTTP_TIMEOUT_S.get() as f64;
+    lease.max(3.0 * timeout)
+}
+
+/// Work waiting for a free HTTP thread.
+pub enum Work {
+    Push(Chunk),
+    Reconcile(Vec<Lookup>),
+}

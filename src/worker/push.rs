@@ -1,0 +1,327 @@
+//! Push, first half: claimed outbox rows → one action per record (coalesced in commit
+//! order) → mapped Salesforce values → sObject Collections requests of up to 200 records.
+//!
+//! Runs inside the claiming transaction; the requests themselves are sent later by the
+//! HTTP threads, after that transaction has committed.
+
+use super::outbox::Claimed;
+use super::runtime::Runtime;
+use super::state::{self, Known};
+use crate::catalog::review::{Item, Kind as ReviewKind};
+use hubsync_core::coalesce::{coalesce, Action, Values};
+use hubsync_core::mapping::{Mapper, PushOp, Rejection};
+use hubsync_core::retry::Operation;
+use pgrx::prelude::*;
+use pgrx::spi::SpiResult;
+use pgrx::JsonB;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// sObject Collections accept at most this many records per request.
+pub const COLLECTION_LIMIT: usize = 200;
+
+/// Which collection call a chunk is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Create,
+    Upsert,
+    Update,
+    Delete,
+}
+
+impl Kind {
+    /// The operation as `hubsync.record_status.last_op` names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Create => "create",
+            Kind::Upsert => "upsert",
+            Kind::Update => "update",
+            Kind::Delete => "delete",
+        }
+    }
+
+    /// The operation as failure classification needs it.
+    pub fn operation(self) -> Operation {
+        match self {
+            Kind::Create => Operation::Create,
+            Kind::Upsert => Operation::Upsert,
+            Kind::Update => Operation::Update,
+            Kind::Delete => Operation::Delete,
+        }
+    }
+}
+
+/// One record of a request, with what is needed to settle it afterwards.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub pk: Value,
+    pub key: String,
+    pub outbox_ids: Vec<i64>,
+    pub attempts: i32,
+    /// Commit time of the oldest change this write carries (epoch ms), for latency.
+    pub oldest_change_ms: i64,
+    pub remote_id: Option<String>,
+    /// Salesforce field values to send.
+    pub payload: Map<String, Value>,
+    /// Local column values both sides will agree on once this write succeeds.
+    pub agreed: Map<String, Value>,
+}
+
+/// One request's worth of records of one kind.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub sync_id: i32,
+    pub object: String,
+    pub kind: Kind,
+    /// The External ID field, for upserts.
+    pub external_id: Option<String>,
+    pub records: Vec<Record>,
+}
+
+/// What one claim turned into.
+#[derive(Default)]
+pub struct Prepared {
+    pub chunks: Vec<Chunk>,
+    /// Rows settled without a call (changes that cancelled out, nothing pushable changed).
+    pub done: Vec<i64>,
+    /// Records a validation rule rejected: to the review queue.
+    pub rejected: Vec<Item>,
+    /// Outbox rows of rejected records (moved to review, so they leave the outbox).
+    pub rejected_ids: Vec<i64>,
+    /// Rows whose record has a request outstanding, or that belong to a later step.
+    pub deferred: Vec<Claimed>,
+    /// Creates that a crashed run may already have sent: reconcile before sending.
+    pub doubtful: Vec<Record>,
+}
+
+/// Groups rows by record, in commit order, keeping back records already in flight.
+fn group(runtime: &mut Runtime, claimed: Vec<Claimed>) -> (BTreeMap<i64, Vec<Claimed>>, Vec<Claimed>) {
+    let mut rows = std::mem::take(&mut runtime.deferred);
+    rows.extend(claimed);
+    rows.sort_by_key(|r| r.id);
+    let mut by_key: HashMap<String, Vec<Claimed>> = HashMap::new();
+    let mut deferred = Vec::new();
+    for row in rows {
+        let key = state::key(&row.pk);
+        if runtime.in_flight.contains(&key) {
+            deferred.push(row);
+        } else {
+            by_key.entry(key).or_default().push(row);
+        }
+    }
+    // Ordered by each record's oldest change, so older work is sent first.
+    let groups = by_key.into_values().map(|rows| (rows[0].id, rows)).collect();
+    (groups, deferred)
+}
+
+/// Turns claimed rows into requests. Reads local rows only for updates of records that
+/// were never pushed (they must be created whole).
+pub fn prepare(runtime: &mut Runtime, mapper: &Mapper, claimed: Vec<Claimed>) -> SpiResult<Prepared> {
+    let (groups, deferred) = group(runtime, claimed);
+    let mut prepared = Prepared {
+        deferred,
+        ..Prepared::default()
+    };
+    let pks: Vec<Value> = groups.values().map(|rows| rows[0].pk.clone()).collect();
+    let known = state::load(runtime.id, &pks)?;
+    let mut builder = Builder::new(runtime, mapper);
+    let mut need_rows = Vec::new();
+    for rows in groups.into_values() {
+        let key = state::key(&rows[0].pk);
+        let knowledge = known.get(&key).cloned().unwrap_or_default();
+        if let Some(pending) = builder.plan(rows, knowledge, &mut prepared) {
+            need_rows.push(pending);
+        }
+    }
+    if !need_rows.is_empty() {
+        let rows = read_rows(runtime, &need_rows)?;
+        for pending in need_rows {
+            builder.create_from_row(pending, &rows, &mut prepared);
+        }
+    }
+    prepared.chunks = builder.into_chunks();
+    Ok(prepared)
+}
+
+/// An update of a record that does not exist remotely; created from its current row.
+struct NeedsRow {
+    record: Record,
+    rows: Vec<Claimed>,
+}
+
+/// Sorts records into per-kind requests.
+struct Builder<'a> {
+    sync_id: i32,
+    object: String,
+    mapper: &'a Mapper,
+    external_id: Option<String>,
+    by_kind: BTreeMap<u8, (Kind, Vec<Record>)>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(runtime: &Runtime, mapper: &'a Mapper) -> Builder<'a> {
+        Builder {
+            sync_id: runtime.id,
+            object: runtime.config.remote.object.clone(),
+            external_id: mapper.external_id().map(|e| e.field.to_string()),
+            mapper,
+            by_kind: BTreeMap::new(),
+        }
+    }
+
+    /// Plans one record's rows; returns it when its current local row is needed.
+    fn plan(&mut self, rows: Vec<Claimed>, known: Known, prepared: &mut Prepared) -> Option<NeedsRow> {
+        let changes: Vec<_> = rows.iter().map(Claimed::change).collect();
+        let plan = coalesce(&changes, known.remote_id.is_some());
+        prepared.done.extend(&plan.cancelled);
+        let mut steps = plan.steps.into_iter();
+        let first = steps.next()?;
+        // Later steps wait until the first one succeeded.
+        let later: Vec<i64> = steps.flat_map(|s| s.outbox_ids).collect();
+        let pk = rows[0].pk.clone();
+        let (held, rows): (Vec<Claimed>, Vec<Claimed>) = rows.into_iter().partition(|r| later.contains(&r.id));
+        prepared.deferred.extend(held);
+        let now: Vec<Claimed> = match rows.iter().any(|r| first.outbox_ids.contains(&r.id)) {
+            true => rows.into_iter().filter(|r| first.outbox_ids.contains(&r.id)).collect(),
+            false => rows,
+        };
+        let mut record = Record {
+            key: state::key(&pk),
+            pk,
+            outbox_ids: first.outbox_ids.clone(),
+            attempts: now.iter().map(|r| r.attempts).max().unwrap_or(1),
+            oldest_change_ms: now.iter().map(|r| r.changed_at_ms).min().unwrap_or_default(),
+            remote_id: known.remote_id.clone(),
+            payload: Map::new(),
+            agreed: Map::new(),
+        };
+        let abandoned = now.iter().any(|r| r.abandoned);
+        match first.action {
+            Action::Create { fields } => self.create(record, &fields, abandoned, prepared),
+            Action::Update { fields, .. } if known.remote_id.is_some() => {
+                self.update(record, &fields, prepared)
+            }
+            Action::Update { .. } => return Some(NeedsRow { record, rows: now }),
+            Action::Delete => match known.remote_id {
+                Some(_) => self.add(Kind::Delete, record),
+                None => prepared.done.append(&mut record.outbox_ids),
+            },
+        }
+        None
+    }
+
+    fn create(&mut self, mut record: Record, fields: &Values, abandoned: bool, prepared: &mut Prepared) {
+        let row: Map<String, Value> = fields.clone().into_iter().collect();
+        let mapped = self.mapper.to_remote(&row, PushOp::Create);
+        if let Some(rejection) = mapped.rejection {
+            return reject(record, rejection, "create", prepared);
+        }
+        record.payload = mapped.value;
+        record.agreed = row;
+        match (&self.external_id, abandoned) {
+            (Some(_), _) => self.add(Kind::Upsert, record),
+            (None, true) => prepared.doubtful.push(record),
+            (None, false) => self.add(Kind::Create, record),
+        }
+    }
+
+    fn update(&mut self, mut record: Record, fields: &Values, prepared: &mut Prepared) {
+        let row: Map<String, Value> = fields.clone().into_iter().collect();
+        let changed: Vec<String> = fields.keys().cloned().collect();
+        let mapped = self.mapper.to_remote(&row, PushOp::Update { changed: &changed });
+        if let Some(rejection) = mapped.rejection {
+            return reject(record, rejection, "update", prepared);
+        }
+        if mapped.value.is_empty() {
+            // Only columns that do not flow to Salesforce changed.
+            return prepared.done.append(&mut record.outbox_ids);
+        }
+        record.payload = mapped.value;
+        record.agreed = row;
+        self.add(Kind::Update, record);
+    }
+
+    fn create_from_row(&mut self, pending: NeedsRow, rows: &HashMap<String, Map<String, Value>>, prepared: &mut Prepared) {
+        let NeedsRow { mut record, rows: claimed } = pending;
+        let Some(row) = rows.get(&record.key) else {
+            // The row is gone; a later delete in the outbox will find nothing remote to delete.
+            return prepared.done.append(&mut record.outbox_ids);
+        };
+        let fields: Values = row.clone().into_iter().collect();
+        let abandoned = claimed.iter().any(|r| r.abandoned);
+        self.create(record, &fields, abandoned, prepared);
+    }
+
+    fn add(&mut self, kind: Kind, record: Record) {
+        self.by_kind
+            .entry(kind as u8)
+            .or_insert_with(|| (kind, Vec::new()))
+            .1
+            .push(record);
+    }
+
+    /// Deletes first, then updates, upserts and creates; each split into requests of 200.
+    fn into_chunks(self) -> Vec<Chunk> {
+        let mut chunks = Vec::new();
+        for (kind, records) in self.by_kind.into_values() {
+            let mut records = records.into_iter().peekable();
+            while records.peek().is_some() {
+                chunks.push(Chunk {
+                    sync_id: self.sync_id,
+                    object: self.object.clone(),
+                    kind,
+                    external_id: self.external_id.clone(),
+                    records: records.by_ref().take(COLLECTION_LIMIT).collect(),
+                });
+            }
+        }
+        chunks
+    }
+}
+
+fn reject(mut record: Record, rejection: Rejection, operation: &str, prepared: &mut Prepared) {
+    prepared.rejected_ids.append(&mut record.outbox_ids.clone());
+    prepared.rejected.push(Item {
+        pk: record.pk,
+        remote_id: record.remote_id,
+        operation: operation.to_string(),
+        kind: ReviewKind::Rejected,
+        payload: Value::Object(record.agreed),
+        remote_values: None,
+        error_code: Some(rejection.rule.clone()),
+        error_message: format!(
+            "{} (column \"{}\", value {})",
+            rejection.message, rejection.field, rejection.value
+        ),
+        attempts: record.attempts,
+        outbox_ids: std::mem::take(&mut record.outbox_ids),
+    });
+}
+
+/// The current local rows of these records (captured columns only), by record key.
+fn read_rows(runtime: &Runtime, pending: &[NeedsRow]) -> SpiResult<HashMap<String, Map<String, Value>>> {
+    let pk = &runtime.table.table.primary_key;
+    let keys: Vec<Value> = pending.iter().map(|p| p.record.pk.clone()).collect();
+    let captured = hubsync_core::mapping::captured_columns(&runtime.config);
+    let sql = format!(
+        "SELECT {pk_array}, to_jsonb(t) FROM {table} t WHERE ({pk_cols}) IN (SELECT {pk_cols} FROM {typed})",
+        pk_array = crate::catalog::keys::pk_array("t", pk),
+        table = runtime.table.qualified,
+        pk_cols = crate::catalog::keys::column_list(pk),
+        typed = crate::catalog::keys::typed_keys(&runtime.table.table, "$1"),
+    );
+    Spi::connect(|client| {
+        client
+            .select(&sql, None, &[JsonB(Value::Array(keys)).into()])?
+            .map(|row| {
+                let pk = row.get::<JsonB>(1)?.map(|j| j.0).unwrap_or_default();
+                let full = match row.get::<JsonB>(2)?.map(|j| j.0) {
+                    Some(Value::Object(m)) => m,
+                    _ => Map::new(),
+                };
+                let values = full.into_iter().filter(|(k, _)| captured.contains(k)).collect();
+                Ok((state::key(&pk), values))
+            })
+            .collect()
+    })
+}

@@ -1,0 +1,215 @@
+//! What the worker keeps per active sync between rounds: its parsed config, its table,
+//! a client for its connection, the mapping engine once the remote object is described,
+//! its HTTP threads, and which records are in flight.
+
+use super::outbox::Claimed;
+use super::pool::Pool;
+use super::engine::Work;
+use super::wait::Waiter;
+use super::Outcome;
+use crate::catalog::local_table::{self, FoundTable};
+use crossbeam_channel::Sender;
+use hubsync_core::config::{parse_secret, parse_sync, SyncConfig};
+use hubsync_core::mapping::Mapper;
+use hubsync_core::salesforce::client::{ClientConfig, SalesforceClient};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A sync as stored, with its credentials: the input a runtime is (re)built from.
+pub struct SyncRow {
+    pub id: i32,
+    pub name: String,
+    pub active: bool,
+    pub config: serde_json::Value,
+    pub table: pg_sys::Oid,
+    /// Changes whenever the sync or its credentials change.
+    pub version: String,
+    pub secret: Option<serde_json::Value>,
+}
+
+/// Every sync, with the version stamp that tells the worker to rebuild its runtime.
+pub fn load_rows() -> Vec<SyncRow> {
+    Spi::connect(|client| {
+        client
+            .select(
+                "SELECT s.id, s.name, s.state = 'active', s.config, s.local_table::oid, \
+                        s.updated_at::text || '/' || coalesce(c.updated_at::text, ''), c.secret \
+                 FROM hubsync.sync s LEFT JOIN hubsync.credentials c ON c.connection = s.connection \
+                 ORDER BY s.id",
+                None,
+                &[],
+            )?
+            .map(|row| {
+                Ok(SyncRow {
+                    id: row.get(1)?.unwrap_or_default(),
+                    name: row.get(2)?.unwrap_or_default(),
+                    active: row.get(3)?.unwrap_or(false),
+                    config: row.get::<JsonB>(4)?.map(|j| j.0).unwrap_or_default(),
+                    table: row.get(5)?.unwrap_or(pg_sys::InvalidOid),
+                    version: row.get(6)?.unwrap_or_default(),
+                    secret: row.get::<JsonB>(7)?.map(|j| j.0),
+                })
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
+    })
+    .unwrap_or_else(|e| error!("hubsync worker could not read hubsync.sync: {e}"))
+}
+
+/// Whether the sync can talk to its remote system right now.
+#[derive(Debug, Clone)]
+pub enum Health {
+    /// Working normally.
+    Ok,
+    /// Cannot run until someone changes something (credentials, config, remote schema).
+    Blocked { state: &'static str, problem: String },
+    /// A connection-level failure; try again after `until`.
+    Waiting {
+        state: &'static str,
+        until: Instant,
+        backoff: Duration,
+        problem: String,
+    },
+}
+
+/// Per-sync state the worker keeps between rounds.
+pub struct Runtime {
+    pub id: i32,
+    pub name: String,
+    pub active: bool,
+    pub version: String,
+    pub config: SyncConfig,
+    pub table: FoundTable,
+    pub client: Option<Arc<SalesforceClient>>,
+    pub mapper: Option<Arc<Mapper>>,
+    pub describing: bool,
+    pub health: Health,
+    pub pool: Pool<Outcome>,
+    pool_size: usize,
+    /// Primary keys of records with a request outstanding: their newer changes wait.
+    pub in_flight: HashSet<String>,
+    /// Claimed rows held back until their record's request returns.
+    pub deferred: Vec<Claimed>,
+    /// Prepared requests waiting for a free HTTP thread.
+    pub queued: VecDeque<Work>,
+    /// Requests sent and not yet answered.
+    pub outstanding: usize,
+}
+
+impl Runtime {
+    /// Builds a runtime from its stored row; `Err` names what stops the sync from running.
+    pub fn build(row: &SyncRow, results: &Sender<Outcome>, waiter: &Waiter) -> Result<Runtime, String> {
+        let config = parse_sync(&row.config).map_err(|problems| {
+            let all: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            format!("invalid config: {}", all.join("; "))
+        })?;
+        let table = local_table::describe(row.table, unsafe { pg_sys::GetUserId() })
+            .map_err(|e| format!("cannot read the local table: {e}"))?;
+        let pool_size = config.performance.parallelism.max(1) as usize;
+        let pool = Pool::start(&format!("hubsync-{}", row.id), pool_size, results, waiter)
+            .map_err(|e| format!("cannot start HTTP threads: {e}"))?;
+        let mut runtime = Runtime {
+            id: row.id,
+            name: row.name.clone(),
+            active: row.active,
+            version: row.version.clone(),
+            client: None,
+            mapper: None,
+            describing: false,
+            health: Health::Ok,
+            pool,
+            pool_size,
+            in_flight: HashSet::new(),
+            deferred: Vec::new(),
+            queued: VecDeque::new(),
+            outstanding: 0,
+            config,
+            table,
+        };
+        runtime.connect(row.secret.as_ref());
+        Ok(runtime)
+    }
+
+    /// Takes over the in-flight bookkeeping of the runtime this one replaces, so requests
+    /// already sent are still settled in order.
+    pub fn inherit(&mut self, old: Runtime) {
+        self.in_flight = old.in_flight;
+        self.deferred = old.deferred;
+        self.queued = old.queued;
+        self.outstanding = old.outstanding;
+        if old.pool_size == self.pool_size {
+            self.pool = old.pool;
+        }
+    }
+
+    fn connect(&mut self, secret: Option<&serde_json::Value>) {
+        let blocked = |problem: String| Health::Blocked {
+            state: "not configured",
+            problem,
+        };
+        let Some(secret) = secret else {
+            self.health = blocked(format!(
+                "no credentials for connection \"{}\"; call hubsync.set_credentials()",
+                self.config.connection
+            ));
+            return;
+        };
+        let Some(instance_url) = self.config.remote.instance_url.clone() else {
+            self.health = blocked(format!(
+                "{}.credentials.instance_url is missing; hubsync needs the org's URL",
+                self.config.remote.path
+            ));
+            return;
+        };
+        let secret = match parse_secret(secret) {
+            Ok(secret) => secret,
+            Err(problems) => {
+                self.health = blocked(format!("stored credentials are invalid: {}", problems[0]));
+                return;
+            }
+        };
+        let timeout = Duration::from_secs(crate::guc::HTTP_TIMEOUT_S.get().max(1) as u64);
+        self.client = Some(Arc::new(SalesforceClient::new(ClientConfig {
+            instance_url,
+            login_url: self.config.remote.login_url.clone(),
+            api_version: self.config.remote.api_version.clone(),
+            secret,
+            timeout,
+            client_name: "hubsync".to_string(),
+        })));
+    }
+
+    /// Whether requests may be sent now (healthy, or a wait has passed).
+    pub fn may_send(&mut self) -> bool {
+        match &self.health {
+            Health::Ok => true,
+            Health::Blocked { .. } => false,
+            Health::Waiting { until, .. } => Instant::now() >= *until,
+        }
+    }
+
+    /// Whether another request can be handed to the HTTP threads.
+    pub fn has_capacity(&self) -> bool {
+        self.outstanding < self.pool_size
+    }
+}
+
+impl Runtime {
+    /// `connection_state` as `hubsync.status` shows it.
+    pub fn health_label(&self) -> &'static str {
+        match &self.health {
+            Health::Ok => "ok",
+            Health::Blocked { state, .. } | Health::Waiting { state, .. } => state,
+        }
+    }
+
+    /// What stops the sync, for `hubsync.status.problem`.
+    pub fn problem(&self) -> Option<&str> {
+        match &self.health {
+            Health::Ok => None,
+            Health::Blocked { problem, .. } | Health::Waiting { problem, .. } => Some(problem),
+        }
+    }
+}

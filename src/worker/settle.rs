@@ -1,0 +1,295 @@
+//! Push, second half: the answers to sObject Collections requests, recorded in a new
+//! transaction. Successes write the remote id back and move the base; per-record errors
+//! are retried with backoff or parked for review; connection-level failures give the rows
+//! back without charging them an attempt.
+
+use super::push::{Chunk, Kind, Record};
+use super::runtime::{Health, Runtime};
+use super::state::{self, Failed, Synced};
+use super::{outbox, stats};
+use crate::catalog::review::{self, Item, Kind as ReviewKind};
+use hubsync_core::config::FallbackAction;
+use hubsync_core::retry::{self, Class, Failure, TransportError};
+use hubsync_core::salesforce::client::{CallError, SaveResult};
+use pgrx::prelude::*;
+use pgrx::spi::SpiResult;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// A request's answer as an HTTP thread reports it.
+pub struct Pushed {
+    pub chunk: Chunk,
+    pub result: Result<Vec<SaveResult>, CallError>,
+    /// When the answer arrived (epoch ms), for commit-to-acknowledged latency.
+    pub finished_ms: i64,
+    /// The org's API usage after the call (`Sforce-Limit-Info`).
+    pub api_usage: Option<retry::ApiUsage>,
+}
+
+/// What became of each record of a request.
+#[derive(Default)]
+struct Sorted {
+    synced: Vec<(Record, Option<String>)>,
+    retry: Vec<(Record, String, f64)>,
+    review: Vec<(Record, Option<String>, String)>,
+    /// Given back untouched: the connection failed, not the record.
+    released: Vec<Record>,
+    /// Creates that may or may not have been applied: reconcile before anything else.
+    doubtful: Vec<Record>,
+    connection_error: Option<(Class, String)>,
+}
+
+/// Records a request's outcome and adjusts the runtime's health for connection-level
+/// failures. Returns the creates whose outcome is unknown: they stay in flight until
+/// reconciled.
+pub fn settle(runtime: &mut Runtime, pushed: Pushed) -> SpiResult<Vec<Record>> {
+    let mut sorted = sort(runtime, &pushed);
+    for record in &pushed.chunk.records {
+        if !sorted.doubtful.iter().any(|d| d.key == record.key) {
+            runtime.in_flight.remove(&record.key);
+        }
+    }
+    if let Some((class, message)) = &sorted.connection_error {
+        back_off(runtime, *class, message);
+    } else {
+        runtime.health = Health::Ok;
+    }
+    if sorted.review.iter().any(|(_, code, _)| code.as_deref() == Some("INVALID_FIELD")) {
+        // The remote object changed under us: describe it again before the next push.
+        runtime.mapper = None;
+    }
+    record(runtime, &pushed, &sorted)?;
+    Ok(std::mem::take(&mut sorted.doubtful))
+}
+
+fn sort(runtime: &Runtime, pushed: &Pushed) -> Sorted {
+    let kind = pushed.chunk.kind;
+    let mut sorted = Sorted::default();
+    match &pushed.result {
+        Ok(results) => {
+            for (record, result) in pushed.chunk.records.iter().zip(results) {
+                if result.success {
+                    sorted.synced.push((record.clone(), result.id.clone()));
+                } else {
+                    let error = result.errors.first();
+                    let failure = match error {
+                        Some(e) => e.failure(kind.operation()),
+                        None => Failure::Response { op: kind.operation(), status: 200, code: None },
+                    };
+                    let message = error
+                        .map(|e| format!("{}: {}", e.status_code, e.message))
+                        .unwrap_or_else(|| "the record was not saved and no reason was given".into());
+                    place(runtime, &mut sorted, record.clone(), &failure, message);
+                }
+            }
+        }
+        Err(error) => {
+            for record in &pushed.chunk.records {
+                place(runtime, &mut sorted, record.clone(), &error.failure, error.to_string());
+            }
+        }
+    }
+    sorted
+}
+
+/// Decides one failed record's fate.
+fn place(runtime: &Runtime, sorted: &mut Sorted, record: Record, failure: &Failure, message: String) {
+    let strategy = &runtime.config.error_handling.retry;
+    match retry::classify(failure) {
+        Class::Gone => sorted.synced.push((record, None)),
+        class @ (Class::Auth | Class::RateLimited) => {
+            sorted.connection_error = Some((class, message));
+            sorted.released.push(record);
+        }
+        Class::Retryable if unreachable(failure) => {
+            sorted.connection_error = Some((Class::Retryable, message));
+            sorted.released.push(record);
+        }
+        Class::UnknownOutcome => sorted.doubtful.push(record),
+        Class::Retryable if retry::should_retry(strategy, record.attempts as u32) => {
+            let delay = retry::delay(strategy, record.attempts as u32, jitter());
+            sorted.retry.push((record, message, delay.as_secs_f64()));
+        }
+        Class::Retryable => {
+            let message = format!("gave up after {} attempts: {message}", record.attempts);
+            sorted.review.push((record, code_of(failure), message));
+        }
+        Class::Permanent => sorted.review.push((record, code_of(failure), message)),
+    }
+}
+
+/// Failures before anything reached the server: the remote system is unreachable.
+fn unreachable(failure: &Failure) -> bool {
+    matches!(
+        failure,
+        Failure::Transport { error: TransportError::ConnectionRefused | TransportError::Dns, .. }
+            | Failure::Transport { request_sent: false, .. }
+    )
+}
+
+fn code_of(failure: &Failure) -> Option<String> {
+    match failure {
+        Failure::Response { code, status, .. } => code.clone().or_else(|| Some(status.to_string())),
+        Failure::Transport { error, .. } => Some(format!("{error:?}")),
+    }
+}
+
+/// A fraction in [0, 1) that differs per call, to spread retries out.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Connection-level trouble pauses the whole sync instead of burning record retries.
+fn back_off(runtime: &mut Runtime, class: Class, message: &str) {
+    let (state, floor) = match class {
+        Class::Auth => ("unauthorized", Duration::from_secs(30)),
+        Class::RateLimited => ("backing off", Duration::from_secs(30)),
+        _ => ("unreachable", Duration::from_secs(1)),
+    };
+    let backoff = match &runtime.health {
+        Health::Waiting { backoff, state: s, .. } if *s == state => (*backoff * 2).min(Duration::from_secs(300)),
+        _ => floor,
+    };
+    runtime.health = Health::Waiting {
+        state,
+        until: Instant::now() + backoff,
+        backoff,
+        problem: message.to_string(),
+    };
+}
+
+fn record(runtime: &Runtime, pushed: &Pushed, sorted: &Sorted) -> SpiResult<()> {
+    let sync_id = runtime.id;
+    let kind = pushed.chunk.kind;
+    record_synced(runtime, kind, &sorted.synced)?;
+    let retry: Vec<Failed> = sorted
+        .retry
+        .iter()
+        .map(|(r, error, delay)| Failed { pk: r.pk.clone(), op: kind.label(), error: error.clone(), retry_in: Some(*delay) })
+        .collect();
+    state::failed(sync_id, &retry)?;
+    for (r, error, _) in &sorted.retry {
+        outbox::release(&r.outbox_ids, Some(error), true)?;
+    }
+    record_review(runtime, kind, &sorted.review)?;
+    for r in &sorted.released {
+        outbox::release(&r.outbox_ids, sorted.connection_error.as_ref().map(|(_, m)| m.as_str()), false)?;
+    }
+    stats::pushed(
+        sync_id,
+        &stats::PushStats {
+            pushed: sorted.synced.len() as i64,
+            failed: (sorted.review.len() + sorted.retry.len()) as i64,
+            latencies_ms: sorted
+                .synced
+                .iter()
+                .map(|(r, _)| (pushed.finished_ms - r.oldest_change_ms).max(0) as f64)
+                .collect(),
+            api_usage: pushed.api_usage,
+            connection: runtime.health_label(),
+            error: sorted
+                .connection_error
+                .as_ref()
+                .map(|(_, m)| m.clone())
+                .or_else(|| sorted.review.first().map(|(_, _, m)| m.clone())),
+        },
+    )
+}
+
+pub fn record_synced(runtime: &Runtime, kind: Kind, synced: &[(Record, Option<String>)]) -> SpiResult<()> {
+    if synced.is_empty() {
+        return Ok(());
+    }
+    let sync_id = runtime.id;
+    let pks: Vec<Value> = synced.iter().map(|(r, _)| r.pk.clone()).collect();
+    if kind == Kind::Delete {
+        state::forget(sync_id, &pks)?;
+    } else {
+        let rows: Vec<Synced> = synced
+            .iter()
+            .map(|(r, id)| Synced {
+                pk: r.pk.clone(),
+                remote_id: id.clone().or_else(|| r.remote_id.clone()),
+                agreed: r.agreed.clone(),
+                op: kind.label(),
+            })
+            .collect();
+        state::synced(sync_id, &rows)?;
+        write_back_ids(runtime, synced)?;
+    }
+    review::resolve_errors(sync_id, &pks)?;
+    let ids: Vec<i64> = synced.iter().flat_map(|(r, _)| r.outbox_ids.iter().copied()).collect();
+    outbox::complete(&ids)
+}
+
+/// New remote ids go into the mapped id column (e.g. `sf_id`); the origin tag set for this
+/// transaction keeps the capture trigger from sending that write back.
+fn write_back_ids(runtime: &Runtime, synced: &[(Record, Option<String>)]) -> SpiResult<()> {
+    let Some(column) = runtime.mapper.as_ref().and_then(|m| m.id_column().map(str::to_string)) else {
+        return Ok(());
+    };
+    let rows: Vec<Value> = synced
+        .iter()
+        .filter_map(|(r, id)| id.as_ref().map(|id| json!({"k": r.pk, "id": id})))
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let table = &runtime.table.table;
+    let col = pgrx::spi::quote_identifier(&column);
+    Spi::run("SELECT set_config('hubsync.origin', 'salesforce', true)")?;
+    Spi::run_with_args(
+        &format!(
+            "UPDATE {qualified} t SET {col} = k.hubsync_remote_id FROM {typed} \
+             WHERE ({t_keys}) = ({k_keys}) AND t.{col} IS DISTINCT FROM k.hubsync_remote_id",
+            qualified = runtime.table.qualified,
+            typed = crate::catalog::keys::typed_keys_with(table, "$1", "->'k'", ", e->>'id' AS hubsync_remote_id"),
+            t_keys = prefixed("t", &table.primary_key),
+            k_keys = prefixed("k", &table.primary_key),
+        ),
+        &[JsonB(Value::Array(rows)).into()],
+    )
+}
+
+fn prefixed(alias: &str, columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("{alias}.{}", pgrx::spi::quote_identifier(c)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn record_review(runtime: &Runtime, kind: Kind, failed: &[(Record, Option<String>, String)]) -> SpiResult<()> {
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = failed.iter().flat_map(|(r, _, _)| r.outbox_ids.iter().copied()).collect();
+    let states: Vec<Failed> = failed
+        .iter()
+        .map(|(r, _, m)| Failed { pk: r.pk.clone(), op: kind.label(), error: m.clone(), retry_in: None })
+        .collect();
+    state::failed(runtime.id, &states)?;
+    if runtime.config.error_handling.fallback == FallbackAction::QueueForManualReview {
+        let items: Vec<Item> = failed
+            .iter()
+            .map(|(r, code, message)| Item {
+                pk: r.pk.clone(),
+                remote_id: r.remote_id.clone(),
+                operation: kind.label().to_string(),
+                kind: ReviewKind::Error,
+                payload: Value::Object(r.payload.clone()),
+                remote_values: None,
+                error_code: code.clone(),
+                error_message: message.clone(),
+                attempts: r.attempts,
+                outbox_ids: r.outbox_ids.clone(),
+            })
+            .collect();
+        review::add(runtime.id, &items)?;
+    }
+    outbox::complete(&ids)
+}

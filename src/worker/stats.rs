@@ -1,0 +1,68 @@
+//! Counters and metrics the status views read: `hubsync.sync_stats` and minute buckets
+//! in `hubsync.metric`. One statement each per settled request.
+
+use hubsync_core::retry::ApiUsage;
+use pgrx::prelude::*;
+use pgrx::spi::SpiResult;
+
+/// What one settled push request adds to the statistics.
+pub struct PushStats {
+    pub pushed: i64,
+    pub failed: i64,
+    /// Commit-to-acknowledged latency of each pushed record.
+    pub latencies_ms: Vec<f64>,
+    pub api_usage: Option<ApiUsage>,
+    pub connection: &'static str,
+    pub error: Option<String>,
+}
+
+/// Adds a settled push request to the sync's counters and this minute's bucket.
+pub fn pushed(sync_id: i32, s: &PushStats) -> SpiResult<()> {
+    let usage = s.api_usage.map(|u| format!("{}/{}", u.used, u.max));
+    Spi::run_with_args(
+        "UPDATE hubsync.sync_stats SET pushed = pushed + $2, push_failed = push_failed + $3, \
+             last_push_at = CASE WHEN $2 > 0 THEN now() ELSE last_push_at END, \
+             api_calls = api_calls + 1, api_usage = coalesce($4, api_usage), \
+             connection_state = $5, \
+             consecutive_failures = CASE WHEN $2 > 0 THEN 0 ELSE consecutive_failures + sign($3)::int END, \
+             last_error = coalesce($6, last_error), \
+             last_error_at = CASE WHEN $6 IS NULL THEN last_error_at ELSE now() END, \
+             problem = NULL, updated_at = now() \
+         WHERE sync_id = $1",
+        &[
+            sync_id.into(),
+            s.pushed.into(),
+            s.failed.into(),
+            usage.into(),
+            s.connection.into(),
+            s.error.clone().into(),
+        ],
+    )?;
+    let sum: f64 = s.latencies_ms.iter().sum();
+    let max = s.latencies_ms.iter().cloned().fold(0.0, f64::max);
+    Spi::run_with_args(
+        "INSERT INTO hubsync.metric AS m (sync_id, bucket, pushed, errors, latency_ms_sum, latency_count, latency_ms_max) \
+         VALUES ($1, date_trunc('minute', now()), $2, $3, $4, $5, $6) \
+         ON CONFLICT (sync_id, bucket) DO UPDATE SET pushed = m.pushed + EXCLUDED.pushed, \
+             errors = m.errors + EXCLUDED.errors, latency_ms_sum = m.latency_ms_sum + EXCLUDED.latency_ms_sum, \
+             latency_count = m.latency_count + EXCLUDED.latency_count, \
+             latency_ms_max = greatest(m.latency_ms_max, EXCLUDED.latency_ms_max)",
+        &[
+            sync_id.into(),
+            s.pushed.into(),
+            s.failed.into(),
+            sum.into(),
+            (s.latencies_ms.len() as i64).into(),
+            max.into(),
+        ],
+    )
+}
+
+/// Shows why a sync cannot run (or that it can again) in `hubsync.status`.
+pub fn health(sync_id: i32, connection: &str, problem: Option<&str>) -> SpiResult<()> {
+    Spi::run_with_args(
+        "UPDATE hubsync.sync_stats SET connection_state = $2, problem = $3, updated_at = now() \
+         WHERE sync_id = $1 AND (connection_state, problem) IS DISTINCT FROM ($2, $3)",
+        &[sync_id.into(), connection.into(), problem.into()],
+    )
+}
