@@ -4,6 +4,7 @@
 //! the HTTP edge lives in [`salesforce`]. Nothing here links against Postgres.
 
 pub mod config;
+pub mod mapping;
 pub mod problem;
 pub mod salesforce;
 pub mod schema;

@@ -135,6 +135,11 @@ pub struct FieldMapping {
     pub source: Side,
     /// The remote field is an External ID used as the upsert key.
     pub external_id: bool,
+    /// The mapping flows only from its source side to its target side, even in a
+    /// bidirectional sync (config key `"one_way": true`). Lossy transformations
+    /// (`lowercase`, a `value_map` with a `default`, …) need it on a two-way sync,
+    /// because their target values cannot be turned back into the source values.
+    pub one_way: bool,
 }
 
 /// `mapping_options.handle_nulls`.
@@ -326,10 +331,16 @@ pub struct FieldSelection {
 pub enum RuleKind {
     EmailFormat,
     /// The value must match `pattern` (Rust `regex` syntax, checked at config time).
-    Regex { pattern: String },
+    Regex {
+        pattern: String,
+    },
     Required,
-    MaxLength { max: u32 },
-    OneOf { values: Vec<Value> },
+    MaxLength {
+        max: u32,
+    },
+    OneOf {
+        values: Vec<Value>,
+    },
 }
 
 /// What to do when a value fails its rule.
