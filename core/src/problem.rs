@@ -112,7 +112,10 @@ mod tests {
     #[test]
     fn display_includes_path() {
         let p = Problem::invalid("sync_type", "expected one of: one_way, bidirectional");
-        assert_eq!(p.to_string(), "sync_type: expected one of: one_way, bidirectional");
+        assert_eq!(
+            p.to_string(),
+            "sync_type: expected one of: one_way, bidirectional"
+        );
         assert_eq!(p.kind.sqlstate(), "22023");
     }
 }

@@ -85,22 +85,15 @@ impl Datum {
         }
         match (category, self) {
             (Category::Text, d) => Ok(Datum::Text(d.to_text(format).unwrap_or_default())),
-            (Category::Number, d @ Datum::Number(_)) => Ok(d),
-            (Category::Number, Datum::Text(s)) => Decimal::parse(&s).map(Datum::Number),
-            (Category::Number, Datum::DateTime(t)) => temporal::to_unix(&t, format)
-                .map(Datum::Number)
-                .ok_or_else(|| {
-                    "a datetime needs timestamp_format unix_seconds or unix_millis to become a number"
-                        .to_string()
-                }),
+            (Category::Number, d) => d.into_number(format).map(Datum::Number),
             (Category::Bool, d @ Datum::Bool(_)) => Ok(d),
             (Category::Bool, Datum::Text(s)) => parse_bool(&s).map(Datum::Bool),
             (Category::Date, d @ Datum::Date(_)) => Ok(d),
             (Category::Date, Datum::Text(s)) => temporal::parse_date(&s).map(Datum::Date),
             (Category::DateTime, d @ Datum::DateTime(_)) => Ok(d),
-            (Category::DateTime, Datum::Date(d)) => Ok(Datum::DateTime(
-                d.and_time(NaiveTime::MIN).and_utc(),
-            )),
+            (Category::DateTime, Datum::Date(d)) => {
+                Ok(Datum::DateTime(d.and_time(NaiveTime::MIN).and_utc()))
+            }
             (Category::DateTime, Datum::Number(n)) => {
                 temporal::from_unix(&n, format).map(Datum::DateTime)
             }
@@ -118,6 +111,24 @@ impl Datum {
                 "{} cannot be converted to {}",
                 d.describe(format),
                 category.noun()
+            )),
+        }
+    }
+
+    /// The number this value stands for: numbers as they are, numeric text parsed, datetimes
+    /// as epoch numbers when `timestamp_format` is `unix_seconds`/`unix_millis`.
+    pub fn into_number(self, format: TimestampFormat) -> Result<Decimal, String> {
+        match self {
+            Datum::Number(n) => Ok(n),
+            Datum::Text(s) => Decimal::parse(&s),
+            Datum::DateTime(t) => temporal::to_unix(&t, format).ok_or_else(|| {
+                "a datetime needs timestamp_format unix_seconds or unix_millis to become a number"
+                    .to_string()
+            }),
+            other => Err(format!(
+                "{} cannot be converted to {}",
+                other.describe(format),
+                Category::Number.noun()
             )),
         }
     }

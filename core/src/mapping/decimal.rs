@@ -121,11 +121,6 @@ impl Decimal {
         Ok(())
     }
 
-    /// True for zero.
-    pub fn is_zero(&self) -> bool {
-        self.digits.is_empty()
-    }
-
     /// Digits before the decimal point (0 when the magnitude is below 1).
     pub fn integer_digits(&self) -> u64 {
         (self.digits.len() as i64 + self.exponent).max(0) as u64

@@ -38,14 +38,6 @@ impl PhoneRegion {
         }
         Ok(number.format().mode(Mode::E164).to_string())
     }
-
-    /// True when both texts are the same valid phone number however each is written.
-    pub fn same_number(self, a: &str, b: &str) -> bool {
-        match (self.to_e164(a), self.to_e164(b)) {
-            (Ok(x), Ok(y)) => x == y,
-            _ => false,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -92,12 +84,5 @@ mod tests {
         assert!(PhoneRegion::parse("ZZ").is_err());
         assert!(PhoneRegion::parse("USA").is_err());
         assert!(PhoneRegion::parse("").is_err());
-    }
-
-    #[test]
-    fn same_number_ignores_formatting() {
-        assert!(us().same_number("(415) 555-2671", "+14155552671"));
-        assert!(!us().same_number("(415) 555-2671", "+14155552672"));
-        assert!(!us().same_number("garbage", "garbage"));
     }
 }
