@@ -184,6 +184,16 @@ impl Mapper {
             .collect()
     }
 
+    /// Local columns whose changes can reach Salesforce: like [`super::captured_columns`],
+    /// but without columns mapped to read-only fields, which the describe reveals.
+    pub fn push_columns(&self) -> Vec<String> {
+        self.plans
+            .iter()
+            .filter(|p| p.pushes())
+            .map(|p| p.local.clone())
+            .collect()
+    }
+
     /// Local columns [`Mapper::to_local`] may write.
     pub fn pull_columns(&self) -> Vec<String> {
         self.plans

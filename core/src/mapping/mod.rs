@@ -31,3 +31,12 @@ pub use mapper::{ExternalId, Mapper};
 pub use outcome::{FieldIssue, PushOp, RecordOutcome, Rejection, Warning};
 pub use selection::captured_columns;
 pub use transform::check_transforms;
+
+#[cfg(test)]
+mod agreement_tests;
+#[cfg(test)]
+mod coercion_tests;
+#[cfg(test)]
+mod record_tests;
+#[cfg(test)]
+mod validation_tests;

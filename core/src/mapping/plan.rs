@@ -2,7 +2,7 @@
 //! transform and rules, and which ways it flows. Converting a value is then only
 //! decode → transform → encode, with nothing left to look up per record.
 
-use super::datum::Datum;
+use super::datum::{split_list, Datum};
 use super::local_type::LocalType;
 use super::remote_type::{self, RemoteKind, RemoteType};
 use super::rules::Rule;
@@ -154,7 +154,11 @@ impl FieldPlan {
 
     /// Brings a target-side value to the form in which equal information compares equal.
     fn comparable(&self, datum: Datum) -> Datum {
-        let datum = self.transform.agreement_form(datum);
+        let multipicklist = matches!(self.remote_type.kind, RemoteKind::MultiPicklist { .. });
+        let datum = match self.transform.agreement_form(datum) {
+            Datum::Text(s) if multipicklist => Datum::List(split_list(&s)),
+            other => other,
+        };
         match datum {
             Datum::Text(s) if s.is_empty() => Datum::Null,
             Datum::Text(s) if self.remote_type.kind == RemoteKind::Id => {

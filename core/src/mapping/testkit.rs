@@ -234,3 +234,27 @@ pub fn account_describe() -> SObjectDescribe {
         ],
     }
 }
+
+/// A JSON object as a record/row map.
+pub fn object(value: Value) -> serde_json::Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("expected a JSON object, got {other}"),
+    }
+}
+
+/// A config and table syncing `Id → sf_id` and `field → col` (a column of `format_type`),
+/// with Salesforce as the source.
+pub fn single(field: &str, format_type: &str) -> (SyncConfig, LocalTable) {
+    let mut config = accounts_config();
+    config.mappings = vec![mapping("Id", "sf_id"), mapping(field, "col")];
+    let mut table = accounts_table();
+    table.columns.push(column("col", format_type));
+    (config, table)
+}
+
+/// The mapper for a config and table against [`account_describe`], which must be valid.
+pub fn mapper(config: &SyncConfig, table: &LocalTable) -> crate::mapping::Mapper {
+    crate::mapping::Mapper::new(config, table, &account_describe())
+        .unwrap_or_else(|problems| panic!("config refused: {problems:?}"))
+}
