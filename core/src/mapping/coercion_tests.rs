@@ -567,6 +567,9 @@ fn values_that_do_not_fit_are_rejected_per_record_never_truncated() {
             .message
             .contains("out of range for int")
     );
+    let huge: Value = serde_json::from_str("1E999999999").unwrap();
+    let r = rejected_pull("AnnualRevenue", "numeric(18,2)", huge);
+    assert!(r.message.contains("out of range"), "{}", r.message);
     assert!(
         rejected_pull("AnnualRevenue", "numeric(18,2)", json!("1E999999999"))
             .message

@@ -43,9 +43,10 @@ impl Datum {
             Value::Null => Datum::Null,
             Value::String(s) => Datum::Text(s.clone()),
             Value::Bool(b) => Datum::Bool(*b),
+            // A number beyond numeric's range stays text, so converting it reports the range.
             Value::Number(n) => match Decimal::parse(&n.to_string()) {
                 Ok(d) => Datum::Number(d),
-                Err(_) => Datum::Json(value.clone()),
+                Err(_) => Datum::Text(n.to_string()),
             },
             Value::Array(items) if items.iter().all(Value::is_string) => Datum::List(
                 items

@@ -86,7 +86,10 @@ fn lists_the_extension_needs() {
         ]
     );
     assert_eq!(m.push_fields(), ["Name", "Industry", "AnnualRevenue"]);
-    assert_eq!(m.push_columns(), ["account_name", "industry_type", "annual_revenue"]);
+    assert_eq!(
+        m.push_columns(),
+        ["account_name", "industry_type", "annual_revenue"]
+    );
     assert_eq!(m.id_column(), Some("sf_id"));
     assert_eq!(m.external_id(), None);
     assert_eq!(m.field_for_column("annual_revenue"), Some("AnnualRevenue"));
