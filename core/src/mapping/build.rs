@@ -317,6 +317,32 @@ mod tests {
     }
 
     #[test]
+    fn two_mappings_may_not_write_the_same_column_or_field() {
+        let mut table = testkit::accounts_table();
+        table.columns.push(testkit::column("name_copy", "text"));
+        let mut config = testkit::accounts_config();
+        // Name → name_copy pushes Name from a second column.
+        config.mappings.push(mapping("Name", "name_copy"));
+        // Website → account_name pulls into a column Name already fills.
+        config.mappings.push(mapping("Website", "account_name"));
+        let found = problems(&config, &table);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].path, "field_mappings[5]");
+        assert!(found[0]
+            .message
+            .contains("field Name is also written by field_mappings[1] when pushing"));
+        assert_eq!(found[1].kind.sqlstate(), "42710");
+        assert!(found[1]
+            .message
+            .contains("column \"account_name\" is also written by field_mappings[1]"));
+
+        // Pull-only copies of one field into two columns are fine.
+        config.mappings.pop();
+        config.mappings[5].one_way = true;
+        assert!(problems(&config, &table).is_empty());
+    }
+
+    #[test]
     fn local_source_mappings_name_the_local_side_source() {
         let mut config = testkit::accounts_config();
         config.source = Side::Local;

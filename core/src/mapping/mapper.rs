@@ -13,7 +13,6 @@ use crate::problem::{child_path, index_path, Problem, ProblemKind};
 use crate::salesforce::describe::SObjectDescribe;
 use crate::schema::LocalTable;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 
 /// Salesforce bookkeeping fields every pull reads when the object has them.
 const SYSTEM_FIELDS: [&str; 3] = ["SystemModstamp", "LastModifiedDate", "IsDeleted"];
@@ -46,36 +45,25 @@ impl Mapper {
         describe: &SObjectDescribe,
     ) -> Result<Mapper, Vec<Problem>> {
         let mut problems = Vec::new();
-        let region = PhoneRegion::parse(&config.mapping_options.default_phone_region)
-            .map_err(|e| problems.push(Problem::invalid("mapping_options.default_phone_region", e)))
-            .ok();
-        let mut plans: Vec<FieldPlan> = Vec::new();
-        let mut seen_local: HashMap<&str, usize> = HashMap::new();
-        let mut seen_remote: HashMap<String, usize> = HashMap::new();
+        let region = match PhoneRegion::parse(&config.mapping_options.default_phone_region) {
+            Ok(region) => Some(region),
+            Err(e) => {
+                problems.push(Problem::invalid("mapping_options.default_phone_region", e));
+                None
+            }
+        };
+        let mut indexed: Vec<(usize, FieldPlan)> = Vec::new();
         for (index, mapping) in config.mappings.iter().enumerate() {
             if !selection::is_selected(&config.field_selection, mapping) {
                 continue;
             }
-            let path = index_path("field_mappings", index);
-            if let Some(first) = seen_local.insert(&mapping.local, index) {
-                problems.push(Problem::new(
-                    ProblemKind::DuplicateObject,
-                    path.clone(),
-                    format!("column \"{}\" is already mapped by field_mappings[{first}]; map each column once", mapping.local),
-                ));
-            }
-            if let Some(first) = seen_remote.insert(mapping.remote.to_ascii_lowercase(), index) {
-                problems.push(Problem::new(
-                    ProblemKind::DuplicateObject,
-                    path,
-                    format!("field \"{}\" is already mapped by field_mappings[{first}]; map each field once", mapping.remote),
-                ));
-            }
             match build::plan(config, table, describe, index, mapping) {
-                Ok(plan) => plans.push(plan),
+                Ok(plan) => indexed.push((index, plan)),
                 Err(found) => problems.extend(found),
             }
         }
+        problems.extend(clashes(&indexed));
+        let mut plans: Vec<FieldPlan> = indexed.into_iter().map(|(_, plan)| plan).collect();
         attach_rules(config, table, &mut plans, &mut problems);
         match region {
             Some(region) if problems.is_empty() => Ok(Mapper {
@@ -357,6 +345,42 @@ fn field_value<'a>(record: &'a Map<String, Value>, field: &str) -> Option<&'a Va
             .find(|(key, _)| key.eq_ignore_ascii_case(field))
             .map(|(_, value)| value)
     })
+}
+
+/// Two mappings writing the same column on pull, or the same field on push.
+fn clashes(plans: &[(usize, FieldPlan)]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (i, (index, plan)) in plans.iter().enumerate() {
+        let earlier = &plans[..i];
+        let path = index_path("field_mappings", *index);
+        if let Some((first, _)) = earlier
+            .iter()
+            .find(|(_, p)| p.pull && plan.pull && p.local == plan.local)
+        {
+            problems.push(Problem::new(
+                ProblemKind::DuplicateObject,
+                path.clone(),
+                format!(
+                    "column \"{}\" is also written by field_mappings[{first}] when pulling; map each column from one field",
+                    plan.local
+                ),
+            ));
+        }
+        if let Some((first, _)) = earlier
+            .iter()
+            .find(|(_, p)| p.pushes() && plan.pushes() && p.remote == plan.remote)
+        {
+            problems.push(Problem::new(
+                ProblemKind::DuplicateObject,
+                path,
+                format!(
+                    "field {} is also written by field_mappings[{first}] when pushing; push each field from one column",
+                    plan.remote
+                ),
+            ));
+        }
+    }
+    problems
 }
 
 /// Compiles each validation rule onto the plan of its column.

@@ -165,9 +165,7 @@ impl FieldPlan {
                 Datum::Text(remote_type::record_key(&s).to_string())
             }
             Datum::List(items) if items.is_empty() => Datum::Null,
-            Datum::List(mut items)
-                if matches!(self.remote_type.kind, RemoteKind::MultiPicklist { .. }) =>
-            {
+            Datum::List(mut items) if multipicklist => {
                 items.sort();
                 items.dedup();
                 Datum::List(items)
@@ -178,7 +176,6 @@ impl FieldPlan {
                 None => Datum::Number(n),
             },
             Datum::DateTime(t) => Datum::DateTime(temporal::to_second(&t)),
-            Datum::Json(v) => Datum::Text(v.to_string()),
             other => other,
         }
     }
