@@ -7,6 +7,7 @@ pub mod coalesce;
 pub mod config;
 pub mod conflict;
 pub mod loops;
+pub mod mapping;
 pub mod problem;
 pub mod retry;
 pub mod salesforce;

@@ -124,6 +124,17 @@ pub struct TableRights {
     pub delete: bool,
 }
 
+/// An existing index on a local table, as far as index recommendations care.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexInfo {
+    /// Indexed column names in key order; empty for an expression-only index.
+    pub columns: Vec<String>,
+    /// `UNIQUE` index (including those behind primary-key and unique constraints).
+    pub unique: bool,
+    /// Has a `WHERE` predicate, so it neither covers every row nor guarantees uniqueness.
+    pub partial: bool,
+}
+
 /// A local table as the sync sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalTable {

@@ -146,6 +146,11 @@ pub struct FieldMapping {
     pub source: Side,
     /// The remote field is an External ID used as the upsert key.
     pub external_id: bool,
+    /// The mapping flows only from its source side to its target side, even in a
+    /// bidirectional sync (config key `"one_way": true`). Lossy transformations
+    /// (`lowercase`, a `value_map` with a `default`, …) need it on a two-way sync,
+    /// because their target values cannot be turned back into the source values.
+    pub one_way: bool,
     /// JSON path of the mapping object (`field_mappings[2]`), so later checks point at it.
     pub path: String,
 }

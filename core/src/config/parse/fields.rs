@@ -39,6 +39,7 @@ mod tests {
 
     fn mapping(remote: &str, local: &str) -> FieldMapping {
         FieldMapping {
+            one_way: Default::default(),
             remote: remote.into(),
             local: local.into(),
             transform: Transform::None,

@@ -9,7 +9,13 @@ use crate::config::scalars::{ApiName, PgName};
 use crate::config::walker::{text_type, Obj, Problems};
 use serde_json::Value;
 
-const MAPPING_KEYS: &[&str] = &["source", "target", "transformation", "external_id"];
+const MAPPING_KEYS: &[&str] = &[
+    "source",
+    "target",
+    "transformation",
+    "external_id",
+    "one_way",
+];
 const OPTION_KEYS: &[&str] = &["handle_nulls", "timestamp_format", "default_phone_region"];
 
 text_type!(
@@ -86,6 +92,7 @@ fn read_one(
         None => Some(crate::config::model::Transform::None),
     };
     let external_id = obj.get::<bool>("external_id", problems).unwrap_or(false);
+    let one_way = obj.get::<bool>("one_way", problems).unwrap_or(false);
     let (source_name, target_name, transform) = (source_name?, target_name?, transform?);
     // With an unknown orientation the config already has a problem; any choice is fine here.
     let side = source.unwrap_or(Side::Remote);
@@ -99,6 +106,7 @@ fn read_one(
         transform,
         source: side,
         external_id,
+        one_way,
         path: path.to_string(),
     })
 }
