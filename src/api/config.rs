@@ -194,7 +194,7 @@ pub fn managed_sync(name: &str, role: pg_sys::Oid) -> syncs::SyncRow {
 }
 
 fn install_triggers(id: i32, sync: &SyncConfig, table: &FoundTable) {
-    let captured = hubsync_core::mapping::captured_columns(sync);
+    let captured = crate::capture::install::captured_columns(sync);
     spi(
         install::install(&CaptureSpec {
             sync_id: id,

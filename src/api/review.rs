@@ -117,7 +117,7 @@ fn capture_shape(sync_id: i32) -> SpiResult<(String, Vec<String>, Vec<String>)> 
     let found = crate::catalog::local_table::describe(row.local_table, unsafe { pg_sys::GetUserId() })?;
     Ok((
         found.qualified,
-        hubsync_core::mapping::captured_columns(&config),
+        crate::capture::install::captured_columns(&config),
         found.table.primary_key,
     ))
 }

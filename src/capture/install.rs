@@ -19,6 +19,18 @@ pub struct CaptureSpec<'a> {
     pub pushes: bool,
 }
 
+/// The columns capture records: those that push, plus the column holding the remote id,
+/// so the worker knows which remote record a delete or an update is about.
+pub fn captured_columns(config: &hubsync_core::config::SyncConfig) -> Vec<String> {
+    let mut columns = hubsync_core::mapping::captured_columns(config);
+    if let Some(id) = config.id_mapping() {
+        if !columns.contains(&id.local) {
+            columns.push(id.local.clone());
+        }
+    }
+    columns
+}
+
 fn capture_trigger(sync_id: i32) -> String {
     quote_identifier(format!("hubsync_capture_{sync_id}"))
 }

@@ -221,7 +221,7 @@ fn claim(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::XactError> {
     let batch = rt.config.performance.batch_size as i64;
     let lease = lease_seconds();
     let prepared = xact::run_spi(|| -> pgrx::spi::SpiResult<push::Prepared> {
-        let claimed = outbox::claim(rt.id, batch, lease)?;
+        let claimed = outbox::claim(rt.id, batch, lease, mapper.id_column())?;
         if claimed.is_empty() && rt.deferred.is_empty() {
             return Ok(push::Prepared::default());
         }

@@ -19,6 +19,8 @@ pub struct Claimed {
     pub attempts: i32,
     /// Claimed before by a worker that never settled it (crash): a create may have been sent.
     pub abandoned: bool,
+    /// The remote id the row's id column held (updates and deletes), if captured.
+    pub remote_id: Option<String>,
 }
 
 impl Claimed {
@@ -40,8 +42,9 @@ pub fn expire_leases() -> SpiResult<()> {
     )
 }
 
-/// Claims up to `limit` rows of a sync in commit order, skipping records waiting for a retry.
-pub fn claim(sync_id: i32, limit: i64, lease_seconds: f64) -> SpiResult<Vec<Claimed>> {
+/// Claims up to `limit` rows of a sync in commit order, skipping records waiting for a
+/// retry. `id_column` is the local column holding the remote id, if the sync maps `Id`.
+pub fn claim(sync_id: i32, limit: i64, lease_seconds: f64, id_column: Option<&str>) -> SpiResult<Vec<Claimed>> {
     Spi::connect_mut(|client| {
         client
             .update(
@@ -63,6 +66,13 @@ pub fn claim(sync_id: i32, limit: i64, lease_seconds: f64) -> SpiResult<Vec<Clai
                 let op: String = row.get(2)?.unwrap_or_default();
                 let new = values(row.get::<JsonB>(4)?);
                 let old = values(row.get::<JsonB>(5)?);
+                let remote_id = match op.as_str() {
+                    "U" => id_column.and_then(|c| new.get(c)),
+                    "D" => id_column.and_then(|c| old.get(c)),
+                    _ => None,
+                }
+                .and_then(Value::as_str)
+                .map(str::to_string);
                 let change = match op.as_str() {
                     "I" => ChangeKind::Insert { values: new },
                     "U" => ChangeKind::Update { new, old },
@@ -75,6 +85,7 @@ pub fn claim(sync_id: i32, limit: i64, lease_seconds: f64) -> SpiResult<Vec<Clai
                     changed_at_ms: row.get(6)?.unwrap_or_default(),
                     attempts: row.get(7)?.unwrap_or(1),
                     abandoned: row.get(8)?.unwrap_or(false),
+                    remote_id,
                 })
             })
             .collect()

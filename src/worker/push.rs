@@ -170,7 +170,11 @@ impl<'a> Builder<'a> {
     }
 
     /// Plans one record's rows; returns it when its current local row is needed.
-    fn plan(&mut self, rows: Vec<Claimed>, known: Known, prepared: &mut Prepared) -> Option<NeedsRow> {
+    fn plan(&mut self, rows: Vec<Claimed>, mut known: Known, prepared: &mut Prepared) -> Option<NeedsRow> {
+        if known.remote_id.is_none() {
+            // A row linked to a remote record outside hubsync (its id column was set).
+            known.remote_id = rows.iter().rev().find_map(|r| r.remote_id.clone());
+        }
         let changes: Vec<_> = rows.iter().map(Claimed::change).collect();
         let plan = coalesce(&changes, known.remote_id.is_some());
         prepared.done.extend(&plan.cancelled);
@@ -302,7 +306,7 @@ fn reject(mut record: Record, rejection: Rejection, operation: &str, prepared: &
 fn read_rows(runtime: &Runtime, pending: &[NeedsRow]) -> SpiResult<HashMap<String, Map<String, Value>>> {
     let pk = &runtime.table.table.primary_key;
     let keys: Vec<Value> = pending.iter().map(|p| p.record.pk.clone()).collect();
-    let captured = hubsync_core::mapping::captured_columns(&runtime.config);
+    let captured = crate::capture::install::captured_columns(&runtime.config);
     let sql = format!(
         "SELECT {pk_array}, to_jsonb(t) FROM {table} t WHERE ({pk_cols}) IN (SELECT {pk_cols} FROM {typed})",
         pk_array = crate::catalog::keys::pk_array("t", pk),

@@ -79,7 +79,7 @@ fn park(runtime: &Runtime, records: Vec<Record>, why: &str) -> SpiResult<()> {
 pub fn settle_lookups(runtime: &mut Runtime, reconciled: Reconciled) -> SpiResult<Option<Chunk>> {
     let mut adopted = Vec::new();
     let mut resend = Vec::new();
-    let mut ambiguous = Vec::new();
+    let mut ambiguous: Vec<(Record, String)> = Vec::new();
     for (mut record, found) in reconciled.found {
         match found {
             Ok(ids) if ids.len() == 1 => {

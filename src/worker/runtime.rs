@@ -31,7 +31,7 @@ pub struct SyncRow {
 }
 
 /// Every sync, with the version stamp that tells the worker to rebuild its runtime.
-pub fn load_rows() -> Vec<SyncRow> {
+pub fn load_rows() -> pgrx::spi::SpiResult<Vec<SyncRow>> {
     Spi::connect(|client| {
         client
             .select(
@@ -53,9 +53,8 @@ pub fn load_rows() -> Vec<SyncRow> {
                     secret: row.get::<JsonB>(7)?.map(|j| j.0),
                 })
             })
-            .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
+            .collect()
     })
-    .unwrap_or_else(|e| error!("hubsync worker could not read hubsync.sync: {e}"))
 }
 
 /// Whether the sync can talk to its remote system right now.
