@@ -461,14 +461,17 @@ mod tests {
                 FieldRule {
                     local: "email".into(),
                     priority: Priority::Side(Side::Remote),
+                    path: String::new(),
                 },
                 FieldRule {
                     local: "billing_address".into(),
                     priority: Priority::Side(Side::Local),
+                    path: String::new(),
                 },
                 FieldRule {
                     local: "phone".into(),
                     priority: Priority::LastUpdated,
+                    path: String::new(),
                 },
             ],
             default: Box::new(ConflictPolicy::SideWins { side: Side::Local }),
@@ -553,6 +556,7 @@ mod tests {
             rules: vec![FieldRule {
                 local: "email".into(),
                 priority: Priority::Side(Side::Remote),
+                path: String::new(),
             }],
             default: Box::new(ConflictPolicy::Manual),
         };
@@ -653,6 +657,7 @@ mod tests {
             .prop_map(|(local, priority)| FieldRule {
                 local: local.into(),
                 priority,
+                path: String::new(),
             });
         prop_oneof![
             leaf.clone(),
