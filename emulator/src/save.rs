@@ -137,8 +137,9 @@ pub fn update(
     values[sys.last_modified_date] = Value::DateTime(stamp);
     values[sys.system_modstamp] = Value::DateTime(stamp);
     values[sys.last_modified_by] = Value::Id(ctx.user);
+    // CDC reports LastModifiedDate on every update, even within the same second.
     let changed = (0..values.len())
-        .filter(|i| values[*i] != current.values[*i])
+        .filter(|i| *i == sys.last_modified_date || values[*i] != current.values[*i])
         .collect();
     let record = Record {
         id,
