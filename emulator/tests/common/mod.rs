@@ -172,6 +172,12 @@ impl Org {
         }
     }
 
+    /// Logs in again (after the clock moved past the token lifetime).
+    pub fn login(&mut self) {
+        let login = token_request(&self.agent, self.base(), &PASSWORD_FORM, &[]);
+        self.token = login.json()["access_token"].as_str().unwrap().to_string();
+    }
+
     pub fn base(&self) -> &str {
         self.emulator.url()
     }
