@@ -1,3 +1,22 @@
-//! Salesforce: the describe model, request/response shapes and the REST client.
+//! Salesforce: the describe model, request/response shapes and the blocking REST client
+//! the worker's HTTP threads share.
 
+mod auth;
+pub mod client;
 pub mod describe;
+pub mod error;
+mod http;
+mod jwt;
+mod metadata;
+pub mod number;
+pub mod query;
+pub mod records;
+pub mod replication;
+pub mod soql;
+
+pub use client::{ClientConfig, ClientConfigError, SalesforceClient};
+pub use error::{CallError, OAuthError, RecordError};
+pub use http::Timeouts;
+pub use query::{QueryOptions, QueryPage, QueryPages};
+pub use records::{Record, SaveResult, UpsertResult, MAX_RECORDS, MAX_RETRIEVE_IDS};
+pub use replication::{DeletedRecord, DeletedResult, UpdatedResult};

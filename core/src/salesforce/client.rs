@@ -1,0 +1,331 @@
+//! The Salesforce REST client the worker's HTTP threads share.
+//!
+//! Blocking, `Send + Sync`, one per connection, shared through an `Arc`: the worker's
+//! main thread (the only one touching Postgres) hands owned requests to a pool of plain
+//! threads that call these methods. Every call carries `Sforce-Call-Options:
+//! client=<name>` so hubsync recognises its own changes when they come back, refreshes an
+//! expired token once transparently, and records the org's API usage from the answer.
+
+use super::auth::{base_url, Auth, Token};
+use super::error::{CallError, Scrubber};
+use super::http::{Body, Broken, Http, Reply, Timeouts};
+use crate::config::OAuthSecret;
+use crate::retry::{ApiUsage, Operation};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use url::Url;
+
+/// Everything a client needs to reach one org.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The org's base URL (`https://acme.my.salesforce.com`); a token response's
+    /// `instance_url` replaces it. Required with a bare `access_token`.
+    pub instance_url: Option<String>,
+    /// Where to get tokens (`https://login.salesforce.com`); defaults to `instance_url`.
+    pub login_url: Option<String>,
+    /// REST API version, `59.0` (a leading `v` is accepted).
+    pub api_version: String,
+    pub secret: OAuthSecret,
+    pub timeouts: Timeouts,
+    /// How many threads share the client: the connection pool keeps that many idle
+    /// connections.
+    pub parallelism: usize,
+    /// Sent as `Sforce-Call-Options: client=<name>`; Change Data Capture reports it in
+    /// `changeOrigin`, which is how echoes of hubsync's own writes are recognised.
+    pub client_name: String,
+}
+
+/// A configuration the client cannot work with; the message says what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ClientConfigError(String);
+
+/// A blocking Salesforce REST client; see the module docs.
+pub struct SalesforceClient {
+    http: Http,
+    auth: Auth,
+    /// `/services/data/vXX.X`.
+    data_root: String,
+    call_options: String,
+    scrub: Scrubber,
+}
+
+/// One REST request, independent of the token and instance it will be sent with (both
+/// may change between the first try and the resend after a refresh).
+pub(crate) struct Request {
+    method: &'static str,
+    /// Below the versioned data root (`sobjects/Account`), or an absolute
+    /// `/services/data/…` path (a `nextRecordsUrl`).
+    path: String,
+    query: Vec<(&'static str, String)>,
+    headers: Vec<(&'static str, String)>,
+    body: Body,
+}
+
+impl Request {
+    /// A request without body.
+    pub(crate) fn new(method: &'static str, path: impl Into<String>) -> Request {
+        Request {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
+    }
+
+    /// A request with a JSON body.
+    pub(crate) fn json(
+        method: &'static str,
+        path: impl Into<String>,
+        body: &impl Serialize,
+    ) -> Request {
+        let json = serde_json::to_string(body).expect("request bodies serialise");
+        Request {
+            body: Body::Json(json),
+            ..Request::new(method, path)
+        }
+    }
+
+    /// Adds a query parameter (URL-encoded when sent).
+    pub(crate) fn param(mut self, key: &'static str, value: impl Into<String>) -> Request {
+        self.query.push((key, value.into()));
+        self
+    }
+
+    /// Adds a header.
+    pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+impl SalesforceClient {
+    /// Checks the configuration and prepares the connection pool; no request is made
+    /// until the first call.
+    pub fn new(config: ClientConfig) -> Result<SalesforceClient, ClientConfigError> {
+        let bad = ClientConfigError;
+        let url = |text: &Option<String>| text.as_deref().map(base_url).transpose().map_err(bad);
+        let instance_url = url(&config.instance_url)?;
+        let login_url = url(&config.login_url)?;
+        let version = api_version(&config.api_version).map_err(bad)?;
+        let client_name = client_name(&config.client_name).map_err(bad)?;
+        let auth = Auth::new(config.secret, instance_url, login_url).map_err(bad)?;
+        Ok(SalesforceClient {
+            http: Http::new(config.timeouts, config.parallelism),
+            scrub: Scrubber::new(auth.secrets()),
+            auth,
+            data_root: format!("/services/data/v{version}"),
+            call_options: format!("client={client_name}"),
+        })
+    }
+
+    /// The org's API usage from the latest answer's `Sforce-Limit-Info`, for the budget
+    /// governor ([`crate::retry::api_budget_state`]); `None` until an answer carried it.
+    pub fn api_usage(&self) -> Option<ApiUsage> {
+        self.http.api_usage()
+    }
+
+    /// REST requests this client has sent (each counts against the org's daily limit;
+    /// token requests do not and are not counted).
+    pub fn api_calls(&self) -> u64 {
+        self.http.api_calls()
+    }
+
+    /// The versioned data root, `/services/data/vXX.X`.
+    pub(crate) fn data_root(&self) -> &str {
+        &self.data_root
+    }
+
+    /// Sends a request and decodes a successful answer's JSON.
+    pub(crate) fn call<T: DeserializeOwned>(
+        &self,
+        op: Operation,
+        request: &Request,
+    ) -> Result<T, CallError> {
+        let reply = self.execute(op, request)?;
+        serde_json::from_slice(&reply.body)
+            .map_err(|e| CallError::unreadable(op, reply.status, &format!("unexpected JSON ({e})")))
+    }
+
+    /// Sends a request with the current token; on 401 gets a new token (one thread for
+    /// all) and resends once.
+    fn execute(&self, op: Operation, request: &Request) -> Result<Reply, CallError> {
+        let token = self.auth.token(&self.http, op, &self.scrub)?;
+        let reply = self.send(op, &token, request)?;
+        if reply.status != 401 {
+            return self.check(op, &token, reply);
+        }
+        if !self.auth.can_refresh() {
+            return Err(CallError::no_grant(op));
+        }
+        let token = self.auth.refresh(&token, &self.http, op, &self.scrub)?;
+        let reply = self.send(op, &token, request)?;
+        self.check(op, &token, reply)
+    }
+
+    fn send(&self, op: Operation, token: &Token, request: &Request) -> Result<Reply, CallError> {
+        let url = self.url(&token.instance_url, request);
+        let bearer = format!("Bearer {}", token.access.expose());
+        let mut headers: Vec<(&str, &str)> = vec![
+            ("Authorization", &bearer),
+            ("Sforce-Call-Options", &self.call_options),
+        ];
+        headers.extend(request.headers.iter().map(|(k, v)| (*k, v.as_str())));
+        self.http.count_call();
+        self.http
+            .send(request.method, &url, &headers, &request.body)
+            .map_err(
+                |Broken {
+                     error,
+                     request_sent,
+                     detail,
+                 }| { CallError::broken(op, error, request_sent, &detail) },
+            )
+    }
+
+    fn url(&self, instance: &Url, request: &Request) -> Url {
+        let mut url = instance.clone();
+        if request.path.starts_with('/') {
+            url.set_path(&request.path);
+        } else {
+            url.set_path(&format!("{}/{}", self.data_root, request.path));
+        }
+        if !request.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (key, value) in &request.query {
+                pairs.append_pair(key, value);
+            }
+        }
+        url
+    }
+
+    fn check(&self, op: Operation, token: &Token, reply: Reply) -> Result<Reply, CallError> {
+        if (200..300).contains(&reply.status) {
+            return Ok(reply);
+        }
+        let scrub = self.scrub.with(token.access.clone());
+        Err(CallError::rejected(op, reply.status, &reply.body, &scrub))
+    }
+}
+
+/// `59.0` from `59.0` or `v59.0`.
+fn api_version(text: &str) -> Result<&str, String> {
+    let version = text.trim().trim_start_matches(['v', 'V']);
+    let (major, minor) = version.split_once('.').unwrap_or((version, ""));
+    let digits = |s: &str, len: std::ops::RangeInclusive<usize>| {
+        len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    if digits(major, 2..=3) && digits(minor, 1..=1) {
+        Ok(version)
+    } else {
+        Err(format!(
+            "api_version {text:?} is not a Salesforce REST API version; write it like 59.0"
+        ))
+    }
+}
+
+/// A client name safe inside the `Sforce-Call-Options` header.
+fn client_name(text: &str) -> Result<&str, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 100
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:".contains(c));
+    if ok {
+        Ok(text)
+    } else {
+        Err(format!(
+            "client_name {text:?} must be 1-100 letters, digits or _-./: (it goes into the \
+             Sforce-Call-Options header)"
+        ))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::config::Secret;
+
+    pub(crate) fn config() -> ClientConfig {
+        ClientConfig {
+            instance_url: Some("https://acme.my.salesforce.com".into()),
+            login_url: None,
+            api_version: "59.0".into(),
+            secret: OAuthSecret {
+                client_id: Some("ck".into()),
+                client_secret: Some(Secret::new("cs-secret")),
+                ..Default::default()
+            },
+            timeouts: Timeouts::default(),
+            parallelism: 4,
+            client_name: "hubsync".into(),
+        }
+    }
+
+    #[test]
+    fn the_client_is_shareable_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<SalesforceClient>();
+    }
+
+    #[test]
+    fn builds_urls_below_the_versioned_root() {
+        let client = SalesforceClient::new(ClientConfig {
+            api_version: "v60.0".into(),
+            ..config()
+        })
+        .unwrap();
+        let instance = Url::parse("http://127.0.0.1:8080").unwrap();
+        let request =
+            Request::new("GET", "query").param("q", "SELECT Id FROM Account WHERE Name = 'a&b'");
+        assert_eq!(
+            client.url(&instance, &request).as_str(),
+            "http://127.0.0.1:8080/services/data/v60.0/query?q=SELECT+Id+FROM+Account+WHERE+Name+%3D+%27a%26b%27"
+        );
+        let more = Request::new("GET", "/services/data/v60.0/query/01gxx-2000");
+        assert_eq!(
+            client.url(&instance, &more).as_str(),
+            "http://127.0.0.1:8080/services/data/v60.0/query/01gxx-2000"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_configurations_with_advice() {
+        let err = |config: ClientConfig| SalesforceClient::new(config).err().unwrap().to_string();
+        assert!(err(ClientConfig {
+            api_version: "latest".into(),
+            ..config()
+        })
+        .contains("like 59.0"));
+        assert!(err(ClientConfig {
+            client_name: "hub sync".into(),
+            ..config()
+        })
+        .contains("client_name"));
+        assert!(err(ClientConfig {
+            client_name: "a;b".into(),
+            ..config()
+        })
+        .contains("client_name"));
+        assert!(err(ClientConfig {
+            instance_url: Some("acme".into()),
+            ..config()
+        })
+        .contains("not a URL"));
+        assert!(err(ClientConfig {
+            instance_url: None,
+            ..config()
+        })
+        .contains("instance_url"));
+        let msg = err(ClientConfig {
+            secret: OAuthSecret::default(),
+            ..config()
+        });
+        assert!(msg.contains("no OAuth grant"));
+        assert!(!format!("{:?}", config()).contains("cs-secret"));
+        assert_eq!(api_version("59.0"), Ok("59.0"));
+        assert!(api_version("59").is_err());
+        assert!(api_version("59.0/../x").is_err());
+    }
+}

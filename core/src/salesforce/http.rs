@@ -1,0 +1,258 @@
+//! The blocking HTTP exchange under every Salesforce call.
+//!
+//! One `ureq` agent (connection pool, timeouts, rustls) shared by the worker's HTTP
+//! threads. This layer only moves bytes and says how an exchange broke: whether the
+//! request could have reached Salesforce decides if a failed create is safe to resend.
+
+use crate::retry::{parse_limit_info, ApiUsage, TransportError};
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+use url::Url;
+
+/// Connect and read timeouts of every call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing the TCP (and TLS) connection; nothing has been sent while it runs.
+    pub connect: Duration,
+    /// Waiting for each read (and write) once connected; Salesforce may take long on
+    /// big collections, so this is generous.
+    pub read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            read: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A request body.
+pub(crate) enum Body {
+    Empty,
+    Json(String),
+    Form(String),
+}
+
+/// A complete answer, whatever its status.
+pub(crate) struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// An exchange that broke before a complete answer arrived.
+#[derive(Debug)]
+pub(crate) struct Broken {
+    pub error: TransportError,
+    pub request_sent: bool,
+    pub detail: String,
+}
+
+/// The shared agent plus what every answer reports about the org's API budget.
+pub(crate) struct Http {
+    agent: ureq::Agent,
+    usage: Mutex<Option<ApiUsage>>,
+    calls: AtomicU64,
+}
+
+impl Http {
+    /// An agent keeping up to `parallelism` idle connections to the org.
+    pub(crate) fn new(timeouts: Timeouts, parallelism: usize) -> Self {
+        let pool = parallelism.max(1);
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(timeouts.connect)
+            .timeout_read(timeouts.read)
+            .timeout_write(timeouts.read)
+            .max_idle_connections(pool)
+            .max_idle_connections_per_host(pool)
+            .redirects(0)
+            .user_agent(concat!("hubsync/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Http {
+            agent,
+            usage: Mutex::new(None),
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    /// The latest `Sforce-Limit-Info` usage seen on any answer.
+    pub(crate) fn api_usage(&self) -> Option<ApiUsage> {
+        *self.usage.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// REST requests issued so far (token requests excluded: they cost no API calls).
+    pub(crate) fn api_calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Counts a REST request towards [`Http::api_calls`].
+    pub(crate) fn count_call(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sends one request and reads the whole answer.
+    pub(crate) fn send(
+        &self,
+        method: &str,
+        url: &Url,
+        headers: &[(&str, &str)],
+        body: &Body,
+    ) -> Result<Reply, Broken> {
+        let mut request = self
+            .agent
+            .request_url(method, url)
+            .set("Accept", "application/json");
+        for (name, value) in headers {
+            request = request.set(name, value);
+        }
+        let result = match body {
+            Body::Empty => request.call(),
+            Body::Json(json) => request
+                .set("Content-Type", "application/json")
+                .send_string(json),
+            Body::Form(form) => request
+                .set("Content-Type", "application/x-www-form-urlencoded")
+                .send_string(form),
+        };
+        let response = match result {
+            Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+            Err(ureq::Error::Transport(transport)) => return Err(broken(&transport)),
+        };
+        self.note_usage(&response);
+        let status = response.status();
+        let mut body = Vec::new();
+        response
+            .into_reader()
+            .read_to_end(&mut body)
+            .map_err(|e| read_broken(&e))?;
+        Ok(Reply { status, body })
+    }
+
+    fn note_usage(&self, response: &ureq::Response) {
+        if let Some(usage) = response
+            .header("Sforce-Limit-Info")
+            .and_then(parse_limit_info)
+        {
+            *self.usage.lock().unwrap_or_else(|p| p.into_inner()) = Some(usage);
+        }
+    }
+}
+
+/// Where and how a `ureq` transport error broke the exchange.
+fn broken(transport: &ureq::Transport) -> Broken {
+    use ureq::ErrorKind as Kind;
+    let io_kind = io_error_kind(transport);
+    let (error, request_sent) = match transport.kind() {
+        Kind::Dns => (TransportError::Dns, false),
+        Kind::ConnectionFailed if is_timeout(io_kind) => (TransportError::Timeout, false),
+        Kind::ConnectionFailed if is_tls(transport) => (TransportError::Tls, false),
+        Kind::ConnectionFailed => (TransportError::ConnectionRefused, false),
+        // Once connected, ureq reports write and read failures alike: count the request
+        // as possibly delivered, the safe assumption for creates.
+        Kind::Io if is_timeout(io_kind) => (TransportError::Timeout, true),
+        Kind::Io | Kind::BadStatus | Kind::BadHeader => (TransportError::ConnectionReset, true),
+        // Bad URLs, schemes, proxies or redirects: nothing left this process.
+        _ => (TransportError::ConnectionRefused, false),
+    };
+    Broken {
+        error,
+        request_sent,
+        detail: describe(transport),
+    }
+}
+
+/// A failure while reading the body of an answer whose status line had arrived.
+fn read_broken(error: &io::Error) -> Broken {
+    let kind = if is_timeout(Some(error.kind())) {
+        TransportError::Timeout
+    } else {
+        TransportError::ConnectionReset
+    };
+    Broken {
+        error: kind,
+        request_sent: true,
+        detail: format!("reading the answer: {error}"),
+    }
+}
+
+fn io_error_kind(transport: &ureq::Transport) -> Option<io::ErrorKind> {
+    let mut source = std::error::Error::source(transport);
+    while let Some(error) = source {
+        if let Some(io) = error.downcast_ref::<io::Error>() {
+            return Some(io.kind());
+        }
+        source = error.source();
+    }
+    None
+}
+
+fn is_timeout(kind: Option<io::ErrorKind>) -> bool {
+    matches!(
+        kind,
+        Some(io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock)
+    )
+}
+
+fn is_tls(transport: &ureq::Transport) -> bool {
+    transport
+        .message()
+        .is_some_and(|m| m.to_ascii_lowercase().contains("tls"))
+}
+
+/// The error without the URL (its query may carry record values) or any header.
+fn describe(transport: &ureq::Transport) -> String {
+    let mut text = transport.kind().to_string();
+    if let Some(message) = transport.message() {
+        text.push_str(": ");
+        text.push_str(message);
+    }
+    if let Some(source) = std::error::Error::source(transport) {
+        text.push_str(": ");
+        text.push_str(&source.to_string());
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn http() -> Http {
+        Http::new(
+            Timeouts {
+                connect: Duration::from_secs(5),
+                read: Duration::from_secs(5),
+            },
+            2,
+        )
+    }
+
+    #[test]
+    fn a_refused_connection_was_never_sent() {
+        // Bind, learn the port, close: nobody listens there any more.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap();
+        let broken = http()
+            .send("POST", &url, &[], &Body::Json("{}".into()))
+            .err()
+            .unwrap();
+        assert_eq!(broken.error, TransportError::ConnectionRefused);
+        assert!(!broken.request_sent);
+    }
+
+    #[test]
+    fn an_unresolvable_host_was_never_sent() {
+        let url = Url::parse("http://hubsync-no-such-host.invalid/x").unwrap();
+        let broken = http().send("GET", &url, &[], &Body::Empty).err().unwrap();
+        assert_eq!(broken.error, TransportError::Dns);
+        assert!(!broken.request_sent);
+    }
+}

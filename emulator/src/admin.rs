@@ -1,0 +1,245 @@
+//! The admin API under `/__emulator/` (no auth, JSON): fault injection, token expiry,
+//! the API limit, reset, bulk load, counters, automations, the clock, and the change
+//! log. Kept apart from the Salesforce paths so no client confuses the two.
+
+use crate::app::App;
+use crate::http::json_response;
+use crate::schema::Automation;
+use crate::timefmt::format_datetime;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, Response};
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A refused admin call: status and a message saying what to send instead.
+struct AdminError(u16, String);
+
+fn bad(message: impl Into<String>) -> AdminError {
+    AdminError(400, message.into())
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, AdminError> {
+    let text = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(text)
+        .map_err(|e| bad(format!("body is not what this endpoint expects: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultsBody {
+    seed: Option<u64>,
+    #[serde(default)]
+    rules: Vec<crate::faults::FaultRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsBody {
+    max: Option<u64>,
+    used: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ClockBody {
+    advance_seconds: i64,
+}
+
+/// Every admin endpoint.
+pub async fn handle(
+    State(app): State<Arc<App>>,
+    Path(rest): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    method: Method,
+    body: Bytes,
+) -> Response<Body> {
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    match route(&app, method.as_str(), &segments, &params, &body) {
+        Ok(json) => json_response(200, json.to_string()),
+        Err(AdminError(status, message)) => {
+            json_response(status, json!({"error": message}).to_string())
+        }
+    }
+}
+
+fn route(
+    app: &App,
+    method: &str,
+    segments: &[&str],
+    params: &HashMap<String, String>,
+    body: &[u8],
+) -> Result<Json, AdminError> {
+    Ok(match (method, segments) {
+        ("GET", ["health"]) => json!({"ok": true, "url": app.base_url}),
+        ("GET", ["counters"]) => counters(app),
+        ("POST", ["counters", "reset"]) => {
+            app.counters.reset();
+            json!({"reset": true})
+        }
+        ("GET", ["faults"]) => json!({"rules": app.faults.rules()}),
+        ("PUT", ["faults"]) => {
+            let b: FaultsBody = parse(body)?;
+            app.faults.set(b.rules, b.seed).map_err(bad)?;
+            json!({"rules": app.faults.rules()})
+        }
+        ("POST", ["faults"]) => {
+            let b: FaultsBody = parse(body)?;
+            if b.seed.is_some() {
+                return Err(bad("set a seed with PUT /__emulator/faults"));
+            }
+            app.faults.add(b.rules).map_err(bad)?;
+            json!({"rules": app.faults.rules()})
+        }
+        ("DELETE", ["faults"]) => {
+            app.faults.set(Vec::new(), None).map_err(bad)?;
+            json!({"rules": []})
+        }
+        ("POST", ["tokens", "expire"]) => {
+            app.tokens.expire_all();
+            json!({"expired": true})
+        }
+        ("GET", ["limits"]) => limits(app),
+        ("PUT", ["limits"]) => {
+            let b: LimitsBody = parse(body)?;
+            app.usage.set(b.used, b.max);
+            limits(app)
+        }
+        ("POST", ["reset"]) => {
+            app.org.write().reset();
+            app.cursors.expire_all();
+            app.faults.set(Vec::new(), None).map_err(bad)?;
+            app.usage.set(Some(0), None);
+            app.counters.reset();
+            json!({"reset": true})
+        }
+        ("POST", ["load"]) => {
+            let text = std::str::from_utf8(body).map_err(|_| bad("body is not UTF-8"))?;
+            let loaded = crate::load::load_json(app, text).map_err(bad)?;
+            json!(loaded)
+        }
+        ("GET", ["automations"]) => json!({"automations": app.org.read().automations}),
+        ("PUT", ["automations"]) | ("POST", ["automations"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Body {
+                automations: Vec<Automation>,
+            }
+            let b: Body = parse(body)?;
+            for automation in &b.automations {
+                check_automation(app, automation).map_err(bad)?;
+            }
+            let mut org = app.org.write();
+            if method == "PUT" {
+                org.automations = b.automations;
+            } else {
+                org.automations.extend(b.automations);
+            }
+            json!({"automations": org.automations})
+        }
+        ("DELETE", ["automations"]) => {
+            app.org.write().automations.clear();
+            json!({"automations": []})
+        }
+        ("GET", ["clock"]) => clock(app),
+        ("POST", ["clock"]) => {
+            let b: ClockBody = parse(body)?;
+            app.clock.advance(b.advance_seconds * 1000);
+            clock(app)
+        }
+        ("POST", ["query-locators", "expire"]) => {
+            app.cursors.expire_all();
+            json!({"expired": true})
+        }
+        ("GET", ["changes", object]) => changes(app, object, params)?,
+        _ => {
+            return Err(AdminError(
+                404,
+                format!(
+                    "no admin endpoint {method} /__emulator/{}; see emulator/README.md",
+                    segments.join("/")
+                ),
+            ))
+        }
+    })
+}
+
+fn check_automation(app: &App, automation: &Automation) -> Result<(), String> {
+    automation.check(&app.schema)?;
+    let object = app.schema.object(&automation.object).expect("checked");
+    let target = object.field_index(&automation.field).expect("checked");
+    let blank = vec![crate::value::Value::Null; object.fields.len()];
+    crate::save::automation_value(object, &automation.action, &blank, target)
+        .map(|_| ())
+        .map_err(|e| format!("automation {}: {e}", automation.name))
+}
+
+fn counters(app: &App) -> Json {
+    let snapshot = app.counters.snapshot();
+    let org = app.org.read();
+    let stats = org.stats;
+    let records: serde_json::Map<String, Json> = org
+        .record_counts()
+        .into_iter()
+        .map(|(name, (live, deleted))| (name, json!({"live": live, "deleted": deleted})))
+        .collect();
+    let (used, max) = app.usage.get();
+    json!({
+        "apiCallsByEndpoint": snapshot.api_calls_by_endpoint,
+        "requestsByStatus": snapshot.requests_by_status.iter().map(|(k, v)| (k.to_string(), *v)).collect::<HashMap<_, _>>(),
+        "faultsInjected": snapshot.faults_injected,
+        "recordsWritten": stats.created + stats.updated + stats.deleted,
+        "recordsCreated": stats.created,
+        "recordsUpdated": stats.updated,
+        "recordsDeleted": stats.deleted,
+        "records": records,
+        "apiUsage": {"used": used, "max": max},
+    })
+}
+
+fn limits(app: &App) -> Json {
+    let (used, max) = app.usage.get();
+    json!({"max": max, "used": used})
+}
+
+fn clock(app: &App) -> Json {
+    json!({"now": format_datetime(app.clock.now_ms()), "offsetSeconds": app.clock.offset_ms() / 1000})
+}
+
+fn changes(app: &App, object: &str, params: &HashMap<String, String>) -> Result<Json, AdminError> {
+    let org = app.org.read();
+    let table = org
+        .schema
+        .object_index(object)
+        .ok_or_else(|| bad(format!("no object named {object}")))?;
+    let after: u64 = match params.get("after") {
+        Some(v) => v
+            .parse()
+            .map_err(|_| bad("after must be a replay id (an integer)"))?,
+        None => 0,
+    };
+    let def = &org.schema.objects[table];
+    let list: Vec<Json> = org.tables[table]
+        .changes
+        .iter()
+        .filter(|c| c.replay_id > after)
+        .map(|c| {
+            json!({
+                "replayId": c.replay_id,
+                "changeType": c.kind.name(),
+                "recordId": c.record.to_string(),
+                "changedFields": c.fields.iter().map(|f| def.fields[*f].name.clone()).collect::<Vec<_>>(),
+                "commitTimestamp": c.commit_ms,
+                "changeOrigin": c.origin.as_deref(),
+                "transactionKey": c.transaction,
+            })
+        })
+        .collect();
+    Ok(json!({"changes": list}))
+}

@@ -1,0 +1,289 @@
+//! Fault injection: make the emulator fail the way Salesforce fails under load —
+//! 503s, 500s, row-lock contention, dropped connections, slow answers — either at a
+//! seeded random rate or deterministically for the next N requests.
+
+use crate::errors::{ApiError, SfError};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Endpoint classes a rule can target (besides `all`).
+pub const CLASSES: &[&str] = &[
+    "token",
+    "sobject",
+    "describe",
+    "collections",
+    "query",
+    "replication",
+    "composite",
+    "limits",
+    "meta",
+];
+
+/// What a fault does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// 503 `SERVER_UNAVAILABLE`.
+    Unavailable,
+    /// 500 `UNKNOWN_EXCEPTION`.
+    ServerError,
+    /// `UNABLE_TO_LOCK_ROW` per record written (whole call for single-record calls).
+    LockRow,
+    /// Close the TCP connection without answering.
+    Drop,
+    /// Answer `latency_ms` later.
+    Latency,
+}
+
+impl FaultKind {
+    fn name(self) -> &'static str {
+        match self {
+            FaultKind::Unavailable => "unavailable",
+            FaultKind::ServerError => "server_error",
+            FaultKind::LockRow => "lock_row",
+            FaultKind::Drop => "drop",
+            FaultKind::Latency => "latency",
+        }
+    }
+}
+
+/// One configured fault.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    /// An endpoint class or `all`.
+    pub endpoint: String,
+    pub kind: FaultKind,
+    /// Probability per request (per record for `lock_row`); 1.0 when neither it nor
+    /// `next` is given.
+    pub rate: Option<f64>,
+    /// Fire for exactly the next N matching requests (records for `lock_row`), then stop.
+    pub next: Option<u64>,
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// How often it fired (reported back, ignored on input).
+    #[serde(default)]
+    pub fired: u64,
+}
+
+impl FaultRule {
+    fn check(&self) -> Result<(), String> {
+        if self.endpoint != "all" && !CLASSES.contains(&self.endpoint.as_str()) {
+            return Err(format!(
+                "unknown endpoint class {:?}; use all or one of {}",
+                self.endpoint,
+                CLASSES.join(", ")
+            ));
+        }
+        if let Some(rate) = self.rate {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("rate {rate} is not between 0 and 1"));
+            }
+        }
+        if self.kind == FaultKind::Latency && self.latency_ms == 0 {
+            return Err("a latency fault needs latency_ms > 0".into());
+        }
+        Ok(())
+    }
+
+    fn applies_to(&self, class: &str) -> bool {
+        self.endpoint == "all" || self.endpoint == class
+    }
+
+    /// Decides whether it fires now, consuming a "next N" slot or a random draw.
+    fn fire(&mut self, rng: &mut SplitMix64) -> bool {
+        let fires = match (self.next, self.rate) {
+            (Some(0), _) => false,
+            (Some(n), _) => {
+                self.next = Some(n - 1);
+                true
+            }
+            (None, None) => true,
+            (None, Some(rate)) => rate >= 1.0 || (rate > 0.0 && rng.next_f64() < rate),
+        };
+        self.fired += u64::from(fires);
+        fires
+    }
+}
+
+/// What to do to one request.
+#[derive(Debug, Default)]
+pub struct RequestFaults {
+    pub delay: Duration,
+    pub drop: bool,
+    pub fail: Option<ApiError>,
+}
+
+/// The configured rules and the seeded generator behind their random choices.
+pub struct Faults {
+    state: Mutex<(Vec<FaultRule>, SplitMix64)>,
+}
+
+impl Faults {
+    /// No faults, with this seed.
+    pub fn new(seed: u64) -> Faults {
+        Faults {
+            state: Mutex::new((Vec::new(), SplitMix64(seed))),
+        }
+    }
+
+    /// Replaces the rules (and optionally reseeds) after checking them.
+    pub fn set(&self, rules: Vec<FaultRule>, seed: Option<u64>) -> Result<(), String> {
+        for rule in &rules {
+            rule.check()?;
+        }
+        let mut state = self.state.lock();
+        state.0 = rules;
+        if let Some(seed) = seed {
+            state.1 = SplitMix64(seed);
+        }
+        Ok(())
+    }
+
+    /// Adds rules to the current ones.
+    pub fn add(&self, rules: Vec<FaultRule>) -> Result<(), String> {
+        for rule in &rules {
+            rule.check()?;
+        }
+        self.state.lock().0.extend(rules);
+        Ok(())
+    }
+
+    /// The rules with their fire counts.
+    pub fn rules(&self) -> Vec<FaultRule> {
+        self.state.lock().0.clone()
+    }
+
+    /// Request-level faults for a request of `class`; each kind is reported once via
+    /// `on_fired` so the caller can count it.
+    pub fn on_request(&self, class: &str, mut on_fired: impl FnMut(&'static str)) -> RequestFaults {
+        let mut out = RequestFaults::default();
+        let mut guard = self.state.lock();
+        let (rules, rng) = &mut *guard;
+        for rule in rules
+            .iter_mut()
+            .filter(|r| r.applies_to(class) && r.kind != FaultKind::LockRow)
+        {
+            if rule.kind != FaultKind::Latency && (out.drop || out.fail.is_some()) {
+                continue;
+            }
+            if !rule.fire(rng) {
+                continue;
+            }
+            on_fired(rule.kind.name());
+            match rule.kind {
+                FaultKind::Latency => out.delay += Duration::from_millis(rule.latency_ms),
+                FaultKind::Drop => out.drop = true,
+                FaultKind::Unavailable => {
+                    out.fail = Some(ApiError::new(
+                        503,
+                        SfError::new("SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry"),
+                    ))
+                }
+                FaultKind::ServerError => {
+                    out.fail = Some(ApiError::new(
+                        500,
+                        SfError::new(
+                            "UNKNOWN_EXCEPTION",
+                            "An unexpected error occurred. Please include this ErrorId if you contact support: 1958320377-43051 (-1364373624)",
+                        ),
+                    ))
+                }
+                FaultKind::LockRow => {}
+            }
+        }
+        out
+    }
+
+    /// Whether one record write of a `class` request hits a row-lock failure.
+    pub fn lock_row(&self, class: &str) -> bool {
+        let mut guard = self.state.lock();
+        let (rules, rng) = &mut *guard;
+        rules
+            .iter_mut()
+            .filter(|r| r.kind == FaultKind::LockRow && r.applies_to(class))
+            .any(|r| r.fire(rng))
+    }
+}
+
+/// A tiny, well-distributed, seedable generator (Steele et al.'s SplitMix64).
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(json: serde_json::Value) -> FaultRule {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn next_n_fires_exactly_n_times() {
+        let faults = Faults::new(7);
+        faults
+            .set(
+                vec![rule(
+                    serde_json::json!({"endpoint": "query", "kind": "unavailable", "next": 2}),
+                )],
+                None,
+            )
+            .unwrap();
+        let fails: Vec<bool> = (0..4)
+            .map(|_| faults.on_request("query", |_| {}).fail.is_some())
+            .collect();
+        assert_eq!(fails, [true, true, false, false]);
+        assert!(faults.on_request("sobject", |_| {}).fail.is_none());
+        assert_eq!(faults.rules()[0].fired, 2);
+    }
+
+    #[test]
+    fn seeded_rates_repeat_exactly() {
+        let run = || {
+            let faults = Faults::new(42);
+            faults
+                .set(
+                    vec![rule(
+                        serde_json::json!({"endpoint": "all", "kind": "lock_row", "rate": 0.3}),
+                    )],
+                    None,
+                )
+                .unwrap();
+            (0..50)
+                .map(|_| faults.lock_row("collections"))
+                .collect::<Vec<_>>()
+        };
+        let first = run();
+        assert_eq!(first, run());
+        let hits = first.iter().filter(|b| **b).count();
+        assert!(hits > 0 && hits < 50);
+    }
+
+    #[test]
+    fn rejects_unknown_classes() {
+        let faults = Faults::new(1);
+        let err = faults
+            .set(
+                vec![rule(
+                    serde_json::json!({"endpoint": "bulk", "kind": "drop"}),
+                )],
+                None,
+            )
+            .unwrap_err();
+        assert!(err.contains("unknown endpoint class"));
+    }
+}

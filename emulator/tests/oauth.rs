@@ -1,0 +1,199 @@
+//! OAuth 2.0 token endpoint and session handling.
+
+mod common;
+
+use common::*;
+use hubsync_emulator::EmulatorOptions;
+
+#[test]
+fn password_grant_returns_a_full_token_response() {
+    let org = Org::start();
+    let r = token_request(&org.agent, org.base(), &PASSWORD_FORM, &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json;charset=UTF-8")
+    );
+    let body = r.json();
+    assert_eq!(body["instance_url"], org.base());
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["access_token"]
+        .as_str()
+        .unwrap()
+        .starts_with("00Dxx0000000001!"));
+    assert!(body["refresh_token"].is_string());
+    assert!(body["signature"].is_string());
+    assert!(body["issued_at"].as_str().unwrap().parse::<u64>().is_ok());
+    let id = body["id"].as_str().unwrap();
+    assert!(
+        id.ends_with("/id/00Dxx0000000001EAA/005xx0000000001AAA"),
+        "{id}"
+    );
+}
+
+#[test]
+fn refresh_token_grant_accepts_issued_and_configured_tokens_only() {
+    let org = Org::with(EmulatorOptions {
+        refresh_token: Some("configured-refresh".into()),
+        ..Default::default()
+    });
+    let login = token_request(&org.agent, org.base(), &PASSWORD_FORM, &[]).json();
+    let refresh = login["refresh_token"].as_str().unwrap();
+    for token in [refresh, "configured-refresh"] {
+        let r = token_request(
+            &org.agent,
+            org.base(),
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", "hubsync-demo-client"),
+                ("refresh_token", token),
+            ],
+            &[],
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(
+            r.json().get("refresh_token").is_none(),
+            "refresh grant issues no new refresh token"
+        );
+        let access = r.json()["access_token"].as_str().unwrap().to_string();
+        let ok = send(
+            &org.agent,
+            "GET",
+            &org.url("/limits"),
+            &[("Authorization", &format!("Bearer {access}"))],
+            None,
+        );
+        assert_eq!(ok.status, 200);
+    }
+    let bad = token_request(
+        &org.agent,
+        org.base(),
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "hubsync-demo-client"),
+            ("refresh_token", "nope"),
+        ],
+        &[],
+    );
+    assert_eq!(bad.status, 400);
+    assert_eq!(
+        bad.json(),
+        serde_json::json!({"error": "invalid_grant", "error_description": "expired access/refresh token"})
+    );
+}
+
+#[test]
+fn client_credentials_by_form_and_basic_auth() {
+    let org = Org::start();
+    let form = token_request(
+        &org.agent,
+        org.base(),
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "hubsync-demo-client"),
+            ("client_secret", "hubsync-demo-secret"),
+        ],
+        &[],
+    );
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert_eq!(form.json()["token_format"], "opaque");
+    // base64("hubsync-demo-client:hubsync-demo-secret")
+    let basic = token_request(
+        &org.agent,
+        org.base(),
+        &[("grant_type", "client_credentials")],
+        &[(
+            "Authorization",
+            "Basic aHVic3luYy1kZW1vLWNsaWVudDpodWJzeW5jLWRlbW8tc2VjcmV0",
+        )],
+    );
+    assert_eq!(basic.status, 200, "{}", basic.body);
+}
+
+#[test]
+fn oauth_errors_use_the_rfc_6749_shape() {
+    let org = Org::start();
+    let case = |form: &[(&str, &str)], error: &str, description: &str| {
+        let r = token_request(&org.agent, org.base(), form, &[]);
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(
+            r.json(),
+            serde_json::json!({"error": error, "error_description": description})
+        );
+    };
+    let mut wrong_password = PASSWORD_FORM;
+    wrong_password[4] = ("password", "wrong");
+    case(&wrong_password, "invalid_grant", "authentication failure");
+    let mut wrong_client = PASSWORD_FORM;
+    wrong_client[1] = ("client_id", "someone-else");
+    case(
+        &wrong_client,
+        "invalid_client_id",
+        "client identifier invalid",
+    );
+    let mut wrong_secret = PASSWORD_FORM;
+    wrong_secret[2] = ("client_secret", "wrong");
+    case(
+        &wrong_secret,
+        "invalid_client",
+        "invalid client credentials",
+    );
+    case(
+        &[("grant_type", "authorization_code")],
+        "unsupported_grant_type",
+        "grant type not supported",
+    );
+    case(&[], "unsupported_grant_type", "grant type not supported");
+}
+
+#[test]
+fn tokens_expire_after_their_lifetime_and_on_demand() {
+    let org = Org::with(EmulatorOptions {
+        token_lifetime: std::time::Duration::from_secs(60),
+        ..Default::default()
+    });
+    assert_eq!(org.get("/limits").status, 200);
+    org.advance(61);
+    let expired = org.get("/limits");
+    assert_eq!(expired.status, 401);
+    assert_eq!(
+        expired.json(),
+        serde_json::json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])
+    );
+    let fresh = token_request(&org.agent, org.base(), &PASSWORD_FORM, &[]).json();
+    let auth = format!("OAuth {}", fresh["access_token"].as_str().unwrap());
+    assert_eq!(
+        send(
+            &org.agent,
+            "GET",
+            &org.url("/limits"),
+            &[("Authorization", &auth)],
+            None
+        )
+        .status,
+        200
+    );
+    assert_eq!(org.admin("POST", "tokens/expire", None).status, 200);
+    assert_eq!(
+        send(
+            &org.agent,
+            "GET",
+            &org.url("/limits"),
+            &[("Authorization", &auth)],
+            None
+        )
+        .status,
+        401
+    );
+}
+
+#[test]
+fn missing_authorization_header_is_rejected() {
+    let org = Org::start();
+    let r = send(&org.agent, "GET", &org.url("/sobjects"), &[], None);
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.json(),
+        serde_json::json!([{"message": "INVALID_HEADER_TYPE", "errorCode": "INVALID_AUTH_HEADER"}])
+    );
+}
