@@ -83,6 +83,29 @@ BEGIN
 END
 $$;
 
+-- Waits (up to timeout) until a sync has nothing left to push: an empty outbox.
+CREATE FUNCTION hubsync.wait_for_idle(sync text, timeout interval DEFAULT '60 seconds')
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + timeout;
+    sid integer;
+BEGIN
+    SELECT s.id INTO sid FROM hubsync.sync s WHERE s.name = wait_for_idle.sync;
+    IF sid IS NULL THEN
+        RAISE EXCEPTION 'hubsync sync "%" does not exist', sync USING ERRCODE = '42704';
+    END IF;
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM hubsync.outbox o WHERE o.sync_id = sid) THEN
+            RETURN true;
+        END IF;
+        IF clock_timestamp() > deadline THEN
+            RETURN false;
+        END IF;
+        PERFORM pg_sleep(0.02);
+    END LOOP;
+END
+$$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
 -- Nobody but the extension owner writes the catalog directly; secrets are not even readable.
 REVOKE ALL ON ALL TABLES IN SCHEMA hubsync FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA hubsync FROM PUBLIC;

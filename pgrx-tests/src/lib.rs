@@ -35,11 +35,25 @@ impl Cluster {
             dir,
         };
         cluster.give_to_server_user(&cluster.dir);
-        cluster.run_pg("initdb", &["-D", &cluster.data(), "-A", "trust", "-U", "postgres", "--no-sync"]);
+        cluster.run_pg(
+            "initdb",
+            &[
+                "-D",
+                &cluster.data(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+        );
         let mut conf = vec![
             ("port", cluster.port.to_string()),
             ("listen_addresses", "'127.0.0.1'".to_string()),
-            ("unix_socket_directories", format!("'{}'", cluster.dir.display())),
+            (
+                "unix_socket_directories",
+                format!("'{}'", cluster.dir.display()),
+            ),
             ("shared_preload_libraries", "'hubsync'".to_string()),
             ("hubsync.database", format!("'{DATABASE}'")),
             ("hubsync.sweep_interval", "'100ms'".to_string()),
@@ -74,7 +88,10 @@ impl Cluster {
     /// A new connection to `database` as `user` (trust authentication).
     pub fn connect_as(&self, database: &str, user: &str) -> Client {
         Client::connect(
-            &format!("host=127.0.0.1 port={} user={user} dbname={database}", self.port),
+            &format!(
+                "host=127.0.0.1 port={} user={user} dbname={database}",
+                self.port
+            ),
             NoTls,
         )
         .unwrap_or_else(|e| panic!("connect to {database} as {user}: {e}\n{}", self.log_tail()))
@@ -120,7 +137,11 @@ impl Cluster {
         let mut all = vec!["-D", &self.data(), "-l", &log];
         all.extend_from_slice(args);
         let out = self.run_pg("pg_ctl", &all);
-        assert!(out.status.success(), "pg_ctl {args:?} failed\n{}", self.log_tail());
+        assert!(
+            out.status.success(),
+            "pg_ctl {args:?} failed\n{}",
+            self.log_tail()
+        );
     }
 
     /// A command running a server program, as the `postgres` OS user when we are root.
@@ -184,8 +205,8 @@ fn running_as_root() -> bool {
 }
 
 fn bindir() -> PathBuf {
-    let pg_config =
-        std::env::var("HUBSYNC_PG_CONFIG").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin/pg_config".into());
+    let pg_config = std::env::var("HUBSYNC_PG_CONFIG")
+        .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin/pg_config".into());
     let out = Command::new(&pg_config)
         .arg("--bindir")
         .output()
@@ -208,7 +229,10 @@ pub fn wait_until<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> O
         if let Some(value) = check() {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -17,7 +17,10 @@ struct Worker {
 
 fn worker(client: &mut Client) -> Worker {
     let row = client
-        .query_one("SELECT pid, state, database, last_error FROM hubsync.worker", &[])
+        .query_one(
+            "SELECT pid, state, database, last_error FROM hubsync.worker",
+            &[],
+        )
         .expect("read hubsync.worker");
     Worker {
         pid: row.get(0),
@@ -49,16 +52,23 @@ fn worker_lives_survives_and_comes_back() {
     let first = wait_for_state(&mut db, "running");
     assert_eq!(first.database.as_deref(), Some(hubsync_e2e::DATABASE));
     let beat = heartbeat(&mut db);
-    wait_until(PATIENCE, "a newer heartbeat", || (heartbeat(&mut db) != beat).then_some(()));
+    wait_until(PATIENCE, "a newer heartbeat", || {
+        (heartbeat(&mut db) != beat).then_some(())
+    });
 
     // Survives an SQL error in its own work: the catalog table it reads disappears.
-    db.batch_execute("ALTER TABLE hubsync.sync RENAME TO sync_moved").unwrap();
+    db.batch_execute("ALTER TABLE hubsync.sync RENAME TO sync_moved")
+        .unwrap();
     let broken = wait_until(PATIENCE, "the worker to report the error", || {
         Some(worker(&mut db)).filter(|w| w.last_error.is_some() && w.state == "error")
     });
-    assert_eq!(broken.pid, first.pid, "the worker must survive, not restart");
+    assert_eq!(
+        broken.pid, first.pid,
+        "the worker must survive, not restart"
+    );
     assert!(broken.last_error.unwrap().contains("sync"));
-    db.batch_execute("ALTER TABLE hubsync.sync_moved RENAME TO sync").unwrap();
+    db.batch_execute("ALTER TABLE hubsync.sync_moved RENAME TO sync")
+        .unwrap();
     let healed = wait_for_state(&mut db, "running");
     assert_eq!(healed.pid, first.pid);
 
@@ -66,7 +76,8 @@ fn worker_lives_survives_and_comes_back() {
     db.execute("SELECT pg_terminate_backend($1)", &[&first.pid.unwrap()])
         .unwrap();
     let back = wait_until(PATIENCE, "a new worker", || {
-        Some(worker(&mut db)).filter(|w| w.state == "running" && w.pid.is_some() && w.pid != first.pid)
+        Some(worker(&mut db))
+            .filter(|w| w.state == "running" && w.pid.is_some() && w.pid != first.pid)
     });
     assert!(back.pid.is_some());
 }
@@ -97,5 +108,9 @@ fn without_preload_configuration_works_and_status_says_no_worker() {
     let mut db = cluster.client();
     let w = worker(&mut db);
     assert!(w.pid.is_none());
-    assert!(w.state.contains("not in shared_preload_libraries"), "{}", w.state);
+    assert!(
+        w.state.contains("not in shared_preload_libraries"),
+        "{}",
+        w.state
+    );
 }

@@ -13,7 +13,8 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::Value;
 
-const CHECK_HINT: &str = "SELECT * FROM hubsync.check_config('<config>') lists every problem at once.";
+const CHECK_HINT: &str =
+    "SELECT * FROM hubsync.check_config('<config>') lists every problem at once.";
 
 /// The role calling the API, not the extension owner the function runs as.
 pub fn caller() -> pg_sys::Oid {
@@ -37,7 +38,12 @@ fn validate(json: &Value, role: pg_sys::Oid) -> Result<Validated, Vec<Problem>> 
         return Err(vec![cfg::missing_table(&config.local)]);
     };
     let mut problems = cfg::check_local(&config, &table.table);
-    if !table.table.rights.owner && !spi(local_table::may_trigger(table.oid, role), "check privileges") {
+    if !table.table.rights.owner
+        && !spi(
+            local_table::may_trigger(table.oid, role),
+            "check privileges",
+        )
+    {
         problems.push(Problem::new(
             ProblemKind::InsufficientPrivilege,
             config.local.table_path(),
@@ -55,7 +61,8 @@ fn validate(json: &Value, role: pg_sys::Oid) -> Result<Validated, Vec<Problem>> 
 }
 
 fn validated_or_raise(json: &Value, role: pg_sys::Oid) -> Validated {
-    validate(json, role).unwrap_or_else(|problems| raise_problems("invalid hubsync config", &problems, CHECK_HINT))
+    validate(json, role)
+        .unwrap_or_else(|problems| raise_problems("invalid hubsync config", &problems, CHECK_HINT))
 }
 
 /// Creates a sync from a JSON config (the product brief's blocks, combined) and returns its name.
@@ -63,7 +70,10 @@ fn validated_or_raise(json: &Value, role: pg_sys::Oid) -> Validated {
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn create_sync(config: JsonB) -> String {
     let role = caller();
-    let Validated { config: sync, table } = validated_or_raise(&config.0, role);
+    let Validated {
+        config: sync,
+        table,
+    } = validated_or_raise(&config.0, role);
     if spi(syncs::load(&sync.name), "read hubsync.sync").is_some() {
         raise_problems(
             "invalid hubsync config",
@@ -102,7 +112,14 @@ fn create_sync(config: JsonB) -> String {
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn check_config(
     config: JsonB,
-) -> TableIterator<'static, (name!(path, String), name!(problem, String), name!(sqlstate, String))> {
+) -> TableIterator<
+    'static,
+    (
+        name!(path, String),
+        name!(problem, String),
+        name!(sqlstate, String),
+    ),
+> {
     let problems = validate(&config.0, caller()).err().unwrap_or_default();
     TableIterator::new(
         problems
@@ -118,7 +135,10 @@ fn alter_sync(name: &str, patch: JsonB) {
     let role = caller();
     let row = managed_sync(name, role);
     let merged = cfg::merge_patch(&row.config, &patch.0);
-    let Validated { config: sync, table } = validated_or_raise(&merged, role);
+    let Validated {
+        config: sync,
+        table,
+    } = validated_or_raise(&merged, role);
     if sync.name != row.name {
         raise(
             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
@@ -129,7 +149,10 @@ fn alter_sync(name: &str, patch: JsonB) {
     if table.oid != row.local_table {
         raise(
             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            format!("alter_sync cannot move sync \"{}\" to another table", row.name),
+            format!(
+                "alter_sync cannot move sync \"{}\" to another table",
+                row.name
+            ),
             "Drop the sync and create a new one for the other table.",
         );
     }
@@ -137,7 +160,10 @@ fn alter_sync(name: &str, patch: JsonB) {
     if let Some(secret) = secret {
         credentials::store(&sync.connection, &secret, role);
     }
-    spi(syncs::update_config(row.id, sync.direction.label(), stored), "update the sync");
+    spi(
+        syncs::update_config(row.id, sync.direction.label(), stored),
+        "update the sync",
+    );
     install_triggers(row.id, &sync, &table);
     crate::shared::wake_worker();
 }
@@ -147,13 +173,21 @@ fn alter_sync(name: &str, patch: JsonB) {
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn drop_sync(name: &str) {
     let row = managed_sync(name, caller());
-    let table = spi(local_table::qualified_name(row.local_table), "find the sync's table");
+    let table = spi(
+        local_table::qualified_name(row.local_table),
+        "find the sync's table",
+    );
     if let Some(table) = table {
-        spi(install::remove(row.id, &table), "remove the sync's triggers");
+        spi(
+            install::remove(row.id, &table),
+            "remove the sync's triggers",
+        );
     }
     let pending = spi(syncs::delete(row.id), "delete the sync");
     if pending > 0 {
-        notice!("sync \"{name}\" had {pending} captured changes not yet pushed; they were discarded");
+        notice!(
+            "sync \"{name}\" had {pending} captured changes not yet pushed; they were discarded"
+        );
     }
 }
 

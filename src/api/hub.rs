@@ -9,14 +9,18 @@ use pgrx::{JsonB, PgSqlErrorCode};
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn create_hub(config: JsonB) -> String {
     let hub = hubsync_core::config::parse_hub(&config.0).unwrap_or_else(|problems| {
-        raise_problems("invalid hub config", &problems, "See the hub section of the README.")
+        raise_problems(
+            "invalid hub config",
+            &problems,
+            "See the hub section of the README.",
+        )
     });
     let inserted = spi(
-        Spi::get_one_with_args::<bool>(
+        crate::catalog::optional(Spi::get_one_with_args::<bool>(
             "INSERT INTO hubsync.hub (name, config) VALUES ($1, $2) \
              ON CONFLICT (name) DO NOTHING RETURNING true",
             &[hub.name.as_str().into(), config.into()],
-        ),
+        )),
         "store the hub",
     );
     if inserted.is_none() {

@@ -3,5 +3,6 @@
 pub mod config;
 pub mod credentials;
 pub mod hub;
+pub mod remote;
 pub mod review;
 pub mod worker_info;

@@ -14,10 +14,10 @@ struct Open {
 
 fn open_item(id: i64) -> Open {
     let found = spi(
-        Spi::get_two_with_args::<String, String>(
+        crate::catalog::optional(Spi::get_two_with_args::<String, String>(
             "SELECT s.name, r.kind FROM hubsync.review r JOIN hubsync.sync s ON s.id = r.sync_id WHERE r.id = $1",
             &[id.into()],
-        ),
+        )),
         "read hubsync.review",
     );
     match found {
@@ -76,7 +76,7 @@ fn discard(id: i64) {
 /// the row is gone. The worker creates records it finds missing remotely.
 fn requeue(sync_id: i32, item: Option<i64>) -> SpiResult<i64> {
     let (table, columns, pk) = capture_shape(sync_id)?;
-    let queued = Spi::get_one_with_args::<i64>(
+    let queued = crate::catalog::optional(Spi::get_one_with_args::<i64>(
         &format!(
             "WITH items AS ( \
                  DELETE FROM hubsync.review r WHERE r.sync_id = $1 AND ($2::int8 IS NULL OR r.id = $2) \
@@ -98,7 +98,7 @@ fn requeue(sync_id: i32, item: Option<i64>) -> SpiResult<i64> {
             pk_array = crate::catalog::keys::pk_array("t", &pk),
         ),
         &[sync_id.into(), item.into(), columns.into()],
-    )?;
+    ))?;
     Ok(queued.unwrap_or(0))
 }
 
@@ -109,12 +109,16 @@ fn capture_shape(sync_id: i32) -> SpiResult<(String, Vec<String>, Vec<String>)> 
     };
     let config = hubsync_core::config::parse_sync(&row.config).unwrap_or_else(|problems| {
         crate::error::raise_problems(
-            &format!("the stored config of sync \"{}\" no longer validates", row.name),
+            &format!(
+                "the stored config of sync \"{}\" no longer validates",
+                row.name
+            ),
             &problems,
             "Fix it with hubsync.alter_sync() first.",
         )
     });
-    let found = crate::catalog::local_table::describe(row.local_table, unsafe { pg_sys::GetUserId() })?;
+    let found =
+        crate::catalog::local_table::describe(row.local_table, unsafe { pg_sys::GetUserId() })?;
     Ok((
         found.qualified,
         crate::capture::install::captured_columns(&config),

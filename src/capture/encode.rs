@@ -101,7 +101,12 @@ impl Column {
             }
             Kind::DateTime => {
                 let encoded = unsafe {
-                    pg_sys::JsonEncodeDateTime(std::ptr::null_mut(), datum, self.typid, std::ptr::null())
+                    pg_sys::JsonEncodeDateTime(
+                        std::ptr::null_mut(),
+                        datum,
+                        self.typid,
+                        std::ptr::null(),
+                    )
                 };
                 push_json_string(out, &unsafe { owned_cstring(encoded) });
             }
@@ -136,7 +141,9 @@ impl Column {
         let (pa, pb): (*const u8, *const u8) = (a.cast_mut_ptr(), b.cast_mut_ptr());
         if self.typlen > 0 {
             let n = self.typlen as usize;
-            return unsafe { std::slice::from_raw_parts(pa, n) == std::slice::from_raw_parts(pb, n) };
+            return unsafe {
+                std::slice::from_raw_parts(pa, n) == std::slice::from_raw_parts(pb, n)
+            };
         }
         if self.typlen == -1 {
             let va = unsafe { pg_sys::pg_detoast_datum_packed(a.cast_mut_ptr()) };
@@ -178,7 +185,9 @@ unsafe fn kind_of(typid: pg_sys::Oid) -> Kind {
 }
 
 unsafe fn owned_cstring(ptr: *mut std::ffi::c_char) -> String {
-    let s = unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned();
+    let s = unsafe { CStr::from_ptr(ptr) }
+        .to_string_lossy()
+        .into_owned();
     unsafe { pg_sys::pfree(ptr.cast()) };
     s
 }

@@ -43,12 +43,16 @@ fn truncate_trigger(sync_id: i32) -> String {
 pub fn install(spec: &CaptureSpec) -> Result<(), pgrx::spi::SpiError> {
     remove(spec.sync_id, spec.table)?;
     if spec.pushes {
-        let args: Vec<String> = [spec.sync_id.to_string(), spec.system.to_string(), spec.primary_key.len().to_string()]
-            .into_iter()
-            .chain(spec.primary_key.iter().cloned())
-            .chain(spec.captured.iter().cloned())
-            .map(quote_literal)
-            .collect();
+        let args: Vec<String> = [
+            spec.sync_id.to_string(),
+            spec.system.to_string(),
+            spec.primary_key.len().to_string(),
+        ]
+        .into_iter()
+        .chain(spec.primary_key.iter().cloned())
+        .chain(spec.captured.iter().cloned())
+        .map(quote_literal)
+        .collect();
         Spi::run(&format!(
             "CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE ON {} \
              FOR EACH ROW EXECUTE FUNCTION hubsync.capture({})",
@@ -66,10 +70,22 @@ pub fn install(spec: &CaptureSpec) -> Result<(), pgrx::spi::SpiError> {
     ))
 }
 
-/// Drops the sync's triggers if they exist.
+/// Drops the sync's triggers where they exist (checked first, so no NOTICE is raised).
 pub fn remove(sync_id: i32, table: &str) -> Result<(), pgrx::spi::SpiError> {
-    for trigger in [capture_trigger(sync_id), truncate_trigger(sync_id)] {
-        Spi::run(&format!("DROP TRIGGER IF EXISTS {trigger} ON {table}"))?;
+    for name in [
+        format!("hubsync_capture_{sync_id}"),
+        format!("hubsync_truncate_{sync_id}"),
+    ] {
+        let exists = Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = $2)",
+            &[table.into(), name.as_str().into()],
+        )?;
+        if exists == Some(true) {
+            Spi::run(&format!(
+                "DROP TRIGGER {} ON {table}",
+                quote_identifier(&name)
+            ))?;
+        }
     }
     Ok(())
 }

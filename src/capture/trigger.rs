@@ -32,9 +32,18 @@ impl Spec {
                 "Recreate the sync's triggers with hubsync.alter_sync(name, '{}').",
             )
         };
-        let sync_id = args.first().and_then(|a| a.parse().ok()).unwrap_or_else(|| bad());
-        let system = args.get(1).and_then(|a| CString::new(a.as_str()).ok()).unwrap_or_else(|| bad());
-        let npk: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or_else(|| bad());
+        let sync_id = args
+            .first()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| bad());
+        let system = args
+            .get(1)
+            .and_then(|a| CString::new(a.as_str()).ok())
+            .unwrap_or_else(|| bad());
+        let npk: usize = args
+            .get(2)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| bad());
         if args.len() < 3 + npk {
             bad();
         }
@@ -97,7 +106,12 @@ fn resolve_all(tupdesc: pg_sys::TupleDesc, names: &[String]) -> Vec<Column> {
         .collect()
 }
 
-fn inserted(pk: &[Column], cols: &[Column], tuple: pg_sys::HeapTuple, td: pg_sys::TupleDesc) -> Change {
+fn inserted(
+    pk: &[Column],
+    cols: &[Column],
+    tuple: pg_sys::HeapTuple,
+    td: pg_sys::TupleDesc,
+) -> Change {
     Change {
         op: "I",
         pk: json_array(pk, tuple, td),
@@ -106,7 +120,12 @@ fn inserted(pk: &[Column], cols: &[Column], tuple: pg_sys::HeapTuple, td: pg_sys
     }
 }
 
-fn deleted(pk: &[Column], cols: &[Column], tuple: pg_sys::HeapTuple, td: pg_sys::TupleDesc) -> Change {
+fn deleted(
+    pk: &[Column],
+    cols: &[Column],
+    tuple: pg_sys::HeapTuple,
+    td: pg_sys::TupleDesc,
+) -> Change {
     Change {
         op: "D",
         pk: json_array(pk, tuple, td),
@@ -216,7 +235,11 @@ fn prepare(client: &pgrx::spi::SpiClient<'_>) -> (OwnedPreparedStatement, pg_sys
         .unwrap_or_else(|e| error!("hubsync could not prepare its outbox insert: {e}"))
         .keep();
     let owner = client
-        .select("SELECT relowner FROM pg_class WHERE oid = 'hubsync.outbox'::regclass", None, &[])
+        .select(
+            "SELECT relowner FROM pg_class WHERE oid = 'hubsync.outbox'::regclass",
+            None,
+            &[],
+        )
         .and_then(|t| t.first().get_one::<pg_sys::Oid>())
         .ok()
         .flatten()

@@ -9,17 +9,22 @@ use serde_json::Value;
 /// Stores `secret` for `connection`, refusing to overwrite another role's credentials.
 pub fn store(connection: &str, secret: &Value, role: pg_sys::Oid) {
     let owner = spi(
-        Spi::get_one_with_args::<pg_sys::Oid>(
+        crate::catalog::optional(Spi::get_one_with_args::<pg_sys::Oid>(
             "SELECT owner::oid FROM hubsync.credentials WHERE connection = $1",
             &[connection.into()],
-        ),
+        )),
         "read hubsync.credentials",
     );
     if let Some(owner) = owner {
-        if !spi(crate::catalog::syncs::may_manage(role, owner), "check privileges") {
+        if !spi(
+            crate::catalog::syncs::may_manage(role, owner),
+            "check privileges",
+        ) {
             raise(
                 PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-                format!("permission denied to replace the credentials of connection \"{connection}\""),
+                format!(
+                    "permission denied to replace the credentials of connection \"{connection}\""
+                ),
                 "Only the role that stored them (or a member of it) can replace them.",
             );
         }
@@ -32,15 +37,4 @@ pub fn store(connection: &str, secret: &Value, role: pg_sys::Oid) {
         ),
         "store the credentials",
     );
-}
-
-/// The secret of `connection`, for the worker.
-pub fn load(connection: &str) -> Option<Value> {
-    Spi::get_one_with_args::<JsonB>(
-        "SELECT secret FROM hubsync.credentials WHERE connection = $1",
-        &[connection.into()],
-    )
-    .ok()
-    .flatten()
-    .map(|j| j.0)
 }

@@ -5,7 +5,11 @@ use pgrx::spi::quote_identifier;
 
 /// `"a", "b"`: the key columns.
 pub fn column_list(columns: &[String]) -> String {
-    columns.iter().map(quote_identifier).collect::<Vec<_>>().join(", ")
+    columns
+        .iter()
+        .map(quote_identifier)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `jsonb_build_array(t."a", t."b")`: a row's key as the outbox stores it.
@@ -35,7 +39,10 @@ pub fn typed_keys_with(table: &LocalTable, param: &str, key_path: &str, extra: &
                 .column(name)
                 .map(|c| c.type_name.as_str())
                 .unwrap_or("text");
-            format!("(e{key_path}->>{i})::{type_name} AS {}", quote_identifier(name))
+            format!(
+                "(e{key_path}->>{i})::{type_name} AS {}",
+                quote_identifier(name)
+            )
         })
         .collect();
     format!(

@@ -19,10 +19,10 @@ pub fn find(schema: Option<&str>, table: &str, role: pg_sys::Oid) -> SpiResult<O
         Some(s) => format!("{}.{}", quote_identifier(s), quote_identifier(table)),
         None => quote_identifier(table),
     };
-    let Some(oid) = Spi::get_one_with_args::<pg_sys::Oid>(
+    let Some(oid) = crate::catalog::optional(Spi::get_one_with_args::<pg_sys::Oid>(
         "SELECT c.oid FROM pg_class c WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')",
         &[name.as_str().into()],
-    )?
+    ))?
     else {
         return Ok(None);
     };
@@ -132,9 +132,9 @@ pub fn may_trigger(oid: pg_sys::Oid, role: pg_sys::Oid) -> SpiResult<bool> {
 
 /// The quoted, schema-qualified name of a table, or `None` if it was dropped.
 pub fn qualified_name(oid: pg_sys::Oid) -> SpiResult<Option<String>> {
-    Spi::get_one_with_args::<String>(
+    crate::catalog::optional(Spi::get_one_with_args::<String>(
         "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
         &[oid.into()],
-    )
+    ))
 }

@@ -5,3 +5,14 @@ pub mod keys;
 pub mod local_table;
 pub mod review;
 pub mod syncs;
+
+use pgrx::spi::{SpiError, SpiResult};
+
+/// A single-row query's answer where "no row" is a normal answer (pgrx reports it as an
+/// invalid position).
+pub fn optional<T: Default>(result: SpiResult<T>) -> SpiResult<T> {
+    match result {
+        Err(SpiError::InvalidPosition) => Ok(T::default()),
+        other => other,
+    }
+}

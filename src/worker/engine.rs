@@ -68,7 +68,9 @@ impl Engine {
         self.runtimes
             .values()
             .filter_map(|r| match &r.health {
-                Health::Waiting { until, .. } => Some(until.saturating_duration_since(Instant::now())),
+                Health::Waiting { until, .. } => {
+                    Some(until.saturating_duration_since(Instant::now()))
+                }
                 _ => None,
             })
             .fold(cap, Duration::min)
@@ -77,10 +79,13 @@ impl Engine {
     fn refresh(&mut self) -> Result<(), xact::XactError> {
         let rows = xact::run_spi(runtime::load_rows)?;
         self.refreshed = Some(Instant::now());
-        self.runtimes.retain(|id, _| rows.iter().any(|r| r.id == *id));
+        self.runtimes
+            .retain(|id, _| rows.iter().any(|r| r.id == *id));
         for row in rows {
             let current = self.runtimes.get(&row.id).map(|r| r.version.clone());
-            if current.as_deref() == Some(row.version.as_str()) || self.broken.get(&row.id) == Some(&row.version) {
+            if current.as_deref() == Some(row.version.as_str())
+                || self.broken.get(&row.id) == Some(&row.version)
+            {
                 continue;
             }
             self.rebuild(&row)?;
@@ -90,7 +95,9 @@ impl Engine {
 
     fn rebuild(&mut self, row: &SyncRow) -> Result<(), xact::XactError> {
         let (sender, waiter) = (&self.sender, &self.waiter);
-        match xact::run(|| Runtime::build(row, sender, waiter)).unwrap_or_else(|e| Err(e.to_string())) {
+        match xact::run(|| Runtime::build(row, sender, waiter))
+            .unwrap_or_else(|e| Err(e.to_string()))
+        {
             Ok(mut fresh) => {
                 if let Some(old) = self.runtimes.remove(&row.id) {
                     fresh.inherit(old);
@@ -112,7 +119,9 @@ impl Engine {
     fn settle_results(&mut self) {
         while let Ok(outcome) = self.results.try_recv() {
             let (sync_id, result) = match outcome {
-                Outcome::Described { sync_id, result } => (sync_id, self.described(sync_id, result)),
+                Outcome::Described { sync_id, result } => {
+                    (sync_id, self.described(sync_id, result))
+                }
                 Outcome::Pushed(pushed) => (pushed.chunk.sync_id, self.pushed(*pushed)),
                 Outcome::Reconciled(found) => (found.sync_id, self.reconciled(*found)),
             };
@@ -125,7 +134,10 @@ impl Engine {
     fn described(
         &mut self,
         sync_id: i32,
-        result: Result<hubsync_core::salesforce::describe::SObjectDescribe, hubsync_core::salesforce::client::CallError>,
+        result: Result<
+            hubsync_core::salesforce::describe::SObjectDescribe,
+            hubsync_core::salesforce::CallError,
+        >,
     ) -> Result<(), xact::XactError> {
         let Some(rt) = self.runtimes.get_mut(&sync_id) else {
             return Ok(());
@@ -141,7 +153,11 @@ impl Engine {
                     let all: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
                     rt.health = Health::Blocked {
                         state: "invalid",
-                        problem: format!("the mapping does not fit {}: {}", rt.config.remote.object, all.join("; ")),
+                        problem: format!(
+                            "the mapping does not fit {}: {}",
+                            rt.config.remote.object,
+                            all.join("; ")
+                        ),
                     };
                 }
             },
@@ -201,7 +217,11 @@ impl Engine {
         let Some(mapper) = rt.mapper.clone() else {
             if !rt.describing && rt.has_capacity() {
                 let object = rt.config.remote.object.clone();
-                if rt.pool.try_submit(Box::new(move || jobs::describe(client, id, object))).is_ok() {
+                if rt
+                    .pool
+                    .try_submit(Box::new(move || jobs::describe(client, id, object)))
+                    .is_ok()
+                {
                     rt.describing = true;
                 }
             }
@@ -233,9 +253,18 @@ fn claim(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::XactError> {
         }
         Ok(prepared)
     })?;
-    let push::Prepared { chunks, deferred, doubtful, .. } = prepared;
+    let push::Prepared {
+        chunks,
+        deferred,
+        doubtful,
+        ..
+    } = prepared;
     rt.deferred.extend(deferred);
-    for record in chunks.iter().flat_map(|c| c.records.iter()).chain(doubtful.iter()) {
+    for record in chunks
+        .iter()
+        .flat_map(|c| c.records.iter())
+        .chain(doubtful.iter())
+    {
         rt.in_flight.insert(record.key.clone());
     }
     rt.queued.extend(chunks.into_iter().map(Work::Push));
@@ -248,7 +277,7 @@ fn claim(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::XactError> {
 
 /// Hands queued work to free HTTP threads. Capacity is counted, so a submit never finds
 /// the (equally sized) queue full.
-fn submit_queued(rt: &mut Runtime, client: &Arc<hubsync_core::salesforce::client::SalesforceClient>) {
+fn submit_queued(rt: &mut Runtime, client: &Arc<hubsync_core::salesforce::SalesforceClient>) {
     while rt.has_capacity() {
         let Some(work) = rt.queued.pop_front() else {
             break;
@@ -259,7 +288,9 @@ fn submit_queued(rt: &mut Runtime, client: &Arc<hubsync_core::salesforce::client
             Work::Reconcile(lookups) => Box::new(move || jobs::reconcile(client, id, lookups)),
         };
         if rt.pool.try_submit(job).is_err() {
-            warning!("hubsync worker: HTTP queue of sync {id} unexpectedly full; work will be redone");
+            warning!(
+                "hubsync worker: HTTP queue of sync {id} unexpectedly full; work will be redone"
+            );
             break;
         }
         rt.outstanding += 1;

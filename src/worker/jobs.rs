@@ -5,7 +5,7 @@ use super::push::{Chunk, Kind, Record};
 use super::reconcile::{Lookup, Reconciled};
 use super::settle::Pushed;
 use super::Outcome;
-use hubsync_core::salesforce::client::{CallError, SalesforceClient, SaveResult};
+use hubsync_core::salesforce::{CallError, SalesforceClient, SaveResult};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -37,19 +37,25 @@ pub fn push(client: Arc<SalesforceClient>, chunk: Chunk) -> Outcome {
 }
 
 fn send(client: &SalesforceClient, chunk: &Chunk) -> Result<Vec<SaveResult>, CallError> {
-    let records = || -> Vec<Map<String, Value>> {
-        chunk.records.iter().map(|r| with_id(r, chunk.kind)).collect()
-    };
+    let records: Vec<Map<String, Value>> = chunk
+        .records
+        .iter()
+        .map(|r| with_id(r, chunk.kind))
+        .collect();
     match chunk.kind {
-        Kind::Create => client.create(&chunk.object, records()),
+        Kind::Create => client.create(&chunk.object, &records),
         Kind::Upsert => client.upsert(
             &chunk.object,
             chunk.external_id.as_deref().unwrap_or("Id"),
-            records(),
+            &records,
         ),
-        Kind::Update => client.update(&chunk.object, records()),
+        Kind::Update => client.update(&chunk.object, &records),
         Kind::Delete => {
-            let ids: Vec<String> = chunk.records.iter().filter_map(|r| r.remote_id.clone()).collect();
+            let ids: Vec<String> = chunk
+                .records
+                .iter()
+                .filter_map(|r| r.remote_id.clone())
+                .collect();
             client.delete(&ids)
         }
     }
@@ -70,7 +76,7 @@ pub fn reconcile(client: Arc<SalesforceClient>, sync_id: i32, lookups: Vec<Looku
     let found = lookups
         .into_iter()
         .map(|lookup| {
-            let result = client.query_all_pages(&lookup.soql).map(|records| {
+            let result = client.query_records(&lookup.soql).map(|records| {
                 records
                     .iter()
                     .filter_map(|r| r.get("Id").and_then(Value::as_str).map(str::to_string))

@@ -11,7 +11,7 @@ use pgrx::bgworkers::{
     DynamicBackgroundWorker, SignalWakeFlags,
 };
 use pgrx::prelude::*;
-use std::ffi::CString;
+use std::ffi::CStr;
 use std::time::{Duration, Instant};
 
 /// How often the launcher re-checks the database and the serving worker.
@@ -119,13 +119,29 @@ fn launch_if_database_exists(database: &str) -> Option<Serving> {
     }
 }
 
-/// Looks the database up in the shared catalog `pg_database`.
+/// Looks the database up in the shared catalog `pg_database`, with a plain heap scan as
+/// the autovacuum launcher does: without a database, index and syscache lookups can
+/// need relcache entries this process cannot build.
 fn database_exists(database: &str) -> bool {
-    let Ok(name) = CString::new(database) else {
-        return false;
-    };
-    super::xact::run(
-        || unsafe { pg_sys::get_database_oid(name.as_ptr(), true) } != pg_sys::InvalidOid,
-    )
+    super::xact::run(|| unsafe {
+        let lock = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
+        let rel = pg_sys::table_open(pg_sys::DatabaseRelationId, lock);
+        let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
+        let mut found = false;
+        loop {
+            let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
+            if tuple.is_null() {
+                break;
+            }
+            let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_database>(tuple);
+            if CStr::from_ptr((*form).datname.data.as_ptr()).to_bytes() == database.as_bytes() {
+                found = true;
+                break;
+            }
+        }
+        pg_sys::table_endscan(scan);
+        pg_sys::table_close(rel, lock);
+        found
+    })
     .unwrap_or(false)
 }

@@ -16,8 +16,8 @@ mod stats;
 mod wait;
 pub mod xact;
 
-use hubsync_core::salesforce::client::CallError;
 use hubsync_core::salesforce::describe::SObjectDescribe;
+use hubsync_core::salesforce::CallError;
 
 /// A message from an HTTP thread to the main thread.
 pub enum Outcome {

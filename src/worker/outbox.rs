@@ -44,7 +44,12 @@ pub fn expire_leases() -> SpiResult<()> {
 
 /// Claims up to `limit` rows of a sync in commit order, skipping records waiting for a
 /// retry. `id_column` is the local column holding the remote id, if the sync maps `Id`.
-pub fn claim(sync_id: i32, limit: i64, lease_seconds: f64, id_column: Option<&str>) -> SpiResult<Vec<Claimed>> {
+pub fn claim(
+    sync_id: i32,
+    limit: i64,
+    lease_seconds: f64,
+    id_column: Option<&str>,
+) -> SpiResult<Vec<Claimed>> {
     Spi::connect_mut(|client| {
         client
             .update(
@@ -104,7 +109,10 @@ pub fn complete(ids: &[i64]) -> SpiResult<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    Spi::run_with_args("DELETE FROM hubsync.outbox WHERE id = ANY($1)", &[ids.to_vec().into()])
+    Spi::run_with_args(
+        "DELETE FROM hubsync.outbox WHERE id = ANY($1)",
+        &[ids.to_vec().into()],
+    )
 }
 
 /// Gives rows back for a later claim. `count_attempt: false` undoes the claim's attempt

@@ -19,7 +19,12 @@ pub struct Pool<R: Send + 'static> {
 
 impl<R: Send + 'static> Pool<R> {
     /// Starts `size` threads that send each job's result to `results` and ring `waiter`.
-    pub fn start(name: &str, size: usize, results: &Sender<R>, waiter: &Waiter) -> std::io::Result<Pool<R>> {
+    pub fn start(
+        name: &str,
+        size: usize,
+        results: &Sender<R>,
+        waiter: &Waiter,
+    ) -> std::io::Result<Pool<R>> {
         let (jobs, queue) = bounded::<Job<R>>(size);
         with_signals_blocked(|| {
             for i in 0..size {

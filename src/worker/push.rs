@@ -95,7 +95,10 @@ pub struct Prepared {
 }
 
 /// Groups rows by record, in commit order, keeping back records already in flight.
-fn group(runtime: &mut Runtime, claimed: Vec<Claimed>) -> (BTreeMap<i64, Vec<Claimed>>, Vec<Claimed>) {
+fn group(
+    runtime: &mut Runtime,
+    claimed: Vec<Claimed>,
+) -> (BTreeMap<i64, Vec<Claimed>>, Vec<Claimed>) {
     let mut rows = std::mem::take(&mut runtime.deferred);
     rows.extend(claimed);
     rows.sort_by_key(|r| r.id);
@@ -110,13 +113,20 @@ fn group(runtime: &mut Runtime, claimed: Vec<Claimed>) -> (BTreeMap<i64, Vec<Cla
         }
     }
     // Ordered by each record's oldest change, so older work is sent first.
-    let groups = by_key.into_values().map(|rows| (rows[0].id, rows)).collect();
+    let groups = by_key
+        .into_values()
+        .map(|rows| (rows[0].id, rows))
+        .collect();
     (groups, deferred)
 }
 
 /// Turns claimed rows into requests. Reads local rows only for updates of records that
 /// were never pushed (they must be created whole).
-pub fn prepare(runtime: &mut Runtime, mapper: &Mapper, claimed: Vec<Claimed>) -> SpiResult<Prepared> {
+pub fn prepare(
+    runtime: &mut Runtime,
+    mapper: &Mapper,
+    claimed: Vec<Claimed>,
+) -> SpiResult<Prepared> {
     let (groups, deferred) = group(runtime, claimed);
     let mut prepared = Prepared {
         deferred,
@@ -170,7 +180,12 @@ impl<'a> Builder<'a> {
     }
 
     /// Plans one record's rows; returns it when its current local row is needed.
-    fn plan(&mut self, rows: Vec<Claimed>, mut known: Known, prepared: &mut Prepared) -> Option<NeedsRow> {
+    fn plan(
+        &mut self,
+        rows: Vec<Claimed>,
+        mut known: Known,
+        prepared: &mut Prepared,
+    ) -> Option<NeedsRow> {
         if known.remote_id.is_none() {
             // A row linked to a remote record outside hubsync (its id column was set).
             known.remote_id = rows.iter().rev().find_map(|r| r.remote_id.clone());
@@ -183,10 +198,14 @@ impl<'a> Builder<'a> {
         // Later steps wait until the first one succeeded.
         let later: Vec<i64> = steps.flat_map(|s| s.outbox_ids).collect();
         let pk = rows[0].pk.clone();
-        let (held, rows): (Vec<Claimed>, Vec<Claimed>) = rows.into_iter().partition(|r| later.contains(&r.id));
+        let (held, rows): (Vec<Claimed>, Vec<Claimed>) =
+            rows.into_iter().partition(|r| later.contains(&r.id));
         prepared.deferred.extend(held);
         let now: Vec<Claimed> = match rows.iter().any(|r| first.outbox_ids.contains(&r.id)) {
-            true => rows.into_iter().filter(|r| first.outbox_ids.contains(&r.id)).collect(),
+            true => rows
+                .into_iter()
+                .filter(|r| first.outbox_ids.contains(&r.id))
+                .collect(),
             false => rows,
         };
         let mut record = Record {
@@ -194,7 +213,11 @@ impl<'a> Builder<'a> {
             pk,
             outbox_ids: first.outbox_ids.clone(),
             attempts: now.iter().map(|r| r.attempts).max().unwrap_or(1),
-            oldest_change_ms: now.iter().map(|r| r.changed_at_ms).min().unwrap_or_default(),
+            oldest_change_ms: now
+                .iter()
+                .map(|r| r.changed_at_ms)
+                .min()
+                .unwrap_or_default(),
             remote_id: known.remote_id.clone(),
             payload: Map::new(),
             agreed: Map::new(),
@@ -214,7 +237,13 @@ impl<'a> Builder<'a> {
         None
     }
 
-    fn create(&mut self, mut record: Record, fields: &Values, abandoned: bool, prepared: &mut Prepared) {
+    fn create(
+        &mut self,
+        mut record: Record,
+        fields: &Values,
+        abandoned: bool,
+        prepared: &mut Prepared,
+    ) {
         let row: Map<String, Value> = fields.clone().into_iter().collect();
         let mapped = self.mapper.to_remote(&row, PushOp::Create);
         if let Some(rejection) = mapped.rejection {
@@ -232,7 +261,9 @@ impl<'a> Builder<'a> {
     fn update(&mut self, mut record: Record, fields: &Values, prepared: &mut Prepared) {
         let row: Map<String, Value> = fields.clone().into_iter().collect();
         let changed: Vec<String> = fields.keys().cloned().collect();
-        let mapped = self.mapper.to_remote(&row, PushOp::Update { changed: &changed });
+        let mapped = self
+            .mapper
+            .to_remote(&row, PushOp::Update { changed: &changed });
         if let Some(rejection) = mapped.rejection {
             return reject(record, rejection, "update", prepared);
         }
@@ -245,8 +276,16 @@ impl<'a> Builder<'a> {
         self.add(Kind::Update, record);
     }
 
-    fn create_from_row(&mut self, pending: NeedsRow, rows: &HashMap<String, Map<String, Value>>, prepared: &mut Prepared) {
-        let NeedsRow { mut record, rows: claimed } = pending;
+    fn create_from_row(
+        &mut self,
+        pending: NeedsRow,
+        rows: &HashMap<String, Map<String, Value>>,
+        prepared: &mut Prepared,
+    ) {
+        let NeedsRow {
+            mut record,
+            rows: claimed,
+        } = pending;
         let Some(row) = rows.get(&record.key) else {
             // The row is gone; a later delete in the outbox will find nothing remote to delete.
             return prepared.done.append(&mut record.outbox_ids);
@@ -303,7 +342,10 @@ fn reject(mut record: Record, rejection: Rejection, operation: &str, prepared: &
 }
 
 /// The current local rows of these records (captured columns only), by record key.
-fn read_rows(runtime: &Runtime, pending: &[NeedsRow]) -> SpiResult<HashMap<String, Map<String, Value>>> {
+fn read_rows(
+    runtime: &Runtime,
+    pending: &[NeedsRow],
+) -> SpiResult<HashMap<String, Map<String, Value>>> {
     let pk = &runtime.table.table.primary_key;
     let keys: Vec<Value> = pending.iter().map(|p| p.record.pk.clone()).collect();
     let captured = crate::capture::install::captured_columns(&runtime.config);
@@ -323,7 +365,10 @@ fn read_rows(runtime: &Runtime, pending: &[NeedsRow]) -> SpiResult<HashMap<Strin
                     Some(Value::Object(m)) => m,
                     _ => Map::new(),
                 };
-                let values = full.into_iter().filter(|(k, _)| captured.contains(k)).collect();
+                let values = full
+                    .into_iter()
+                    .filter(|(k, _)| captured.contains(k))
+                    .collect();
                 Ok((state::key(&pk), values))
             })
             .collect()

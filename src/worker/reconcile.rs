@@ -6,8 +6,8 @@ use super::push::{Chunk, Kind, Record};
 use super::runtime::Runtime;
 use super::settle;
 use crate::catalog::review::{self, Item, Kind as ReviewKind};
-use hubsync_core::salesforce::client::CallError;
 use hubsync_core::salesforce::soql;
+use hubsync_core::salesforce::CallError;
 use pgrx::spi::SpiResult;
 use serde_json::Value;
 
@@ -34,16 +34,24 @@ pub fn lookups(runtime: &Runtime, doubtful: Vec<Record>) -> SpiResult<Vec<Lookup
     let mut lookups = Vec::new();
     let mut unusable = Vec::new();
     for record in doubtful {
-        let values: Vec<(String, Value)> = key
+        let values: Result<Vec<(&str, soql::SoqlValue)>, _> = key
             .iter()
-            .map(|field| (field.clone(), record.payload.get(field).cloned().unwrap_or(Value::Null)))
+            .map(|field| {
+                let value = record.payload.get(field).cloned().unwrap_or(Value::Null);
+                soql::SoqlValue::from_json(&value).map(|v| (field.as_str(), v))
+            })
             .collect();
-        match soql::natural_key_lookup(&runtime.config.remote.object, &values) {
+        match values.and_then(|v| soql::natural_key_lookup(&runtime.config.remote.object, &v, None))
+        {
             Ok(soql) => lookups.push(Lookup { record, soql }),
             Err(_) => unusable.push(record),
         }
     }
-    park(runtime, unusable, "the natural key could not be turned into a lookup query")?;
+    park(
+        runtime,
+        unusable,
+        "the natural key could not be turned into a lookup query",
+    )?;
     Ok(lookups)
 }
 
@@ -70,7 +78,10 @@ fn park(runtime: &Runtime, records: Vec<Record>, why: &str) -> SpiResult<()> {
         })
         .collect();
     review::add(runtime.id, &items)?;
-    let ids: Vec<i64> = records.iter().flat_map(|r| r.outbox_ids.iter().copied()).collect();
+    let ids: Vec<i64> = records
+        .iter()
+        .flat_map(|r| r.outbox_ids.iter().copied())
+        .collect();
     super::outbox::complete(&ids)
 }
 

@@ -2,16 +2,16 @@
 //! a client for its connection, the mapping engine once the remote object is described,
 //! its HTTP threads, and which records are in flight.
 
+use super::engine::Work;
 use super::outbox::Claimed;
 use super::pool::Pool;
-use super::engine::Work;
 use super::wait::Waiter;
 use super::Outcome;
 use crate::catalog::local_table::{self, FoundTable};
 use crossbeam_channel::Sender;
 use hubsync_core::config::{parse_secret, parse_sync, SyncConfig};
 use hubsync_core::mapping::Mapper;
-use hubsync_core::salesforce::client::{ClientConfig, SalesforceClient};
+use hubsync_core::salesforce::{ClientConfig, SalesforceClient, Timeouts};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use std::collections::{HashSet, VecDeque};
@@ -63,7 +63,10 @@ pub enum Health {
     /// Working normally.
     Ok,
     /// Cannot run until someone changes something (credentials, config, remote schema).
-    Blocked { state: &'static str, problem: String },
+    Blocked {
+        state: &'static str,
+        problem: String,
+    },
     /// A connection-level failure; try again after `until`.
     Waiting {
         state: &'static str,
@@ -99,7 +102,11 @@ pub struct Runtime {
 
 impl Runtime {
     /// Builds a runtime from its stored row; `Err` names what stops the sync from running.
-    pub fn build(row: &SyncRow, results: &Sender<Outcome>, waiter: &Waiter) -> Result<Runtime, String> {
+    pub fn build(
+        row: &SyncRow,
+        results: &Sender<Outcome>,
+        waiter: &Waiter,
+    ) -> Result<Runtime, String> {
         let config = parse_sync(&row.config).map_err(|problems| {
             let all: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
             format!("invalid config: {}", all.join("; "))
@@ -170,14 +177,26 @@ impl Runtime {
             }
         };
         let timeout = Duration::from_secs(crate::guc::HTTP_TIMEOUT_S.get().max(1) as u64);
-        self.client = Some(Arc::new(SalesforceClient::new(ClientConfig {
-            instance_url,
+        let client = SalesforceClient::new(ClientConfig {
+            instance_url: Some(instance_url),
             login_url: self.config.remote.login_url.clone(),
             api_version: self.config.remote.api_version.clone(),
             secret,
-            timeout,
+            timeouts: Timeouts {
+                connect: timeout.min(Duration::from_secs(10)),
+                read: timeout,
+            },
+            parallelism: self.pool_size,
             client_name: "hubsync".to_string(),
-        })));
+        });
+        match client {
+            Ok(client) => self.client = Some(Arc::new(client)),
+            Err(e) => {
+                self.health = blocked(format!(
+                    "cannot reach Salesforce with this configuration: {e}"
+                ))
+            }
+        }
     }
 
     /// Whether requests may be sent now (healthy, or a wait has passed).

@@ -10,7 +10,7 @@ use super::{outbox, stats};
 use crate::catalog::review::{self, Item, Kind as ReviewKind};
 use hubsync_core::config::FallbackAction;
 use hubsync_core::retry::{self, Class, Failure, TransportError};
-use hubsync_core::salesforce::client::{CallError, SaveResult};
+use hubsync_core::salesforce::{CallError, SaveResult};
 use pgrx::prelude::*;
 use pgrx::spi::SpiResult;
 use pgrx::JsonB;
@@ -55,7 +55,11 @@ pub fn settle(runtime: &mut Runtime, pushed: Pushed) -> SpiResult<Vec<Record>> {
     } else {
         runtime.health = Health::Ok;
     }
-    if sorted.review.iter().any(|(_, code, _)| code.as_deref() == Some("INVALID_FIELD")) {
+    if sorted
+        .review
+        .iter()
+        .any(|(_, code, _)| code.as_deref() == Some("INVALID_FIELD"))
+    {
         // The remote object changed under us: describe it again before the next push.
         runtime.mapper = None;
     }
@@ -75,18 +79,30 @@ fn sort(runtime: &Runtime, pushed: &Pushed) -> Sorted {
                     let error = result.errors.first();
                     let failure = match error {
                         Some(e) => e.failure(kind.operation()),
-                        None => Failure::Response { op: kind.operation(), status: 200, code: None },
+                        None => Failure::Response {
+                            op: kind.operation(),
+                            status: 200,
+                            code: None,
+                        },
                     };
                     let message = error
                         .map(|e| format!("{}: {}", e.status_code, e.message))
-                        .unwrap_or_else(|| "the record was not saved and no reason was given".into());
+                        .unwrap_or_else(|| {
+                            "the record was not saved and no reason was given".into()
+                        });
                     place(runtime, &mut sorted, record.clone(), &failure, message);
                 }
             }
         }
         Err(error) => {
             for record in &pushed.chunk.records {
-                place(runtime, &mut sorted, record.clone(), &error.failure, error.to_string());
+                place(
+                    runtime,
+                    &mut sorted,
+                    record.clone(),
+                    &error.failure,
+                    error.to_string(),
+                );
             }
         }
     }
@@ -94,7 +110,13 @@ fn sort(runtime: &Runtime, pushed: &Pushed) -> Sorted {
 }
 
 /// Decides one failed record's fate.
-fn place(runtime: &Runtime, sorted: &mut Sorted, record: Record, failure: &Failure, message: String) {
+fn place(
+    runtime: &Runtime,
+    sorted: &mut Sorted,
+    record: Record,
+    failure: &Failure,
+    message: String,
+) {
     let strategy = &runtime.config.error_handling.retry;
     match retry::classify(failure) {
         Class::Gone => sorted.synced.push((record, None)),
@@ -123,8 +145,13 @@ fn place(runtime: &Runtime, sorted: &mut Sorted, record: Record, failure: &Failu
 fn unreachable(failure: &Failure) -> bool {
     matches!(
         failure,
-        Failure::Transport { error: TransportError::ConnectionRefused | TransportError::Dns, .. }
-            | Failure::Transport { request_sent: false, .. }
+        Failure::Transport {
+            error: TransportError::ConnectionRefused | TransportError::Dns,
+            ..
+        } | Failure::Transport {
+            request_sent: false,
+            ..
+        }
     )
 }
 
@@ -151,7 +178,9 @@ fn back_off(runtime: &mut Runtime, class: Class, message: &str) {
         _ => ("unreachable", Duration::from_secs(1)),
     };
     let backoff = match &runtime.health {
-        Health::Waiting { backoff, state: s, .. } if *s == state => (*backoff * 2).min(Duration::from_secs(300)),
+        Health::Waiting {
+            backoff, state: s, ..
+        } if *s == state => (*backoff * 2).min(Duration::from_secs(300)),
         _ => floor,
     };
     runtime.health = Health::Waiting {
@@ -169,7 +198,12 @@ fn record(runtime: &Runtime, pushed: &Pushed, sorted: &Sorted) -> SpiResult<()> 
     let retry: Vec<Failed> = sorted
         .retry
         .iter()
-        .map(|(r, error, delay)| Failed { pk: r.pk.clone(), op: kind.label(), error: error.clone(), retry_in: Some(*delay) })
+        .map(|(r, error, delay)| Failed {
+            pk: r.pk.clone(),
+            op: kind.label(),
+            error: error.clone(),
+            retry_in: Some(*delay),
+        })
         .collect();
     state::failed(sync_id, &retry)?;
     for (r, error, _) in &sorted.retry {
@@ -177,7 +211,11 @@ fn record(runtime: &Runtime, pushed: &Pushed, sorted: &Sorted) -> SpiResult<()> 
     }
     record_review(runtime, kind, &sorted.review)?;
     for r in &sorted.released {
-        outbox::release(&r.outbox_ids, sorted.connection_error.as_ref().map(|(_, m)| m.as_str()), false)?;
+        outbox::release(
+            &r.outbox_ids,
+            sorted.connection_error.as_ref().map(|(_, m)| m.as_str()),
+            false,
+        )?;
     }
     stats::pushed(
         sync_id,
@@ -200,7 +238,11 @@ fn record(runtime: &Runtime, pushed: &Pushed, sorted: &Sorted) -> SpiResult<()> 
     )
 }
 
-pub fn record_synced(runtime: &Runtime, kind: Kind, synced: &[(Record, Option<String>)]) -> SpiResult<()> {
+pub fn record_synced(
+    runtime: &Runtime,
+    kind: Kind,
+    synced: &[(Record, Option<String>)],
+) -> SpiResult<()> {
     if synced.is_empty() {
         return Ok(());
     }
@@ -222,14 +264,21 @@ pub fn record_synced(runtime: &Runtime, kind: Kind, synced: &[(Record, Option<St
         write_back_ids(runtime, synced)?;
     }
     review::resolve_errors(sync_id, &pks)?;
-    let ids: Vec<i64> = synced.iter().flat_map(|(r, _)| r.outbox_ids.iter().copied()).collect();
+    let ids: Vec<i64> = synced
+        .iter()
+        .flat_map(|(r, _)| r.outbox_ids.iter().copied())
+        .collect();
     outbox::complete(&ids)
 }
 
 /// New remote ids go into the mapped id column (e.g. `sf_id`); the origin tag set for this
 /// transaction keeps the capture trigger from sending that write back.
 fn write_back_ids(runtime: &Runtime, synced: &[(Record, Option<String>)]) -> SpiResult<()> {
-    let Some(column) = runtime.mapper.as_ref().and_then(|m| m.id_column().map(str::to_string)) else {
+    let Some(column) = runtime
+        .mapper
+        .as_ref()
+        .and_then(|m| m.id_column().map(str::to_string))
+    else {
         return Ok(());
     };
     let rows: Vec<Value> = synced
@@ -247,7 +296,12 @@ fn write_back_ids(runtime: &Runtime, synced: &[(Record, Option<String>)]) -> Spi
             "UPDATE {qualified} t SET {col} = k.hubsync_remote_id FROM {typed} \
              WHERE ({t_keys}) = ({k_keys}) AND t.{col} IS DISTINCT FROM k.hubsync_remote_id",
             qualified = runtime.table.qualified,
-            typed = crate::catalog::keys::typed_keys_with(table, "$1", "->'k'", ", e->>'id' AS hubsync_remote_id"),
+            typed = crate::catalog::keys::typed_keys_with(
+                table,
+                "$1",
+                "->'k'",
+                ", e->>'id' AS hubsync_remote_id"
+            ),
             t_keys = prefixed("t", &table.primary_key),
             k_keys = prefixed("k", &table.primary_key),
         ),
@@ -263,14 +317,26 @@ fn prefixed(alias: &str, columns: &[String]) -> String {
         .join(", ")
 }
 
-pub fn record_review(runtime: &Runtime, kind: Kind, failed: &[(Record, Option<String>, String)]) -> SpiResult<()> {
+pub fn record_review(
+    runtime: &Runtime,
+    kind: Kind,
+    failed: &[(Record, Option<String>, String)],
+) -> SpiResult<()> {
     if failed.is_empty() {
         return Ok(());
     }
-    let ids: Vec<i64> = failed.iter().flat_map(|(r, _, _)| r.outbox_ids.iter().copied()).collect();
+    let ids: Vec<i64> = failed
+        .iter()
+        .flat_map(|(r, _, _)| r.outbox_ids.iter().copied())
+        .collect();
     let states: Vec<Failed> = failed
         .iter()
-        .map(|(r, _, m)| Failed { pk: r.pk.clone(), op: kind.label(), error: m.clone(), retry_in: None })
+        .map(|(r, _, m)| Failed {
+            pk: r.pk.clone(),
+            op: kind.label(),
+            error: m.clone(),
+            retry_in: None,
+        })
         .collect();
     state::failed(runtime.id, &states)?;
     if runtime.config.error_handling.fallback == FallbackAction::QueueForManualReview {

@@ -39,7 +39,13 @@ pub fn load(sync_id: i32, pks: &[Value]) -> SpiResult<HashMap<String, Known>> {
                     Some(Value::Object(m)) => m,
                     _ => Map::new(),
                 };
-                Ok((key(&pk), Known { remote_id: row.get(2)?, base }))
+                Ok((
+                    key(&pk),
+                    Known {
+                        remote_id: row.get(2)?,
+                        base,
+                    },
+                ))
             })
             .collect()
     })

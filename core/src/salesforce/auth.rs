@@ -123,7 +123,9 @@ impl Auth {
         op: Operation,
         scrub: &Scrubber,
     ) -> Result<Arc<Token>, CallError> {
-        match lock(&self.current).clone() {
+        // Bind first: a guard in the match scrutinee would be held across `replace`.
+        let current = lock(&self.current).clone();
+        match current {
             Some(token) => Ok(token),
             None => self.replace(None, http, op, scrub),
         }

@@ -1,0 +1,82 @@
+//! `hubsync.remote_query`: run SOQL through a sync's connection, from SQL. Handy to look
+//! at what a sync wrote ("did my rows arrive?") without leaving psql.
+
+use crate::api::config::{caller, managed_sync};
+use crate::error::{raise, spi};
+use hubsync_core::config::{parse_secret, parse_sync};
+use hubsync_core::salesforce::{ClientConfig, SalesforceClient, Timeouts};
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgSqlErrorCode};
+use serde_json::Value;
+use std::time::Duration;
+
+/// The records a SOQL query returns (all pages), each as jsonb without `attributes`.
+/// Makes HTTP calls from this session; meant for people and tests, not for hot paths.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn remote_query(sync: &str, soql: &str) -> SetOfIterator<'static, JsonB> {
+    let client = client_for(sync);
+    let records = client.query_records(soql).unwrap_or_else(|e| {
+        raise(
+            PgSqlErrorCode::ERRCODE_CONNECTION_FAILURE,
+            format!("the query through sync \"{sync}\" failed: {e}"),
+            "Check the SOQL, the connection's credentials and hubsync.status.",
+        )
+    });
+    SetOfIterator::new(records.into_iter().map(|mut record| {
+        record.remove("attributes");
+        JsonB(Value::Object(record))
+    }))
+}
+
+fn client_for(sync: &str) -> SalesforceClient {
+    let row = managed_sync(sync, caller());
+    let config = parse_sync(&row.config).unwrap_or_else(|problems| {
+        crate::error::raise_problems(
+            "the stored config no longer validates",
+            &problems,
+            "Fix it with hubsync.alter_sync().",
+        )
+    });
+    let secret = spi(
+        crate::catalog::optional(Spi::get_one_with_args::<JsonB>(
+            "SELECT secret FROM hubsync.credentials WHERE connection = $1",
+            &[config.connection.as_str().into()],
+        )),
+        "read the credentials",
+    )
+    .unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+            format!("no credentials for connection \"{}\"", config.connection),
+            "Store them with hubsync.set_credentials(connection_name, secret).",
+        )
+    });
+    let secret = parse_secret(&secret.0).unwrap_or_else(|problems| {
+        crate::error::raise_problems(
+            "the stored credentials are invalid",
+            &problems,
+            "Replace them with hubsync.set_credentials().",
+        )
+    });
+    let timeout = Duration::from_secs(crate::guc::HTTP_TIMEOUT_S.get().max(1) as u64);
+    SalesforceClient::new(ClientConfig {
+        instance_url: config.remote.instance_url.clone(),
+        login_url: config.remote.login_url.clone(),
+        api_version: config.remote.api_version.clone(),
+        secret,
+        timeouts: Timeouts {
+            connect: timeout.min(Duration::from_secs(10)),
+            read: timeout,
+        },
+        parallelism: 1,
+        client_name: "hubsync".to_string(),
+    })
+    .unwrap_or_else(|e| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("cannot build a client for sync \"{sync}\": {e}"),
+            "Check source.credentials.instance_url with hubsync.alter_sync().",
+        )
+    })
+}
