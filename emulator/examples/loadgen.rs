@@ -56,7 +56,10 @@ fn login(agent: &Agent, base: &str) -> String {
         .send(form)
         .expect("token request");
     let body: Value = response.body_mut().read_json().expect("token JSON");
-    body["access_token"].as_str().expect("the emulator issues a token (is --url an emulator with default credentials?)").to_string()
+    body["access_token"]
+        .as_str()
+        .expect("the emulator issues a token (is --url an emulator with default credentials?)")
+        .to_string()
 }
 
 fn record(mode: Mode, i: usize) -> Value {
@@ -91,7 +94,10 @@ fn write_phase(args: &Args, base: &str, token: &str) -> f64 {
                     if b >= batches {
                         break;
                     }
-                    let records: Vec<Value> = (b * args.batch..((b + 1) * args.batch).min(args.records)).map(|i| record(args.mode, i)).collect();
+                    let records: Vec<Value> = (b * args.batch
+                        ..((b + 1) * args.batch).min(args.records))
+                        .map(|i| record(args.mode, i))
+                        .collect();
                     let body = json!({"allOrNone": false, "records": records}).to_string();
                     let request = match args.mode {
                         Mode::Upsert => agent.patch(format!("{base}{path}")),
@@ -118,7 +124,8 @@ fn write_phase(args: &Args, base: &str, token: &str) -> f64 {
 fn query_phase(args: &Args, base: &str, token: &str) -> (usize, usize, f64) {
     let pages = AtomicUsize::new(0);
     let rows = AtomicUsize::new(0);
-    let soql = "SELECT+Id,Name,AnnualRevenue,NumberOfEmployees,Industry,SystemModstamp+FROM+Account";
+    let soql =
+        "SELECT+Id,Name,AnnualRevenue,NumberOfEmployees,Industry,SystemModstamp+FROM+Account";
     let started = Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..args.parallelism {
@@ -127,10 +134,22 @@ fn query_phase(args: &Args, base: &str, token: &str) -> (usize, usize, f64) {
                 for _ in 0..args.query_rounds {
                     let mut url = format!("{base}/services/data/v59.0/query?q={soql}");
                     loop {
-                        let mut response = agent.get(&url).header("Authorization", &format!("Bearer {token}")).call().expect("query");
-                        let page: Value = response.body_mut().with_config().limit(512 * 1024 * 1024).read_json().expect("query JSON");
+                        let mut response = agent
+                            .get(&url)
+                            .header("Authorization", &format!("Bearer {token}"))
+                            .call()
+                            .expect("query");
+                        let page: Value = response
+                            .body_mut()
+                            .with_config()
+                            .limit(512 * 1024 * 1024)
+                            .read_json()
+                            .expect("query JSON");
                         pages.fetch_add(1, Ordering::Relaxed);
-                        rows.fetch_add(page["records"].as_array().map_or(0, Vec::len), Ordering::Relaxed);
+                        rows.fetch_add(
+                            page["records"].as_array().map_or(0, Vec::len),
+                            Ordering::Relaxed,
+                        );
                         match page["nextRecordsUrl"].as_str() {
                             Some(next) => url = format!("{base}{next}"),
                             None => break,
@@ -140,12 +159,19 @@ fn query_phase(args: &Args, base: &str, token: &str) -> (usize, usize, f64) {
             });
         }
     });
-    (pages.into_inner(), rows.into_inner(), started.elapsed().as_secs_f64())
+    (
+        pages.into_inner(),
+        rows.into_inner(),
+        started.elapsed().as_secs_f64(),
+    )
 }
 
 fn main() {
     let args = Args::parse();
-    assert!((1..=200).contains(&args.batch), "--batch must be between 1 and 200");
+    assert!(
+        (1..=200).contains(&args.batch),
+        "--batch must be between 1 and 200"
+    );
     let _running;
     let base = match &args.url {
         Some(url) => url.trim_end_matches('/').to_string(),
