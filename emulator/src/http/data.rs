@@ -90,6 +90,7 @@ async fn answer(
         origin: change_origin(headers, version).into(),
         batch_size: batch_size(headers),
         now_ms: app.clock.now_ms(),
+        all_or_none: false,
     };
     to_http(api::execute(&ctx, route, parsed))
 }
