@@ -43,7 +43,7 @@ pub fn expire_leases() -> SpiResult<()> {
 }
 
 /// Claims up to `limit` rows of a sync in commit order, skipping records waiting for a
-/// retry. `id_column` is the local column holding the remote id, if the sync maps `Id`.
+/// retry; nothing while the sync is paused (checked here, so a pause takes effect at once). `id_column` is the local column holding the remote id, if the sync maps `Id`.
 pub fn claim(
     sync_id: i32,
     limit: i64,
@@ -56,6 +56,7 @@ pub fn claim(
                 "WITH c AS ( \
                    SELECT o.id, o.claimed_until IS NOT NULL AS abandoned FROM hubsync.outbox o \
                    WHERE o.sync_id = $1 AND (o.claimed_until IS NULL OR o.claimed_until < now()) \
+                     AND EXISTS (SELECT 1 FROM hubsync.sync s WHERE s.id = $1 AND s.state = 'active') \
                      AND NOT EXISTS (SELECT 1 FROM hubsync.record_state r \
                                      WHERE r.sync_id = $1 AND r.pk = o.pk AND r.retry_at > now()) \
                    ORDER BY o.id LIMIT $2 FOR UPDATE SKIP LOCKED) \

@@ -1,0 +1,75 @@
+//! The product brief's `accounts` table and its Salesforce sync, pointed at an emulator.
+
+use crate::remote::{Remote, CLIENT_ID, CLIENT_SECRET};
+use crate::Cluster;
+use postgres::Client;
+use serde_json::{json, Value};
+
+/// The brief's sync name.
+pub const SYNC: &str = "SF_Postgres_Accounts";
+
+/// A cluster, an emulator and the brief's sync between them.
+pub struct AccountsSync {
+    pub cluster: Cluster,
+    pub remote: Remote,
+}
+
+/// Starts a cluster (with `extra` settings) and an emulator, creates the brief's `accounts`
+/// table and the brief's sync with `patch` merged into its config (RFC 7386), pointed at
+/// the emulator with the demo credentials.
+pub fn accounts_sync(name: &str, extra: &[(&str, &str)], patch: Value) -> AccountsSync {
+    let cluster = Cluster::start(name, extra);
+    let remote = Remote::start();
+    let mut db = cluster.client();
+    db.batch_execute(include_str!("../../core/tests/fixtures/tables/accounts.sql"))
+        .expect("create the brief's accounts table");
+    let base: Value = serde_json::from_str(include_str!("../../core/tests/fixtures/bases/accounts_full.json"))
+        .expect("the brief's config");
+    let pointed = json!({"source": {"credentials": {"instance_url": remote.url()}}});
+    let config = merge(merge(base, pointed), patch);
+    db.execute("SELECT hubsync.create_sync($1)", &[&config])
+        .expect("create the sync");
+    set_credentials(&mut db);
+    AccountsSync { cluster, remote }
+}
+
+/// Stores the demo org's client credentials for the brief's connection.
+pub fn set_credentials(db: &mut Client) {
+    let secret = json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET});
+    db.execute("SELECT hubsync.set_credentials($1, $2)", &[&SYNC, &secret])
+        .expect("set credentials");
+}
+
+/// RFC 7386 merge patch, as `hubsync.alter_sync` applies it.
+fn merge(base: Value, patch: Value) -> Value {
+    match (base, patch) {
+        (Value::Object(mut base), Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    base.remove(&key);
+                } else {
+                    let current = base.remove(&key).unwrap_or(Value::Null);
+                    base.insert(key, merge(current, value));
+                }
+            }
+            Value::Object(base)
+        }
+        (_, patch) => patch,
+    }
+}
+
+impl AccountsSync {
+    /// A new connection to `customer_data`.
+    pub fn db(&self) -> Client {
+        self.cluster.client()
+    }
+
+    /// Waits until the sync's outbox is empty (everything pushed or parked for review).
+    pub fn wait_idle(&self, db: &mut Client) {
+        let idle: bool = db
+            .query_one("SELECT hubsync.wait_for_idle($1, '120 seconds')", &[&SYNC])
+            .expect("wait_for_idle")
+            .get(0);
+        assert!(idle, "the outbox did not drain\n{}", self.cluster.log_tail());
+    }
+}
