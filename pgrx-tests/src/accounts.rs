@@ -18,8 +18,12 @@ pub struct AccountsSync {
 /// table and the brief's sync with `patch` merged into its config (RFC 7386), pointed at
 /// the emulator with the demo credentials.
 pub fn accounts_sync(name: &str, extra: &[(&str, &str)], patch: Value) -> AccountsSync {
+    accounts_sync_with(Remote::start(), name, extra, patch)
+}
+
+/// Like [`accounts_sync`], against an emulator the test started itself.
+pub fn accounts_sync_with(remote: Remote, name: &str, extra: &[(&str, &str)], patch: Value) -> AccountsSync {
     let cluster = Cluster::start(name, extra);
-    let remote = Remote::start();
     let mut db = cluster.client();
     db.batch_execute(include_str!("../../core/tests/fixtures/tables/accounts.sql"))
         .expect("create the brief's accounts table");

@@ -5,7 +5,7 @@ mod accounts;
 mod cluster;
 mod remote;
 
-pub use accounts::{accounts_sync, AccountsSync, SYNC};
+pub use accounts::{accounts_sync, accounts_sync_with, AccountsSync, SYNC};
 pub use cluster::{Cluster, DATABASE};
 pub use remote::Remote;
 

@@ -18,10 +18,18 @@ pub struct Remote {
 impl Remote {
     /// Starts an emulator with `emulator/examples/schema.json`.
     pub fn start() -> Remote {
-        let schema = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../emulator/examples/schema.json"))
+        Remote::start_with(|_| {})
+    }
+
+    /// Starts an emulator with the example schema as changed by `adjust` (e.g. to add
+    /// validation rules).
+    pub fn start_with(adjust: impl FnOnce(&mut Value)) -> Remote {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../emulator/examples/schema.json"))
             .expect("read the example schema");
+        let mut schema: Value = serde_json::from_str(&text).expect("parse the example schema");
+        adjust(&mut schema);
         let emulator = start(EmulatorOptions {
-            schema_json: Some(schema),
+            schema_json: Some(schema.to_string()),
             ..EmulatorOptions::default()
         })
         .expect("start the emulator");
