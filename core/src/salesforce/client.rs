@@ -132,6 +132,12 @@ impl SalesforceClient {
         self.http.api_calls()
     }
 
+    /// Token requests this client has sent: one at start, one per expiry however many
+    /// threads saw it expire.
+    pub fn token_requests(&self) -> u64 {
+        self.auth.requests()
+    }
+
     /// The versioned data root, `/services/data/vXX.X`.
     pub(crate) fn data_root(&self) -> &str {
         &self.data_root

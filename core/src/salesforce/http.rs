@@ -11,21 +11,22 @@ use std::sync::Mutex;
 use std::time::Duration;
 use url::Url;
 
-/// Connect and read timeouts of every call.
+/// Time limits of every call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// Establishing the TCP (and TLS) connection; nothing has been sent while it runs.
     pub connect: Duration,
-    /// Waiting for each read (and write) once connected; Salesforce may take long on
-    /// big collections, so this is generous.
-    pub read: Duration,
+    /// The whole exchange, from connecting to the last byte of the answer. It is a
+    /// deadline rather than a per-read timeout so that it also holds on pooled
+    /// connections; Salesforce may take long on big collections, so make it generous.
+    pub request: Duration,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             connect: Duration::from_secs(10),
-            read: Duration::from_secs(120),
+            request: Duration::from_secs(120),
         }
     }
 }
@@ -64,8 +65,7 @@ impl Http {
         let pool = parallelism.max(1);
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(timeouts.connect)
-            .timeout_read(timeouts.read)
-            .timeout_write(timeouts.read)
+            .timeout(timeouts.request)
             .max_idle_connections(pool)
             .max_idle_connections_per_host(pool)
             .redirects(0)
@@ -225,7 +225,7 @@ mod tests {
         Http::new(
             Timeouts {
                 connect: Duration::from_secs(5),
-                read: Duration::from_secs(5),
+                request: Duration::from_secs(5),
             },
             2,
         )
