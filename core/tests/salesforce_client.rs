@@ -4,6 +4,7 @@
 
 use hubsync_core::config::{OAuthSecret, Secret};
 use hubsync_core::retry::{classify, Class, Failure, Operation, TransportError};
+use hubsync_core::salesforce::number::plain_decimal;
 use hubsync_core::salesforce::soql;
 use hubsync_core::salesforce::{
     CallError, ClientConfig, QueryOptions, Record, SalesforceClient, Timeouts,
@@ -75,7 +76,7 @@ impl Org {
             secret,
             timeouts: Timeouts {
                 connect: Duration::from_secs(5),
-                request: Duration::from_secs(30),
+                read: Duration::from_secs(30),
             },
             parallelism: 4,
             client_name: "hubsync-test".into(),
@@ -375,6 +376,47 @@ fn upserts_create_then_update_by_external_id() {
         .unwrap();
     assert_eq!(names.len(), 1);
     assert_eq!(names[0]["Name"], "Renamed");
+
+    let mixed = [
+        record(json!({"Hubsync_Id__c": "row-2", "Name": "Fine"})),
+        record(json!({"Hubsync_Id__c": "row-3", "Name": "Bad", "Tier__c": "Platinum"})),
+    ];
+    let results = client.upsert("Account", "Hubsync_Id__c", &mixed).unwrap();
+    assert_eq!((results[0].success, results[0].created), (true, Some(true)));
+    assert!(!results[1].success);
+    assert_eq!(
+        results[1].errors[0].status_code,
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    );
+    assert_eq!(
+        record_class(&results[1], Operation::Upsert),
+        Class::Permanent
+    );
+}
+
+#[test]
+fn java_double_numbers_read_back_exactly() {
+    let org = Org::start();
+    let client = org.client();
+    let revenue =
+        record(json!({"Name": "Big", "AnnualRevenue": 15000000, "Credit_Limit__c": 1234567.89}));
+    let created = client.create("Account", &[revenue]).unwrap();
+    let fetched = client
+        .retrieve(
+            "Account",
+            &[id(&created[0])],
+            &["AnnualRevenue", "Credit_Limit__c"],
+        )
+        .unwrap();
+    let account = fetched[0].as_ref().unwrap();
+    let text = account["AnnualRevenue"].to_string();
+    assert!(
+        text.to_ascii_lowercase().contains('e'),
+        "Java-double form expected: {text}"
+    );
+    let exact = |field: &str| plain_decimal(account[field].as_number().unwrap());
+    assert_eq!(exact("AnnualRevenue"), "15000000");
+    assert_eq!(exact("Credit_Limit__c"), "1234567.89");
 }
 
 #[test]
@@ -558,7 +600,7 @@ fn an_answer_slower_than_the_read_timeout_times_out_after_sending() {
     let client = SalesforceClient::new(ClientConfig {
         timeouts: Timeouts {
             connect: Duration::from_secs(5),
-            request: Duration::from_millis(300),
+            read: Duration::from_millis(300),
         },
         ..org.config(client_credentials())
     })

@@ -16,17 +16,17 @@ use url::Url;
 pub struct Timeouts {
     /// Establishing the TCP (and TLS) connection; nothing has been sent while it runs.
     pub connect: Duration,
-    /// The whole exchange, from connecting to the last byte of the answer. It is a
-    /// deadline rather than a per-read timeout so that it also holds on pooled
-    /// connections; Salesforce may take long on big collections, so make it generous.
-    pub request: Duration,
+    /// Waiting for Salesforce: a deadline for the whole exchange, from connecting to the
+    /// last byte of the answer (a deadline rather than a per-read timeout, so that it also
+    /// holds on pooled connections). Big collections can take long, so be generous.
+    pub read: Duration,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             connect: Duration::from_secs(10),
-            request: Duration::from_secs(120),
+            read: Duration::from_secs(120),
         }
     }
 }
@@ -65,7 +65,7 @@ impl Http {
         let pool = parallelism.max(1);
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(timeouts.connect)
-            .timeout(timeouts.request)
+            .timeout(timeouts.read)
             .max_idle_connections(pool)
             .max_idle_connections_per_host(pool)
             .redirects(0)
@@ -225,7 +225,7 @@ mod tests {
         Http::new(
             Timeouts {
                 connect: Duration::from_secs(5),
-                request: Duration::from_secs(5),
+                read: Duration::from_secs(5),
             },
             2,
         )
