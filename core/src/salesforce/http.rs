@@ -160,7 +160,7 @@ fn broken(transport: &ureq::Transport) -> Broken {
     Broken {
         error,
         request_sent,
-        detail: describe(transport),
+        detail: transport_detail(transport),
     }
 }
 
@@ -203,7 +203,7 @@ fn is_tls(transport: &ureq::Transport) -> bool {
 }
 
 /// The error without the URL (its query may carry record values) or any header.
-fn describe(transport: &ureq::Transport) -> String {
+fn transport_detail(transport: &ureq::Transport) -> String {
     let mut text = transport.kind().to_string();
     if let Some(message) = transport.message() {
         text.push_str(": ");
