@@ -84,6 +84,36 @@ fn all_or_none_rolls_back_and_halts() {
 }
 
 #[test]
+fn composite_all_or_none_overrides_a_collection_inside_it() {
+    let org = Org::start();
+    let r = org.post(
+        "/composite",
+        json!({"allOrNone": true, "compositeRequest": [
+            {"method": "POST", "url": "/services/data/v59.0/sobjects/Account", "referenceId": "first", "body": {"Name": "Solo"}},
+            {"method": "POST", "url": "/services/data/v59.0/composite/sobjects", "referenceId": "many", "body": {"allOrNone": false, "records": [
+                {"attributes": {"type": "Account"}, "Name": "Fine"},
+                {"attributes": {"type": "Account"}, "Phone": "1"}
+            ]}}
+        ]}),
+    );
+    let responses = r.json()["compositeResponse"].clone();
+    assert_eq!(responses[0]["body"][0]["errorCode"], "PROCESSING_HALTED");
+    assert_eq!(responses[1]["httpStatusCode"], 200);
+    assert_eq!(
+        responses[1]["body"][0]["errors"][0]["statusCode"],
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    );
+    assert_eq!(
+        responses[1]["body"][1]["errors"][0]["statusCode"],
+        "REQUIRED_FIELD_MISSING"
+    );
+    assert_eq!(
+        org.query("SELECT COUNT() FROM Account").json()["totalSize"],
+        0
+    );
+}
+
+#[test]
 fn structural_errors_fail_the_whole_request() {
     let org = Org::start();
     let missing_ref = org.post(

@@ -123,7 +123,9 @@ fn run(
             ));
         }
     }
-    ApiResponse::json(200, render(&outcomes))
+    let mut response = ApiResponse::json(200, render(&outcomes));
+    response.record_failures = outcomes.iter().any(|o| o.error.is_some());
+    response
 }
 
 fn render(outcomes: &[Outcome]) -> String {
@@ -165,21 +167,27 @@ pub fn create(org: &mut Org, txn: &mut Txn, ctx: &Ctx, body: Option<Json>) -> An
     let (all_or_none, records) = records_of(body)?;
     let decoded = decode_all(org, &records)?;
     let mut lock = ctx.lock_fault();
-    Ok(run(org, txn, all_or_none, decoded.len(), |org, txn, i| {
-        let (table, body) = &decoded[i];
-        let mut save_ctx = SaveCtx {
-            now_ms: ctx.now_ms,
-            user: user_id(),
-            lock_fault: &mut lock,
-        };
-        match save::create(org, txn, *table, body, &mut save_ctx) {
-            Ok(id) => Outcome {
-                id: Some(id),
-                ..Outcome::default()
-            },
-            Err(e) => Outcome::failed(None, e),
-        }
-    }))
+    Ok(run(
+        org,
+        txn,
+        all_or_none || ctx.all_or_none,
+        decoded.len(),
+        |org, txn, i| {
+            let (table, body) = &decoded[i];
+            let mut save_ctx = SaveCtx {
+                now_ms: ctx.now_ms,
+                user: user_id(),
+                lock_fault: &mut lock,
+            };
+            match save::create(org, txn, *table, body, &mut save_ctx) {
+                Ok(id) => Outcome {
+                    id: Some(id),
+                    ..Outcome::default()
+                },
+                Err(e) => Outcome::failed(None, e),
+            }
+        },
+    ))
 }
 
 /// The record id of an update or delete, checked against the records present.
@@ -226,31 +234,37 @@ pub fn update(org: &mut Org, txn: &mut Txn, ctx: &Ctx, body: Option<Json>) -> An
     let (all_or_none, records) = records_of(body)?;
     let decoded = decode_all(org, &records)?;
     let mut lock = ctx.lock_fault();
-    Ok(run(org, txn, all_or_none, decoded.len(), |org, txn, i| {
-        let (table, body) = &decoded[i];
-        let (found_table, id) = match existing_id(org, body.id.as_ref()) {
-            Ok(found) => found,
-            Err((id, e)) => return Outcome::failed(id, e),
-        };
-        if found_table != *table {
-            return Outcome::failed(
-                Some(id),
-                SfError::on_fields("MALFORMED_ID", format!("malformed id {id}"), Vec::new()),
-            );
-        }
-        let mut save_ctx = SaveCtx {
-            now_ms: ctx.now_ms,
-            user: user_id(),
-            lock_fault: &mut lock,
-        };
-        match save::update(org, txn, *table, id, body, &mut save_ctx) {
-            Ok(()) => Outcome {
-                id: Some(id),
-                ..Outcome::default()
-            },
-            Err(e) => Outcome::failed(Some(id), e),
-        }
-    }))
+    Ok(run(
+        org,
+        txn,
+        all_or_none || ctx.all_or_none,
+        decoded.len(),
+        |org, txn, i| {
+            let (table, body) = &decoded[i];
+            let (found_table, id) = match existing_id(org, body.id.as_ref()) {
+                Ok(found) => found,
+                Err((id, e)) => return Outcome::failed(id, e),
+            };
+            if found_table != *table {
+                return Outcome::failed(
+                    Some(id),
+                    SfError::on_fields("MALFORMED_ID", format!("malformed id {id}"), Vec::new()),
+                );
+            }
+            let mut save_ctx = SaveCtx {
+                now_ms: ctx.now_ms,
+                user: user_id(),
+                lock_fault: &mut lock,
+            };
+            match save::update(org, txn, *table, id, body, &mut save_ctx) {
+                Ok(()) => Outcome {
+                    id: Some(id),
+                    ..Outcome::default()
+                },
+                Err(e) => Outcome::failed(Some(id), e),
+            }
+        },
+    ))
 }
 
 /// `PATCH /composite/sobjects/{Type}/{ExtIdField}`.
@@ -307,67 +321,73 @@ pub fn upsert(
         }
     }
     let mut lock = ctx.lock_fault();
-    Ok(run(org, txn, all_or_none, decoded.len(), |org, txn, i| {
-        let (body, key) = &decoded[i];
-        let key = match key {
-            Some(key) if !key.is_blank() => key,
-            _ => {
+    Ok(run(
+        org,
+        txn,
+        all_or_none || ctx.all_or_none,
+        decoded.len(),
+        |org, txn, i| {
+            let (body, key) = &decoded[i];
+            let key = match key {
+                Some(key) if !key.is_blank() => key,
+                _ => {
+                    return Outcome::failed(
+                        None,
+                        SfError::on_fields(
+                            "MISSING_ARGUMENT",
+                            format!("{} not specified", key_def.name),
+                            Vec::new(),
+                        ),
+                    )
+                }
+            };
+            if key
+                .index_key(key_def.case_sensitive)
+                .is_some_and(|k| seen.get(&k).copied().unwrap_or(0) > 1)
+            {
+                let shown = key.to_text().unwrap_or_default();
                 return Outcome::failed(
                     None,
                     SfError::on_fields(
-                        "MISSING_ARGUMENT",
-                        format!("{} not specified", key_def.name),
-                        Vec::new(),
+                        "DUPLICATE_EXTERNAL_ID",
+                        format!("Duplicate external id specified: {shown}"),
+                        vec![key_def.name.clone()],
                     ),
-                )
+                );
             }
-        };
-        if key
-            .index_key(key_def.case_sensitive)
-            .is_some_and(|k| seen.get(&k).copied().unwrap_or(0) > 1)
-        {
-            let shown = key.to_text().unwrap_or_default();
-            return Outcome::failed(
-                None,
-                SfError::on_fields(
-                    "DUPLICATE_EXTERNAL_ID",
-                    format!("Duplicate external id specified: {shown}"),
-                    vec![key_def.name.clone()],
-                ),
-            );
-        }
-        let inserting = save::find_by(org, table, key_index, key).is_empty();
-        let mut save_ctx = SaveCtx {
-            now_ms: ctx.now_ms,
-            user: user_id(),
-            lock_fault: &mut lock,
-        };
-        match save::upsert(org, txn, table, key_index, key, body, &mut save_ctx) {
-            Ok((id, created)) => Outcome {
-                id: Some(id),
-                created: Some(created),
-                error: None,
-            },
-            Err(UpsertError::Multiple(ids)) => Outcome {
-                id: None,
-                created: Some(false),
-                error: Some(SfError::on_fields(
-                    "DUPLICATE_EXTERNAL_ID",
-                    format!(
-                        "{}: more than one record found for external id field: {}",
-                        key_def.name,
-                        ids.iter().map(Id::to_string).collect::<Vec<_>>().join(", ")
-                    ),
-                    vec![key_def.name.clone()],
-                )),
-            },
-            Err(UpsertError::Failed(e)) => Outcome {
-                id: None,
-                created: Some(inserting),
-                error: Some(e),
-            },
-        }
-    }))
+            let inserting = save::find_by(org, table, key_index, key).is_empty();
+            let mut save_ctx = SaveCtx {
+                now_ms: ctx.now_ms,
+                user: user_id(),
+                lock_fault: &mut lock,
+            };
+            match save::upsert(org, txn, table, key_index, key, body, &mut save_ctx) {
+                Ok((id, created)) => Outcome {
+                    id: Some(id),
+                    created: Some(created),
+                    error: None,
+                },
+                Err(UpsertError::Multiple(ids)) => Outcome {
+                    id: None,
+                    created: Some(false),
+                    error: Some(SfError::on_fields(
+                        "DUPLICATE_EXTERNAL_ID",
+                        format!(
+                            "{}: more than one record found for external id field: {}",
+                            key_def.name,
+                            ids.iter().map(Id::to_string).collect::<Vec<_>>().join(", ")
+                        ),
+                        vec![key_def.name.clone()],
+                    )),
+                },
+                Err(UpsertError::Failed(e)) => Outcome {
+                    id: None,
+                    created: Some(inserting),
+                    error: Some(e),
+                },
+            }
+        },
+    ))
 }
 
 /// `DELETE /composite/sobjects?ids=…&allOrNone=…`.
@@ -395,24 +415,30 @@ pub fn delete(
         return Err(too_many());
     }
     let mut lock = ctx.lock_fault();
-    Ok(run(org, txn, all_or_none, ids.len(), |org, txn, i| {
-        let (_, id) = match existing_id(org, Some(&Json::String(ids[i].clone()))) {
-            Ok(found) => found,
-            Err((id, e)) => return Outcome::failed(id, e),
-        };
-        let mut save_ctx = SaveCtx {
-            now_ms: ctx.now_ms,
-            user: user_id(),
-            lock_fault: &mut lock,
-        };
-        match save::delete(org, txn, id, &mut save_ctx) {
-            Ok(()) => Outcome {
-                id: Some(id),
-                ..Outcome::default()
-            },
-            Err(e) => Outcome::failed(Some(id), e),
-        }
-    }))
+    Ok(run(
+        org,
+        txn,
+        all_or_none || ctx.all_or_none,
+        ids.len(),
+        |org, txn, i| {
+            let (_, id) = match existing_id(org, Some(&Json::String(ids[i].clone()))) {
+                Ok(found) => found,
+                Err((id, e)) => return Outcome::failed(id, e),
+            };
+            let mut save_ctx = SaveCtx {
+                now_ms: ctx.now_ms,
+                user: user_id(),
+                lock_fault: &mut lock,
+            };
+            match save::delete(org, txn, id, &mut save_ctx) {
+                Ok(()) => Outcome {
+                    id: Some(id),
+                    ..Outcome::default()
+                },
+                Err(e) => Outcome::failed(Some(id), e),
+            }
+        },
+    ))
 }
 
 /// `GET /composite/sobjects/{Type}?ids=…&fields=…` or `POST` with `{"ids":[…],"fields":[…]}`:

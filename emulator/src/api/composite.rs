@@ -146,7 +146,7 @@ fn split_url<'u>(ctx: &Ctx, url: &'u str) -> Result<(Version, &'u str, &'u str),
     Ok((version, rest, query))
 }
 
-fn sub_ctx<'a>(ctx: &Ctx<'a>, version: Version) -> Ctx<'a> {
+fn sub_ctx<'a>(ctx: &Ctx<'a>, version: Version, all_or_none: bool) -> Ctx<'a> {
     Ctx {
         app: ctx.app,
         version,
@@ -154,6 +154,7 @@ fn sub_ctx<'a>(ctx: &Ctx<'a>, version: Version) -> Ctx<'a> {
         origin: ctx.origin.clone(),
         batch_size: ctx.batch_size,
         now_ms: ctx.now_ms,
+        all_or_none,
     }
 }
 
@@ -194,9 +195,9 @@ pub fn composite(ctx: &Ctx, body: Option<Json>) -> ApiResponse {
         let response = if depends_on_failure {
             ApiResponse::json(400, HALTED.into())
         } else {
-            run_sub(&mut org, &mut txn, ctx, &sub, &results)
+            run_sub(&mut org, &mut txn, ctx, &sub, &results, all_or_none)
         };
-        if response.status >= 400 {
+        if response.status >= 400 || all_or_none && response.record_failures {
             failed.push(sub.reference.clone());
         } else if let Some(parsed) = response
             .body
@@ -228,6 +229,7 @@ fn run_sub(
     ctx: &Ctx,
     sub: &Sub,
     results: &HashMap<String, Json>,
+    all_or_none: bool,
 ) -> ApiResponse {
     let unresolved = |name: String| {
         ApiResponse::from(ApiError::bad_request(
@@ -254,7 +256,7 @@ fn run_sub(
         Ok(parts) => parts,
         Err(e) => return e.into(),
     };
-    let sub_ctx = sub_ctx(ctx, version);
+    let sub_ctx = sub_ctx(ctx, version, all_or_none);
     match route(ctx.app, &sub.method, version, path, query) {
         Ok(r) => run_locked(org, txn, &sub_ctx, r, body),
         Err(e) => e.into(),
@@ -352,7 +354,7 @@ fn run_batch_item(ctx: &Ctx, sub: &Json) -> ApiResponse {
             .into();
     }
     let body = sub.get("richInput").cloned();
-    execute(&sub_ctx(ctx, version), route, body)
+    execute(&sub_ctx(ctx, version, false), route, body)
 }
 
 #[cfg(test)]

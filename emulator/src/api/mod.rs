@@ -400,6 +400,9 @@ pub struct ApiResponse {
     pub body: Option<String>,
     /// `Location` header (record created).
     pub location: Option<String>,
+    /// Some records of a collection call failed (the call itself answers 200); a
+    /// composite `allOrNone` request treats that as a failed subrequest.
+    pub record_failures: bool,
 }
 
 impl ApiResponse {
@@ -409,6 +412,7 @@ impl ApiResponse {
             status,
             body: Some(body),
             location: None,
+            record_failures: false,
         }
     }
 
@@ -418,6 +422,7 @@ impl ApiResponse {
             status,
             body: None,
             location: None,
+            record_failures: false,
         }
     }
 }
@@ -438,6 +443,9 @@ pub struct Ctx<'a> {
     /// Requested query page size (`Sforce-Query-Options: batchSize=`).
     pub batch_size: usize,
     pub now_ms: i64,
+    /// Inside a composite `allOrNone` request, which makes every collection in it
+    /// all-or-none too.
+    pub all_or_none: bool,
 }
 
 impl Ctx<'_> {

@@ -25,7 +25,10 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
-    let response = answer(&app, &conn, &method, &uri, &headers, &body).await;
+    let response = with_limit(
+        &app,
+        answer(&app, &conn, &method, &uri, &headers, &body).await,
+    );
     app.counters.status(response.status().as_u16());
     response
 }
@@ -55,27 +58,27 @@ async fn answer(
         uri.query().unwrap_or_default(),
     ) {
         Ok(route) => route,
-        Err(e) => return with_limit(app, json_response(e.status, e.body())),
+        Err(e) => return json_response(e.status, e.body()),
     };
     if let Err(e) = authenticate(app, headers) {
         return json_response(e.status, e.body());
     }
     let class = route.class();
     if let Err(failure) = inject_faults(app, class, conn).await {
-        return with_limit(app, failure);
+        return failure;
     }
     if !app.usage.try_consume() {
         let e = ApiError::new(
             403,
             SfError::new("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
         );
-        return with_limit(app, json_response(e.status, e.body()));
+        return json_response(e.status, e.body());
     }
     app.counters.api_call(class);
     let parsed = if route.takes_body() {
         match api::parse_body(body) {
             Ok(json) => json,
-            Err(e) => return with_limit(app, json_response(e.status, e.body())),
+            Err(e) => return json_response(e.status, e.body()),
         }
     } else {
         None
@@ -87,8 +90,9 @@ async fn answer(
         origin: change_origin(headers, version).into(),
         batch_size: batch_size(headers),
         now_ms: app.clock.now_ms(),
+        all_or_none: false,
     };
-    with_limit(app, to_http(api::execute(&ctx, route, parsed)))
+    to_http(api::execute(&ctx, route, parsed))
 }
 
 /// Checks `Authorization: Bearer <token>` (or `OAuth <token>`).
