@@ -123,9 +123,8 @@ impl Auth {
         op: Operation,
         scrub: &Scrubber,
     ) -> Result<Arc<Token>, CallError> {
-        // Bind first: a guard in the match scrutinee would be held across `replace`.
-        let current = lock(&self.current).clone();
-        match current {
+        let cached = lock(&self.current).clone();
+        match cached {
             Some(token) => Ok(token),
             None => self.replace(None, http, op, scrub),
         }
@@ -152,7 +151,8 @@ impl Auth {
     ) -> Result<Arc<Token>, CallError> {
         let attempts_seen = self.attempts.load(Ordering::SeqCst);
         let mut last_failure = lock(&self.refreshing);
-        if let Some(token) = lock(&self.current).clone() {
+        let cached = lock(&self.current).clone();
+        if let Some(token) = cached {
             if rejected != Some(token.serial) {
                 return Ok(token);
             }
@@ -266,6 +266,11 @@ impl Auth {
             None => return Err("no grant".into()),
         }
         Ok(form.finish())
+    }
+
+    /// Token requests sent so far.
+    pub(crate) fn requests(&self) -> u64 {
+        self.attempts.load(Ordering::SeqCst)
     }
 
     /// Whether a rejected token can be replaced at all.

@@ -9,6 +9,7 @@
 use super::auth::{base_url, Auth, Token};
 use super::error::{CallError, Scrubber};
 use super::http::{Body, Broken, Http, Reply, Timeouts};
+use super::soql::api_name;
 use crate::config::OAuthSecret;
 use crate::retry::{ApiUsage, Operation};
 use serde::de::DeserializeOwned;
@@ -132,6 +133,12 @@ impl SalesforceClient {
         self.http.api_calls()
     }
 
+    /// Token requests this client has sent: one at start, one per expiry however many
+    /// threads saw it expire.
+    pub fn token_requests(&self) -> u64 {
+        self.auth.requests()
+    }
+
     /// The versioned data root, `/services/data/vXX.X`.
     pub(crate) fn data_root(&self) -> &str {
         &self.data_root
@@ -207,6 +214,12 @@ impl SalesforceClient {
         let scrub = self.scrub.with(token.access.clone());
         Err(CallError::rejected(op, reply.status, &reply.body, &scrub))
     }
+}
+
+/// An object or field name checked before it goes into a URL path, refused the way
+/// Salesforce would refuse an unknown type.
+pub(crate) fn checked_name(op: Operation, text: &str) -> Result<&str, CallError> {
+    api_name(text).map_err(|e| CallError::refused(op, "INVALID_TYPE", e.to_string()))
 }
 
 /// `59.0` from `59.0` or `v59.0`.

@@ -11,13 +11,14 @@ use std::sync::Mutex;
 use std::time::Duration;
 use url::Url;
 
-/// Connect and read timeouts of every call.
+/// Time limits of every call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// Establishing the TCP (and TLS) connection; nothing has been sent while it runs.
     pub connect: Duration,
-    /// Waiting for each read (and write) once connected; Salesforce may take long on
-    /// big collections, so this is generous.
+    /// Waiting for Salesforce: a deadline for the whole exchange, from connecting to the
+    /// last byte of the answer (a deadline rather than a per-read timeout, so that it also
+    /// holds on pooled connections). Big collections can take long, so be generous.
     pub read: Duration,
 }
 
@@ -64,8 +65,7 @@ impl Http {
         let pool = parallelism.max(1);
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(timeouts.connect)
-            .timeout_read(timeouts.read)
-            .timeout_write(timeouts.read)
+            .timeout(timeouts.read)
             .max_idle_connections(pool)
             .max_idle_connections_per_host(pool)
             .redirects(0)
@@ -160,7 +160,7 @@ fn broken(transport: &ureq::Transport) -> Broken {
     Broken {
         error,
         request_sent,
-        detail: describe(transport),
+        detail: transport_detail(transport),
     }
 }
 
@@ -203,7 +203,7 @@ fn is_tls(transport: &ureq::Transport) -> bool {
 }
 
 /// The error without the URL (its query may carry record values) or any header.
-fn describe(transport: &ureq::Transport) -> String {
+fn transport_detail(transport: &ureq::Transport) -> String {
     let mut text = transport.kind().to_string();
     if let Some(message) = transport.message() {
         text.push_str(": ");

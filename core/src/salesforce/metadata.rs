@@ -1,9 +1,8 @@
 //! What the org is: object describes and the org's limits.
 
-use super::client::{Request, SalesforceClient};
+use super::client::{checked_name, Request, SalesforceClient};
 use super::describe::{GlobalDescribe, SObjectDescribe};
 use super::error::CallError;
-use super::soql::api_name;
 use crate::retry::Operation;
 use serde_json::{Map, Value};
 
@@ -12,8 +11,7 @@ impl SalesforceClient {
     /// mapping against the org before any record moves.
     pub fn describe(&self, object: &str) -> Result<SObjectDescribe, CallError> {
         let op = Operation::Read;
-        let object =
-            api_name(object).map_err(|e| CallError::refused(op, "INVALID_TYPE", e.to_string()))?;
+        let object = checked_name(op, object)?;
         self.call(
             op,
             &Request::new("GET", format!("sobjects/{object}/describe")),

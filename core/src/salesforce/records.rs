@@ -4,9 +4,9 @@
 //! One bad row must not hold back the other 199, so per-record errors come back in the
 //! results, in input order, for the caller to classify with [`RecordError::failure`].
 
-use super::client::{Request, SalesforceClient};
+use super::client::{checked_name, Request, SalesforceClient};
 use super::error::{null_as_default, CallError, RecordError};
-use super::soql::{api_name, field_path};
+use super::soql::field_path;
 use crate::retry::Operation;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
@@ -91,7 +91,7 @@ impl SalesforceClient {
     pub fn create(&self, object: &str, records: &[Record]) -> Result<Vec<SaveResult>, CallError> {
         let op = Operation::Create;
         checked_batch(op, records.len(), MAX_RECORDS)?;
-        let object = name(op, object)?;
+        let object = checked_name(op, object)?;
         if records.is_empty() {
             return Ok(Vec::new());
         }
@@ -108,7 +108,7 @@ impl SalesforceClient {
     pub fn update(&self, object: &str, records: &[Record]) -> Result<Vec<SaveResult>, CallError> {
         let op = Operation::Update;
         checked_batch(op, records.len(), MAX_RECORDS)?;
-        let object = name(op, object)?;
+        let object = checked_name(op, object)?;
         if let Some(position) = records.iter().position(|r| !has_id(r)) {
             return Err(CallError::refused(
                 op,
@@ -138,8 +138,8 @@ impl SalesforceClient {
     ) -> Result<Vec<UpsertResult>, CallError> {
         let op = Operation::Upsert;
         checked_batch(op, records.len(), MAX_RECORDS)?;
-        let object = name(op, object)?;
-        let field = name(op, external_id_field)?;
+        let object = checked_name(op, object)?;
+        let field = checked_name(op, external_id_field)?;
         if records.is_empty() {
             return Ok(Vec::new());
         }
@@ -174,7 +174,7 @@ impl SalesforceClient {
     ) -> Result<Vec<Option<Record>>, CallError> {
         let op = Operation::Read;
         checked_batch(op, ids.len(), MAX_RETRIEVE_IDS)?;
-        let object = name(op, object)?;
+        let object = checked_name(op, object)?;
         let ids = record_ids(op, ids)?;
         for field in fields {
             field_path(field)
@@ -232,11 +232,6 @@ fn checked_batch(op: Operation, len: usize, max: usize) -> Result<(), CallError>
             format!("{len} records in one call, Salesforce accepts at most {max}; split the batch"),
         ))
     }
-}
-
-/// An object or field name that is safe in a URL path.
-fn name(op: Operation, text: &str) -> Result<&str, CallError> {
-    api_name(text).map_err(|e| CallError::refused(op, "INVALID_TYPE", e.to_string()))
 }
 
 /// Salesforce ids (15 or 18 letters and digits), so none can smuggle a `,` into `ids=`.
@@ -317,7 +312,7 @@ mod tests {
         assert_eq!(classify(&err.failure), Class::Permanent);
         assert!(err.to_string().contains("at most 200"));
         assert!(checked_batch(Operation::Create, 200, MAX_RECORDS).is_ok());
-        assert!(name(Operation::Upsert, "Account/../limits").is_err());
+        assert!(checked_name(Operation::Upsert, "Account/../limits").is_err());
         assert!(record_ids(
             Operation::Delete,
             &["001xx000003DGb2AAG,001xx000003DGb3AAG"]

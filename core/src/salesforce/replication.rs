@@ -3,9 +3,9 @@
 //! Cheaper than a query when only ids are needed, and the only way (besides queryAll)
 //! to learn of deletes. `latest_date_covered` is where the next window starts.
 
-use super::client::{Request, SalesforceClient};
+use super::client::{checked_name, Request, SalesforceClient};
 use super::error::{null_as_default, CallError};
-use super::soql::{api_name, datetime_literal};
+use super::soql::datetime_literal;
 use crate::retry::Operation;
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -77,8 +77,7 @@ impl SalesforceClient {
         let refuse = |e: super::soql::SoqlError| {
             CallError::refused(op, "INVALID_REPLICATION_DATE", e.to_string())
         };
-        let object =
-            api_name(object).map_err(|e| CallError::refused(op, "INVALID_TYPE", e.to_string()))?;
+        let object = checked_name(op, object)?;
         let request = Request::new("GET", format!("sobjects/{object}/{kind}/"))
             .param("start", iso(start).map_err(refuse)?)
             .param("end", iso(end).map_err(refuse)?);
