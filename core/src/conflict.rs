@@ -459,19 +459,16 @@ mod tests {
         let policy = ConflictPolicy::FieldLevelPriority {
             rules: vec![
                 FieldRule {
-                    path: Default::default(),
                     local: "email".into(),
                     priority: Priority::Side(Side::Remote),
                     path: String::new(),
                 },
                 FieldRule {
-                    path: Default::default(),
                     local: "billing_address".into(),
                     priority: Priority::Side(Side::Local),
                     path: String::new(),
                 },
                 FieldRule {
-                    path: Default::default(),
                     local: "phone".into(),
                     priority: Priority::LastUpdated,
                     path: String::new(),
@@ -557,7 +554,6 @@ mod tests {
     fn a_manual_default_holds_even_fields_with_rules() {
         let policy = ConflictPolicy::FieldLevelPriority {
             rules: vec![FieldRule {
-                path: Default::default(),
                 local: "email".into(),
                 priority: Priority::Side(Side::Remote),
                 path: String::new(),
@@ -659,7 +655,6 @@ mod tests {
             prop_oneof![side().prop_map(Priority::Side), Just(Priority::LastUpdated)],
         )
             .prop_map(|(local, priority)| FieldRule {
-                path: Default::default(),
                 local: local.into(),
                 priority,
                 path: String::new(),

@@ -22,13 +22,22 @@ pub fn accounts_sync(name: &str, extra: &[(&str, &str)], patch: Value) -> Accoun
 }
 
 /// Like [`accounts_sync`], against an emulator the test started itself.
-pub fn accounts_sync_with(remote: Remote, name: &str, extra: &[(&str, &str)], patch: Value) -> AccountsSync {
+pub fn accounts_sync_with(
+    remote: Remote,
+    name: &str,
+    extra: &[(&str, &str)],
+    patch: Value,
+) -> AccountsSync {
     let cluster = Cluster::start(name, extra);
     let mut db = cluster.client();
-    db.batch_execute(include_str!("../../core/tests/fixtures/tables/accounts.sql"))
-        .expect("create the brief's accounts table");
-    let base: Value = serde_json::from_str(include_str!("../../core/tests/fixtures/bases/accounts_full.json"))
-        .expect("the brief's config");
+    db.batch_execute(include_str!(
+        "../../core/tests/fixtures/tables/accounts.sql"
+    ))
+    .expect("create the brief's accounts table");
+    let base: Value = serde_json::from_str(include_str!(
+        "../../core/tests/fixtures/bases/accounts_full.json"
+    ))
+    .expect("the brief's config");
     let pointed = json!({"source": {"credentials": {"instance_url": remote.url()}}});
     let config = merge(merge(base, pointed), patch);
     db.execute("SELECT hubsync.create_sync($1)", &[&config])
@@ -68,12 +77,38 @@ impl AccountsSync {
         self.cluster.client()
     }
 
+    /// What the sync's tables say, for failure messages.
+    pub fn diagnostics(&self) -> String {
+        let mut db = self.db();
+        let queries = [
+            "SELECT row_to_json(s)::text FROM hubsync.status s",
+            "SELECT count(*)::text || ' outbox rows' FROM hubsync.outbox",
+            "SELECT coalesce(string_agg(state || ': ' || n, ', '), 'none') FROM \
+             (SELECT state, count(*) n FROM hubsync.record_state GROUP BY state) x",
+            "SELECT coalesce(string_agg(kind || ' ' || coalesce(error_code, '') || ': ' || n, ', '), 'no review') FROM \
+             (SELECT kind, error_code, count(*) n FROM hubsync.review GROUP BY 1, 2) x",
+            "SELECT count(*)::text || ' local rows, ' || count(sf_id) || ' linked' FROM accounts",
+        ];
+        let mut out = String::new();
+        for q in queries {
+            if let Ok(row) = db.query_one(q, &[]) {
+                out.push_str(&row.get::<_, String>(0));
+                out.push('\n');
+            }
+        }
+        out + &self.cluster.log_tail()
+    }
+
     /// Waits until the sync's outbox is empty (everything pushed or parked for review).
     pub fn wait_idle(&self, db: &mut Client) {
         let idle: bool = db
             .query_one("SELECT hubsync.wait_for_idle($1, '120 seconds')", &[&SYNC])
             .expect("wait_for_idle")
             .get(0);
-        assert!(idle, "the outbox did not drain\n{}", self.cluster.log_tail());
+        assert!(
+            idle,
+            "the outbox did not drain\n{}",
+            self.cluster.log_tail()
+        );
     }
 }

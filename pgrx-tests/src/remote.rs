@@ -24,8 +24,11 @@ impl Remote {
     /// Starts an emulator with the example schema as changed by `adjust` (e.g. to add
     /// validation rules).
     pub fn start_with(adjust: impl FnOnce(&mut Value)) -> Remote {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../emulator/examples/schema.json"))
-            .expect("read the example schema");
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../emulator/examples/schema.json"
+        ))
+        .expect("read the example schema");
         let mut schema: Value = serde_json::from_str(&text).expect("parse the example schema");
         adjust(&mut schema);
         let emulator = start(EmulatorOptions {
@@ -87,12 +90,17 @@ impl Remote {
             .expect("token")
             .into_json()
             .expect("token answer");
-        answer["access_token"].as_str().unwrap_or_default().to_string()
+        answer["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// An admin call under `/__emulator/`.
     pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let request = self.agent.request(method, &format!("{}/__emulator/{path}", self.url()));
+        let request = self
+            .agent
+            .request(method, &format!("{}/__emulator/{path}", self.url()));
         let response = match body {
             Some(body) => request.send_json(body),
             None => request.call(),

@@ -13,15 +13,20 @@ fn remote_accounts(sync: &AccountsSync) -> Vec<Value> {
 }
 
 fn local_ids(db: &mut Client) -> Vec<(String, Option<String>)> {
-    db.query("SELECT account_name, sf_id FROM accounts ORDER BY account_name", &[])
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect()
+    db.query(
+        "SELECT account_name, sf_id FROM accounts ORDER BY account_name",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect()
 }
 
 fn outbox_rows(db: &mut Client) -> i64 {
-    db.query_one("SELECT count(*) FROM hubsync.outbox", &[]).unwrap().get(0)
+    db.query_one("SELECT count(*) FROM hubsync.outbox", &[])
+        .unwrap()
+        .get(0)
 }
 
 #[test]
@@ -53,11 +58,17 @@ fn insert_update_delete_reach_salesforce_without_echo() {
 
     db.batch_execute("UPDATE accounts SET industry_type = 'Media' WHERE account_name = 'Acme'")
         .unwrap();
-    db.batch_execute("DELETE FROM accounts WHERE account_name = 'Initech'").unwrap();
+    db.batch_execute("DELETE FROM accounts WHERE account_name = 'Initech'")
+        .unwrap();
     // An update that changes no mapped column records nothing.
-    db.batch_execute("UPDATE accounts SET last_sync = now()").unwrap();
+    db.batch_execute("UPDATE accounts SET last_sync = now()")
+        .unwrap();
     sync.wait_idle(&mut db);
-    assert_eq!(sync.remote.api_usage() - calls, 2, "one update and one delete call");
+    assert_eq!(
+        sync.remote.api_usage() - calls,
+        2,
+        "one update and one delete call"
+    );
     let remote = remote_accounts(&sync);
     assert_eq!(remote[0]["Industry"], "Media");
     assert_eq!(remote[2]["Name"], "Initech");
@@ -75,16 +86,23 @@ fn insert_update_delete_reach_salesforce_without_echo() {
     assert_eq!(sync.remote.api_usage(), calls);
 
     // Separate commits of one record while the sync is paused coalesce into one create.
-    db.batch_execute("SELECT hubsync.pause_sync('SF_Postgres_Accounts')").unwrap();
-    db.batch_execute("INSERT INTO accounts (account_name) VALUES ('Hooli')").unwrap();
+    db.batch_execute("SELECT hubsync.pause_sync('SF_Postgres_Accounts')")
+        .unwrap();
+    db.batch_execute("INSERT INTO accounts (account_name) VALUES ('Hooli')")
+        .unwrap();
     db.batch_execute("UPDATE accounts SET industry_type = 'Tech' WHERE account_name = 'Hooli'")
         .unwrap();
     db.batch_execute("UPDATE accounts SET annual_revenue = 42 WHERE account_name = 'Hooli'")
         .unwrap();
     assert_eq!(outbox_rows(&mut db), 3);
-    db.batch_execute("SELECT hubsync.resume_sync('SF_Postgres_Accounts')").unwrap();
+    db.batch_execute("SELECT hubsync.resume_sync('SF_Postgres_Accounts')")
+        .unwrap();
     sync.wait_idle(&mut db);
-    assert_eq!(sync.remote.api_usage() - calls, 1, "one create for three changes");
+    assert_eq!(
+        sync.remote.api_usage() - calls,
+        1,
+        "one create for three changes"
+    );
     assert!(remote_accounts(&sync).iter().all(|r| r["Name"] != "Flash"));
     let hooli: Vec<Value> = remote_accounts(&sync)
         .into_iter()
@@ -95,7 +113,10 @@ fn insert_update_delete_reach_salesforce_without_echo() {
     assert_eq!(hooli[0]["AnnualRevenue"].as_f64(), Some(42.0));
 
     let status = db
-        .query_one("SELECT pushed, push_failed, backlog, connection_state FROM hubsync.status", &[])
+        .query_one(
+            "SELECT pushed, push_failed, backlog, connection_state FROM hubsync.status",
+            &[],
+        )
         .unwrap();
     assert_eq!(status.get::<_, i64>(0), 6);
     assert_eq!(status.get::<_, i64>(1), 0);

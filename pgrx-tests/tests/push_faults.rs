@@ -26,9 +26,10 @@ fn upsert_config() -> Value {
     })
 }
 
-/// Inserts `batches` transactions of `per_batch` uniquely named rows.
-fn insert_rows(db: &mut Client, batches: i32, per_batch: i32) {
-    for b in 0..batches {
+/// Inserts `batches` transactions of `per_batch` uniquely named rows (`Row <batch*1000+i>`),
+/// numbering batches from `first`.
+fn insert_rows(db: &mut Client, first: i32, batches: i32, per_batch: i32) {
+    for b in first..first + batches {
         db.execute(
             "INSERT INTO accounts (account_name, industry_type) \
              SELECT 'Row ' || ($1 * 1000 + i), 'Batch ' || $1 FROM generate_series(1, $2) i",
@@ -39,24 +40,41 @@ fn insert_rows(db: &mut Client, batches: i32, per_batch: i32) {
 }
 
 fn worker_pid(db: &mut Client) -> Option<i32> {
-    db.query_one("SELECT pid FROM hubsync.worker", &[]).unwrap().get(0)
+    db.query_one("SELECT pid FROM hubsync.worker", &[])
+        .unwrap()
+        .get(0)
 }
 
 fn pushed(db: &mut Client) -> i64 {
-    db.query_one("SELECT coalesce(pushed, 0) FROM hubsync.status", &[]).unwrap().get(0)
+    db.query_one("SELECT coalesce(pushed, 0) FROM hubsync.status", &[])
+        .unwrap()
+        .get(0)
 }
 
 /// Every local row is in Salesforce exactly once, linked through sf_id.
 fn assert_exactly_once(sync: &AccountsSync, db: &mut Client, expected: usize) {
     let remote = sync.remote.query("SELECT Id, Name FROM Account", false);
     let names: HashSet<&str> = remote.iter().filter_map(|r| r["Name"].as_str()).collect();
-    assert_eq!(names.len(), remote.len(), "duplicate records in Salesforce");
-    assert_eq!(remote.len(), expected, "records in Salesforce");
+    assert_eq!(
+        names.len(),
+        remote.len(),
+        "duplicate records in Salesforce\n{}",
+        sync.diagnostics()
+    );
+    assert_eq!(
+        remote.len(),
+        expected,
+        "records in Salesforce\n{}",
+        sync.diagnostics()
+    );
     let local: i64 = db
         .query_one("SELECT count(*) FROM accounts WHERE sf_id IS NOT NULL", &[])
         .unwrap()
         .get(0);
-    assert_eq!(local as usize, expected, "local rows linked to a Salesforce id");
+    assert_eq!(
+        local as usize, expected,
+        "local rows linked to a Salesforce id"
+    );
     let ids: HashSet<&str> = remote.iter().filter_map(|r| r["Id"].as_str()).collect();
     for row in db.query("SELECT sf_id FROM accounts", &[]).unwrap() {
         let sf_id: String = row.get(0);
@@ -68,9 +86,12 @@ fn assert_exactly_once(sync: &AccountsSync, db: &mut Client, expected: usize) {
 fn terminate_worker_mid_push(sync: &AccountsSync, db: &mut Client) {
     for round in 1..=2 {
         let before = pushed(db);
-        wait_until(PATIENCE, "some rows pushed", || (pushed(db) > before).then_some(()));
+        wait_until(PATIENCE, "some rows pushed", || {
+            (pushed(db) > before).then_some(())
+        });
         let pid = worker_pid(db).expect("a running worker");
-        db.execute("SELECT pg_terminate_backend($1)", &[&pid]).unwrap();
+        db.execute("SELECT pg_terminate_backend($1)", &[&pid])
+            .unwrap();
         wait_until(PATIENCE, &format!("worker back after kill {round}"), || {
             worker_pid(db).filter(|p| *p != pid)
         });
@@ -81,9 +102,10 @@ fn terminate_worker_mid_push(sync: &AccountsSync, db: &mut Client) {
 #[test]
 fn terminated_worker_loses_and_duplicates_nothing_with_upserts() {
     let sync = accounts_sync("crash-upsert", &[], upsert_config());
-    sync.remote.inject(json!([{"endpoint": "collections", "kind": "latency", "latency_ms": 300}]));
+    sync.remote
+        .inject(json!([{"endpoint": "collections", "kind": "latency", "latency_ms": 300}]));
     let mut db = sync.db();
-    insert_rows(&mut db, 20, 100);
+    insert_rows(&mut db, 0, 20, 100);
     terminate_worker_mid_push(&sync, &mut db);
     sync.wait_idle(&mut db);
     assert_exactly_once(&sync, &mut db, 2000);
@@ -96,9 +118,10 @@ fn terminated_worker_reconciles_creates_by_natural_key() {
         &[],
         json!({"sync_settings": {"natural_key": ["Name"]}}),
     );
-    sync.remote.inject(json!([{"endpoint": "collections", "kind": "latency", "latency_ms": 300}]));
+    sync.remote
+        .inject(json!([{"endpoint": "collections", "kind": "latency", "latency_ms": 300}]));
     let mut db = sync.db();
-    insert_rows(&mut db, 20, 100);
+    insert_rows(&mut db, 0, 20, 100);
     terminate_worker_mid_push(&sync, &mut db);
     sync.wait_idle(&mut db);
     assert_exactly_once(&sync, &mut db, 2000);
@@ -112,18 +135,23 @@ fn terminated_worker_reconciles_creates_by_natural_key() {
 #[test]
 fn without_a_key_doubtful_creates_go_to_review_not_twice_to_salesforce() {
     let sync = accounts_sync("crash-no-key", &[], json!({}));
-    sync.remote.inject(json!([{"endpoint": "collections", "kind": "latency", "latency_ms": 500}]));
+    sync.remote
+        .inject(json!([{"endpoint": "collections", "kind": "latency", "latency_ms": 500}]));
     let mut db = sync.db();
-    insert_rows(&mut db, 1, 50);
+    insert_rows(&mut db, 0, 1, 50);
     wait_until(PATIENCE, "a create request in flight", || {
         let claimed: i64 = db
-            .query_one("SELECT count(*) FROM hubsync.outbox WHERE claimed_until IS NOT NULL", &[])
+            .query_one(
+                "SELECT count(*) FROM hubsync.outbox WHERE claimed_until IS NOT NULL",
+                &[],
+            )
             .unwrap()
             .get(0);
         (claimed > 0).then_some(())
     });
     let pid = worker_pid(&mut db).unwrap();
-    db.execute("SELECT pg_terminate_backend($1)", &[&pid]).unwrap();
+    db.execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .unwrap();
     sync.wait_idle(&mut db);
     let remote = sync.remote.query("SELECT Id, Name FROM Account", false);
     let review: Vec<(String, String)> = db
@@ -141,17 +169,25 @@ fn without_a_key_doubtful_creates_go_to_review_not_twice_to_salesforce() {
         .unwrap()
         .get(0);
     assert_eq!(linked as usize + review.len(), 50, "{review:?}");
-    assert!(review.iter().all(|(kind, why)| kind == "unknown_outcome" && why.contains("natural_key")));
-    assert!(!review.is_empty(), "the kill landed while a create was in flight");
+    assert!(review
+        .iter()
+        .all(|(kind, why)| kind == "unknown_outcome" && why.contains("natural_key")));
+    assert!(
+        !review.is_empty(),
+        "the kill landed while a create was in flight"
+    );
 }
 
 #[test]
 fn server_crash_mid_push_loses_and_duplicates_nothing() {
     let sync = accounts_sync("crash-server", &[], upsert_config());
-    sync.remote.inject(json!([{"endpoint": "collections", "kind": "latency", "latency_ms": 300}]));
+    sync.remote
+        .inject(json!([{"endpoint": "collections", "kind": "latency", "latency_ms": 300}]));
     let mut db = sync.db();
-    insert_rows(&mut db, 20, 100);
-    wait_until(PATIENCE, "some rows pushed", || (pushed(&mut db) > 0).then_some(()));
+    insert_rows(&mut db, 0, 20, 100);
+    wait_until(PATIENCE, "some rows pushed", || {
+        (pushed(&mut db) > 0).then_some(())
+    });
     sync.cluster.crash_and_restart();
     let mut db = sync.db();
     sync.wait_idle(&mut db);
@@ -171,19 +207,24 @@ fn faults_retries_token_expiry_and_api_limit() {
             {"endpoint": "collections", "kind": "lock_row", "rate": 0.05}
         ]})),
     );
-    insert_rows(&mut db, 10, 100);
-    wait_until(PATIENCE, "half pushed", || (pushed(&mut db) >= 500).then_some(()));
+    insert_rows(&mut db, 0, 10, 100);
+    wait_until(PATIENCE, "half pushed", || {
+        (pushed(&mut db) >= 500).then_some(())
+    });
     sync.remote.admin("POST", "tokens/expire", None);
-    insert_rows(&mut db, 5, 100);
+    insert_rows(&mut db, 10, 5, 100);
     sync.wait_idle(&mut db);
     sync.remote.heal();
     assert_exactly_once(&sync, &mut db, 1500);
 
     // The org's daily API limit: the sync backs off and says so, then drains.
     let limits = sync.remote.admin("GET", "limits", None);
-    sync.remote.admin("PUT", "limits", Some(json!({"used": limits["max"]})));
-    db.batch_execute("UPDATE accounts SET industry_type = 'After limit' WHERE account_name = 'Row 1'")
-        .unwrap();
+    sync.remote
+        .admin("PUT", "limits", Some(json!({"used": limits["max"]})));
+    db.batch_execute(
+        "UPDATE accounts SET industry_type = 'After limit' WHERE account_name = 'Row 1'",
+    )
+    .unwrap();
     let state = wait_until(PATIENCE, "backing off", || {
         let s: String = db
             .query_one("SELECT connection_state FROM hubsync.status", &[])
@@ -194,7 +235,9 @@ fn faults_retries_token_expiry_and_api_limit() {
     assert_eq!(state, "backing off");
     sync.remote.admin("PUT", "limits", Some(json!({"used": 0})));
     sync.wait_idle(&mut db);
-    let remote = sync.remote.query("SELECT Industry FROM Account WHERE Name = 'Row 1'", false);
+    let remote = sync
+        .remote
+        .query("SELECT Industry FROM Account WHERE Name = 'Row 1'", false);
     assert_eq!(remote[0]["Industry"], "After limit");
 }
 
@@ -202,10 +245,13 @@ fn faults_retries_token_expiry_and_api_limit() {
 fn validation_rule_rejections_go_to_review_and_retry_delivers_them() {
     let remote = Remote::start_with(|schema| {
         let account = &mut schema["objects"][0];
-        account["validationRules"].as_array_mut().unwrap().push(json!({
-            "name": "No_Hash", "kind": "regex", "field": "Name", "pattern": "^[^#]*$",
-            "message": "Account names may not contain #", "errorField": "Name"
-        }));
+        account["validationRules"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({
+                "name": "No_Hash", "kind": "regex", "field": "Name", "pattern": "^[^#]*$",
+                "message": "Account names may not contain #", "errorField": "Name"
+            }));
     });
     let sync = accounts_sync_with(remote, "validation", &[], json!({}));
     let mut db = sync.db();

@@ -200,7 +200,7 @@ impl Engine {
         };
         rt.outstanding = rt.outstanding.saturating_sub(1);
         let resend = xact::run_spi(|| reconcile::settle_lookups(rt, found))?;
-        rt.queued.extend(resend.map(Work::Push));
+        rt.queued.extend(resend.into_iter().map(Work::Push));
         Ok(())
     }
 

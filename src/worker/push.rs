@@ -303,23 +303,38 @@ impl<'a> Builder<'a> {
             .push(record);
     }
 
-    /// Deletes first, then updates, upserts and creates; each split into requests of 200.
+    /// Creates, upserts, updates and deletes, each split into requests of 200.
     fn into_chunks(self) -> Vec<Chunk> {
-        let mut chunks = Vec::new();
-        for (kind, records) in self.by_kind.into_values() {
-            let mut records = records.into_iter().peekable();
-            while records.peek().is_some() {
-                chunks.push(Chunk {
-                    sync_id: self.sync_id,
-                    object: self.object.clone(),
-                    kind,
-                    external_id: self.external_id.clone(),
-                    records: records.by_ref().take(COLLECTION_LIMIT).collect(),
-                });
-            }
-        }
-        chunks
+        let (sync_id, object, external_id) = (self.sync_id, self.object, self.external_id);
+        self.by_kind
+            .into_values()
+            .flat_map(|(kind, records)| {
+                split(sync_id, &object, kind, external_id.as_deref(), records)
+            })
+            .collect()
     }
+}
+
+/// Splits records of one kind into requests of at most [`COLLECTION_LIMIT`].
+pub fn split(
+    sync_id: i32,
+    object: &str,
+    kind: Kind,
+    external_id: Option<&str>,
+    records: Vec<Record>,
+) -> Vec<Chunk> {
+    let mut records = records.into_iter().peekable();
+    let mut chunks = Vec::new();
+    while records.peek().is_some() {
+        chunks.push(Chunk {
+            sync_id,
+            object: object.to_string(),
+            kind,
+            external_id: external_id.map(str::to_string),
+            records: records.by_ref().take(COLLECTION_LIMIT).collect(),
+        });
+    }
+    chunks
 }
 
 fn reject(mut record: Record, rejection: Rejection, operation: &str, prepared: &mut Prepared) {

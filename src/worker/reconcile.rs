@@ -87,7 +87,7 @@ fn park(runtime: &Runtime, records: Vec<Record>, why: &str) -> SpiResult<()> {
 
 /// Acts on lookup results: one match is the record we created (adopt its id), none means
 /// the create never happened (send it), several or a failed lookup need a person or a retry.
-pub fn settle_lookups(runtime: &mut Runtime, reconciled: Reconciled) -> SpiResult<Option<Chunk>> {
+pub fn settle_lookups(runtime: &mut Runtime, reconciled: Reconciled) -> SpiResult<Vec<Chunk>> {
     let mut adopted = Vec::new();
     let mut resend = Vec::new();
     let mut ambiguous: Vec<(Record, String)> = Vec::new();
@@ -122,11 +122,11 @@ pub fn settle_lookups(runtime: &mut Runtime, reconciled: Reconciled) -> SpiResul
         runtime.in_flight.remove(&record.key);
         park(runtime, vec![record], &why)?;
     }
-    Ok((!resend.is_empty()).then(|| Chunk {
-        sync_id: runtime.id,
-        object: runtime.config.remote.object.clone(),
-        kind: Kind::Create,
-        external_id: None,
-        records: resend,
-    }))
+    Ok(super::push::split(
+        runtime.id,
+        &runtime.config.remote.object,
+        Kind::Create,
+        None,
+        resend,
+    ))
 }

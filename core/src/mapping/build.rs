@@ -87,7 +87,11 @@ pub fn plan(
     // A value_map changes the kind of value (picklist label ↔ local code): its entries are
     // checked against both types instead of the type pair.
     if !matches!(mapping.transform, Transform::ValueMap { .. }) {
-        if let Err(why) = compat::check(&remote_type, &local_type, format) {
+        let checked = match flow.pull {
+            true => compat::check(&remote_type, &local_type, format),
+            false => compat::check_push(&remote_type, &local_type, format),
+        };
+        if let Err(why) = checked {
             problems.push(Problem::new(
                 ProblemKind::DatatypeMismatch,
                 path.clone(),
@@ -174,6 +178,39 @@ mod tests {
         Mapper::new(config, table, &testkit::account_describe())
             .err()
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_push_only_integer_key_fits_a_text_external_id() {
+        let mut config = testkit::accounts_config();
+        config.direction = crate::config::Direction {
+            push: true,
+            pull: false,
+        };
+        config.mappings.retain(|m| m.remote != "LastModifiedDate");
+        let mut key = mapping("Website", "id");
+        key.external_id = true;
+        config.mappings.push(key);
+        let mut describe = testkit::account_describe();
+        let number = describe
+            .fields
+            .iter_mut()
+            .find(|f| f.name == "Website")
+            .expect("Website in the test describe");
+        number.external_id = true;
+        let mapper = Mapper::new(&config, &testkit::accounts_table(), &describe).unwrap();
+        let row = serde_json::from_value(json!({"id": 42, "account_name": "Acme"})).unwrap();
+        let pushed = mapper.to_remote(&row, crate::mapping::PushOp::Create);
+        assert_eq!(pushed.value["Website"], json!("42"));
+        // Pulling the same pair would have to turn any text into an integer: refused.
+        config.direction.pull = true;
+        let refused = problems(&config, &testkit::accounts_table());
+        assert!(
+            refused
+                .iter()
+                .any(|p| p.kind == ProblemKind::DatatypeMismatch),
+            "{refused:?}"
+        );
     }
 
     #[test]

@@ -26,6 +26,19 @@ pub fn check(
     ))
 }
 
+/// Like [`check`], for a mapping that only pushes: any local value has a text form, so a
+/// text field accepts every column (e.g. an integer key into a text External ID).
+pub fn check_push(
+    remote: &RemoteType,
+    local: &LocalType,
+    format: TimestampFormat,
+) -> Result<(), String> {
+    match remote.kind {
+        RemoteKind::Text { .. } => Ok(()),
+        _ => check(remote, local, format),
+    }
+}
+
 fn fits(remote: &RemoteKind, local: &LocalKind, format: TimestampFormat) -> bool {
     use LocalKind as L;
     let text = matches!(local, L::Text { .. });
