@@ -137,7 +137,8 @@ CREATE TABLE hubsync.pull_state (
     started_at        timestamptz,
     finished_at       timestamptz,
     newest_remote_change timestamptz,
-    next_locator      text
+    next_locator      text,
+    requested         boolean NOT NULL DEFAULT false
 );
 
 -- Minute buckets of pushes/pulls/errors and latency, for metrics and alerts.

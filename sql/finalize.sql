@@ -60,6 +60,19 @@ CREATE VIEW hubsync.record_status AS
     FROM hubsync.record_state r JOIN hubsync.sync s ON s.id = r.sync_id
     WHERE pg_has_role(current_user, s.owner, 'USAGE');
 
+-- Pull progress per sync, in the style of pg_stat_progress_copy.
+CREATE VIEW hubsync.progress AS
+    SELECT s.name AS sync, p.phase, p.records_done, p.records_total, p.started_at,
+           p.finished_at, p.watermark, p.newest_remote_change
+    FROM hubsync.pull_state p JOIN hubsync.sync s ON s.id = p.sync_id;
+
+-- Every conflict detected and how it was decided, for the syncs the current role manages.
+CREATE VIEW hubsync.conflicts AS
+    SELECT c.id, s.name AS sync, c.pk AS record_key, c.remote_id, c.field, c.local_value,
+           c.remote_value, c.base_value, c.winner, c.rule, c.at
+    FROM hubsync.conflict_log c JOIN hubsync.sync s ON s.id = c.sync_id
+    WHERE pg_has_role(current_user, s.owner, 'USAGE');
+
 -- Stored hub-and-spoke definitions.
 CREATE VIEW hubsync.hubs AS
     SELECT h.name, h.config -> 'connected_systems' AS connected_systems, h.created_at
@@ -115,4 +128,5 @@ GRANT USAGE ON SCHEMA hubsync TO PUBLIC;
 GRANT SELECT ON hubsync.sync, hubsync.sync_stats, hubsync.pull_state, hubsync.metric,
                 hubsync.alert, hubsync.log, hubsync.hub TO PUBLIC;
 GRANT SELECT ON hubsync.worker, hubsync.syncs, hubsync.status, hubsync.hubs,
-                hubsync.review_queue, hubsync.record_status TO PUBLIC;
+                hubsync.review_queue, hubsync.record_status, hubsync.progress,
+                hubsync.conflicts TO PUBLIC;

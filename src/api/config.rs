@@ -103,8 +103,55 @@ fn create_sync(config: JsonB) -> String {
         "store the sync",
     );
     install_triggers(id, &sync, &table);
+    spi(start_from(id, &sync, &table), "prepare the first sync");
     crate::shared::wake_worker();
     sync.name
+}
+
+/// Where a new sync starts. With `initial_sync: full_load`, local rows that have no remote
+/// id yet are queued for push (the remote records come with the full load); with `none`,
+/// pulls start from now and only later changes flow.
+fn start_from(id: i32, sync: &SyncConfig, table: &FoundTable) -> pgrx::spi::SpiResult<()> {
+    if sync.initial_sync == cfg::InitialSync::None {
+        return Spi::run_with_args(
+            "UPDATE hubsync.pull_state SET phase = 'incremental', watermark = now() WHERE sync_id = $1",
+            &[id.into()],
+        );
+    }
+    if !sync.direction.push {
+        return Ok(());
+    }
+    let columns = crate::capture::install::captured_columns(sync);
+    let unlinked = match sync.id_mapping() {
+        Some(m) => format!("t.{} IS NULL", pgrx::spi::quote_identifier(&m.local)),
+        None => "true".to_string(),
+    };
+    Spi::run_with_args(
+        &format!(
+            "INSERT INTO hubsync.outbox (sync_id, op, pk, new) \
+             SELECT $1, 'I', {pk}, (SELECT jsonb_object_agg(j.key, j.value) FROM jsonb_each(to_jsonb(t)) j \
+                                   WHERE j.key = ANY($2)) \
+             FROM {table} t WHERE {unlinked}",
+            pk = crate::catalog::keys::pk_array("t", &table.table.primary_key),
+            table = table.qualified,
+        ),
+        &[id.into(), columns.into()],
+    )
+}
+
+/// Asks the worker to pull now instead of waiting for the polling interval.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn pull_now(sync: &str) {
+    let row = managed_sync(sync, caller());
+    spi(
+        Spi::run_with_args(
+            "UPDATE hubsync.pull_state SET requested = true WHERE sync_id = $1",
+            &[row.id.into()],
+        ),
+        "request a pull",
+    );
+    crate::shared::wake_worker();
 }
 
 /// Every problem of a config at once, without creating anything.

@@ -82,6 +82,10 @@ impl Engine {
         self.runtimes
             .retain(|id, _| rows.iter().any(|r| r.id == *id));
         for row in rows {
+            if let Some(rt) = self.runtimes.get_mut(&row.id) {
+                rt.pull.state.requested |= row.pull_requested;
+                rt.active = row.active;
+            }
             let current = self.runtimes.get(&row.id).map(|r| r.version.clone());
             if current.as_deref() == Some(row.version.as_str())
                 || self.broken.get(&row.id) == Some(&row.version)
@@ -119,6 +123,7 @@ impl Engine {
     fn settle_results(&mut self) {
         while let Ok(outcome) = self.results.try_recv() {
             let (sync_id, result) = match outcome {
+                Outcome::Pulled(page) => (page.sync_id, self.fetched(*page)),
                 Outcome::Described { sync_id, result } => {
                     (sync_id, self.described(sync_id, result))
                 }
@@ -145,6 +150,14 @@ impl Engine {
         rt.describing = false;
         match result {
             Ok(describe) => match Mapper::new(&rt.config, &rt.table.table, &describe) {
+                Ok(mapper) if rt.config.direction.pull && mapper.id_column().is_none() => {
+                    rt.health = Health::Blocked {
+                        state: "invalid",
+                        problem: "a sync that pulls needs a mapping of the Salesforce Id to a unique local column, \
+                                  e.g. {\"source\": \"Id\", \"target\": \"sf_id\"}"
+                            .into(),
+                    };
+                }
                 Ok(mapper) => {
                     rt.mapper = Some(Arc::new(mapper));
                     rt.health = Health::Ok;
@@ -179,6 +192,29 @@ impl Engine {
         }
         let (state, problem) = (rt.health_label(), rt.problem().map(str::to_string));
         xact::run_spi(|| stats::health(sync_id, state, problem.as_deref()))
+    }
+
+    /// A page arrived: keep it for [`apply_waiting_page`], or back off if the query failed.
+    fn fetched(&mut self, page: super::pull::Page) -> Result<(), xact::XactError> {
+        let Some(rt) = self.runtimes.get_mut(&page.sync_id) else {
+            return Ok(());
+        };
+        rt.outstanding = rt.outstanding.saturating_sub(1);
+        rt.pull.fetching = false;
+        let Err(error) = &page.result else {
+            rt.pull.waiting = Some(page);
+            return Ok(());
+        };
+        if error.errors.iter().any(|e| e.status_code == "INVALID_QUERY_LOCATOR") {
+            // The cursor expired: the pull starts over (applying twice is harmless).
+            rt.pull.state.next_locator = None;
+            if rt.pull.state.phase == "full_load" {
+                rt.pull.state.phase = "pending".into();
+            }
+        }
+        settle::back_off(rt, error.class(), &error.to_string());
+        let (state, problem) = (rt.health_label(), rt.problem().map(str::to_string));
+        xact::run_spi(|| stats::health(rt.id, state, problem.as_deref()))
     }
 
     fn pushed(&mut self, pushed: settle::Pushed) -> Result<(), xact::XactError> {
@@ -228,12 +264,48 @@ impl Engine {
             return Ok(());
         };
         submit_queued(rt, &client);
+        if rt.pull.waiting.is_some() {
+            // A pulled page waits for pushes in flight to settle, and no new push starts
+            // meanwhile: local changes are compared with remote ones at one moment.
+            return apply_waiting_page(rt, &mapper);
+        }
         if rt.has_capacity() && rt.queued.is_empty() {
             claim(rt, &mapper)?;
             submit_queued(rt, &client);
         }
+        if rt.has_capacity() {
+            if let Some(job) = super::pull::next_fetch(rt, &client, &mapper) {
+                match rt.pool.try_submit(job) {
+                    Ok(()) => rt.outstanding += 1,
+                    Err(_) => rt.pull.fetching = false,
+                }
+            }
+        }
         Ok(())
     }
+}
+
+/// Applies the page a pull fetched once no push of the sync is outstanding.
+fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::XactError> {
+    if rt.outstanding > 0 || !rt.queued.is_empty() {
+        return Ok(());
+    }
+    let Some(page) = rt.pull.waiting.take() else {
+        return Ok(());
+    };
+    let Ok(result) = page.result else {
+        return Ok(());
+    };
+    let deferred: Vec<i64> = rt.deferred.drain(..).map(|r| r.id).collect();
+    let applied = xact::run_spi(|| {
+        outbox::release(&deferred, None, false)?;
+        super::apply::apply(rt, mapper, page.mode, result)
+    });
+    if applied.is_err() {
+        // Progress moves only with a committed page: start again from what is stored.
+        rt.pull.state = xact::run_spi(|| super::pull::load_state(rt.id))?;
+    }
+    applied
 }
 
 /// Claims the next batch and turns it into queued requests.

@@ -1,11 +1,13 @@
 //! The background worker: a launcher that waits for the configured database, and the
 //! serving worker it starts there, which pushes and pulls.
 
+mod apply;
 mod engine;
 mod jobs;
 pub mod launcher;
 mod outbox;
 mod pool;
+mod pull;
 mod push;
 mod reconcile;
 mod runtime;
@@ -13,6 +15,7 @@ pub mod serve;
 mod settle;
 mod state;
 mod stats;
+mod subxact;
 mod wait;
 pub mod xact;
 
@@ -30,4 +33,6 @@ pub enum Outcome {
     Pushed(Box<settle::Pushed>),
     /// Natural-key lookups of creates whose outcome was unknown.
     Reconciled(Box<reconcile::Reconciled>),
+    /// A page of remote records for a pull.
+    Pulled(Box<pull::Page>),
 }

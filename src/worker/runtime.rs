@@ -3,6 +3,7 @@
 //! its HTTP threads, and which records are in flight.
 
 use super::engine::Work;
+use super::pull::PullRuntime;
 use super::outbox::Claimed;
 use super::pool::Pool;
 use super::wait::Waiter;
@@ -28,6 +29,8 @@ pub struct SyncRow {
     /// Changes whenever the sync or its credentials change.
     pub version: String,
     pub secret: Option<serde_json::Value>,
+    /// Someone called `hubsync.pull_now`.
+    pub pull_requested: bool,
 }
 
 /// Every sync, with the version stamp that tells the worker to rebuild its runtime.
@@ -36,8 +39,10 @@ pub fn load_rows() -> pgrx::spi::SpiResult<Vec<SyncRow>> {
         client
             .select(
                 "SELECT s.id, s.name, s.state = 'active', s.config, s.local_table::oid, \
-                        s.updated_at::text || '/' || coalesce(c.updated_at::text, ''), c.secret \
+                        s.updated_at::text || '/' || coalesce(c.updated_at::text, ''), c.secret, \
+                        coalesce(p.requested, false) \
                  FROM hubsync.sync s LEFT JOIN hubsync.credentials c ON c.connection = s.connection \
+                 LEFT JOIN hubsync.pull_state p ON p.sync_id = s.id \
                  ORDER BY s.id",
                 None,
                 &[],
@@ -51,6 +56,7 @@ pub fn load_rows() -> pgrx::spi::SpiResult<Vec<SyncRow>> {
                     table: row.get(5)?.unwrap_or(pg_sys::InvalidOid),
                     version: row.get(6)?.unwrap_or_default(),
                     secret: row.get::<JsonB>(7)?.map(|j| j.0),
+                    pull_requested: row.get(8)?.unwrap_or(false),
                 })
             })
             .collect()
@@ -98,6 +104,8 @@ pub struct Runtime {
     pub queued: VecDeque<Work>,
     /// Requests sent and not yet answered.
     pub outstanding: usize,
+    /// The pull side: progress, the page being fetched or waiting to be applied.
+    pub pull: PullRuntime,
 }
 
 impl Runtime {
@@ -131,6 +139,10 @@ impl Runtime {
             deferred: Vec::new(),
             queued: VecDeque::new(),
             outstanding: 0,
+            pull: PullRuntime {
+                state: super::pull::load_state(row.id).map_err(|e| format!("cannot read the pull state: {e}"))?,
+                ..PullRuntime::default()
+            },
             config,
             table,
         };
@@ -145,6 +157,9 @@ impl Runtime {
         self.deferred = old.deferred;
         self.queued = old.queued;
         self.outstanding = old.outstanding;
+        self.pull.fetching = old.pull.fetching;
+        self.pull.waiting = old.pull.waiting;
+        self.pull.due = old.pull.due;
         if old.pool_size == self.pool_size {
             self.pool = old.pool;
         }

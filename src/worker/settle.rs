@@ -171,7 +171,7 @@ fn jitter() -> f64 {
 }
 
 /// Connection-level trouble pauses the whole sync instead of burning record retries.
-fn back_off(runtime: &mut Runtime, class: Class, message: &str) {
+pub fn back_off(runtime: &mut Runtime, class: Class, message: &str) {
     let (state, floor) = match class {
         Class::Auth => ("unauthorized", Duration::from_secs(5)),
         Class::RateLimited => ("backing off", Duration::from_secs(5)),

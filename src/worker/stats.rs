@@ -66,3 +66,31 @@ pub fn health(sync_id: i32, connection: &str, problem: Option<&str>) -> SpiResul
         &[sync_id.into(), connection.into(), problem.into()],
     )
 }
+
+/// Adds an applied pull page to the sync's counters and this minute's bucket.
+pub fn pulled(
+    sync_id: i32,
+    applied: i64,
+    newest_change: Option<hubsync_core::timestamp::Timestamp>,
+) -> SpiResult<()> {
+    Spi::run_with_args(
+        "UPDATE hubsync.sync_stats SET pulled = pulled + $2, last_pull_at = now(), updated_at = now() \
+         WHERE sync_id = $1",
+        &[sync_id.into(), applied.into()],
+    )?;
+    if let Some(newest) = newest_change {
+        Spi::run_with_args(
+            "UPDATE hubsync.pull_state SET newest_remote_change = \
+                 greatest(newest_remote_change, to_timestamp($2::float8 / 1000)) WHERE sync_id = $1",
+            &[sync_id.into(), (newest.millis() as f64).into()],
+        )?;
+    }
+    if applied == 0 {
+        return Ok(());
+    }
+    Spi::run_with_args(
+        "INSERT INTO hubsync.metric AS m (sync_id, bucket, pulled) VALUES ($1, date_trunc('minute', now()), $2) \
+         ON CONFLICT (sync_id, bucket) DO UPDATE SET pulled = m.pulled + EXCLUDED.pulled",
+        &[sync_id.into(), applied.into()],
+    )
+}

@@ -48,7 +48,7 @@ pub fn run<R>(body: impl FnOnce() -> R) -> Result<R, XactError> {
     outcome
 }
 
-fn describe(error: CaughtError) -> XactError {
+pub(super) fn describe(error: CaughtError) -> XactError {
     let report = match &error {
         CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => r,
         CaughtError::RustPanic { ereport, .. } => ereport,

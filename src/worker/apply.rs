@@ -1,0 +1,592 @@
+//! Pull, second half: a fetched page applied to the local table in one transaction.
+//!
+//! Each record is mapped to local values, then compared with what both sides last agreed
+//! on (`record_state.base`) and with local changes still waiting in the outbox: a remote
+//! echo of our own push changes nothing; a remote change alone is applied; changes on both
+//! sides are merged field by field, and fields changed on both are decided by the sync's
+//! conflict policy. The writes are set-based; if the table refuses one of them, the page
+//! is applied again record by record so one bad value only parks its own record.
+
+use super::pull::{Mode, PullState};
+use super::runtime::Runtime;
+use hubsync_core::schema::LocalTable;
+use super::subxact;
+use crate::catalog::keys;
+use crate::catalog::review::{self, Item, Kind as ReviewKind};
+use hubsync_core::coalesce::Values;
+use hubsync_core::config::{ConflictPolicy, Side};
+use hubsync_core::conflict::{self, ConflictRecord, Versions};
+use hubsync_core::mapping::Mapper;
+use hubsync_core::salesforce::QueryPage;
+use hubsync_core::timestamp::Timestamp;
+use pgrx::prelude::*;
+use pgrx::spi::{quote_identifier, SpiResult};
+use pgrx::JsonB;
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
+
+/// A remote record of the page, mapped.
+struct Incoming {
+    remote_id: String,
+    /// Local column → value, ready for the table.
+    values: Values,
+    /// The remote record as Salesforce sent it (for agreement checks and review).
+    record: Map<String, Value>,
+    /// The conflict policy's timestamp field, e.g. `LastModifiedDate`.
+    remote_time: Option<Timestamp>,
+    stamp: Option<Timestamp>,
+}
+
+/// What is known locally about a remote record.
+struct Local {
+    pk: Value,
+    base: Values,
+    pending: Vec<Pending>,
+}
+
+/// One local change still waiting to be pushed.
+struct Pending {
+    id: i64,
+    new: Values,
+    old: Values,
+    changed_at: Timestamp,
+}
+
+/// The writes a page turns into.
+#[derive(Default)]
+struct Plan {
+    inserts: Vec<Incoming>,
+    updates: Vec<(Value, Values)>,
+    deletes: Vec<String>,
+    /// Records (by pk) and the new base to store after the writes.
+    bases: Vec<(Value, String, Values)>,
+    /// Pending outbox changes losing fields to a remote win: (outbox id, fields to drop).
+    strip: Vec<(i64, Vec<String>)>,
+    conflicts: Vec<(Value, String, ConflictRecord)>,
+    reviews: Vec<Item>,
+    /// Records held for a person (manual conflicts).
+    held: Vec<Value>,
+    applied: i64,
+}
+
+/// The local table as the apply step writes it.
+struct Target<'a> {
+    qualified: &'a str,
+    table: &'a LocalTable,
+    /// Columns a pull may write.
+    columns: Vec<String>,
+    /// The column holding the remote id (quoted).
+    id_column: String,
+}
+
+/// Applies one page and moves the pull's progress forward, all in the current transaction.
+pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: QueryPage) -> SpiResult<()> {
+    Spi::run("SELECT set_config('hubsync.origin', 'salesforce', true)")?;
+    let target = Target {
+        qualified: &rt.table.qualified,
+        table: &rt.table.table,
+        columns: mapper.pull_columns(),
+        id_column: quote_identifier(mapper.id_column().unwrap_or("Id")),
+    };
+    let (incoming, deleted, progress, rejected) = read_page(rt, mapper, &page);
+    let mut plan = Plan {
+        reviews: rejected,
+        ..Plan::default()
+    };
+    let locals = knowledge(rt.id, &target, &incoming, &deleted)?;
+    for record in incoming {
+        match locals.get(&record.remote_id) {
+            None => plan.inserts.push(record),
+            Some(local) => decide(&rt.config.conflict, mapper, &mut plan, local, record),
+        }
+    }
+    for id in deleted {
+        if let Some(local) = locals.get(&id) {
+            plan.strip.extend(local.pending.iter().map(|p| (p.id, p.new.keys().cloned().collect())));
+            plan.deletes.push(id);
+        }
+    }
+    write(&target, &mut plan)?;
+    record_outcome(rt.id, &plan)?;
+    advance(rt, mode, &page, progress, plan.applied)
+}
+
+/// Where the watermark moves once this page is applied.
+struct Progress {
+    newest: Option<Timestamp>,
+    seen: Vec<String>,
+}
+
+fn read_page(rt: &Runtime, mapper: &Mapper, page: &QueryPage) -> (Vec<Incoming>, Vec<String>, Progress, Vec<Item>) {
+    let state = &rt.pull.state;
+    let seen: HashSet<&str> = state.seen_at_watermark.iter().map(String::as_str).collect();
+    let time_field = match &rt.config.conflict {
+        ConflictPolicy::LastWriteWins { timestamp_field, .. } => timestamp_field.clone(),
+        _ => "LastModifiedDate".to_string(),
+    };
+    let mut incoming = Vec::new();
+    let mut deleted = Vec::new();
+    let mut rejected = Vec::new();
+    let mut progress = Progress {
+        newest: state.watermark,
+        seen: state.seen_at_watermark.clone(),
+    };
+    for record in &page.records {
+        let Some(id) = record.get("Id").and_then(Value::as_str).map(str::to_string) else {
+            continue;
+        };
+        let stamp = text_time(record, "SystemModstamp");
+        if stamp.is_some() && stamp == state.watermark && seen.contains(id.as_str()) {
+            continue;
+        }
+        note_progress(&mut progress, stamp, &id);
+        if record.get("IsDeleted") == Some(&Value::Bool(true)) {
+            deleted.push(id);
+            continue;
+        }
+        let mapped = mapper.to_local(record);
+        if let Some(rejection) = mapped.rejection {
+            rejected.push(Item {
+                pk: Value::Null,
+                remote_id: Some(id),
+                operation: "pull".into(),
+                kind: ReviewKind::ApplyError,
+                payload: Value::Object(strip_attributes(record)),
+                remote_values: None,
+                error_code: Some(rejection.rule.clone()),
+                error_message: format!("{} (column \"{}\")", rejection.message, rejection.field),
+                attempts: 1,
+                outbox_ids: Vec::new(),
+            });
+            continue;
+        }
+        incoming.push(Incoming {
+            remote_id: id,
+            values: mapped.value.into_iter().collect(),
+            remote_time: text_time(record, &time_field),
+            stamp,
+            record: strip_attributes(record),
+        });
+    }
+    (incoming, deleted, progress, rejected)
+}
+
+fn note_progress(progress: &mut Progress, stamp: Option<Timestamp>, id: &str) {
+    match (stamp, progress.newest) {
+        (Some(s), Some(n)) if s == n => progress.seen.push(id.to_string()),
+        (Some(s), n) if n.is_none_or(|n| s > n) => {
+            progress.newest = Some(s);
+            progress.seen = vec![id.to_string()];
+        }
+        _ => {}
+    }
+}
+
+fn text_time(record: &Map<String, Value>, field: &str) -> Option<Timestamp> {
+    record.get(field).and_then(Value::as_str).and_then(Timestamp::parse)
+}
+
+fn strip_attributes(record: &Map<String, Value>) -> Map<String, Value> {
+    let mut record = record.clone();
+    record.remove("attributes");
+    record
+}
+
+/// The local row, agreed base and pending changes of every record of the page that
+/// exists locally, by remote id.
+fn knowledge(sync_id: i32, target: &Target, incoming: &[Incoming], deleted: &[String]) -> SpiResult<HashMap<String, Local>> {
+    let ids: Vec<String> = incoming
+        .iter()
+        .map(|r| r.remote_id.clone())
+        .chain(deleted.iter().cloned())
+        .collect();
+    let mut locals: HashMap<String, Local> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(locals);
+    }
+    let sql = format!(
+        "SELECT t.{id}::text, {pk}, s.base FROM {table} t \
+         LEFT JOIN hubsync.record_state s ON s.sync_id = $2 AND s.pk = {pk} \
+         WHERE t.{id} = ANY($1)",
+        id = target.id_column,
+        pk = keys::pk_array("t", &target.table.primary_key),
+        table = target.qualified,
+    );
+    Spi::connect(|client| {
+        for row in client.select(&sql, None, &[ids.clone().into(), sync_id.into()])? {
+            let remote_id: String = row.get(1)?.unwrap_or_default();
+            let pk = row.get::<JsonB>(2)?.map(|j| j.0).unwrap_or_default();
+            let base = object(row.get::<JsonB>(3)?.map(|j| j.0));
+            locals.insert(remote_id, Local { pk, base, pending: Vec::new() });
+        }
+        let pks: Vec<Value> = locals.values().map(|l| l.pk.clone()).collect();
+        if pks.is_empty() {
+            return Ok::<_, pgrx::spi::SpiError>(());
+        }
+        let by_pk: HashMap<String, String> = locals
+            .iter()
+            .map(|(id, l)| (l.pk.to_string(), id.clone()))
+            .collect();
+        let pending = client.select(
+            "SELECT id, pk, new, old, (extract(epoch FROM changed_at) * 1000)::int8 FROM hubsync.outbox \
+             WHERE sync_id = $1 AND pk IN (SELECT value FROM jsonb_array_elements($2)) ORDER BY id",
+            None,
+            &[sync_id.into(), JsonB(Value::Array(pks)).into()],
+        )?;
+        for row in pending {
+            let pk = row.get::<JsonB>(2)?.map(|j| j.0).unwrap_or_default();
+            let Some(local) = by_pk.get(&pk.to_string()).and_then(|id| locals.get_mut(id)) else {
+                continue;
+            };
+            local.pending.push(Pending {
+                id: row.get(1)?.unwrap_or_default(),
+                new: object(row.get::<JsonB>(3)?.map(|j| j.0)),
+                old: object(row.get::<JsonB>(4)?.map(|j| j.0)),
+                changed_at: Timestamp::from_millis(row.get(5)?.unwrap_or_default()),
+            });
+        }
+        Ok(())
+    })?;
+    Ok(locals)
+}
+
+fn object(value: Option<Value>) -> Values {
+    match value {
+        Some(Value::Object(map)) => map.into_iter().collect(),
+        _ => Values::new(),
+    }
+}
+
+/// Decides what one remote record does to its existing local row.
+fn decide(policy: &ConflictPolicy, mapper: &Mapper, plan: &mut Plan, local: &Local, record: Incoming) {
+    let agree = |column: &str, a: &Value, b: &Value| {
+        a == b
+            || mapper
+                .local_to_remote_value(column, b)
+                .is_ok_and(|remote| mapper.values_agree(column, a, &remote))
+    };
+    let mut base = local.base.clone();
+    let mut pending_new = Values::new();
+    for change in &local.pending {
+        for (column, old) in &change.old {
+            base.entry(column.clone()).or_insert_with(|| old.clone());
+        }
+        pending_new.extend(change.new.clone());
+    }
+    let local_time = local.pending.iter().map(|p| p.changed_at).max().map(|commit| {
+        let column = match policy {
+            ConflictPolicy::LastWriteWins { local_timestamp_column: Some(c), .. } => pending_new.get(c),
+            _ => None,
+        };
+        conflict::local_change_time(column, commit)
+    });
+    let verdict = conflict::merge(
+        policy,
+        &Versions {
+            base: &base,
+            local: &pending_new,
+            remote: &record.values,
+            local_time,
+            remote_time: record.remote_time,
+        },
+        agree,
+    );
+    for c in &verdict.conflicts {
+        plan.conflicts.push((local.pk.clone(), record.remote_id.clone(), c.clone()));
+    }
+    if let Some(review) = verdict.review {
+        plan.held.push(local.pk.clone());
+        plan.reviews.push(Item {
+            pk: local.pk.clone(),
+            remote_id: Some(record.remote_id.clone()),
+            operation: "conflict".into(),
+            kind: ReviewKind::Conflict,
+            payload: json!(review.local),
+            remote_values: Some(json!(review.remote)),
+            error_code: Some("CONFLICT".into()),
+            error_message: "both sides changed this record and the sync's policy is manual; \
+                            choose with hubsync.resolve(id, 'local' | 'remote' | '{...}')"
+                .into(),
+            attempts: 0,
+            outbox_ids: local.pending.iter().map(|p| p.id).collect(),
+        });
+        return;
+    }
+    // Local changes that lost to the remote side must not be pushed any more.
+    for change in &local.pending {
+        let lost: Vec<String> = change
+            .new
+            .keys()
+            .filter(|c| verdict.to_local.contains_key(*c))
+            .cloned()
+            .collect();
+        if !lost.is_empty() {
+            plan.strip.push((change.id, lost));
+        }
+    }
+    let changed = !verdict.to_local.is_empty() || !verdict.conflicts.is_empty() || verdict.base != local.base;
+    if !verdict.to_local.is_empty() {
+        plan.applied += 1;
+        plan.updates.push((local.pk.clone(), verdict.to_local));
+    }
+    if changed {
+        plan.bases.push((local.pk.clone(), record.remote_id, verdict.base));
+    }
+}
+
+/// Runs the page's writes set-based; if the table refuses any, once more record by record.
+fn write(target: &Target, plan: &mut Plan) -> SpiResult<()> {
+    match subxact::attempt(|| write_all(target, &plan.inserts, &plan.updates, &plan.deletes)) {
+        Ok(result) => {
+            let new_bases = result?;
+            plan.applied += new_bases.len() as i64 + plan.deletes.len() as i64;
+            plan.bases.extend(new_bases);
+            Ok(())
+        }
+        Err(_) => write_one_by_one(target, plan),
+    }
+}
+
+/// The writes, returning the base of each inserted row.
+fn write_all(
+    target: &Target,
+    inserts: &[Incoming],
+    updates: &[(Value, Values)],
+    deletes: &[String],
+) -> SpiResult<Vec<(Value, String, Values)>> {
+    let bases = insert(target, inserts)?;
+    update(target, updates)?;
+    if !deletes.is_empty() {
+        Spi::run_with_args(
+            &format!("DELETE FROM {} WHERE {} = ANY($1)", target.qualified, target.id_column),
+            &[deletes.to_vec().into()],
+        )?;
+    }
+    Ok(bases)
+}
+
+fn insert(target: &Target, inserts: &[Incoming]) -> SpiResult<Vec<(Value, String, Values)>> {
+    if inserts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Value> = inserts.iter().map(|r| json!(r.values)).collect();
+    let sql = format!(
+        "INSERT INTO {table} AS t ({cols}) SELECT {r_cols} FROM jsonb_populate_recordset(NULL::{table}, $1) r \
+         RETURNING {pk}, t.{id}::text",
+        table = target.qualified,
+        cols = keys::column_list(&target.columns),
+        r_cols = prefixed("r", &target.columns),
+        pk = keys::pk_array("t", &target.table.primary_key),
+        id = target.id_column,
+    );
+    let by_id: HashMap<&str, &Incoming> = inserts.iter().map(|r| (r.remote_id.as_str(), r)).collect();
+    let mut bases = Vec::new();
+    Spi::connect_mut(|client| {
+        for row in client.update(&sql, None, &[JsonB(Value::Array(rows)).into()])? {
+            let pk = row.get::<JsonB>(1)?.map(|j| j.0).unwrap_or_default();
+            let id: String = row.get(2)?.unwrap_or_default();
+            if let Some(record) = by_id.get(id.as_str()) {
+                bases.push((pk, id, record.values.clone()));
+            }
+        }
+        Ok::<_, pgrx::spi::SpiError>(())
+    })?;
+    Ok(bases)
+}
+
+/// One statement for every update of the page, each row setting only its own columns.
+fn update(target: &Target, updates: &[(Value, Values)]) -> SpiResult<()> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Value> = updates.iter().map(|(pk, v)| json!({"k": pk, "v": v})).collect();
+    let sets: Vec<String> = target
+        .columns
+        .iter()
+        .map(|c| {
+            let q = quote_identifier(c);
+            let lit = pgrx::spi::quote_literal(c);
+            format!("{q} = CASE WHEN k.hubsync_v ? {lit} THEN (k.hubsync_r).{q} ELSE t.{q} END")
+        })
+        .collect();
+    let extra = format!(
+        ", e->'v' AS hubsync_v, jsonb_populate_record(NULL::{}, e->'v') AS hubsync_r",
+        target.qualified
+    );
+    let sql = format!(
+        "UPDATE {qualified} t SET {sets} FROM {typed} WHERE ({t_keys}) = ({k_keys})",
+        qualified = target.qualified,
+        sets = sets.join(", "),
+        typed = keys::typed_keys_with(target.table, "$1", "->'k'", &extra),
+        t_keys = prefixed("t", &target.table.primary_key),
+        k_keys = prefixed("k", &target.table.primary_key),
+    );
+    Spi::run_with_args(&sql, &[JsonB(Value::Array(rows)).into()])
+}
+
+/// Applies each record alone; the ones the table refuses go to the review queue.
+fn write_one_by_one(target: &Target, plan: &mut Plan) -> SpiResult<()> {
+    for record in std::mem::take(&mut plan.inserts) {
+        match subxact::attempt(|| insert(target, std::slice::from_ref(&record))) {
+            Ok(bases) => {
+                let bases = bases?;
+                plan.applied += bases.len() as i64;
+                plan.bases.extend(bases);
+            }
+            Err(error) => plan.reviews.push(apply_error(Value::Null, &record.remote_id, &record.record, &error.to_string())),
+        }
+    }
+    for row in std::mem::take(&mut plan.updates) {
+        if let Err(error) = subxact::attempt(|| update(target, std::slice::from_ref(&row))) {
+            plan.applied -= 1;
+            plan.bases.retain(|(pk, _, _)| *pk != row.0);
+            plan.reviews.push(apply_error(row.0.clone(), "", &Map::new(), &error.to_string()));
+        }
+    }
+    for id in std::mem::take(&mut plan.deletes) {
+        match subxact::attempt(|| write_all(target, &[], &[], std::slice::from_ref(&id))) {
+            Ok(done) => drop(done?),
+            Err(error) => plan.reviews.push(apply_error(Value::Null, &id, &Map::new(), &error.to_string())),
+        }
+        plan.applied += 1;
+    }
+    Ok(())
+}
+
+fn apply_error(pk: Value, remote_id: &str, record: &Map<String, Value>, error: &str) -> Item {
+    Item {
+        pk,
+        remote_id: (!remote_id.is_empty()).then(|| remote_id.to_string()),
+        operation: "pull".into(),
+        kind: ReviewKind::ApplyError,
+        payload: Value::Object(record.clone()),
+        remote_values: None,
+        error_code: Some("APPLY_ERROR".into()),
+        error_message: format!("the local table refused this remote change: {error}"),
+        attempts: 1,
+        outbox_ids: Vec::new(),
+    }
+}
+
+fn prefixed(alias: &str, columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("{alias}.{}", quote_identifier(c)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Stores new bases, conflicts, reviews and holds; trims outbox changes that lost.
+fn record_outcome(sync_id: i32, plan: &Plan) -> SpiResult<()> {
+    let states: Vec<super::state::Synced> = plan
+        .bases
+        .iter()
+        .map(|(pk, id, base)| super::state::Synced {
+            pk: pk.clone(),
+            remote_id: Some(id.clone()),
+            agreed: base.clone().into_iter().collect(),
+            op: "pull",
+        })
+        .collect();
+    super::state::synced(sync_id, &states)?;
+    if !plan.deletes.is_empty() {
+        Spi::run_with_args(
+            "DELETE FROM hubsync.record_state WHERE sync_id = $1 AND remote_id = ANY($2)",
+            &[sync_id.into(), plan.deletes.clone().into()],
+        )?;
+    }
+    for (id, fields) in &plan.strip {
+        Spi::run_with_args(
+            "UPDATE hubsync.outbox SET new = new - $2::text[], old = old - $2::text[] WHERE id = $1",
+            &[(*id).into(), fields.clone().into()],
+        )?;
+    }
+    if !plan.strip.is_empty() {
+        let ids: Vec<i64> = plan.strip.iter().map(|(id, _)| *id).collect();
+        Spi::run_with_args(
+            "DELETE FROM hubsync.outbox WHERE id = ANY($1) AND op = 'U' AND new = '{}'",
+            &[ids.into()],
+        )?;
+    }
+    record_conflicts(sync_id, &plan.conflicts)?;
+    review::add(sync_id, &plan.reviews)?;
+    if !plan.held.is_empty() {
+        Spi::run_with_args(
+            "UPDATE hubsync.record_state SET retry_at = 'infinity', state = 'conflict' \
+             WHERE sync_id = $1 AND pk IN (SELECT value FROM jsonb_array_elements($2))",
+            &[sync_id.into(), JsonB(Value::Array(plan.held.clone())).into()],
+        )?;
+    }
+    Ok(())
+}
+
+fn record_conflicts(sync_id: i32, conflicts: &[(Value, String, ConflictRecord)]) -> SpiResult<()> {
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Value> = conflicts
+        .iter()
+        .map(|(pk, id, c)| {
+            json!({"pk": pk, "remote_id": id, "field": c.field, "local": c.local, "remote": c.remote,
+                   "base": c.base, "winner": c.winner.map(side_label), "rule": c.rule})
+        })
+        .collect();
+    Spi::run_with_args(
+        "INSERT INTO hubsync.conflict_log (sync_id, pk, remote_id, field, local_value, remote_value, base_value, winner, rule) \
+         SELECT $1, e->'pk', e->>'remote_id', e->>'field', e->'local', e->'remote', e->'base', \
+                coalesce(e->>'winner', 'review'), e->>'rule' FROM jsonb_array_elements($2) e",
+        &[sync_id.into(), JsonB(Value::Array(rows)).into()],
+    )?;
+    Spi::run_with_args(
+        "UPDATE hubsync.sync_stats SET conflicts = conflicts + $2 WHERE sync_id = $1",
+        &[sync_id.into(), (conflicts.len() as i64).into()],
+    )
+}
+
+fn side_label(side: Side) -> &'static str {
+    match side {
+        Side::Local => "local",
+        Side::Remote => "remote",
+    }
+}
+
+/// Moves the pull forward: watermark, paging, phase, counters.
+fn advance(rt: &mut Runtime, mode: Mode, page: &QueryPage, progress: Progress, applied: i64) -> SpiResult<()> {
+    let state = &mut rt.pull.state;
+    state.next_locator = page.next_records_url.clone().filter(|_| !page.done);
+    if progress.newest.is_some() {
+        state.watermark = progress.newest;
+        state.seen_at_watermark = progress.seen;
+    }
+    let finished_load = mode == Mode::FullLoad && state.next_locator.is_none();
+    if mode == Mode::FullLoad {
+        state.phase = if finished_load { "incremental".into() } else { "full_load".into() };
+    }
+    save(rt.id, &rt.pull.state, mode, page.total_size as i64, page.records.len() as i64, finished_load)?;
+    super::stats::pulled(rt.id, applied, progress.newest.filter(|_| applied > 0))
+}
+
+fn save(sync_id: i32, state: &PullState, mode: Mode, total: i64, read: i64, finished: bool) -> SpiResult<()> {
+    Spi::run_with_args(
+        "UPDATE hubsync.pull_state SET phase = $2, \
+             watermark = coalesce(to_timestamp($3::float8 / 1000), watermark, \
+                                  CASE WHEN $7 THEN coalesce(started_at, now()) - interval '5 minutes' END), \
+             seen_at_watermark = $4, next_locator = $5, requested = false, \
+             records_done = CASE WHEN $6 THEN records_done + $8 ELSE records_done END, \
+             records_total = CASE WHEN $6 THEN $9 ELSE records_total END, \
+             started_at = CASE WHEN $6 AND started_at IS NULL THEN now() ELSE started_at END, \
+             finished_at = CASE WHEN $7 THEN now() ELSE finished_at END \
+         WHERE sync_id = $1",
+        &[
+            sync_id.into(),
+            state.phase.as_str().into(),
+            state.watermark.map(|t| t.millis() as f64).into(),
+            state.seen_at_watermark.clone().into(),
+            state.next_locator.clone().into(),
+            (mode == Mode::FullLoad).into(),
+            finished.into(),
+            read.into(),
+            total.into(),
+        ],
+    )
+}
