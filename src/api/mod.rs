@@ -4,5 +4,6 @@ pub mod config;
 pub mod credentials;
 pub mod hub;
 pub mod remote;
+pub mod resolve;
 pub mod review;
 pub mod worker_info;

@@ -4,6 +4,7 @@ pub mod credentials;
 pub mod keys;
 pub mod local_table;
 pub mod review;
+pub mod rows;
 pub mod syncs;
 
 use pgrx::spi::{SpiError, SpiResult};

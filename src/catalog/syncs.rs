@@ -9,10 +9,8 @@ use serde_json::Value;
 pub struct SyncRow {
     pub id: i32,
     pub name: String,
-    pub connection: String,
     pub local_table: pg_sys::Oid,
     pub owner: pg_sys::Oid,
-    pub state: String,
     /// The config as the user wrote it, minus secrets.
     pub config: Value,
 }
@@ -43,7 +41,7 @@ fn load_where(condition: &str, arg: pgrx::datum::DatumWithOid<'_>) -> SpiResult<
     Spi::connect(|client| {
         let rows = client.select(
             &format!(
-                "SELECT id, name, connection, local_table::oid, owner::oid, state, config \
+                "SELECT id, name, local_table::oid, owner::oid, config \
                  FROM hubsync.sync WHERE {condition}"
             ),
             None,
@@ -56,11 +54,9 @@ fn load_where(condition: &str, arg: pgrx::datum::DatumWithOid<'_>) -> SpiResult<
         Ok(Some(SyncRow {
             id: row.get(1)?.unwrap_or_default(),
             name: row.get(2)?.unwrap_or_default(),
-            connection: row.get(3)?.unwrap_or_default(),
-            local_table: row.get(4)?.unwrap_or(pg_sys::InvalidOid),
-            owner: row.get(5)?.unwrap_or(pg_sys::InvalidOid),
-            state: row.get(6)?.unwrap_or_default(),
-            config: row.get::<JsonB>(7)?.map(|j| j.0).unwrap_or(Value::Null),
+            local_table: row.get(3)?.unwrap_or(pg_sys::InvalidOid),
+            owner: row.get(4)?.unwrap_or(pg_sys::InvalidOid),
+            config: row.get::<JsonB>(5)?.map(|j| j.0).unwrap_or(Value::Null),
         }))
     })
 }

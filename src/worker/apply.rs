@@ -7,14 +7,15 @@
 //! conflict policy. The writes are set-based; if the table refuses one of them, the page
 //! is applied again record by record so one bad value only parks its own record.
 
+use super::guard::{Guards, Way};
 use super::pull::{Mode, PullState};
 use super::runtime::Runtime;
-use hubsync_core::schema::LocalTable;
+use crate::catalog::rows::{prefixed, update, Target};
 use super::subxact;
 use crate::catalog::keys;
 use crate::catalog::review::{self, Item, Kind as ReviewKind};
 use hubsync_core::coalesce::Values;
-use hubsync_core::config::{ConflictPolicy, Side};
+use hubsync_core::config::{ConflictPolicy, Side, SyncConfig};
 use hubsync_core::conflict::{self, ConflictRecord, Versions};
 use hubsync_core::mapping::Mapper;
 use hubsync_core::salesforce::QueryPage;
@@ -34,7 +35,6 @@ struct Incoming {
     record: Map<String, Value>,
     /// The conflict policy's timestamp field, e.g. `LastModifiedDate`.
     remote_time: Option<Timestamp>,
-    stamp: Option<Timestamp>,
 }
 
 /// What is known locally about a remote record.
@@ -42,6 +42,7 @@ struct Local {
     pk: Value,
     base: Values,
     pending: Vec<Pending>,
+    loop_history: Option<Value>,
 }
 
 /// One local change still waiting to be pushed.
@@ -67,16 +68,7 @@ struct Plan {
     /// Records held for a person (manual conflicts).
     held: Vec<Value>,
     applied: i64,
-}
-
-/// The local table as the apply step writes it.
-struct Target<'a> {
-    qualified: &'a str,
-    table: &'a LocalTable,
-    /// Columns a pull may write.
-    columns: Vec<String>,
-    /// The column holding the remote id (quoted).
-    id_column: String,
+    guards: Guards,
 }
 
 /// Applies one page and moves the pull's progress forward, all in the current transaction.
@@ -97,7 +89,7 @@ pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: QueryPage) -> 
     for record in incoming {
         match locals.get(&record.remote_id) {
             None => plan.inserts.push(record),
-            Some(local) => decide(&rt.config.conflict, mapper, &mut plan, local, record),
+            Some(local) => decide(&rt.config, mapper, &mut plan, local, record),
         }
     }
     for id in deleted {
@@ -108,6 +100,7 @@ pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: QueryPage) -> 
     }
     write(&target, &mut plan)?;
     record_outcome(rt.id, &plan)?;
+    std::mem::take(&mut plan.guards).save(rt.id)?;
     advance(rt, mode, &page, progress, plan.applied)
 }
 
@@ -164,7 +157,6 @@ fn read_page(rt: &Runtime, mapper: &Mapper, page: &QueryPage) -> (Vec<Incoming>,
             remote_id: id,
             values: mapped.value.into_iter().collect(),
             remote_time: text_time(record, &time_field),
-            stamp,
             record: strip_attributes(record),
         });
     }
@@ -205,7 +197,7 @@ fn knowledge(sync_id: i32, target: &Target, incoming: &[Incoming], deleted: &[St
         return Ok(locals);
     }
     let sql = format!(
-        "SELECT t.{id}::text, {pk}, s.base FROM {table} t \
+        "SELECT t.{id}::text, {pk}, s.base, s.loop_history FROM {table} t \
          LEFT JOIN hubsync.record_state s ON s.sync_id = $2 AND s.pk = {pk} \
          WHERE t.{id} = ANY($1)",
         id = target.id_column,
@@ -217,7 +209,8 @@ fn knowledge(sync_id: i32, target: &Target, incoming: &[Incoming], deleted: &[St
             let remote_id: String = row.get(1)?.unwrap_or_default();
             let pk = row.get::<JsonB>(2)?.map(|j| j.0).unwrap_or_default();
             let base = object(row.get::<JsonB>(3)?.map(|j| j.0));
-            locals.insert(remote_id, Local { pk, base, pending: Vec::new() });
+            let loop_history = row.get::<JsonB>(4)?.map(|j| j.0);
+            locals.insert(remote_id, Local { pk, base, pending: Vec::new(), loop_history });
         }
         let pks: Vec<Value> = locals.values().map(|l| l.pk.clone()).collect();
         if pks.is_empty() {
@@ -258,13 +251,8 @@ fn object(value: Option<Value>) -> Values {
 }
 
 /// Decides what one remote record does to its existing local row.
-fn decide(policy: &ConflictPolicy, mapper: &Mapper, plan: &mut Plan, local: &Local, record: Incoming) {
-    let agree = |column: &str, a: &Value, b: &Value| {
-        a == b
-            || mapper
-                .local_to_remote_value(column, b)
-                .is_ok_and(|remote| mapper.values_agree(column, a, &remote))
-    };
+fn decide(config: &SyncConfig, mapper: &Mapper, plan: &mut Plan, local: &Local, record: Incoming) {
+    let policy = &config.conflict;
     let mut base = local.base.clone();
     let mut pending_new = Values::new();
     for change in &local.pending {
@@ -289,7 +277,7 @@ fn decide(policy: &ConflictPolicy, mapper: &Mapper, plan: &mut Plan, local: &Loc
             local_time,
             remote_time: record.remote_time,
         },
-        agree,
+        |column, a, b| mapper.local_values_agree(column, a, b),
     );
     for c in &verdict.conflicts {
         plan.conflicts.push((local.pk.clone(), record.remote_id.clone(), c.clone()));
@@ -323,6 +311,12 @@ fn decide(policy: &ConflictPolicy, mapper: &Mapper, plan: &mut Plan, local: &Loc
         if !lost.is_empty() {
             plan.strip.push((change.id, lost));
         }
+    }
+    let pulled: Vec<String> = verdict.to_local.keys().cloned().collect();
+    let history = local.loop_history.as_ref();
+    let remote_id = Some(record.remote_id.as_str());
+    if !plan.guards.allow(&config.loop_prevention, &local.pk, remote_id, history, Way::Pull, pulled) {
+        return;
     }
     let changed = !verdict.to_local.is_empty() || !verdict.conflicts.is_empty() || verdict.base != local.base;
     if !verdict.to_local.is_empty() {
@@ -394,36 +388,6 @@ fn insert(target: &Target, inserts: &[Incoming]) -> SpiResult<Vec<(Value, String
     Ok(bases)
 }
 
-/// One statement for every update of the page, each row setting only its own columns.
-fn update(target: &Target, updates: &[(Value, Values)]) -> SpiResult<()> {
-    if updates.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<Value> = updates.iter().map(|(pk, v)| json!({"k": pk, "v": v})).collect();
-    let sets: Vec<String> = target
-        .columns
-        .iter()
-        .map(|c| {
-            let q = quote_identifier(c);
-            let lit = pgrx::spi::quote_literal(c);
-            format!("{q} = CASE WHEN k.hubsync_v ? {lit} THEN (k.hubsync_r).{q} ELSE t.{q} END")
-        })
-        .collect();
-    let extra = format!(
-        ", e->'v' AS hubsync_v, jsonb_populate_record(NULL::{}, e->'v') AS hubsync_r",
-        target.qualified
-    );
-    let sql = format!(
-        "UPDATE {qualified} t SET {sets} FROM {typed} WHERE ({t_keys}) = ({k_keys})",
-        qualified = target.qualified,
-        sets = sets.join(", "),
-        typed = keys::typed_keys_with(target.table, "$1", "->'k'", &extra),
-        t_keys = prefixed("t", &target.table.primary_key),
-        k_keys = prefixed("k", &target.table.primary_key),
-    );
-    Spi::run_with_args(&sql, &[JsonB(Value::Array(rows)).into()])
-}
-
 /// Applies each record alone; the ones the table refuses go to the review queue.
 fn write_one_by_one(target: &Target, plan: &mut Plan) -> SpiResult<()> {
     for record in std::mem::take(&mut plan.inserts) {
@@ -466,14 +430,6 @@ fn apply_error(pk: Value, remote_id: &str, record: &Map<String, Value>, error: &
         attempts: 1,
         outbox_ids: Vec::new(),
     }
-}
-
-fn prefixed(alias: &str, columns: &[String]) -> String {
-    columns
-        .iter()
-        .map(|c| format!("{alias}.{}", quote_identifier(c)))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Stores new bases, conflicts, reviews and holds; trims outbox changes that lost.
@@ -520,7 +476,7 @@ fn record_outcome(sync_id: i32, plan: &Plan) -> SpiResult<()> {
     Ok(())
 }
 
-fn record_conflicts(sync_id: i32, conflicts: &[(Value, String, ConflictRecord)]) -> SpiResult<()> {
+pub(super) fn record_conflicts(sync_id: i32, conflicts: &[(Value, String, ConflictRecord)]) -> SpiResult<()> {
     if conflicts.is_empty() {
         return Ok(());
     }

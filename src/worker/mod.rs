@@ -3,6 +3,7 @@
 
 mod apply;
 mod engine;
+mod guard;
 mod jobs;
 pub mod launcher;
 mod outbox;

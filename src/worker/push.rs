@@ -6,9 +6,11 @@
 
 use super::outbox::Claimed;
 use super::runtime::Runtime;
+use super::guard::{Guards, Way};
 use super::state::{self, Known};
 use crate::catalog::review::{Item, Kind as ReviewKind};
 use hubsync_core::coalesce::{coalesce, Action, Values};
+use hubsync_core::config::LoopPrevention;
 use hubsync_core::mapping::{Mapper, PushOp, Rejection};
 use hubsync_core::retry::Operation;
 use pgrx::prelude::*;
@@ -92,6 +94,8 @@ pub struct Prepared {
     pub deferred: Vec<Claimed>,
     /// Creates that a crashed run may already have sent: reconcile before sending.
     pub doubtful: Vec<Record>,
+    /// Outbox rows of records held by loop prevention: given back, not sent.
+    pub held_ids: Vec<i64>,
 }
 
 /// Groups rows by record, in commit order, keeping back records already in flight.
@@ -149,7 +153,10 @@ pub fn prepare(
             builder.create_from_row(pending, &rows, &mut prepared);
         }
     }
+    let guards = std::mem::take(&mut builder.guards);
     prepared.chunks = builder.into_chunks();
+    guards.save(runtime.id)?;
+    super::outbox::release(&prepared.held_ids, Some("held by loop prevention"), false)?;
     Ok(prepared)
 }
 
@@ -166,6 +173,8 @@ struct Builder<'a> {
     mapper: &'a Mapper,
     external_id: Option<String>,
     by_kind: BTreeMap<u8, (Kind, Vec<Record>)>,
+    loops: LoopPrevention,
+    guards: Guards,
 }
 
 impl<'a> Builder<'a> {
@@ -176,6 +185,8 @@ impl<'a> Builder<'a> {
             external_id: mapper.external_id().map(|e| e.field.to_string()),
             mapper,
             by_kind: BTreeMap::new(),
+            loops: runtime.config.loop_prevention,
+            guards: Guards::default(),
         }
     }
 
@@ -226,7 +237,7 @@ impl<'a> Builder<'a> {
         match first.action {
             Action::Create { fields } => self.create(record, &fields, abandoned, prepared),
             Action::Update { fields, .. } if known.remote_id.is_some() => {
-                self.update(record, &fields, prepared)
+                self.update(record, &fields, known.loop_history.as_ref(), prepared)
             }
             Action::Update { .. } => return Some(NeedsRow { record, rows: now }),
             Action::Delete => match known.remote_id {
@@ -258,7 +269,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn update(&mut self, mut record: Record, fields: &Values, prepared: &mut Prepared) {
+    fn update(&mut self, mut record: Record, fields: &Values, history: Option<&Value>, prepared: &mut Prepared) {
         let row: Map<String, Value> = fields.clone().into_iter().collect();
         let changed: Vec<String> = fields.keys().cloned().collect();
         let mapped = self
@@ -270,6 +281,15 @@ impl<'a> Builder<'a> {
         if mapped.value.is_empty() {
             // Only columns that do not flow to Salesforce changed.
             return prepared.done.append(&mut record.outbox_ids);
+        }
+        let pushed: Vec<String> = fields
+            .keys()
+            .filter(|c| self.mapper.field_for_column(c).is_some_and(|f| mapped.value.contains_key(f)))
+            .cloned()
+            .collect();
+        let remote_id = record.remote_id.clone();
+        if !self.guards.allow(&self.loops, &record.pk, remote_id.as_deref(), history, Way::Push, pushed) {
+            return prepared.held_ids.append(&mut record.outbox_ids);
         }
         record.payload = mapped.value;
         record.agreed = row;

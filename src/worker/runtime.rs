@@ -85,7 +85,6 @@ pub enum Health {
 /// Per-sync state the worker keeps between rounds.
 pub struct Runtime {
     pub id: i32,
-    pub name: String,
     pub active: bool,
     pub version: String,
     pub config: SyncConfig,
@@ -126,7 +125,6 @@ impl Runtime {
             .map_err(|e| format!("cannot start HTTP threads: {e}"))?;
         let mut runtime = Runtime {
             id: row.id,
-            name: row.name.clone(),
             active: row.active,
             version: row.version.clone(),
             client: None,

@@ -302,20 +302,13 @@ fn write_back_ids(runtime: &Runtime, synced: &[(Record, Option<String>)]) -> Spi
                 "->'k'",
                 ", e->>'id' AS hubsync_remote_id"
             ),
-            t_keys = prefixed("t", &table.primary_key),
-            k_keys = prefixed("k", &table.primary_key),
+            t_keys = crate::catalog::rows::prefixed("t", &table.primary_key),
+            k_keys = crate::catalog::rows::prefixed("k", &table.primary_key),
         ),
         &[JsonB(Value::Array(rows)).into()],
     )
 }
 
-fn prefixed(alias: &str, columns: &[String]) -> String {
-    columns
-        .iter()
-        .map(|c| format!("{alias}.{}", pgrx::spi::quote_identifier(c)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 pub fn record_review(
     runtime: &Runtime,

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default)]
 pub struct Known {
     pub remote_id: Option<String>,
-    /// Local column → value last agreed by both sides.
-    pub base: Map<String, Value>,
+    /// The record's loop-prevention memory.
+    pub loop_history: Option<Value>,
 }
 
 /// Canonical text of a primary key, for in-memory maps.
@@ -28,24 +28,18 @@ pub fn load(sync_id: i32, pks: &[Value]) -> SpiResult<HashMap<String, Known>> {
     Spi::connect(|client| {
         client
             .select(
-                "SELECT pk, remote_id, base FROM hubsync.record_state \
+                "SELECT pk, remote_id, loop_history FROM hubsync.record_state \
                  WHERE sync_id = $1 AND pk IN (SELECT value FROM jsonb_array_elements($2))",
                 None,
                 &[sync_id.into(), JsonB(Value::Array(pks.to_vec())).into()],
             )?
             .map(|row| {
                 let pk = row.get::<JsonB>(1)?.map(|j| j.0).unwrap_or(Value::Null);
-                let base = match row.get::<JsonB>(3)?.map(|j| j.0) {
-                    Some(Value::Object(m)) => m,
-                    _ => Map::new(),
+                let known = Known {
+                    remote_id: row.get(2)?,
+                    loop_history: row.get::<JsonB>(3)?.map(|j| j.0),
                 };
-                Ok((
-                    key(&pk),
-                    Known {
-                        remote_id: row.get(2)?,
-                        base,
-                    },
-                ))
+                Ok((key(&pk), known))
             })
             .collect()
     })

@@ -156,6 +156,15 @@ impl Mapper {
         }
     }
 
+    /// Whether two *local* values of a column hold the same information, e.g. a phone
+    /// number typed two ways; what conflict detection compares local versions with.
+    pub fn local_values_agree(&self, column: &str, a: &Value, b: &Value) -> bool {
+        a == b
+            || self
+                .local_to_remote_value(column, b)
+                .is_ok_and(|remote| self.values_agree(column, a, &remote))
+    }
+
     /// Remote fields for the SOQL select list: `Id`, every selected mapped field, the
     /// bookkeeping fields (`SystemModstamp`, `LastModifiedDate`, `IsDeleted`) and the conflict
     /// policy's timestamp field, where the object has them.
