@@ -5,6 +5,9 @@
 //! `cargo pgrx install`). As root, the cluster runs as the `postgres` OS user via sudo,
 //! because `initdb` refuses root.
 
+pub mod api;
+pub mod fixtures;
+
 use postgres::{Client, NoTls};
 use std::fs;
 use std::net::TcpListener;
@@ -87,14 +90,21 @@ impl Cluster {
 
     /// A new connection to `database` as `user` (trust authentication).
     pub fn connect_as(&self, database: &str, user: &str) -> Client {
-        Client::connect(
-            &format!(
-                "host=127.0.0.1 port={} user={user} dbname={database}",
-                self.port
-            ),
-            NoTls,
-        )
-        .unwrap_or_else(|e| panic!("connect to {database} as {user}: {e}\n{}", self.log_tail()))
+        self.config_as(database, user)
+            .connect(NoTls)
+            .unwrap_or_else(|e| panic!("connect to {database} as {user}: {e}\n{}", self.log_tail()))
+    }
+
+    /// Connection settings for `database` as `user`, for tests that need more than
+    /// [`Cluster::connect_as`] gives, such as a notice callback.
+    pub fn config_as(&self, database: &str, user: &str) -> postgres::Config {
+        let mut config = postgres::Config::new();
+        config
+            .host("127.0.0.1")
+            .port(self.port)
+            .user(user)
+            .dbname(database);
+        config
     }
 
     /// Appends settings to postgresql.conf (takes effect on reload or restart).
@@ -134,7 +144,8 @@ impl Cluster {
 
     fn pg_ctl(&self, args: &[&str]) {
         let log = self.dir.join("server.log").display().to_string();
-        let mut all = vec!["-D", &self.data(), "-l", &log];
+        let data = self.data();
+        let mut all = vec!["-D", &data, "-l", &log];
         all.extend_from_slice(args);
         let out = self.run_pg("pg_ctl", &all);
         assert!(
