@@ -462,19 +462,16 @@ mod tests {
                     path: Default::default(),
                     local: "email".into(),
                     priority: Priority::Side(Side::Remote),
-                    path: String::new(),
                 },
                 FieldRule {
                     path: Default::default(),
                     local: "billing_address".into(),
                     priority: Priority::Side(Side::Local),
-                    path: String::new(),
                 },
                 FieldRule {
                     path: Default::default(),
                     local: "phone".into(),
                     priority: Priority::LastUpdated,
-                    path: String::new(),
                 },
             ],
             default: Box::new(ConflictPolicy::SideWins { side: Side::Local }),
@@ -560,7 +557,6 @@ mod tests {
                 path: Default::default(),
                 local: "email".into(),
                 priority: Priority::Side(Side::Remote),
-                path: String::new(),
             }],
             default: Box::new(ConflictPolicy::Manual),
         };
@@ -662,7 +658,6 @@ mod tests {
                 path: Default::default(),
                 local: local.into(),
                 priority,
-                path: String::new(),
             });
         prop_oneof![
             leaf.clone(),
