@@ -9,10 +9,9 @@ use serde_json::Value;
 pub struct SyncRow {
     pub id: i32,
     pub name: String,
-    pub connection: String,
+    pub remote_object: String,
     pub local_table: pg_sys::Oid,
     pub owner: pg_sys::Oid,
-    pub state: String,
     /// The config as the user wrote it, minus secrets.
     pub config: Value,
 }
@@ -43,7 +42,7 @@ fn load_where(condition: &str, arg: pgrx::datum::DatumWithOid<'_>) -> SpiResult<
     Spi::connect(|client| {
         let rows = client.select(
             &format!(
-                "SELECT id, name, connection, local_table::oid, owner::oid, state, config \
+                "SELECT id, name, remote_object, local_table::oid, owner::oid, config \
                  FROM hubsync.sync WHERE {condition}"
             ),
             None,
@@ -56,11 +55,10 @@ fn load_where(condition: &str, arg: pgrx::datum::DatumWithOid<'_>) -> SpiResult<
         Ok(Some(SyncRow {
             id: row.get(1)?.unwrap_or_default(),
             name: row.get(2)?.unwrap_or_default(),
-            connection: row.get(3)?.unwrap_or_default(),
+            remote_object: row.get(3)?.unwrap_or_default(),
             local_table: row.get(4)?.unwrap_or(pg_sys::InvalidOid),
             owner: row.get(5)?.unwrap_or(pg_sys::InvalidOid),
-            state: row.get(6)?.unwrap_or_default(),
-            config: row.get::<JsonB>(7)?.map(|j| j.0).unwrap_or(Value::Null),
+            config: row.get::<JsonB>(6)?.map(|j| j.0).unwrap_or(Value::Null),
         }))
     })
 }
@@ -92,11 +90,17 @@ pub fn insert(sync: NewSync) -> SpiResult<i32> {
     Ok(id)
 }
 
-/// Replaces a sync's config and direction.
-pub fn update_config(id: i32, direction: &str, config: Value) -> SpiResult<()> {
+/// Replaces a sync's config and what is derived from it: direction and connection.
+pub fn update_config(id: i32, connection: &str, direction: &str, config: Value) -> SpiResult<()> {
     Spi::run_with_args(
-        "UPDATE hubsync.sync SET config = $2, direction = $3, updated_at = now() WHERE id = $1",
-        &[id.into(), JsonB(config).into(), direction.into()],
+        "UPDATE hubsync.sync SET config = $2, direction = $3, connection = $4, updated_at = now() \
+         WHERE id = $1",
+        &[
+            id.into(),
+            JsonB(config).into(),
+            direction.into(),
+            connection.into(),
+        ],
     )
 }
 
