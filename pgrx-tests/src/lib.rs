@@ -61,7 +61,8 @@ impl Cluster {
             ("hubsync.database", format!("'{DATABASE}'")),
             ("hubsync.sweep_interval", "'100ms'".to_string()),
             ("max_worker_processes", "16".to_string()),
-            ("log_min_messages", "'log'".to_string()),
+            // 'log' would hide ERRORs: for the server log, LOG ranks above ERROR.
+            ("log_min_messages", "'warning'".to_string()),
         ];
         conf.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         let text: String = conf.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
