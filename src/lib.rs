@@ -24,6 +24,7 @@ pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 pub extern "C-unwind" fn _PG_init() {
     guc::define();
     capture::wake::register();
+    api::hide_statement::register();
     unsafe {
         if !pg_sys::process_shared_preload_libraries_in_progress || pg_sys::IsBinaryUpgrade {
             return;

@@ -461,17 +461,14 @@ mod tests {
                 FieldRule {
                     local: "email".into(),
                     priority: Priority::Side(Side::Remote),
-                    path: String::new(),
                 },
                 FieldRule {
                     local: "billing_address".into(),
                     priority: Priority::Side(Side::Local),
-                    path: String::new(),
                 },
                 FieldRule {
                     local: "phone".into(),
                     priority: Priority::LastUpdated,
-                    path: String::new(),
                 },
             ],
             default: Box::new(ConflictPolicy::SideWins { side: Side::Local }),
@@ -556,7 +553,6 @@ mod tests {
             rules: vec![FieldRule {
                 local: "email".into(),
                 priority: Priority::Side(Side::Remote),
-                path: String::new(),
             }],
             default: Box::new(ConflictPolicy::Manual),
         };
@@ -657,7 +653,6 @@ mod tests {
             .prop_map(|(local, priority)| FieldRule {
                 local: local.into(),
                 priority,
-                path: String::new(),
             });
         prop_oneof![
             leaf.clone(),

@@ -122,6 +122,8 @@ pub struct TableRights {
     pub insert: bool,
     pub update: bool,
     pub delete: bool,
+    /// TRIGGER: every sync installs triggers on its table (capture, and the TRUNCATE guard).
+    pub trigger: bool,
 }
 
 /// An existing index on a local table, as far as index recommendations care.

@@ -57,7 +57,8 @@ impl Cluster {
             ("hubsync.database", format!("'{DATABASE}'")),
             ("hubsync.sweep_interval", "'100ms'".to_string()),
             ("max_worker_processes", "16".to_string()),
-            ("log_min_messages", "'log'".to_string()),
+            // 'log' would hide ERRORs: for the server log, LOG ranks above ERROR.
+            ("log_min_messages", "'warning'".to_string()),
         ];
         conf.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         let text: String = conf.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
@@ -86,14 +87,21 @@ impl Cluster {
 
     /// A new connection to `database` as `user` (trust authentication).
     pub fn connect_as(&self, database: &str, user: &str) -> Client {
-        Client::connect(
-            &format!(
-                "host=127.0.0.1 port={} user={user} dbname={database}",
-                self.port
-            ),
-            NoTls,
-        )
-        .unwrap_or_else(|e| panic!("connect to {database} as {user}: {e}\n{}", self.log_tail()))
+        self.config_as(database, user)
+            .connect(NoTls)
+            .unwrap_or_else(|e| panic!("connect to {database} as {user}: {e}\n{}", self.log_tail()))
+    }
+
+    /// Connection settings for `database` as `user`, for tests that need more than
+    /// [`Cluster::connect_as`] gives, such as a notice callback.
+    pub fn config_as(&self, database: &str, user: &str) -> postgres::Config {
+        let mut config = postgres::Config::new();
+        config
+            .host("127.0.0.1")
+            .port(self.port)
+            .user(user)
+            .dbname(database);
+        config
     }
 
     /// Appends settings to postgresql.conf (takes effect on reload or restart).

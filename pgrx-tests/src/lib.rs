@@ -2,7 +2,9 @@
 //! Salesforce emulator in-process, and the brief's `accounts` sync between them.
 
 mod accounts;
+pub mod api;
 mod cluster;
+pub mod fixtures;
 mod remote;
 
 pub use accounts::{accounts_sync, accounts_sync_with, AccountsSync, SYNC};

@@ -3,6 +3,7 @@
 //! These functions run as the extension owner (SECURITY DEFINER) so they can write the
 //! catalog and install triggers, and check everything against the *calling* role.
 
+use crate::api::hide_statement::handling_secrets;
 use crate::capture::install::{self, CaptureSpec};
 use crate::catalog::local_table::{self, FoundTable};
 use crate::catalog::{credentials, syncs};
@@ -27,32 +28,27 @@ struct Validated {
     table: FoundTable,
 }
 
-/// Parses `json` and checks it against the local table as `role` sees it.
-fn validate(json: &Value, role: pg_sys::Oid) -> Result<Validated, Vec<Problem>> {
+/// Parses `json` and checks it against the local table as `role` sees it; a table named
+/// without a schema is looked up in `search_path`.
+fn validate(
+    json: &Value,
+    search_path: &[String],
+    role: pg_sys::Oid,
+) -> Result<Validated, Vec<Problem>> {
     let config = cfg::parse_sync(json)?;
     let found = spi(
-        local_table::find(config.local.schema.as_deref(), &config.local.table, role),
+        local_table::find(
+            config.local.schema.as_deref(),
+            &config.local.table,
+            search_path,
+            role,
+        ),
         "look up the local table",
     );
     let Some(table) = found else {
         return Err(vec![cfg::missing_table(&config.local)]);
     };
-    let mut problems = cfg::check_local(&config, &table.table);
-    if !table.table.rights.owner
-        && !spi(
-            local_table::may_trigger(table.oid, role),
-            "check privileges",
-        )
-    {
-        problems.push(Problem::new(
-            ProblemKind::InsufficientPrivilege,
-            config.local.table_path(),
-            format!(
-                "you neither own table {} nor have the TRIGGER privilege on it, which capture needs",
-                table.qualified
-            ),
-        ));
-    }
+    let problems = cfg::check_local(&config, &table.table);
     if problems.is_empty() {
         Ok(Validated { config, table })
     } else {
@@ -60,26 +56,34 @@ fn validate(json: &Value, role: pg_sys::Oid) -> Result<Validated, Vec<Problem>> 
     }
 }
 
-fn validated_or_raise(json: &Value, role: pg_sys::Oid) -> Validated {
-    validate(json, role)
+fn validated_or_raise(json: &Value, search_path: &[String], role: pg_sys::Oid) -> Validated {
+    validate(json, search_path, role)
         .unwrap_or_else(|problems| raise_problems("invalid hubsync config", &problems, CHECK_HINT))
 }
 
 /// Creates a sync from a JSON config (the product brief's blocks, combined) and returns its name.
+///
+/// A table named without a schema is looked up in `search_path`. Its default is evaluated
+/// in the caller's context, so it is the caller's path: the function itself runs with a
+/// fixed one, as SECURITY DEFINER functions must.
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]
-fn create_sync(config: JsonB) -> String {
+fn create_sync(
+    config: JsonB,
+    search_path: default!(Vec<String>, "pg_catalog.current_schemas(false)"),
+) -> String {
+    handling_secrets();
     let role = caller();
     let Validated {
         config: sync,
         table,
-    } = validated_or_raise(&config.0, role);
+    } = validated_or_raise(&config.0, &search_path, role);
     if spi(syncs::load(&sync.name), "read hubsync.sync").is_some() {
         raise_problems(
             "invalid hubsync config",
             &[Problem::new(
                 ProblemKind::DuplicateObject,
-                "connection_name",
+                name_key(&config.0),
                 format!("a sync named \"{}\" already exists", sync.name),
             )],
             "Choose another \"name\", or change the existing sync with hubsync.alter_sync().",
@@ -154,11 +158,23 @@ fn pull_now(sync: &str) {
     crate::shared::wake_worker();
 }
 
-/// Every problem of a config at once, without creating anything.
+/// The key a sync's name comes from: `name`, else `connection_name`; `name` is also where
+/// a derived name is overridden.
+fn name_key(json: &Value) -> &'static str {
+    if json.get("name").is_none() && json.get("connection_name").is_some() {
+        "connection_name"
+    } else {
+        "name"
+    }
+}
+
+/// Every problem of a config at once, without creating anything (`search_path` as in
+/// `create_sync`).
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn check_config(
     config: JsonB,
+    search_path: default!(Vec<String>, "pg_catalog.current_schemas(false)"),
 ) -> TableIterator<
     'static,
     (
@@ -167,7 +183,10 @@ fn check_config(
         name!(sqlstate, String),
     ),
 > {
-    let problems = validate(&config.0, caller()).err().unwrap_or_default();
+    handling_secrets();
+    let problems = validate(&config.0, &search_path, caller())
+        .err()
+        .unwrap_or_default();
     TableIterator::new(
         problems
             .into_iter()
@@ -176,21 +195,33 @@ fn check_config(
 }
 
 /// Merges `patch` (RFC 7386) into a sync's config, re-validates it whole, and applies it.
+/// A table named without a schema is looked up in the schema of the sync's table.
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn alter_sync(name: &str, patch: JsonB) {
+    handling_secrets();
     let role = caller();
     let row = managed_sync(name, role);
     let merged = cfg::merge_patch(&row.config, &patch.0);
     let Validated {
         config: sync,
         table,
-    } = validated_or_raise(&merged, role);
+    } = validated_or_raise(&merged, &[table_schema(&row)], role);
     if sync.name != row.name {
         raise(
             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
             format!("alter_sync cannot rename sync \"{}\"", row.name),
             "Drop the sync and create it again under the new name.",
+        );
+    }
+    if sync.remote.object != row.remote_object {
+        raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!(
+                "alter_sync cannot move sync \"{}\" from {} to another remote object",
+                row.name, row.remote_object
+            ),
+            "Drop the sync and create a new one for the other object.",
         );
     }
     if table.oid != row.local_table {
@@ -208,7 +239,7 @@ fn alter_sync(name: &str, patch: JsonB) {
         credentials::store(&sync.connection, &secret, role);
     }
     spi(
-        syncs::update_config(row.id, sync.direction.label(), stored),
+        syncs::update_config(row.id, &sync.connection, sync.direction.label(), stored),
         "update the sync",
     );
     install_triggers(row.id, &sync, &table);
@@ -272,6 +303,21 @@ pub fn managed_sync(name: &str, role: pg_sys::Oid) -> syncs::SyncRow {
         );
     }
     row
+}
+
+/// The schema of the sync's table, where its config's unqualified table name points.
+fn table_schema(row: &syncs::SyncRow) -> String {
+    let schema = spi(
+        local_table::schema_of(row.local_table),
+        "find the sync's table",
+    );
+    schema.unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            format!("the table of sync \"{}\" no longer exists", row.name),
+            "Drop the sync with hubsync.drop_sync() and create it again for the new table.",
+        )
+    })
 }
 
 fn install_triggers(id: i32, sync: &SyncConfig, table: &FoundTable) {

@@ -10,6 +10,7 @@ use pgrx::JsonB;
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn set_credentials(connection_name: &str, secret: JsonB) {
+    crate::api::hide_statement::handling_secrets();
     if let Err(problems) = hubsync_core::config::validate_secret(&secret.0) {
         raise_problems(
             "invalid credentials",

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod credentials;
+pub mod hide_statement;
 pub mod hub;
 pub mod remote;
 pub mod resolve;

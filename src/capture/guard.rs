@@ -16,8 +16,7 @@ fn guard_truncate<'a>(
     ));
     if let Ok((Some(name), Some(state))) = active {
         if state == "active" {
-            ereport!(
-                ERROR,
+            crate::error::raise(
                 PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                 format!(
                     "cannot truncate \"{}\": it is synced by hubsync sync \"{name}\"",
@@ -26,7 +25,7 @@ fn guard_truncate<'a>(
                 format!(
                     "Use DELETE so the deletions are synced, or pause the sync first with \
                      SELECT hubsync.pause_sync('{name}') (the truncation will then not reach the remote system)."
-                )
+                ),
             );
         }
     }

@@ -12,21 +12,44 @@ pub struct FoundTable {
     pub table: LocalTable,
 }
 
-/// Looks `table` up (in `schema`, or through `search_path`) and describes it as `role` sees it.
-/// `Ok(None)` when there is no such table.
-pub fn find(schema: Option<&str>, table: &str, role: pg_sys::Oid) -> SpiResult<Option<FoundTable>> {
-    let name = match schema {
-        Some(s) => format!("{}.{}", quote_identifier(s), quote_identifier(table)),
-        None => quote_identifier(table),
+/// Looks `table` up in `schema`, or else in the first of `search_path` holding a relation
+/// of that name, and describes it as `role` sees it. `Ok(None)` when there is no such table.
+///
+/// The API functions run with a fixed `search_path` (they are SECURITY DEFINER), so the
+/// caller's path is passed in rather than read from the session.
+pub fn find(
+    schema: Option<&str>,
+    table: &str,
+    search_path: &[String],
+    role: pg_sys::Oid,
+) -> SpiResult<Option<FoundTable>> {
+    let schemas = match schema {
+        Some(s) => vec![s.to_string()],
+        None => search_path.to_vec(),
     };
     let Some(oid) = crate::catalog::optional(Spi::get_one_with_args::<pg_sys::Oid>(
-        "SELECT c.oid FROM pg_class c WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')",
-        &[name.as_str().into()],
+        "SELECT c.oid FROM unnest($2::text[]) WITH ORDINALITY AS s(nspname, position) \
+         JOIN pg_namespace n ON n.nspname = s.nspname \
+         JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = $1 \
+         ORDER BY s.position LIMIT 1",
+        &[table.into(), schemas.into()],
     ))?
     else {
         return Ok(None);
     };
+    if !is_table(oid)? {
+        return Ok(None);
+    }
     describe(oid, role).map(Some)
+}
+
+/// Whether the relation is a table hubsync can sync (plain or partitioned).
+fn is_table(oid: pg_sys::Oid) -> SpiResult<bool> {
+    Ok(Spi::get_one_with_args::<bool>(
+        "SELECT relkind IN ('r', 'p') FROM pg_class WHERE oid = $1",
+        &[oid.into()],
+    )?
+    .unwrap_or(false))
 }
 
 /// Describes the table with this oid as `role` sees it.
@@ -105,7 +128,8 @@ fn rights(oid: pg_sys::Oid, role: pg_sys::Oid) -> SpiResult<TableRights> {
             .select(
                 "SELECT pg_has_role($2, c.relowner, 'USAGE'), \
                         has_table_privilege($2, c.oid, 'SELECT'), has_table_privilege($2, c.oid, 'INSERT'), \
-                        has_table_privilege($2, c.oid, 'UPDATE'), has_table_privilege($2, c.oid, 'DELETE') \
+                        has_table_privilege($2, c.oid, 'UPDATE'), has_table_privilege($2, c.oid, 'DELETE'), \
+                        has_table_privilege($2, c.oid, 'TRIGGER') \
                  FROM pg_class c WHERE c.oid = $1",
                 None,
                 &[oid.into(), role.into()],
@@ -117,17 +141,18 @@ fn rights(oid: pg_sys::Oid, role: pg_sys::Oid) -> SpiResult<TableRights> {
             insert: row.get(3)?.unwrap_or(false),
             update: row.get(4)?.unwrap_or(false),
             delete: row.get(5)?.unwrap_or(false),
+            trigger: row.get(6)?.unwrap_or(false),
         })
     })
 }
 
-/// Whether `role` holds the TRIGGER privilege on the table (owners always may).
-pub fn may_trigger(oid: pg_sys::Oid, role: pg_sys::Oid) -> SpiResult<bool> {
-    Ok(Spi::get_one_with_args::<bool>(
-        "SELECT has_table_privilege($2, $1, 'TRIGGER')",
-        &[oid.into(), role.into()],
-    )?
-    .unwrap_or(false))
+/// The schema of a table, or `None` if it was dropped.
+pub fn schema_of(oid: pg_sys::Oid) -> SpiResult<Option<String>> {
+    crate::catalog::optional(Spi::get_one_with_args::<String>(
+        "SELECT n.nspname::text FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+        &[oid.into()],
+    ))
 }
 
 /// The quoted, schema-qualified name of a table, or `None` if it was dropped.

@@ -9,6 +9,7 @@ use serde_json::Value;
 pub struct SyncRow {
     pub id: i32,
     pub name: String,
+    pub remote_object: String,
     pub local_table: pg_sys::Oid,
     pub owner: pg_sys::Oid,
     /// The config as the user wrote it, minus secrets.
@@ -41,7 +42,7 @@ fn load_where(condition: &str, arg: pgrx::datum::DatumWithOid<'_>) -> SpiResult<
     Spi::connect(|client| {
         let rows = client.select(
             &format!(
-                "SELECT id, name, local_table::oid, owner::oid, config \
+                "SELECT id, name, remote_object, local_table::oid, owner::oid, config \
                  FROM hubsync.sync WHERE {condition}"
             ),
             None,
@@ -54,9 +55,10 @@ fn load_where(condition: &str, arg: pgrx::datum::DatumWithOid<'_>) -> SpiResult<
         Ok(Some(SyncRow {
             id: row.get(1)?.unwrap_or_default(),
             name: row.get(2)?.unwrap_or_default(),
-            local_table: row.get(3)?.unwrap_or(pg_sys::InvalidOid),
-            owner: row.get(4)?.unwrap_or(pg_sys::InvalidOid),
-            config: row.get::<JsonB>(5)?.map(|j| j.0).unwrap_or(Value::Null),
+            remote_object: row.get(3)?.unwrap_or_default(),
+            local_table: row.get(4)?.unwrap_or(pg_sys::InvalidOid),
+            owner: row.get(5)?.unwrap_or(pg_sys::InvalidOid),
+            config: row.get::<JsonB>(6)?.map(|j| j.0).unwrap_or(Value::Null),
         }))
     })
 }
@@ -88,11 +90,17 @@ pub fn insert(sync: NewSync) -> SpiResult<i32> {
     Ok(id)
 }
 
-/// Replaces a sync's config and direction.
-pub fn update_config(id: i32, direction: &str, config: Value) -> SpiResult<()> {
+/// Replaces a sync's config and what is derived from it: direction and connection.
+pub fn update_config(id: i32, connection: &str, direction: &str, config: Value) -> SpiResult<()> {
     Spi::run_with_args(
-        "UPDATE hubsync.sync SET config = $2, direction = $3, updated_at = now() WHERE id = $1",
-        &[id.into(), JsonB(config).into(), direction.into()],
+        "UPDATE hubsync.sync SET config = $2, direction = $3, connection = $4, updated_at = now() \
+         WHERE id = $1",
+        &[
+            id.into(),
+            JsonB(config).into(),
+            direction.into(),
+            connection.into(),
+        ],
     )
 }
 

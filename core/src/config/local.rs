@@ -158,7 +158,8 @@ impl Site<'_> {
             .collect()
     }
 
-    /// Push reads the table; pull also writes it. Owners may do everything.
+    /// Push reads the table; pull also writes it; every sync puts triggers on it.
+    /// Owners may do everything.
     fn rights(&self) -> Option<Problem> {
         let rights = self.table.rights;
         if rights.owner {
@@ -170,6 +171,7 @@ impl Site<'_> {
             ("INSERT", rights.insert, direction.pull),
             ("UPDATE", rights.update, direction.pull),
             ("DELETE", rights.delete, direction.pull),
+            ("TRIGGER", rights.trigger, true),
         ];
         let missing: Vec<&str> = needed
             .iter()
@@ -307,6 +309,7 @@ mod tests {
     fn a_push_only_sync_needs_only_select() {
         let reader = TableRights {
             select: true,
+            trigger: true,
             ..TableRights::default()
         };
         let c = config(
@@ -324,7 +327,7 @@ mod tests {
         let p = check_local(&c, &contacts(TableRights::default()));
         assert_eq!(found(&p), [("source.table", "42501")]);
         assert!(
-            p[0].message.contains("needs SELECT on it"),
+            p[0].message.contains("needs SELECT, TRIGGER on it"),
             "{}",
             p[0].message
         );

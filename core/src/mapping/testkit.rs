@@ -150,6 +150,7 @@ pub fn accounts_table() -> LocalTable {
             insert: true,
             update: true,
             delete: true,
+            trigger: true,
         },
     }
 }

@@ -58,6 +58,7 @@ pub fn rights(value: &Value) -> TableRights {
         insert: flag("insert"),
         update: flag("update"),
         delete: flag("delete"),
+        trigger: flag("trigger"),
     }
 }
 
@@ -76,6 +77,7 @@ fn parse_create_table(sql: &str) -> LocalTable {
             insert: true,
             update: true,
             delete: true,
+            trigger: true,
         },
     };
     for line in sql.lines().map(str::trim) {
