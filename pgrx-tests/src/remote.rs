@@ -116,6 +116,13 @@ impl Remote {
             .unwrap_or_default()
     }
 
+    /// API calls made to one endpoint class (`collections`, `query`, `describe`, ...).
+    pub fn calls(&self, endpoint: &str) -> u64 {
+        self.admin("GET", "counters", None)["apiCallsByEndpoint"][endpoint]
+            .as_u64()
+            .unwrap_or_default()
+    }
+
     /// Adds fault rules (see the emulator's README).
     pub fn inject(&self, rules: Value) {
         self.admin("POST", "faults", Some(json!({ "rules": rules })));

@@ -61,7 +61,11 @@ fn resolve_with(id: i64, choice: Choice) {
     let conflict = spi(load(id), "read the review item");
     let sync = managed_sync(&conflict.sync, caller());
     let config = hubsync_core::config::parse_sync(&sync.config).unwrap_or_else(|problems| {
-        crate::error::raise_problems("the stored config no longer validates", &problems, "Fix it with hubsync.alter_sync().")
+        crate::error::raise_problems(
+            "the stored config no longer validates",
+            &problems,
+            "Fix it with hubsync.alter_sync().",
+        )
     });
     let mapped: Vec<String> = config.mappings.iter().map(|m| m.local.clone()).collect();
     let (to_local, push) = match choice {
@@ -71,7 +75,10 @@ fn resolve_with(id: i64, choice: Choice) {
             if let Some(bad) = values.keys().find(|c| !mapped.contains(c)) {
                 raise(
                     PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
-                    format!("column \"{bad}\" is not mapped by sync \"{}\"", conflict.sync),
+                    format!(
+                        "column \"{bad}\" is not mapped by sync \"{}\"",
+                        conflict.sync
+                    ),
                     format!("Mapped columns: {}", mapped.join(", ")),
                 );
             }
@@ -90,7 +97,10 @@ fn resolve_with(id: i64, choice: Choice) {
         columns: mapped,
         id_column: String::new(),
     };
-    spi(apply(&conflict, &target, &to_local, push), "apply the resolution");
+    spi(
+        apply(&conflict, &target, &to_local, push),
+        "apply the resolution",
+    );
     spi(close(id, &conflict, &to_local), "close the review item");
     crate::shared::wake_worker();
 }
@@ -106,15 +116,17 @@ fn load(id: i64) -> SpiResult<Conflict> {
             )?
             .first();
         let kind: Option<String> = row.get(6)?;
-        Ok(kind.filter(|k| k == "conflict").map(|_| -> SpiResult<Conflict> {
-            Ok(Conflict {
-                sync: row.get(1)?.unwrap_or_default(),
-                sync_id: row.get(2)?.unwrap_or_default(),
-                pk: row.get::<JsonB>(3)?.map(|j| j.0).unwrap_or_default(),
-                local: object(row.get::<JsonB>(4)?),
-                remote: object(row.get::<JsonB>(5)?),
-            })
-        }))
+        Ok(kind
+            .filter(|k| k == "conflict")
+            .map(|_| -> SpiResult<Conflict> {
+                Ok(Conflict {
+                    sync: row.get(1)?.unwrap_or_default(),
+                    sync_id: row.get(2)?.unwrap_or_default(),
+                    pk: row.get::<JsonB>(3)?.map(|j| j.0).unwrap_or_default(),
+                    local: object(row.get::<JsonB>(4)?),
+                    remote: object(row.get::<JsonB>(5)?),
+                })
+            }))
     }))?;
     match found {
         Some(conflict) => conflict,
@@ -144,7 +156,12 @@ fn without(values: &Values, other: &Values) -> Values {
 
 /// Writes the chosen values into the row without capturing them, and replaces the
 /// record's pending changes by what must still reach the remote system (`None`: keep them).
-fn apply(conflict: &Conflict, target: &Target, to_local: &Values, push: Option<Values>) -> SpiResult<()> {
+fn apply(
+    conflict: &Conflict,
+    target: &Target,
+    to_local: &Values,
+    push: Option<Values>,
+) -> SpiResult<()> {
     let previous = Spi::get_one::<String>("SELECT current_setting('hubsync.origin', true)")?;
     Spi::run("SELECT set_config('hubsync.origin', 'salesforce', true)")?;
     if !to_local.is_empty() {
@@ -166,7 +183,11 @@ fn apply(conflict: &Conflict, target: &Target, to_local: &Values, push: Option<V
     }
     Spi::run_with_args(
         "INSERT INTO hubsync.outbox (sync_id, op, pk, new, old) VALUES ($1, 'U', $2, $3, '{}')",
-        &[conflict.sync_id.into(), JsonB(conflict.pk.clone()).into(), JsonB(json!(push)).into()],
+        &[
+            conflict.sync_id.into(),
+            JsonB(conflict.pk.clone()).into(),
+            JsonB(json!(push)).into(),
+        ],
     )
 }
 
@@ -176,7 +197,11 @@ fn close(id: i64, conflict: &Conflict, applied: &Values) -> SpiResult<()> {
         "UPDATE hubsync.record_state SET retry_at = NULL, state = 'synced', last_error = NULL, \
              loop_history = NULL, base = coalesce(base, '{}') || $3, updated_at = now() \
          WHERE sync_id = $1 AND pk = $2",
-        &[conflict.sync_id.into(), JsonB(conflict.pk.clone()).into(), JsonB(json!(applied)).into()],
+        &[
+            conflict.sync_id.into(),
+            JsonB(conflict.pk.clone()).into(),
+            JsonB(json!(applied)).into(),
+        ],
     )?;
     Spi::run_with_args("DELETE FROM hubsync.review WHERE id = $1", &[id.into()])?;
     Ok(())

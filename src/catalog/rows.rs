@@ -24,7 +24,10 @@ pub fn update(target: &Target, updates: &[(Value, Values)]) -> SpiResult<()> {
     if updates.is_empty() {
         return Ok(());
     }
-    let rows: Vec<Value> = updates.iter().map(|(pk, v)| json!({"k": pk, "v": v})).collect();
+    let rows: Vec<Value> = updates
+        .iter()
+        .map(|(pk, v)| json!({"k": pk, "v": v}))
+        .collect();
     let sets: Vec<String> = target
         .columns
         .iter()

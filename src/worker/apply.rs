@@ -10,10 +10,10 @@
 use super::guard::{Guards, Way};
 use super::pull::{Mode, PullState};
 use super::runtime::Runtime;
-use crate::catalog::rows::{prefixed, update, Target};
 use super::subxact;
 use crate::catalog::keys;
 use crate::catalog::review::{self, Item, Kind as ReviewKind};
+use crate::catalog::rows::{prefixed, update, Target};
 use hubsync_core::coalesce::Values;
 use hubsync_core::config::{ConflictPolicy, Side, SyncConfig};
 use hubsync_core::conflict::{self, ConflictRecord, Versions};
@@ -25,6 +25,11 @@ use pgrx::spi::{quote_identifier, SpiResult};
 use pgrx::JsonB;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
+
+/// What a reviewer reads about a record the `manual` policy held.
+pub const MANUAL_CONFLICT: &str =
+    "both sides changed this record and the sync's policy is manual; \
+    choose with hubsync.resolve(id, 'local' | 'remote' | '{...merged values...}')";
 
 /// A remote record of the page, mapped.
 struct Incoming {
@@ -94,7 +99,12 @@ pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: QueryPage) -> 
     }
     for id in deleted {
         if let Some(local) = locals.get(&id) {
-            plan.strip.extend(local.pending.iter().map(|p| (p.id, p.new.keys().cloned().collect())));
+            plan.strip.extend(
+                local
+                    .pending
+                    .iter()
+                    .map(|p| (p.id, p.new.keys().cloned().collect())),
+            );
             plan.deletes.push(id);
         }
     }
@@ -110,11 +120,17 @@ struct Progress {
     seen: Vec<String>,
 }
 
-fn read_page(rt: &Runtime, mapper: &Mapper, page: &QueryPage) -> (Vec<Incoming>, Vec<String>, Progress, Vec<Item>) {
+fn read_page(
+    rt: &Runtime,
+    mapper: &Mapper,
+    page: &QueryPage,
+) -> (Vec<Incoming>, Vec<String>, Progress, Vec<Item>) {
     let state = &rt.pull.state;
     let seen: HashSet<&str> = state.seen_at_watermark.iter().map(String::as_str).collect();
     let time_field = match &rt.config.conflict {
-        ConflictPolicy::LastWriteWins { timestamp_field, .. } => timestamp_field.clone(),
+        ConflictPolicy::LastWriteWins {
+            timestamp_field, ..
+        } => timestamp_field.clone(),
         _ => "LastModifiedDate".to_string(),
     };
     let mut incoming = Vec::new();
@@ -175,7 +191,10 @@ fn note_progress(progress: &mut Progress, stamp: Option<Timestamp>, id: &str) {
 }
 
 fn text_time(record: &Map<String, Value>, field: &str) -> Option<Timestamp> {
-    record.get(field).and_then(Value::as_str).and_then(Timestamp::parse)
+    record
+        .get(field)
+        .and_then(Value::as_str)
+        .and_then(Timestamp::parse)
 }
 
 fn strip_attributes(record: &Map<String, Value>) -> Map<String, Value> {
@@ -186,7 +205,12 @@ fn strip_attributes(record: &Map<String, Value>) -> Map<String, Value> {
 
 /// The local row, agreed base and pending changes of every record of the page that
 /// exists locally, by remote id.
-fn knowledge(sync_id: i32, target: &Target, incoming: &[Incoming], deleted: &[String]) -> SpiResult<HashMap<String, Local>> {
+fn knowledge(
+    sync_id: i32,
+    target: &Target,
+    incoming: &[Incoming],
+    deleted: &[String],
+) -> SpiResult<HashMap<String, Local>> {
     let ids: Vec<String> = incoming
         .iter()
         .map(|r| r.remote_id.clone())
@@ -210,7 +234,15 @@ fn knowledge(sync_id: i32, target: &Target, incoming: &[Incoming], deleted: &[St
             let pk = row.get::<JsonB>(2)?.map(|j| j.0).unwrap_or_default();
             let base = object(row.get::<JsonB>(3)?.map(|j| j.0));
             let loop_history = row.get::<JsonB>(4)?.map(|j| j.0);
-            locals.insert(remote_id, Local { pk, base, pending: Vec::new(), loop_history });
+            locals.insert(
+                remote_id,
+                Local {
+                    pk,
+                    base,
+                    pending: Vec::new(),
+                    loop_history,
+                },
+            );
         }
         let pks: Vec<Value> = locals.values().map(|l| l.pk.clone()).collect();
         if pks.is_empty() {
@@ -261,13 +293,21 @@ fn decide(config: &SyncConfig, mapper: &Mapper, plan: &mut Plan, local: &Local, 
         }
         pending_new.extend(change.new.clone());
     }
-    let local_time = local.pending.iter().map(|p| p.changed_at).max().map(|commit| {
-        let column = match policy {
-            ConflictPolicy::LastWriteWins { local_timestamp_column: Some(c), .. } => pending_new.get(c),
-            _ => None,
-        };
-        conflict::local_change_time(column, commit)
-    });
+    let local_time = local
+        .pending
+        .iter()
+        .map(|p| p.changed_at)
+        .max()
+        .map(|commit| {
+            let column = match policy {
+                ConflictPolicy::LastWriteWins {
+                    local_timestamp_column: Some(c),
+                    ..
+                } => pending_new.get(c),
+                _ => None,
+            };
+            conflict::local_change_time(column, commit)
+        });
     let verdict = conflict::merge(
         policy,
         &Versions {
@@ -280,7 +320,8 @@ fn decide(config: &SyncConfig, mapper: &Mapper, plan: &mut Plan, local: &Local, 
         |column, a, b| mapper.local_values_agree(column, a, b),
     );
     for c in &verdict.conflicts {
-        plan.conflicts.push((local.pk.clone(), record.remote_id.clone(), c.clone()));
+        plan.conflicts
+            .push((local.pk.clone(), record.remote_id.clone(), c.clone()));
     }
     if let Some(review) = verdict.review {
         plan.held.push(local.pk.clone());
@@ -292,9 +333,7 @@ fn decide(config: &SyncConfig, mapper: &Mapper, plan: &mut Plan, local: &Local, 
             payload: json!(review.local),
             remote_values: Some(json!(review.remote)),
             error_code: Some("CONFLICT".into()),
-            error_message: "both sides changed this record and the sync's policy is manual; \
-                            choose with hubsync.resolve(id, 'local' | 'remote' | '{...}')"
-                .into(),
+            error_message: MANUAL_CONFLICT.into(),
             attempts: 0,
             outbox_ids: local.pending.iter().map(|p| p.id).collect(),
         });
@@ -315,16 +354,25 @@ fn decide(config: &SyncConfig, mapper: &Mapper, plan: &mut Plan, local: &Local, 
     let pulled: Vec<String> = verdict.to_local.keys().cloned().collect();
     let history = local.loop_history.as_ref();
     let remote_id = Some(record.remote_id.as_str());
-    if !plan.guards.allow(&config.loop_prevention, &local.pk, remote_id, history, Way::Pull, pulled) {
+    if !plan.guards.allow(
+        &config.loop_prevention,
+        &local.pk,
+        remote_id,
+        history,
+        Way::Pull,
+        pulled,
+    ) {
         return;
     }
-    let changed = !verdict.to_local.is_empty() || !verdict.conflicts.is_empty() || verdict.base != local.base;
+    let changed =
+        !verdict.to_local.is_empty() || !verdict.conflicts.is_empty() || verdict.base != local.base;
     if !verdict.to_local.is_empty() {
         plan.applied += 1;
         plan.updates.push((local.pk.clone(), verdict.to_local));
     }
     if changed {
-        plan.bases.push((local.pk.clone(), record.remote_id, verdict.base));
+        plan.bases
+            .push((local.pk.clone(), record.remote_id, verdict.base));
     }
 }
 
@@ -352,7 +400,10 @@ fn write_all(
     update(target, updates)?;
     if !deletes.is_empty() {
         Spi::run_with_args(
-            &format!("DELETE FROM {} WHERE {} = ANY($1)", target.qualified, target.id_column),
+            &format!(
+                "DELETE FROM {} WHERE {} = ANY($1)",
+                target.qualified, target.id_column
+            ),
             &[deletes.to_vec().into()],
         )?;
     }
@@ -373,7 +424,8 @@ fn insert(target: &Target, inserts: &[Incoming]) -> SpiResult<Vec<(Value, String
         pk = keys::pk_array("t", &target.table.primary_key),
         id = target.id_column,
     );
-    let by_id: HashMap<&str, &Incoming> = inserts.iter().map(|r| (r.remote_id.as_str(), r)).collect();
+    let by_id: HashMap<&str, &Incoming> =
+        inserts.iter().map(|r| (r.remote_id.as_str(), r)).collect();
     let mut bases = Vec::new();
     Spi::connect_mut(|client| {
         for row in client.update(&sql, None, &[JsonB(Value::Array(rows)).into()])? {
@@ -397,20 +449,35 @@ fn write_one_by_one(target: &Target, plan: &mut Plan) -> SpiResult<()> {
                 plan.applied += bases.len() as i64;
                 plan.bases.extend(bases);
             }
-            Err(error) => plan.reviews.push(apply_error(Value::Null, &record.remote_id, &record.record, &error.to_string())),
+            Err(error) => plan.reviews.push(apply_error(
+                Value::Null,
+                &record.remote_id,
+                &record.record,
+                &error.to_string(),
+            )),
         }
     }
     for row in std::mem::take(&mut plan.updates) {
         if let Err(error) = subxact::attempt(|| update(target, std::slice::from_ref(&row))) {
             plan.applied -= 1;
             plan.bases.retain(|(pk, _, _)| *pk != row.0);
-            plan.reviews.push(apply_error(row.0.clone(), "", &Map::new(), &error.to_string()));
+            plan.reviews.push(apply_error(
+                row.0.clone(),
+                "",
+                &Map::new(),
+                &error.to_string(),
+            ));
         }
     }
     for id in std::mem::take(&mut plan.deletes) {
         match subxact::attempt(|| write_all(target, &[], &[], std::slice::from_ref(&id))) {
             Ok(done) => drop(done?),
-            Err(error) => plan.reviews.push(apply_error(Value::Null, &id, &Map::new(), &error.to_string())),
+            Err(error) => plan.reviews.push(apply_error(
+                Value::Null,
+                &id,
+                &Map::new(),
+                &error.to_string(),
+            )),
         }
         plan.applied += 1;
     }
@@ -466,17 +533,26 @@ fn record_outcome(sync_id: i32, plan: &Plan) -> SpiResult<()> {
     }
     record_conflicts(sync_id, &plan.conflicts)?;
     review::add(sync_id, &plan.reviews)?;
-    if !plan.held.is_empty() {
-        Spi::run_with_args(
-            "UPDATE hubsync.record_state SET retry_at = 'infinity', state = 'conflict' \
-             WHERE sync_id = $1 AND pk IN (SELECT value FROM jsonb_array_elements($2))",
-            &[sync_id.into(), JsonB(Value::Array(plan.held.clone())).into()],
-        )?;
-    }
-    Ok(())
+    hold(sync_id, &plan.held)
 }
 
-pub(super) fn record_conflicts(sync_id: i32, conflicts: &[(Value, String, ConflictRecord)]) -> SpiResult<()> {
+/// Holds records until a person resolves their conflict: no pushes, no pulled changes.
+pub(super) fn hold(sync_id: i32, pks: &[Value]) -> SpiResult<()> {
+    if pks.is_empty() {
+        return Ok(());
+    }
+    Spi::run_with_args(
+        "INSERT INTO hubsync.record_state AS s (sync_id, pk, state, retry_at) \
+         SELECT $1, value, 'conflict', 'infinity' FROM jsonb_array_elements($2) \
+         ON CONFLICT (sync_id, pk) DO UPDATE SET retry_at = 'infinity', state = 'conflict', updated_at = now()",
+        &[sync_id.into(), JsonB(Value::Array(pks.to_vec())).into()],
+    )
+}
+
+pub(super) fn record_conflicts(
+    sync_id: i32,
+    conflicts: &[(Value, String, ConflictRecord)],
+) -> SpiResult<()> {
     if conflicts.is_empty() {
         return Ok(());
     }
@@ -507,7 +583,13 @@ fn side_label(side: Side) -> &'static str {
 }
 
 /// Moves the pull forward: watermark, paging, phase, counters.
-fn advance(rt: &mut Runtime, mode: Mode, page: &QueryPage, progress: Progress, applied: i64) -> SpiResult<()> {
+fn advance(
+    rt: &mut Runtime,
+    mode: Mode,
+    page: &QueryPage,
+    progress: Progress,
+    applied: i64,
+) -> SpiResult<()> {
     let state = &mut rt.pull.state;
     state.next_locator = page.next_records_url.clone().filter(|_| !page.done);
     if progress.newest.is_some() {
@@ -516,13 +598,31 @@ fn advance(rt: &mut Runtime, mode: Mode, page: &QueryPage, progress: Progress, a
     }
     let finished_load = mode == Mode::FullLoad && state.next_locator.is_none();
     if mode == Mode::FullLoad {
-        state.phase = if finished_load { "incremental".into() } else { "full_load".into() };
+        state.phase = if finished_load {
+            "incremental".into()
+        } else {
+            "full_load".into()
+        };
     }
-    save(rt.id, &rt.pull.state, mode, page.total_size as i64, page.records.len() as i64, finished_load)?;
+    save(
+        rt.id,
+        &rt.pull.state,
+        mode,
+        page.total_size as i64,
+        page.records.len() as i64,
+        finished_load,
+    )?;
     super::stats::pulled(rt.id, applied, progress.newest.filter(|_| applied > 0))
 }
 
-fn save(sync_id: i32, state: &PullState, mode: Mode, total: i64, read: i64, finished: bool) -> SpiResult<()> {
+fn save(
+    sync_id: i32,
+    state: &PullState,
+    mode: Mode,
+    total: i64,
+    read: i64,
+    finished: bool,
+) -> SpiResult<()> {
     Spi::run_with_args(
         "UPDATE hubsync.pull_state SET phase = $2, \
              watermark = coalesce(to_timestamp($3::float8 / 1000), watermark, \

@@ -205,7 +205,11 @@ impl Engine {
             rt.pull.waiting = Some(page);
             return Ok(());
         };
-        if error.errors.iter().any(|e| e.status_code == "INVALID_QUERY_LOCATOR") {
+        if error
+            .errors
+            .iter()
+            .any(|e| e.status_code == "INVALID_QUERY_LOCATOR")
+        {
             // The cursor expired: the pull starts over (applying twice is harmless).
             rt.pull.state.next_locator = None;
             if rt.pull.state.phase == "full_load" {
@@ -309,7 +313,7 @@ fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::Xac
 }
 
 /// Claims the next batch and turns it into queued requests.
-fn claim(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::XactError> {
+fn claim(rt: &mut Runtime, mapper: &Arc<Mapper>) -> Result<(), xact::XactError> {
     let batch = rt.config.performance.batch_size as i64;
     let lease = lease_seconds();
     let prepared = xact::run_spi(|| -> pgrx::spi::SpiResult<push::Prepared> {

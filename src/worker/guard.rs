@@ -47,8 +47,14 @@ impl Guards {
             .unwrap_or_default();
         let at = Timestamp::from_millis(now_ms());
         let event = match way {
-            Way::Push => Event::Pushed { fields: fields.clone(), at },
-            Way::Pull => Event::Pulled { fields: fields.clone(), at },
+            Way::Push => Event::Pushed {
+                fields: fields.clone(),
+                at,
+            },
+            Way::Pull => Event::Pulled {
+                fields: fields.clone(),
+                at,
+            },
         };
         match guard.observe(settings, &event) {
             Verdict::Proceed => {
@@ -79,7 +85,11 @@ impl Guards {
     /// Stores the updated histories and holds the looping records.
     pub fn save(self, sync_id: i32) -> SpiResult<()> {
         if !self.changed.is_empty() {
-            let rows: Vec<Value> = self.changed.into_iter().map(|(pk, h)| json!({"pk": pk, "h": h})).collect();
+            let rows: Vec<Value> = self
+                .changed
+                .into_iter()
+                .map(|(pk, h)| json!({"pk": pk, "h": h}))
+                .collect();
             Spi::run_with_args(
                 "INSERT INTO hubsync.record_state AS s (sync_id, pk, loop_history) \
                  SELECT $1, e->'pk', e->'h' FROM jsonb_array_elements($2) e \

@@ -1,11 +1,14 @@
 //! What the HTTP threads run: closures over owned data that call Salesforce and return an
 //! [`Outcome`]. Nothing here touches Postgres.
 
-use super::push::{Chunk, Kind, Record};
+use super::push::{Chunk, Kind, Record, Verify};
 use super::reconcile::{Lookup, Reconciled};
 use super::settle::Pushed;
 use super::Outcome;
+use hubsync_core::coalesce::Values;
+use hubsync_core::conflict::{self, MergeVerdict, Versions};
 use hubsync_core::salesforce::{CallError, SalesforceClient, SaveResult};
+use hubsync_core::timestamp::Timestamp;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -25,15 +28,127 @@ pub fn describe(client: Arc<SalesforceClient>, sync_id: i32, object: String) -> 
     }
 }
 
-/// Sends one sObject Collections request.
+/// Sends one sObject Collections request (updates of two-way syncs checked first).
 pub fn push(client: Arc<SalesforceClient>, chunk: Chunk) -> Outcome {
-    let result = send(&client, &chunk);
+    let (result, verdicts) = match &chunk.verify {
+        Some(verify) if chunk.kind == Kind::Update => verified_update(&client, &chunk, verify),
+        _ => (send(&client, &chunk), Vec::new()),
+    };
     Outcome::Pushed(Box::new(Pushed {
         finished_ms: now_ms(),
         api_usage: client.api_usage(),
         result,
+        verdicts,
         chunk,
     }))
+}
+
+/// Reads the records back, merges each with its pending local change (the sync's conflict
+/// policy decides fields changed on both sides), and writes only what must reach
+/// Salesforce. Records deleted remotely, held for review, or with nothing left to write
+/// are answered as done without a call; the pull applies the rest locally.
+fn verified_update(
+    client: &SalesforceClient,
+    chunk: &Chunk,
+    verify: &Verify,
+) -> (
+    Result<Vec<SaveResult>, CallError>,
+    Vec<Option<MergeVerdict>>,
+) {
+    let ids: Vec<&str> = chunk
+        .records
+        .iter()
+        .filter_map(|r| r.remote_id.as_deref())
+        .collect();
+    let fields: Vec<&str> = verify.fields.iter().map(String::as_str).collect();
+    let current = match client.retrieve(&chunk.object, &ids, &fields) {
+        Ok(current) if current.len() == chunk.records.len() => current,
+        Ok(_) => return (send(client, chunk), Vec::new()),
+        Err(error) => return (Err(error), Vec::new()),
+    };
+    let mut verdicts = Vec::with_capacity(chunk.records.len());
+    let mut to_send = Vec::new();
+    for (record, remote) in chunk.records.iter().zip(current) {
+        let verdict = remote.map(|remote| merge_with(verify, record, &remote));
+        if let Some(payload) = verdict
+            .as_ref()
+            .and_then(|v| payload_for(verify, record, v))
+        {
+            to_send.push((verdicts.len(), payload));
+        }
+        verdicts.push(verdict);
+    }
+    let mut results: Vec<SaveResult> = (0..verdicts.len()).map(|_| done()).collect();
+    if !to_send.is_empty() {
+        let payloads: Vec<Map<String, Value>> = to_send.iter().map(|(_, p)| p.clone()).collect();
+        match client.update(&chunk.object, &payloads) {
+            Ok(sent) => {
+                for ((index, _), result) in to_send.iter().zip(sent) {
+                    results[*index] = result;
+                }
+            }
+            Err(error) => return (Err(error), verdicts),
+        }
+    }
+    (Ok(results), verdicts)
+}
+
+fn merge_with(verify: &Verify, record: &Record, remote: &Map<String, Value>) -> MergeVerdict {
+    let remote_values: Values = verify.mapper.to_local(remote).value.into_iter().collect();
+    let local: Values = record.agreed.clone().into_iter().collect();
+    let remote_time = remote
+        .get(&verify.time_field)
+        .and_then(Value::as_str)
+        .and_then(Timestamp::parse);
+    conflict::merge(
+        &verify.policy,
+        &Versions {
+            base: &record.base,
+            local: &local,
+            remote: &remote_values,
+            local_time: Some(Timestamp::from_millis(record.newest_change_ms)),
+            remote_time,
+        },
+        |column, a, b| verify.mapper.local_values_agree(column, a, b),
+    )
+}
+
+/// What the update must still write after the merge, with the record's `Id`.
+fn payload_for(
+    verify: &Verify,
+    record: &Record,
+    verdict: &MergeVerdict,
+) -> Option<Map<String, Value>> {
+    if verdict.review.is_some() || verdict.to_remote.is_empty() {
+        return None;
+    }
+    let row: Map<String, Value> = verdict.to_remote.clone().into_iter().collect();
+    let changed: Vec<String> = row.keys().cloned().collect();
+    let mut payload = verify
+        .mapper
+        .to_remote(
+            &row,
+            hubsync_core::mapping::PushOp::Update { changed: &changed },
+        )
+        .value;
+    if payload.is_empty() {
+        return None;
+    }
+    payload.insert(
+        "Id".into(),
+        Value::String(record.remote_id.clone().unwrap_or_default()),
+    );
+    Some(payload)
+}
+
+/// The answer for a record that needed no call.
+fn done() -> SaveResult {
+    SaveResult {
+        id: None,
+        success: true,
+        created: None,
+        errors: Vec::new(),
+    }
 }
 
 fn send(client: &SalesforceClient, chunk: &Chunk) -> Result<Vec<SaveResult>, CallError> {

@@ -82,7 +82,11 @@ pub fn load_state(sync_id: i32) -> SpiResult<PullState> {
 
 /// What to fetch next, if anything is due: the next page of a pull under way, the first
 /// page of the full load, or an incremental pull when its interval has passed.
-pub fn next_fetch(rt: &mut Runtime, client: &Arc<SalesforceClient>, mapper: &Mapper) -> Option<Job<Outcome>> {
+pub fn next_fetch(
+    rt: &mut Runtime,
+    client: &Arc<SalesforceClient>,
+    mapper: &Mapper,
+) -> Option<Job<Outcome>> {
     let pull = &rt.pull;
     if !rt.config.direction.pull || pull.fetching || pull.waiting.is_some() {
         return None;
@@ -93,9 +97,10 @@ pub fn next_fetch(rt: &mut Runtime, client: &Arc<SalesforceClient>, mapper: &Map
     let (mode, request) = match (pull.state.phase.as_str(), &pull.state.next_locator) {
         ("full_load", Some(url)) => (Mode::FullLoad, Request::More(url.clone())),
         ("incremental", Some(url)) => (Mode::Incremental, Request::More(url.clone())),
-        ("pending", _) if rt.config.initial_sync == InitialSync::FullLoad => {
-            (Mode::FullLoad, Request::Start(soql::full_load(object, &fields).ok()?, false))
-        }
+        ("pending", _) if rt.config.initial_sync == InitialSync::FullLoad => (
+            Mode::FullLoad,
+            Request::Start(soql::full_load(object, &fields).ok()?, false),
+        ),
         _ => {
             let due = pull.state.requested || pull.due.is_none_or(|t| Instant::now() >= t);
             if !due {
@@ -128,13 +133,22 @@ enum Request {
 }
 
 /// The HTTP thread's part: run the query (or fetch its next page).
-fn fetch(client: Arc<SalesforceClient>, sync_id: i32, mode: Mode, request: Request) -> Job<Outcome> {
+fn fetch(
+    client: Arc<SalesforceClient>,
+    sync_id: i32,
+    mode: Mode,
+    request: Request,
+) -> Job<Outcome> {
     Box::new(move || {
         let result = match request {
             Request::Start(query, true) => client.query_all(&query),
             Request::Start(query, false) => client.query(&query),
             Request::More(url) => client.query_more(&url),
         };
-        Outcome::Pulled(Box::new(Page { sync_id, mode, result }))
+        Outcome::Pulled(Box::new(Page {
+            sync_id,
+            mode,
+            result,
+        }))
     })
 }

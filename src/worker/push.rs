@@ -4,13 +4,13 @@
 //! Runs inside the claiming transaction; the requests themselves are sent later by the
 //! HTTP threads, after that transaction has committed.
 
+use super::guard::{Guards, Way};
 use super::outbox::Claimed;
 use super::runtime::Runtime;
-use super::guard::{Guards, Way};
 use super::state::{self, Known};
 use crate::catalog::review::{Item, Kind as ReviewKind};
 use hubsync_core::coalesce::{coalesce, Action, Values};
-use hubsync_core::config::LoopPrevention;
+use hubsync_core::config::{ConflictPolicy, LoopPrevention};
 use hubsync_core::mapping::{Mapper, PushOp, Rejection};
 use hubsync_core::retry::Operation;
 use pgrx::prelude::*;
@@ -18,6 +18,7 @@ use pgrx::spi::SpiResult;
 use pgrx::JsonB;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// sObject Collections accept at most this many records per request.
 pub const COLLECTION_LIMIT: usize = 200;
@@ -67,6 +68,30 @@ pub struct Record {
     pub payload: Map<String, Value>,
     /// Local column values both sides will agree on once this write succeeds.
     pub agreed: Map<String, Value>,
+    /// The values both sides last agreed on (for the check before an update).
+    pub base: Values,
+    /// Commit time of the newest change this write carries (epoch ms): the local side's
+    /// time for last-write-wins.
+    pub newest_change_ms: i64,
+}
+
+/// What an update needs to be checked against the remote record just before it is sent,
+/// so a change made in Salesforce since the last pull is merged, not overwritten.
+pub struct Verify {
+    pub mapper: Arc<Mapper>,
+    pub policy: ConflictPolicy,
+    /// Remote fields to read back.
+    pub fields: Vec<String>,
+    /// The remote side's time for last-write-wins (`timestamp_field`).
+    pub time_field: String,
+}
+
+impl std::fmt::Debug for Verify {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verify")
+            .field("fields", &self.fields)
+            .finish()
+    }
 }
 
 /// One request's worth of records of one kind.
@@ -78,6 +103,8 @@ pub struct Chunk {
     /// The External ID field, for upserts.
     pub external_id: Option<String>,
     pub records: Vec<Record>,
+    /// For updates of two-way syncs: read the records back and merge before writing.
+    pub verify: Option<Arc<Verify>>,
 }
 
 /// What one claim turned into.
@@ -128,7 +155,7 @@ fn group(
 /// were never pushed (they must be created whole).
 pub fn prepare(
     runtime: &mut Runtime,
-    mapper: &Mapper,
+    mapper: &Arc<Mapper>,
     claimed: Vec<Claimed>,
 ) -> SpiResult<Prepared> {
     let (groups, deferred) = group(runtime, claimed);
@@ -171,6 +198,7 @@ struct Builder<'a> {
     sync_id: i32,
     object: String,
     mapper: &'a Mapper,
+    verify: Option<Arc<Verify>>,
     external_id: Option<String>,
     by_kind: BTreeMap<u8, (Kind, Vec<Record>)>,
     loops: LoopPrevention,
@@ -178,8 +206,22 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(runtime: &Runtime, mapper: &'a Mapper) -> Builder<'a> {
+    fn new(runtime: &Runtime, mapper: &'a Arc<Mapper>) -> Builder<'a> {
+        let verify = runtime.config.direction.pull.then(|| {
+            Arc::new(Verify {
+                mapper: Arc::clone(mapper),
+                policy: runtime.config.conflict.clone(),
+                fields: mapper.select_fields(),
+                time_field: match &runtime.config.conflict {
+                    ConflictPolicy::LastWriteWins {
+                        timestamp_field, ..
+                    } => timestamp_field.clone(),
+                    _ => "LastModifiedDate".into(),
+                },
+            })
+        });
         Builder {
+            verify,
             sync_id: runtime.id,
             object: runtime.config.remote.object.clone(),
             external_id: mapper.external_id().map(|e| e.field.to_string()),
@@ -232,6 +274,12 @@ impl<'a> Builder<'a> {
             remote_id: known.remote_id.clone(),
             payload: Map::new(),
             agreed: Map::new(),
+            base: known.base.clone(),
+            newest_change_ms: now
+                .iter()
+                .map(|r| r.changed_at_ms)
+                .max()
+                .unwrap_or_default(),
         };
         let abandoned = now.iter().any(|r| r.abandoned);
         match first.action {
@@ -269,7 +317,13 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn update(&mut self, mut record: Record, fields: &Values, history: Option<&Value>, prepared: &mut Prepared) {
+    fn update(
+        &mut self,
+        mut record: Record,
+        fields: &Values,
+        history: Option<&Value>,
+        prepared: &mut Prepared,
+    ) {
         let row: Map<String, Value> = fields.clone().into_iter().collect();
         let changed: Vec<String> = fields.keys().cloned().collect();
         let mapped = self
@@ -284,11 +338,22 @@ impl<'a> Builder<'a> {
         }
         let pushed: Vec<String> = fields
             .keys()
-            .filter(|c| self.mapper.field_for_column(c).is_some_and(|f| mapped.value.contains_key(f)))
+            .filter(|c| {
+                self.mapper
+                    .field_for_column(c)
+                    .is_some_and(|f| mapped.value.contains_key(f))
+            })
             .cloned()
             .collect();
         let remote_id = record.remote_id.clone();
-        if !self.guards.allow(&self.loops, &record.pk, remote_id.as_deref(), history, Way::Push, pushed) {
+        if !self.guards.allow(
+            &self.loops,
+            &record.pk,
+            remote_id.as_deref(),
+            history,
+            Way::Push,
+            pushed,
+        ) {
             return prepared.held_ids.append(&mut record.outbox_ids);
         }
         record.payload = mapped.value;
@@ -326,10 +391,17 @@ impl<'a> Builder<'a> {
     /// Creates, upserts, updates and deletes, each split into requests of 200.
     fn into_chunks(self) -> Vec<Chunk> {
         let (sync_id, object, external_id) = (self.sync_id, self.object, self.external_id);
+        let verify = self.verify;
         self.by_kind
             .into_values()
             .flat_map(|(kind, records)| {
                 split(sync_id, &object, kind, external_id.as_deref(), records)
+            })
+            .map(|mut chunk| {
+                if chunk.kind == Kind::Update {
+                    chunk.verify = verify.clone();
+                }
+                chunk
             })
             .collect()
     }
@@ -352,6 +424,7 @@ pub fn split(
             kind,
             external_id: external_id.map(str::to_string),
             records: records.by_ref().take(COLLECTION_LIMIT).collect(),
+            verify: None,
         });
     }
     chunks

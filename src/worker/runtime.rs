@@ -3,9 +3,9 @@
 //! its HTTP threads, and which records are in flight.
 
 use super::engine::Work;
-use super::pull::PullRuntime;
 use super::outbox::Claimed;
 use super::pool::Pool;
+use super::pull::PullRuntime;
 use super::wait::Waiter;
 use super::Outcome;
 use crate::catalog::local_table::{self, FoundTable};
@@ -138,7 +138,8 @@ impl Runtime {
             queued: VecDeque::new(),
             outstanding: 0,
             pull: PullRuntime {
-                state: super::pull::load_state(row.id).map_err(|e| format!("cannot read the pull state: {e}"))?,
+                state: super::pull::load_state(row.id)
+                    .map_err(|e| format!("cannot read the pull state: {e}"))?,
                 ..PullRuntime::default()
             },
             config,

@@ -8,7 +8,10 @@ use super::runtime::{Health, Runtime};
 use super::state::{self, Failed, Synced};
 use super::{outbox, stats};
 use crate::catalog::review::{self, Item, Kind as ReviewKind};
+use crate::catalog::rows::{update, Target};
+use hubsync_core::coalesce::Values;
 use hubsync_core::config::FallbackAction;
+use hubsync_core::conflict::MergeVerdict;
 use hubsync_core::retry::{self, Class, Failure, TransportError};
 use hubsync_core::salesforce::{CallError, SaveResult};
 use pgrx::prelude::*;
@@ -25,12 +28,19 @@ pub struct Pushed {
     pub finished_ms: i64,
     /// The org's API usage after the call (`Sforce-Limit-Info`).
     pub api_usage: Option<retry::ApiUsage>,
+    /// For checked updates: each record's merge with the remote version (`None` when the
+    /// record no longer exists remotely); empty when the chunk was not checked.
+    pub verdicts: Vec<Option<MergeVerdict>>,
 }
 
 /// What became of each record of a request.
 #[derive(Default)]
 struct Sorted {
     synced: Vec<(Record, Option<String>)>,
+    /// Checked updates that went through: their merge decides base and local writes.
+    merged: Vec<(Record, MergeVerdict)>,
+    /// Checked updates both sides changed, held for a person (policy `manual`).
+    conflicted: Vec<(Record, MergeVerdict)>,
     retry: Vec<(Record, String, f64)>,
     review: Vec<(Record, Option<String>, String)>,
     /// Given back untouched: the connection failed, not the record.
@@ -72,9 +82,23 @@ fn sort(runtime: &Runtime, pushed: &Pushed) -> Sorted {
     let mut sorted = Sorted::default();
     match &pushed.result {
         Ok(results) => {
-            for (record, result) in pushed.chunk.records.iter().zip(results) {
+            let verdicts = pushed
+                .verdicts
+                .iter()
+                .map(Some)
+                .chain(std::iter::repeat(None));
+            for ((record, result), verdict) in
+                pushed.chunk.records.iter().zip(results).zip(verdicts)
+            {
+                let verdict = verdict.cloned().flatten();
                 if result.success {
-                    sorted.synced.push((record.clone(), result.id.clone()));
+                    match verdict {
+                        Some(v) if v.review.is_some() => {
+                            sorted.conflicted.push((record.clone(), v))
+                        }
+                        Some(v) => sorted.merged.push((record.clone(), v)),
+                        None => sorted.synced.push((record.clone(), result.id.clone())),
+                    }
                 } else {
                     let error = result.errors.first();
                     let failure = match error {
@@ -195,6 +219,8 @@ fn record(runtime: &Runtime, pushed: &Pushed, sorted: &Sorted) -> SpiResult<()> 
     let sync_id = runtime.id;
     let kind = pushed.chunk.kind;
     record_synced(runtime, kind, &sorted.synced)?;
+    record_merged(runtime, &sorted.merged)?;
+    record_conflicted(runtime, &sorted.conflicted)?;
     let retry: Vec<Failed> = sorted
         .retry
         .iter()
@@ -220,7 +246,7 @@ fn record(runtime: &Runtime, pushed: &Pushed, sorted: &Sorted) -> SpiResult<()> 
     stats::pushed(
         sync_id,
         &stats::PushStats {
-            pushed: sorted.synced.len() as i64,
+            pushed: (sorted.synced.len() + sorted.merged.len()) as i64,
             failed: (sorted.review.len() + sorted.retry.len()) as i64,
             latencies_ms: sorted
                 .synced
@@ -271,6 +297,104 @@ pub fn record_synced(
     outbox::complete(&ids)
 }
 
+/// Checked updates: the merge's values go into the local row (fields Salesforce won), its
+/// conflicts are logged, and its base becomes what both sides now agree on.
+fn record_merged(runtime: &Runtime, merged: &[(Record, MergeVerdict)]) -> SpiResult<()> {
+    if merged.is_empty() {
+        return Ok(());
+    }
+    let to_local: Vec<(Value, Values)> = merged
+        .iter()
+        .filter(|(_, v)| !v.to_local.is_empty())
+        .map(|(r, v)| (r.pk.clone(), v.to_local.clone()))
+        .collect();
+    if let Some(mapper) = &runtime.mapper {
+        Spi::run("SELECT set_config('hubsync.origin', 'salesforce', true)")?;
+        let target = Target {
+            qualified: &runtime.table.qualified,
+            table: &runtime.table.table,
+            columns: mapper.pull_columns(),
+            id_column: String::new(),
+        };
+        update(&target, &to_local)?;
+    }
+    let conflicts: Vec<_> = merged
+        .iter()
+        .flat_map(|(r, v)| {
+            let id = r.remote_id.clone().unwrap_or_default();
+            v.conflicts
+                .iter()
+                .map(move |c| (r.pk.clone(), id.clone(), c.clone()))
+        })
+        .collect();
+    super::apply::record_conflicts(runtime.id, &conflicts)?;
+    let states: Vec<Synced> = merged
+        .iter()
+        .map(|(r, v)| Synced {
+            pk: r.pk.clone(),
+            remote_id: r.remote_id.clone(),
+            agreed: v.base.clone().into_iter().collect(),
+            op: "update",
+        })
+        .collect();
+    state::synced(runtime.id, &states)?;
+    let pks: Vec<Value> = merged.iter().map(|(r, _)| r.pk.clone()).collect();
+    review::resolve_errors(runtime.id, &pks)?;
+    let ids: Vec<i64> = merged
+        .iter()
+        .flat_map(|(r, _)| r.outbox_ids.iter().copied())
+        .collect();
+    outbox::complete(&ids)
+}
+
+/// Checked updates the `manual` policy holds: both versions go to review, the record
+/// waits (its pending changes stay in the outbox for `hubsync.resolve`).
+fn record_conflicted(runtime: &Runtime, conflicted: &[(Record, MergeVerdict)]) -> SpiResult<()> {
+    if conflicted.is_empty() {
+        return Ok(());
+    }
+    let items: Vec<Item> = conflicted
+        .iter()
+        .filter_map(|(r, v)| {
+            let review = v.review.as_ref()?;
+            Some(Item {
+                pk: r.pk.clone(),
+                remote_id: r.remote_id.clone(),
+                operation: "conflict".into(),
+                kind: ReviewKind::Conflict,
+                payload: serde_json::json!(review.local),
+                remote_values: Some(serde_json::json!(review.remote)),
+                error_code: Some("CONFLICT".into()),
+                error_message: super::apply::MANUAL_CONFLICT.into(),
+                attempts: r.attempts,
+                outbox_ids: r.outbox_ids.clone(),
+            })
+        })
+        .collect();
+    review::add(runtime.id, &items)?;
+    let conflicts: Vec<_> = conflicted
+        .iter()
+        .flat_map(|(r, v)| {
+            let id = r.remote_id.clone().unwrap_or_default();
+            v.conflicts
+                .iter()
+                .map(move |c| (r.pk.clone(), id.clone(), c.clone()))
+        })
+        .collect();
+    super::apply::record_conflicts(runtime.id, &conflicts)?;
+    let pks: Vec<Value> = conflicted.iter().map(|(r, _)| r.pk.clone()).collect();
+    super::apply::hold(runtime.id, &pks)?;
+    let ids: Vec<i64> = conflicted
+        .iter()
+        .flat_map(|(r, _)| r.outbox_ids.iter().copied())
+        .collect();
+    outbox::release(
+        &ids,
+        Some("held: conflict waiting for hubsync.resolve"),
+        false,
+    )
+}
+
 /// New remote ids go into the mapped id column (e.g. `sf_id`); the origin tag set for this
 /// transaction keeps the capture trigger from sending that write back.
 fn write_back_ids(runtime: &Runtime, synced: &[(Record, Option<String>)]) -> SpiResult<()> {
@@ -308,7 +432,6 @@ fn write_back_ids(runtime: &Runtime, synced: &[(Record, Option<String>)]) -> Spi
         &[JsonB(Value::Array(rows)).into()],
     )
 }
-
 
 pub fn record_review(
     runtime: &Runtime,

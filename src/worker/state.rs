@@ -1,6 +1,7 @@
 //! `hubsync.record_state`: per synced record, its remote id, the values both sides last
 //! agreed on, and where it stands. Every write here is one set-based statement per batch.
 
+use hubsync_core::coalesce::Values;
 use pgrx::prelude::*;
 use pgrx::spi::SpiResult;
 use pgrx::JsonB;
@@ -11,6 +12,8 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default)]
 pub struct Known {
     pub remote_id: Option<String>,
+    /// Local column → value last agreed by both sides.
+    pub base: Values,
     /// The record's loop-prevention memory.
     pub loop_history: Option<Value>,
 }
@@ -28,16 +31,21 @@ pub fn load(sync_id: i32, pks: &[Value]) -> SpiResult<HashMap<String, Known>> {
     Spi::connect(|client| {
         client
             .select(
-                "SELECT pk, remote_id, loop_history FROM hubsync.record_state \
+                "SELECT pk, remote_id, loop_history, base FROM hubsync.record_state \
                  WHERE sync_id = $1 AND pk IN (SELECT value FROM jsonb_array_elements($2))",
                 None,
                 &[sync_id.into(), JsonB(Value::Array(pks.to_vec())).into()],
             )?
             .map(|row| {
                 let pk = row.get::<JsonB>(1)?.map(|j| j.0).unwrap_or(Value::Null);
+                let base = match row.get::<JsonB>(4)?.map(|j| j.0) {
+                    Some(Value::Object(m)) => m.into_iter().collect(),
+                    _ => Values::new(),
+                };
                 let known = Known {
                     remote_id: row.get(2)?,
                     loop_history: row.get::<JsonB>(3)?.map(|j| j.0),
+                    base,
                 };
                 Ok((key(&pk), known))
             })
