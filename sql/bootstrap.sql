@@ -130,7 +130,6 @@ CREATE TABLE hubsync.pull_state (
     sync_id           integer PRIMARY KEY,
     phase             text NOT NULL DEFAULT 'pending',
     watermark         timestamptz,
-    seen_at_watermark text[] NOT NULL DEFAULT '{}',
     deleted_watermark timestamptz,
     records_done      bigint NOT NULL DEFAULT 0,
     records_total     bigint,

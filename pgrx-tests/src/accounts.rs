@@ -96,6 +96,8 @@ impl AccountsSync {
                 out.push('\n');
             }
         }
+        let changes = self.remote.admin("GET", "changes/Account", None);
+        out.push_str(&format!("remote changes: {changes}\n"));
         out + &self.cluster.log_tail()
     }
 

@@ -77,6 +77,43 @@ impl Remote {
         }
     }
 
+    /// Writes to a record through the REST API, as a person in Salesforce would:
+    /// `POST` (create, returns the id), `PATCH` (update) or `DELETE`.
+    pub fn write(
+        &self,
+        method: &str,
+        object: &str,
+        id: Option<&str>,
+        fields: Value,
+    ) -> Option<String> {
+        let url = match id {
+            Some(id) => format!("{}/services/data/v59.0/sobjects/{object}/{id}", self.url()),
+            None => format!("{}/services/data/v59.0/sobjects/{object}", self.url()),
+        };
+        let request = self
+            .agent
+            .request(method, &url)
+            .set("Authorization", &format!("Bearer {}", self.token()));
+        let response = match method {
+            "DELETE" => request.call(),
+            _ => request.send_json(fields),
+        }
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        response
+            .into_json::<Value>()
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_string))
+    }
+
+    /// Moves the emulator's clock forward, so its next writes look later than ours.
+    pub fn advance_clock(&self, seconds: u64) {
+        self.admin(
+            "POST",
+            "clock",
+            Some(serde_json::json!({ "advanceSeconds": seconds })),
+        );
+    }
+
     /// A fresh access token (client credentials).
     pub fn token(&self) -> String {
         let answer: Value = self

@@ -101,7 +101,7 @@ fn resolve_with(id: i64, choice: Choice) {
         apply(&conflict, &target, &to_local, push),
         "apply the resolution",
     );
-    spi(close(id, &conflict, &to_local), "close the review item");
+    spi(close(id, &conflict), "close the review item");
     crate::shared::wake_worker();
 }
 
@@ -191,8 +191,9 @@ fn apply(
     )
 }
 
-/// Releases the record's hold, records the agreed values, and closes the item.
-fn close(id: i64, conflict: &Conflict, applied: &Values) -> SpiResult<()> {
+/// Releases the record's hold and closes the item. Salesforce still holds the remote
+/// version until the pending push (if any) lands, so that is the agreed base for now.
+fn close(id: i64, conflict: &Conflict) -> SpiResult<()> {
     Spi::run_with_args(
         "UPDATE hubsync.record_state SET retry_at = NULL, state = 'synced', last_error = NULL, \
              loop_history = NULL, base = coalesce(base, '{}') || $3, updated_at = now() \
@@ -200,7 +201,7 @@ fn close(id: i64, conflict: &Conflict, applied: &Values) -> SpiResult<()> {
         &[
             conflict.sync_id.into(),
             JsonB(conflict.pk.clone()).into(),
-            JsonB(json!(applied)).into(),
+            JsonB(json!(conflict.remote)).into(),
         ],
     )?;
     Spi::run_with_args("DELETE FROM hubsync.review WHERE id = $1", &[id.into()])?;

@@ -15,7 +15,7 @@ use crate::catalog::keys;
 use crate::catalog::review::{self, Item, Kind as ReviewKind};
 use crate::catalog::rows::{prefixed, update, Target};
 use hubsync_core::coalesce::Values;
-use hubsync_core::config::{ConflictPolicy, Side, SyncConfig};
+use hubsync_core::config::{Side, SyncConfig};
 use hubsync_core::conflict::{self, ConflictRecord, Versions};
 use hubsync_core::mapping::Mapper;
 use hubsync_core::salesforce::QueryPage;
@@ -24,7 +24,7 @@ use pgrx::prelude::*;
 use pgrx::spi::{quote_identifier, SpiResult};
 use pgrx::JsonB;
 use serde_json::{json, Map, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// What a reviewer reads about a record the `manual` policy held.
 pub const MANUAL_CONFLICT: &str =
@@ -114,10 +114,11 @@ pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: QueryPage) -> 
     advance(rt, mode, &page, progress, plan.applied)
 }
 
-/// Where the watermark moves once this page is applied.
+/// Where the watermark moves once this page is applied: the newest `SystemModstamp` read.
+/// The next pull reads from that second again (`>=`): several changes can share a second,
+/// and re-applying a record that did not change is a no-op.
 struct Progress {
     newest: Option<Timestamp>,
-    seen: Vec<String>,
 }
 
 fn read_page(
@@ -126,29 +127,19 @@ fn read_page(
     page: &QueryPage,
 ) -> (Vec<Incoming>, Vec<String>, Progress, Vec<Item>) {
     let state = &rt.pull.state;
-    let seen: HashSet<&str> = state.seen_at_watermark.iter().map(String::as_str).collect();
-    let time_field = match &rt.config.conflict {
-        ConflictPolicy::LastWriteWins {
-            timestamp_field, ..
-        } => timestamp_field.clone(),
-        _ => "LastModifiedDate".to_string(),
-    };
+    let time_field = rt.config.conflict.timestamp_field();
     let mut incoming = Vec::new();
     let mut deleted = Vec::new();
     let mut rejected = Vec::new();
     let mut progress = Progress {
         newest: state.watermark,
-        seen: state.seen_at_watermark.clone(),
     };
     for record in &page.records {
         let Some(id) = record.get("Id").and_then(Value::as_str).map(str::to_string) else {
             continue;
         };
         let stamp = text_time(record, "SystemModstamp");
-        if stamp.is_some() && stamp == state.watermark && seen.contains(id.as_str()) {
-            continue;
-        }
-        note_progress(&mut progress, stamp, &id);
+        progress.newest = progress.newest.max(stamp);
         if record.get("IsDeleted") == Some(&Value::Bool(true)) {
             deleted.push(id);
             continue;
@@ -172,22 +163,11 @@ fn read_page(
         incoming.push(Incoming {
             remote_id: id,
             values: mapped.value.into_iter().collect(),
-            remote_time: text_time(record, &time_field),
+            remote_time: text_time(record, time_field),
             record: strip_attributes(record),
         });
     }
     (incoming, deleted, progress, rejected)
-}
-
-fn note_progress(progress: &mut Progress, stamp: Option<Timestamp>, id: &str) {
-    match (stamp, progress.newest) {
-        (Some(s), Some(n)) if s == n => progress.seen.push(id.to_string()),
-        (Some(s), n) if n.is_none_or(|n| s > n) => {
-            progress.newest = Some(s);
-            progress.seen = vec![id.to_string()];
-        }
-        _ => {}
-    }
 }
 
 fn text_time(record: &Map<String, Value>, field: &str) -> Option<Timestamp> {
@@ -299,13 +279,9 @@ fn decide(config: &SyncConfig, mapper: &Mapper, plan: &mut Plan, local: &Local, 
         .map(|p| p.changed_at)
         .max()
         .map(|commit| {
-            let column = match policy {
-                ConflictPolicy::LastWriteWins {
-                    local_timestamp_column: Some(c),
-                    ..
-                } => pending_new.get(c),
-                _ => None,
-            };
+            let column = policy
+                .local_timestamp_column()
+                .and_then(|c| pending_new.get(c));
             conflict::local_change_time(column, commit)
         });
     let verdict = conflict::merge(
@@ -592,10 +568,7 @@ fn advance(
 ) -> SpiResult<()> {
     let state = &mut rt.pull.state;
     state.next_locator = page.next_records_url.clone().filter(|_| !page.done);
-    if progress.newest.is_some() {
-        state.watermark = progress.newest;
-        state.seen_at_watermark = progress.seen;
-    }
+    state.watermark = progress.newest;
     let finished_load = mode == Mode::FullLoad && state.next_locator.is_none();
     if mode == Mode::FullLoad {
         state.phase = if finished_load {
@@ -626,18 +599,17 @@ fn save(
     Spi::run_with_args(
         "UPDATE hubsync.pull_state SET phase = $2, \
              watermark = coalesce(to_timestamp($3::float8 / 1000), watermark, \
-                                  CASE WHEN $7 THEN coalesce(started_at, now()) - interval '5 minutes' END), \
-             seen_at_watermark = $4, next_locator = $5, requested = false, \
-             records_done = CASE WHEN $6 THEN records_done + $8 ELSE records_done END, \
-             records_total = CASE WHEN $6 THEN $9 ELSE records_total END, \
-             started_at = CASE WHEN $6 AND started_at IS NULL THEN now() ELSE started_at END, \
-             finished_at = CASE WHEN $7 THEN now() ELSE finished_at END \
+                                  CASE WHEN $6 THEN coalesce(started_at, now()) - interval '5 minutes' END), \
+             next_locator = $4, requested = false, \
+             records_done = CASE WHEN $5 THEN records_done + $7 ELSE records_done END, \
+             records_total = CASE WHEN $5 THEN $8 ELSE records_total END, \
+             started_at = CASE WHEN $5 AND started_at IS NULL THEN now() ELSE started_at END, \
+             finished_at = CASE WHEN $6 THEN now() ELSE finished_at END \
          WHERE sync_id = $1",
         &[
             sync_id.into(),
             state.phase.as_str().into(),
             state.watermark.map(|t| t.millis() as f64).into(),
-            state.seen_at_watermark.clone().into(),
             state.next_locator.clone().into(),
             (mode == Mode::FullLoad).into(),
             finished.into(),

@@ -273,17 +273,25 @@ impl Engine {
             // meanwhile: local changes are compared with remote ones at one moment.
             return apply_waiting_page(rt, &mapper);
         }
+        if rt.pull.fetching {
+            return Ok(());
+        }
+        if super::pull::due(rt) {
+            // Pushes and pulls of a sync alternate: a page read while a push is in flight
+            // could be older than that push and undo it locally.
+            if rt.outstanding == 0 && rt.queued.is_empty() {
+                if let Some(job) = super::pull::next_fetch(rt, &client, &mapper) {
+                    match rt.pool.try_submit(job) {
+                        Ok(()) => rt.outstanding += 1,
+                        Err(_) => rt.pull.fetching = false,
+                    }
+                }
+            }
+            return Ok(());
+        }
         if rt.has_capacity() && rt.queued.is_empty() {
             claim(rt, &mapper)?;
             submit_queued(rt, &client);
-        }
-        if rt.has_capacity() {
-            if let Some(job) = super::pull::next_fetch(rt, &client, &mapper) {
-                match rt.pool.try_submit(job) {
-                    Ok(()) => rt.outstanding += 1,
-                    Err(_) => rt.pull.fetching = false,
-                }
-            }
         }
         Ok(())
     }

@@ -106,7 +106,10 @@ fn merge_with(verify: &Verify, record: &Record, remote: &Map<String, Value>) -> 
             base: &record.base,
             local: &local,
             remote: &remote_values,
-            local_time: Some(Timestamp::from_millis(record.newest_change_ms)),
+            local_time: Some(conflict::local_change_time(
+                verify.local_time_column.as_ref().and_then(|c| local.get(c)),
+                Timestamp::from_millis(record.newest_change_ms),
+            )),
             remote_time,
         },
         |column, a, b| verify.mapper.local_values_agree(column, a, b),

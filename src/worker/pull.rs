@@ -31,8 +31,6 @@ pub struct PullState {
     pub phase: String,
     /// Records changed at or after this time (epoch ms) are read next.
     pub watermark: Option<Timestamp>,
-    /// Ids already applied whose `SystemModstamp` equals the watermark.
-    pub seen_at_watermark: Vec<String>,
     /// Where the current pull continues (`nextRecordsUrl`), if it has more pages.
     pub next_locator: Option<String>,
     pub requested: bool,
@@ -61,7 +59,7 @@ pub struct Page {
 pub fn load_state(sync_id: i32) -> SpiResult<PullState> {
     Spi::connect(|client| {
         let rows = client.select(
-            "SELECT phase, (extract(epoch FROM watermark) * 1000)::int8, seen_at_watermark, next_locator, requested \
+            "SELECT phase, (extract(epoch FROM watermark) * 1000)::int8, next_locator, requested \
              FROM hubsync.pull_state WHERE sync_id = $1",
             None,
             &[sync_id.into()],
@@ -73,40 +71,45 @@ pub fn load_state(sync_id: i32) -> SpiResult<PullState> {
         Ok(PullState {
             phase: row.get(1)?.unwrap_or_default(),
             watermark: row.get::<i64>(2)?.map(Timestamp::from_millis),
-            seen_at_watermark: row.get(3)?.unwrap_or_default(),
-            next_locator: row.get(4)?,
-            requested: row.get(5)?.unwrap_or(false),
+            next_locator: row.get(3)?,
+            requested: row.get(4)?.unwrap_or(false),
         })
     })
 }
 
-/// What to fetch next, if anything is due: the next page of a pull under way, the first
-/// page of the full load, or an incremental pull when its interval has passed.
+/// Whether the sync should read Salesforce now: the next page of a pull under way, the
+/// first page of the full load, or an incremental pull whose interval has passed.
+pub fn due(rt: &Runtime) -> bool {
+    let pull = &rt.pull;
+    if !rt.config.direction.pull || pull.fetching || pull.waiting.is_some() {
+        return false;
+    }
+    match pull.state.phase.as_str() {
+        _ if pull.state.next_locator.is_some() => true,
+        "pending" => rt.config.initial_sync == InitialSync::FullLoad,
+        _ => pull.state.requested || pull.due.is_none_or(|t| Instant::now() >= t),
+    }
+}
+
+/// The request for what [`due`] said is due.
 pub fn next_fetch(
     rt: &mut Runtime,
     client: &Arc<SalesforceClient>,
     mapper: &Mapper,
 ) -> Option<Job<Outcome>> {
-    let pull = &rt.pull;
-    if !rt.config.direction.pull || pull.fetching || pull.waiting.is_some() {
-        return None;
-    }
     let fields = mapper.select_fields();
     let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
     let object = &rt.config.remote.object;
-    let (mode, request) = match (pull.state.phase.as_str(), &pull.state.next_locator) {
+    let state = &rt.pull.state;
+    let (mode, request) = match (state.phase.as_str(), &state.next_locator) {
         ("full_load", Some(url)) => (Mode::FullLoad, Request::More(url.clone())),
-        ("incremental", Some(url)) => (Mode::Incremental, Request::More(url.clone())),
-        ("pending", _) if rt.config.initial_sync == InitialSync::FullLoad => (
+        (_, Some(url)) => (Mode::Incremental, Request::More(url.clone())),
+        ("pending", None) => (
             Mode::FullLoad,
             Request::Start(soql::full_load(object, &fields).ok()?, false),
         ),
-        _ => {
-            let due = pull.state.requested || pull.due.is_none_or(|t| Instant::now() >= t);
-            if !due {
-                return None;
-            }
-            let since = pull.state.watermark.unwrap_or(Timestamp::from_millis(0));
+        (_, None) => {
+            let since = state.watermark.unwrap_or(Timestamp::from_millis(0));
             let query = soql::incremental_pull(object, &fields, since).ok()?;
             (Mode::Incremental, Request::Start(query, true))
         }
@@ -116,8 +119,7 @@ pub fn next_fetch(
         rt.pull.state.requested = false;
         rt.pull.due = Some(Instant::now() + interval(rt));
     }
-    let (client, sync_id) = (client.clone(), rt.id);
-    Some(fetch(client, sync_id, mode, request))
+    Some(fetch(client.clone(), rt.id, mode, request))
 }
 
 /// How often incremental pulls run.

@@ -84,6 +84,8 @@ pub struct Verify {
     pub fields: Vec<String>,
     /// The remote side's time for last-write-wins (`timestamp_field`).
     pub time_field: String,
+    /// The local column that dates a local change, if the policy names one.
+    pub local_time_column: Option<String>,
 }
 
 impl std::fmt::Debug for Verify {
@@ -212,12 +214,12 @@ impl<'a> Builder<'a> {
                 mapper: Arc::clone(mapper),
                 policy: runtime.config.conflict.clone(),
                 fields: mapper.select_fields(),
-                time_field: match &runtime.config.conflict {
-                    ConflictPolicy::LastWriteWins {
-                        timestamp_field, ..
-                    } => timestamp_field.clone(),
-                    _ => "LastModifiedDate".into(),
-                },
+                time_field: runtime.config.conflict.timestamp_field().to_string(),
+                local_time_column: runtime
+                    .config
+                    .conflict
+                    .local_timestamp_column()
+                    .map(str::to_string),
             })
         });
         Builder {

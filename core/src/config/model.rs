@@ -281,6 +281,33 @@ pub enum ConflictPolicy {
     Manual,
 }
 
+impl ConflictPolicy {
+    /// The remote field that dates a remote change (`timestamp_field`, also when
+    /// last-write-wins is only the default of `field_level_priority`); `LastModifiedDate`
+    /// otherwise.
+    pub fn timestamp_field(&self) -> &str {
+        match self {
+            ConflictPolicy::LastWriteWins {
+                timestamp_field, ..
+            } => timestamp_field,
+            ConflictPolicy::FieldLevelPriority { default, .. } => default.timestamp_field(),
+            _ => "LastModifiedDate",
+        }
+    }
+
+    /// The local column that dates a local change, if the policy names one.
+    pub fn local_timestamp_column(&self) -> Option<&str> {
+        match self {
+            ConflictPolicy::LastWriteWins {
+                local_timestamp_column,
+                ..
+            } => local_timestamp_column.as_deref(),
+            ConflictPolicy::FieldLevelPriority { default, .. } => default.local_timestamp_column(),
+            _ => None,
+        }
+    }
+}
+
 /// `error_handling.retry_strategy`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct RetryStrategy {
