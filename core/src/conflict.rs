@@ -459,14 +459,17 @@ mod tests {
         let policy = ConflictPolicy::FieldLevelPriority {
             rules: vec![
                 FieldRule {
+                    path: String::new(),
                     local: "email".into(),
                     priority: Priority::Side(Side::Remote),
                 },
                 FieldRule {
+                    path: String::new(),
                     local: "billing_address".into(),
                     priority: Priority::Side(Side::Local),
                 },
                 FieldRule {
+                    path: String::new(),
                     local: "phone".into(),
                     priority: Priority::LastUpdated,
                 },
@@ -551,6 +554,7 @@ mod tests {
     fn a_manual_default_holds_even_fields_with_rules() {
         let policy = ConflictPolicy::FieldLevelPriority {
             rules: vec![FieldRule {
+                path: String::new(),
                 local: "email".into(),
                 priority: Priority::Side(Side::Remote),
             }],
@@ -651,6 +655,7 @@ mod tests {
             prop_oneof![side().prop_map(Priority::Side), Just(Priority::LastUpdated)],
         )
             .prop_map(|(local, priority)| FieldRule {
+                path: String::new(),
                 local: local.into(),
                 priority,
             });
