@@ -8,10 +8,12 @@ use serde_json::{json, Value};
 /// The brief's sync name.
 pub const SYNC: &str = "SF_Postgres_Accounts";
 
-/// A cluster, an emulator and the brief's sync between them.
+/// A cluster, an emulator and a sync between them.
 pub struct AccountsSync {
     pub cluster: Cluster,
     pub remote: Remote,
+    /// The sync's name.
+    pub name: String,
 }
 
 /// Starts a cluster (with `extra` settings) and an emulator, creates the brief's `accounts`
@@ -28,29 +30,44 @@ pub fn accounts_sync_with(
     extra: &[(&str, &str)],
     patch: Value,
 ) -> AccountsSync {
-    let cluster = Cluster::start(name, extra);
-    let mut db = cluster.client();
-    db.batch_execute(include_str!(
-        "../../core/tests/fixtures/tables/accounts.sql"
-    ))
-    .expect("create the brief's accounts table");
-    let base: Value = serde_json::from_str(include_str!(
-        "../../core/tests/fixtures/bases/accounts_full.json"
-    ))
-    .expect("the brief's config");
-    let pointed = json!({"source": {"credentials": {"instance_url": remote.url()}}});
-    let config = merge(merge(base, pointed), patch);
-    db.execute("SELECT hubsync.create_sync($1)", &[&config])
-        .expect("create the sync");
-    set_credentials(&mut db);
-    AccountsSync { cluster, remote }
+    fixture_sync(
+        remote,
+        name,
+        extra,
+        include_str!("../../core/tests/fixtures/tables/accounts.sql"),
+        include_str!("../../core/tests/fixtures/bases/accounts_full.json"),
+        patch,
+    )
 }
 
-/// Stores the demo org's client credentials for the brief's connection.
-pub fn set_credentials(db: &mut Client) {
+/// A sync from a fixture: `table_sql` creates its table, `base` (JSON text) is its config,
+/// `patch` is merged into it, and it is pointed at `remote` with the demo credentials.
+pub fn fixture_sync(
+    remote: Remote,
+    name: &str,
+    extra: &[(&str, &str)],
+    table_sql: &str,
+    base: &str,
+    patch: Value,
+) -> AccountsSync {
+    let cluster = Cluster::start(name, extra);
+    let mut db = cluster.client();
+    db.batch_execute(table_sql).expect("create the table");
+    let base: Value = serde_json::from_str(base).expect("the fixture's config");
+    let pointed = json!({"source": {"credentials": {"instance_url": remote.url()}}});
+    let config = merge(merge(base, pointed), patch);
+    let sync: String = db
+        .query_one("SELECT hubsync.create_sync($1)", &[&config])
+        .expect("create the sync")
+        .get(0);
     let secret = json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET});
-    db.execute("SELECT hubsync.set_credentials($1, $2)", &[&SYNC, &secret])
+    db.execute("SELECT hubsync.set_credentials($1, $2)", &[&sync, &secret])
         .expect("set credentials");
+    AccountsSync {
+        cluster,
+        remote,
+        name: sync,
+    }
 }
 
 /// RFC 7386 merge patch, as `hubsync.alter_sync` applies it.
@@ -104,7 +121,10 @@ impl AccountsSync {
     /// Waits until the sync's outbox is empty (everything pushed or parked for review).
     pub fn wait_idle(&self, db: &mut Client) {
         let idle: bool = db
-            .query_one("SELECT hubsync.wait_for_idle($1, '120 seconds')", &[&SYNC])
+            .query_one(
+                "SELECT hubsync.wait_for_idle($1, '120 seconds')",
+                &[&self.name],
+            )
             .expect("wait_for_idle")
             .get(0);
         assert!(

@@ -7,7 +7,7 @@ mod cluster;
 pub mod fixtures;
 mod remote;
 
-pub use accounts::{accounts_sync, accounts_sync_with, AccountsSync, SYNC};
+pub use accounts::{accounts_sync, accounts_sync_with, fixture_sync, AccountsSync, SYNC};
 pub use cluster::{Cluster, DATABASE};
 pub use remote::Remote;
 

@@ -4,6 +4,7 @@ pub mod config;
 pub mod credentials;
 pub mod hide_statement;
 pub mod hub;
+pub mod indexes;
 pub mod remote;
 pub mod resolve;
 pub mod review;

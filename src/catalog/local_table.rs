@@ -163,3 +163,27 @@ pub fn qualified_name(oid: pg_sys::Oid) -> SpiResult<Option<String>> {
         &[oid.into()],
     ))
 }
+
+/// The table's indexes, for `hubsync.recommend_indexes`.
+pub fn indexes(oid: pg_sys::Oid) -> SpiResult<Vec<hubsync_core::schema::IndexInfo>> {
+    Spi::connect(|client| {
+        client
+            .select(
+                "SELECT array(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord) \
+                              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+                              ORDER BY k.ord), \
+                        i.indisunique, i.indpred IS NOT NULL \
+                 FROM pg_index i WHERE i.indrelid = $1",
+                None,
+                &[oid.into()],
+            )?
+            .map(|row| {
+                Ok(hubsync_core::schema::IndexInfo {
+                    columns: row.get(1)?.unwrap_or_default(),
+                    unique: row.get(2)?.unwrap_or(false),
+                    partial: row.get(3)?.unwrap_or(false),
+                })
+            })
+            .collect()
+    })
+}

@@ -15,7 +15,7 @@ use crate::catalog::keys;
 use crate::catalog::review::{self, Item, Kind as ReviewKind};
 use crate::catalog::rows::{prefixed, update, Target};
 use hubsync_core::coalesce::Values;
-use hubsync_core::config::{Side, SyncConfig};
+use hubsync_core::config::{LogLevel, Side, SyncConfig};
 use hubsync_core::conflict::{self, ConflictRecord, Versions};
 use hubsync_core::mapping::Mapper;
 use hubsync_core::salesforce::QueryPage;
@@ -131,6 +131,7 @@ fn read_page(
     let mut incoming = Vec::new();
     let mut deleted = Vec::new();
     let mut rejected = Vec::new();
+    let mut warnings = Vec::new();
     let mut progress = Progress {
         newest: state.watermark,
     };
@@ -145,6 +146,7 @@ fn read_page(
             continue;
         }
         let mapped = mapper.to_local(record);
+        warnings.extend(mapped.warnings.iter().map(super::events::describe_warning));
         if let Some(rejection) = mapped.rejection {
             rejected.push(Item {
                 pk: Value::Null,
@@ -166,6 +168,10 @@ fn read_page(
             remote_time: text_time(record, time_field),
             record: strip_attributes(record),
         });
+    }
+    let threshold = rt.config.monitoring.log_level;
+    if let Err(e) = super::events::record(rt.id, threshold, LogLevel::Warning, &warnings) {
+        pgrx::warning!("hubsync could not log validation warnings: {e}");
     }
     (incoming, deleted, progress, rejected)
 }

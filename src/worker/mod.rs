@@ -3,6 +3,7 @@
 
 mod apply;
 mod engine;
+mod events;
 mod guard;
 mod jobs;
 pub mod launcher;

@@ -10,7 +10,7 @@ use super::runtime::Runtime;
 use super::state::{self, Known};
 use crate::catalog::review::{Item, Kind as ReviewKind};
 use hubsync_core::coalesce::{coalesce, Action, Values};
-use hubsync_core::config::{ConflictPolicy, LoopPrevention};
+use hubsync_core::config::{ConflictPolicy, LogLevel, LoopPrevention};
 use hubsync_core::mapping::{Mapper, PushOp, Rejection};
 use hubsync_core::retry::Operation;
 use pgrx::prelude::*;
@@ -125,6 +125,8 @@ pub struct Prepared {
     pub doubtful: Vec<Record>,
     /// Outbox rows of records held by loop prevention: given back, not sent.
     pub held_ids: Vec<i64>,
+    /// Validation warnings (`on_error: warn`) of records sent anyway.
+    pub warnings: Vec<String>,
 }
 
 /// Groups rows by record, in commit order, keeping back records already in flight.
@@ -185,6 +187,8 @@ pub fn prepare(
     let guards = std::mem::take(&mut builder.guards);
     prepared.chunks = builder.into_chunks();
     guards.save(runtime.id)?;
+    let threshold = runtime.config.monitoring.log_level;
+    super::events::record(runtime.id, threshold, LogLevel::Warning, &prepared.warnings)?;
     super::outbox::release(&prepared.held_ids, Some("held by loop prevention"), false)?;
     Ok(prepared)
 }
@@ -310,6 +314,9 @@ impl<'a> Builder<'a> {
         if let Some(rejection) = mapped.rejection {
             return reject(record, rejection, "create", prepared);
         }
+        prepared
+            .warnings
+            .extend(mapped.warnings.iter().map(super::events::describe_warning));
         record.payload = mapped.value;
         record.agreed = row;
         match (&self.external_id, abandoned) {
@@ -334,6 +341,9 @@ impl<'a> Builder<'a> {
         if let Some(rejection) = mapped.rejection {
             return reject(record, rejection, "update", prepared);
         }
+        prepared
+            .warnings
+            .extend(mapped.warnings.iter().map(super::events::describe_warning));
         if mapped.value.is_empty() {
             // Only columns that do not flow to Salesforce changed.
             return prepared.done.append(&mut record.outbox_ids);
