@@ -73,6 +73,27 @@ CREATE VIEW hubsync.conflicts AS
     FROM hubsync.conflict_log c JOIN hubsync.sync s ON s.id = c.sync_id
     WHERE pg_has_role(current_user, s.owner, 'USAGE');
 
+-- Per sync and minute: records moved, errors, throughput and commit-to-acknowledged latency.
+CREATE VIEW hubsync.metrics AS
+    SELECT s.name AS sync, m.bucket AS minute, m.pushed, m.pulled, m.errors,
+           round((m.pushed + m.pulled) / 60.0, 2) AS throughput_per_s,
+           CASE WHEN m.latency_count > 0
+                THEN round((m.latency_ms_sum / m.latency_count)::numeric, 1) END AS avg_latency_ms,
+           round(m.latency_ms_max::numeric, 1) AS max_latency_ms,
+           CASE WHEN m.pushed + m.pulled + m.errors > 0
+                THEN round(m.errors::numeric / (m.pushed + m.pulled + m.errors), 4) END AS error_rate
+    FROM hubsync.metric m JOIN hubsync.sync s ON s.id = m.sync_id;
+
+-- Alerts raised from monitoring.alerting thresholds (open ones have no resolved_at).
+CREATE VIEW hubsync.alerts AS
+    SELECT a.id, s.name AS sync, a.severity, a.kind, a.message, a.raised_at, a.resolved_at
+    FROM hubsync.alert a JOIN hubsync.sync s ON s.id = a.sync_id;
+
+-- Each sync's own log: validation warnings and notable events.
+CREATE VIEW hubsync.logs AS
+    SELECT l.id, s.name AS sync, l.level, l.message, l.at
+    FROM hubsync.log l LEFT JOIN hubsync.sync s ON s.id = l.sync_id;
+
 -- Stored hub-and-spoke definitions.
 CREATE VIEW hubsync.hubs AS
     SELECT h.name, h.config -> 'connected_systems' AS connected_systems, h.created_at
@@ -129,4 +150,4 @@ GRANT SELECT ON hubsync.sync, hubsync.sync_stats, hubsync.pull_state, hubsync.me
                 hubsync.alert, hubsync.log, hubsync.hub TO PUBLIC;
 GRANT SELECT ON hubsync.worker, hubsync.syncs, hubsync.status, hubsync.hubs,
                 hubsync.review_queue, hubsync.record_status, hubsync.progress,
-                hubsync.conflicts TO PUBLIC;
+                hubsync.conflicts, hubsync.metrics, hubsync.alerts, hubsync.logs TO PUBLIC;

@@ -3,6 +3,7 @@
 //! The extension (`src/`) only moves data between Postgres and these functions;
 //! the HTTP edge lives in [`salesforce`]. Nothing here links against Postgres.
 
+pub mod alerts;
 pub mod coalesce;
 pub mod config;
 pub mod conflict;

@@ -248,6 +248,9 @@ impl Engine {
         let Some(rt) = self.runtimes.get_mut(&id) else {
             return Ok(());
         };
+        if rt.monitor.due() {
+            xact::run_spi(|| super::monitor::check(rt))?;
+        }
         if !rt.active || !rt.may_send() {
             return Ok(());
         }

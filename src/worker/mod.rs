@@ -7,6 +7,7 @@ mod events;
 mod guard;
 mod jobs;
 pub mod launcher;
+mod monitor;
 mod outbox;
 mod pool;
 mod pull;

@@ -12,12 +12,16 @@ use crate::catalog::local_table::{self, FoundTable};
 use crossbeam_channel::Sender;
 use hubsync_core::config::{parse_secret, parse_sync, SyncConfig};
 use hubsync_core::mapping::Mapper;
+use hubsync_core::retry::{self, Budget};
 use hubsync_core::salesforce::{ClientConfig, SalesforceClient, Timeouts};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Share of the org's daily API requests hubsync leaves untouched.
+pub const API_RESERVE: f64 = 0.05;
 
 /// A sync as stored, with its credentials: the input a runtime is (re)built from.
 pub struct SyncRow {
@@ -105,6 +109,8 @@ pub struct Runtime {
     pub outstanding: usize,
     /// The pull side: progress, the page being fetched or waiting to be applied.
     pub pull: PullRuntime,
+    /// When alerts were last checked.
+    pub monitor: super::monitor::MonitorState,
 }
 
 impl Runtime {
@@ -137,6 +143,7 @@ impl Runtime {
             deferred: Vec::new(),
             queued: VecDeque::new(),
             outstanding: 0,
+            monitor: Default::default(),
             pull: PullRuntime {
                 state: super::pull::load_state(row.id)
                     .map_err(|e| format!("cannot read the pull state: {e}"))?,
@@ -213,13 +220,34 @@ impl Runtime {
         }
     }
 
-    /// Whether requests may be sent now (healthy, or a wait has passed).
+    /// Whether requests may be sent now (healthy, or a wait has passed). A healthy sync
+    /// whose org has used its API budget down to the reserve backs off first.
     pub fn may_send(&mut self) -> bool {
         match &self.health {
-            Health::Ok => true,
+            Health::Ok => self.within_budget(),
             Health::Blocked { .. } => false,
             Health::Waiting { until, .. } => Instant::now() >= *until,
         }
+    }
+
+    /// Keeps [`API_RESERVE`] of the org's daily API requests for everyone else: once usage
+    /// (from the last `Sforce-Limit-Info`) reaches it, the sync waits and tries again later.
+    fn within_budget(&mut self) -> bool {
+        let Some(usage) = self.client.as_ref().and_then(|c| c.api_usage()) else {
+            return true;
+        };
+        if retry::api_budget_state(usage.used, usage.max, API_RESERVE) == Budget::Ok {
+            return true;
+        }
+        let problem = format!(
+            "the org has used {} of its {} daily API requests; hubsync keeps the last {:.0}% for other \
+             integrations and waits",
+            usage.used,
+            usage.max,
+            API_RESERVE * 100.0
+        );
+        super::settle::back_off(self, retry::Class::RateLimited, &problem);
+        false
     }
 
     /// Whether another request can be handed to the HTTP threads.

@@ -255,6 +255,11 @@ fn record(runtime: &Runtime, pushed: &Pushed, sorted: &Sorted) -> SpiResult<()> 
                 .collect(),
             api_usage: pushed.api_usage,
             connection: runtime.health_label(),
+            request_failed: sorted.synced.is_empty()
+                && sorted.merged.is_empty()
+                && (sorted.connection_error.is_some()
+                    || !sorted.review.is_empty()
+                    || !sorted.retry.is_empty()),
             error: sorted
                 .connection_error
                 .as_ref()

@@ -14,6 +14,8 @@ pub struct PushStats {
     pub api_usage: Option<ApiUsage>,
     pub connection: &'static str,
     pub error: Option<String>,
+    /// Nothing got through: counts towards `consecutive_failures`.
+    pub request_failed: bool,
 }
 
 /// Adds a settled push request to the sync's counters and this minute's bucket.
@@ -24,7 +26,8 @@ pub fn pushed(sync_id: i32, s: &PushStats) -> SpiResult<()> {
              last_push_at = CASE WHEN $2 > 0 THEN now() ELSE last_push_at END, \
              api_calls = api_calls + 1, api_usage = coalesce($4, api_usage), \
              connection_state = $5, \
-             consecutive_failures = CASE WHEN $2 > 0 THEN 0 ELSE consecutive_failures + sign($3)::int END, \
+             consecutive_failures = CASE WHEN $7 THEN consecutive_failures + 1 \
+                                         WHEN $2 > 0 THEN 0 ELSE consecutive_failures END, \
              last_error = coalesce($6, last_error), \
              last_error_at = CASE WHEN $6 IS NULL THEN last_error_at ELSE now() END, \
              problem = NULL, updated_at = now() \
@@ -36,6 +39,7 @@ pub fn pushed(sync_id: i32, s: &PushStats) -> SpiResult<()> {
             usage.into(),
             s.connection.into(),
             s.error.clone().into(),
+            s.request_failed.into(),
         ],
     )?;
     let sum: f64 = s.latencies_ms.iter().sum();
@@ -74,7 +78,8 @@ pub fn pulled(
     newest_change: Option<hubsync_core::timestamp::Timestamp>,
 ) -> SpiResult<()> {
     Spi::run_with_args(
-        "UPDATE hubsync.sync_stats SET pulled = pulled + $2, last_pull_at = now(), updated_at = now() \
+        "UPDATE hubsync.sync_stats SET pulled = pulled + $2, last_pull_at = now(), api_calls = api_calls + 1, \
+             updated_at = now() \
          WHERE sync_id = $1",
         &[sync_id.into(), applied.into()],
     )?;

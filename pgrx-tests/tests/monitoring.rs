@@ -1,0 +1,102 @@
+//! Monitoring end to end: the brief's alerting thresholds raise an alert (and a NOTIFY for
+//! relays) when pushes keep failing, resolve it when they recover; metrics and the sync's
+//! log are plain views.
+
+use fallible_iterator::FallibleIterator;
+use hubsync_e2e::{accounts_sync, wait_until};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+#[test]
+fn failing_pushes_raise_an_alert_and_notify_then_resolve() {
+    let brief_monitoring: Value = serde_json::from_str(include_str!(
+        "../../core/tests/fixtures/brief/11_monitoring.json"
+    ))
+    .unwrap();
+    let mut patch = brief_monitoring;
+    patch["error_handling"] = json!({
+        "retry_strategy": {"max_attempts": 50, "backoff_factor": 1.0, "initial_delay_seconds": 0.1},
+        "notification": {"channels": ["slack", "email"], "threshold": "critical"}
+    });
+    patch["validation_rules"] = json!([
+        {"field": "industry_type", "rule": "one_of", "values": ["Energy", "Media"], "on_error": "warn"}
+    ]);
+    let sync = accounts_sync("alerts", &[], patch);
+    let mut listener = sync.db();
+    listener.batch_execute("LISTEN hubsync_alerts").unwrap();
+    sync.remote
+        .inject(json!([{"endpoint": "collections", "kind": "unavailable"}]));
+    let mut db = sync.db();
+    db.batch_execute(
+        "INSERT INTO accounts (account_name, industry_type) VALUES ('Down', 'Retail')",
+    )
+    .unwrap();
+
+    let notice = listener
+        .notifications()
+        .timeout_iter(PATIENCE)
+        .next()
+        .unwrap()
+        .expect("a NOTIFY on hubsync_alerts");
+    let payload: Value = serde_json::from_str(notice.payload()).unwrap();
+    assert_eq!(payload["kind"], "consecutive_failures");
+    assert_eq!(payload["severity"], "critical");
+    assert_eq!(payload["channels"], json!(["slack", "email"]));
+    let open: Vec<(String, String, String)> = db
+        .query(
+            "SELECT kind, severity, message FROM hubsync.alerts WHERE resolved_at IS NULL ORDER BY kind",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    // Every record failed: the error rate is over its 1% too (an error, below the
+    // notification threshold, so it was not NOTIFYed).
+    assert_eq!(open.len(), 2, "{open:?}");
+    assert_eq!(
+        (open[0].0.as_str(), open[0].1.as_str()),
+        ("consecutive_failures", "critical")
+    );
+    assert!(open[0].2.contains("in a row"), "{}", open[0].2);
+    assert_eq!(
+        (open[1].0.as_str(), open[1].1.as_str()),
+        ("error_rate", "error")
+    );
+
+    sync.remote.heal();
+    sync.wait_idle(&mut db);
+    // Records get through again: the critical alert resolves (the error rate still
+    // counts the recent failures until they leave its five-minute window).
+    wait_until(PATIENCE, "the alert resolved", || {
+        let open: i64 = db
+            .query_one(
+                "SELECT count(*) FROM hubsync.alerts \
+                 WHERE resolved_at IS NULL AND kind = 'consecutive_failures'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        (open == 0).then_some(())
+    });
+    let metrics = db
+        .query_one("SELECT sum(pushed)::int8, sum(errors)::int8, max(max_latency_ms)::float8 FROM hubsync.metrics", &[])
+        .unwrap();
+    assert_eq!(metrics.get::<_, Option<i64>>(0), Some(1));
+    assert!(metrics.get::<_, Option<i64>>(1).unwrap_or(0) >= 3);
+    assert!(metrics.get::<_, Option<f64>>(2).is_some_and(|ms| ms > 0.0));
+    // on_error: warn writes the record and logs the rule that failed.
+    let logged: String = db
+        .query_one(
+            "SELECT min(message) FROM hubsync.logs WHERE level = 'warning'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(
+        logged.contains("one_of") && logged.contains("industry_type"),
+        "{logged}"
+    );
+}
