@@ -45,8 +45,3 @@ SELECT id, sf_id, account_name, industry_type, annual_revenue FROM accounts ORDE
 \echo '== what the emulator holds now (SOQL through the sync''s connection)'
 SELECT r->>'Id' AS "Id", r->>'Name' AS "Name", r->>'Industry' AS "Industry", r->>'AnnualRevenue' AS "AnnualRevenue"
 FROM hubsync.remote_query('SF_Postgres_Accounts', 'SELECT Id, Name, Industry, AnnualRevenue FROM Account ORDER BY Name') r;
-
-\echo '== hubsync.status'
-\x on
-SELECT * FROM hubsync.status;
-\x off

@@ -136,8 +136,7 @@ CREATE TABLE hubsync.pull_state (
     started_at        timestamptz,
     finished_at       timestamptz,
     newest_remote_change timestamptz,
-    next_locator      text,
-    requested         boolean NOT NULL DEFAULT false
+    next_locator      text
 );
 
 -- Minute buckets of pushes/pulls/errors and latency, for metrics and alerts.

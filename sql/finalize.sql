@@ -140,6 +140,26 @@ BEGIN
 END
 $$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
+-- Asks for a pull now and waits (up to timeout) until one has been applied.
+CREATE FUNCTION hubsync.wait_for_pull(sync text, timeout interval DEFAULT '60 seconds')
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + timeout;
+    started timestamptz := clock_timestamp();
+BEGIN
+    PERFORM hubsync.pull_now(sync);
+    LOOP
+        IF EXISTS (SELECT 1 FROM hubsync.status s WHERE s.name = wait_for_pull.sync AND s.last_pull > started) THEN
+            RETURN true;
+        END IF;
+        IF clock_timestamp() > deadline THEN
+            RETURN false;
+        END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END
+$$;
+
 -- Nobody but the extension owner writes the catalog directly; secrets are not even readable.
 REVOKE ALL ON ALL TABLES IN SCHEMA hubsync FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA hubsync FROM PUBLIC;

@@ -5,7 +5,7 @@
 
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, PGRXSharedMemory, PgAtomic, PgLwLock};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 const TEXT_LEN: usize = 256;
 
@@ -119,6 +119,10 @@ static INFO: PgLwLock<WorkerInfo> = unsafe { PgLwLock::new(c"hubsync_worker_info
 /// Address of the serving worker's latch (inside its PGPROC, itself in shared memory), or 0.
 static LATCH: PgAtomic<AtomicUsize> = unsafe { PgAtomic::new(c"hubsync_worker_latch") };
 
+/// Bumped by `hubsync.pull_now`: at once, outside any transaction, so even a caller still
+/// inside its transaction (waiting for the pull) gets it.
+static PULL_REQUESTS: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"hubsync_pull_requests") };
+
 /// Set in the postmaster when the library is preloaded; inherited by every backend it forks.
 /// Without preload there is no shared memory and no worker.
 static PRELOADED: AtomicBool = AtomicBool::new(false);
@@ -127,6 +131,7 @@ static PRELOADED: AtomicBool = AtomicBool::new(false);
 pub fn init() {
     pg_shmem_init!(INFO);
     pg_shmem_init!(LATCH);
+    pg_shmem_init!(PULL_REQUESTS);
     PRELOADED.store(true, Ordering::Relaxed);
 }
 
@@ -203,6 +208,23 @@ pub fn wake_worker() {
         // SAFETY: the address points into the PGPROC array in shared memory, valid in every
         // backend; SetLatch on a latch whose owner exited is harmless.
         unsafe { pg_sys::SetLatch(latch as *mut pg_sys::Latch) };
+    }
+}
+
+/// Asks the worker to pull every sync now, and wakes it.
+pub fn request_pull() {
+    if available() {
+        PULL_REQUESTS.get().fetch_add(1, Ordering::AcqRel);
+        wake_worker();
+    }
+}
+
+/// How many pulls were requested so far; the worker compares it with what it last saw.
+pub fn pull_requests() -> u64 {
+    if available() {
+        PULL_REQUESTS.get().load(Ordering::Acquire)
+    } else {
+        0
     }
 }
 

@@ -147,15 +147,8 @@ fn start_from(id: i32, sync: &SyncConfig, table: &FoundTable) -> pgrx::spi::SpiR
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn pull_now(sync: &str) {
-    let row = managed_sync(sync, caller());
-    spi(
-        Spi::run_with_args(
-            "UPDATE hubsync.pull_state SET requested = true WHERE sync_id = $1",
-            &[row.id.into()],
-        ),
-        "request a pull",
-    );
-    crate::shared::wake_worker();
+    managed_sync(sync, caller());
+    crate::shared::request_pull();
 }
 
 /// The key a sync's name comes from: `name`, else `connection_name`; `name` is also where

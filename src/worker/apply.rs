@@ -606,7 +606,7 @@ fn save(
         "UPDATE hubsync.pull_state SET phase = $2, \
              watermark = coalesce(to_timestamp($3::float8 / 1000), watermark, \
                                   CASE WHEN $6 THEN coalesce(started_at, now()) - interval '5 minutes' END), \
-             next_locator = $4, requested = false, \
+             next_locator = $4, \
              records_done = CASE WHEN $5 THEN records_done + $7 ELSE records_done END, \
              records_total = CASE WHEN $5 THEN $8 ELSE records_total END, \
              started_at = CASE WHEN $5 AND started_at IS NULL THEN now() ELSE started_at END, \

@@ -28,6 +28,8 @@ pub struct Engine {
     results: Receiver<Outcome>,
     pub waiter: Waiter,
     refreshed: Option<Instant>,
+    /// `shared::pull_requests()` when last seen.
+    pull_requests: u64,
 }
 
 impl Engine {
@@ -44,6 +46,7 @@ impl Engine {
             results,
             waiter: Waiter::new()?,
             refreshed: None,
+            pull_requests: shared::pull_requests(),
         })
     }
 
@@ -53,6 +56,13 @@ impl Engine {
         self.settle_results();
         if self.refreshed.is_none_or(|t| t.elapsed() >= REFRESH_EVERY) {
             self.refresh()?;
+        }
+        let requests = shared::pull_requests();
+        if requests != self.pull_requests {
+            self.pull_requests = requests;
+            self.runtimes
+                .values_mut()
+                .for_each(|rt| rt.pull.state.requested = true);
         }
         let ids: Vec<i32> = self.runtimes.keys().copied().collect();
         for id in ids {
@@ -83,7 +93,6 @@ impl Engine {
             .retain(|id, _| rows.iter().any(|r| r.id == *id));
         for row in rows {
             if let Some(rt) = self.runtimes.get_mut(&row.id) {
-                rt.pull.state.requested |= row.pull_requested;
                 rt.active = row.active;
             }
             let current = self.runtimes.get(&row.id).map(|r| r.version.clone());

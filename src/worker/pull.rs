@@ -33,6 +33,7 @@ pub struct PullState {
     pub watermark: Option<Timestamp>,
     /// Where the current pull continues (`nextRecordsUrl`), if it has more pages.
     pub next_locator: Option<String>,
+    /// Someone called `hubsync.pull_now`.
     pub requested: bool,
 }
 
@@ -59,7 +60,7 @@ pub struct Page {
 pub fn load_state(sync_id: i32) -> SpiResult<PullState> {
     Spi::connect(|client| {
         let rows = client.select(
-            "SELECT phase, (extract(epoch FROM watermark) * 1000)::int8, next_locator, requested \
+            "SELECT phase, (extract(epoch FROM watermark) * 1000)::int8, next_locator \
              FROM hubsync.pull_state WHERE sync_id = $1",
             None,
             &[sync_id.into()],
@@ -72,7 +73,7 @@ pub fn load_state(sync_id: i32) -> SpiResult<PullState> {
             phase: row.get(1)?.unwrap_or_default(),
             watermark: row.get::<i64>(2)?.map(Timestamp::from_millis),
             next_locator: row.get(3)?,
-            requested: row.get(4)?.unwrap_or(false),
+            requested: false,
         })
     })
 }

@@ -33,8 +33,6 @@ pub struct SyncRow {
     /// Changes whenever the sync or its credentials change.
     pub version: String,
     pub secret: Option<serde_json::Value>,
-    /// Someone called `hubsync.pull_now`.
-    pub pull_requested: bool,
 }
 
 /// Every sync, with the version stamp that tells the worker to rebuild its runtime.
@@ -43,10 +41,8 @@ pub fn load_rows() -> pgrx::spi::SpiResult<Vec<SyncRow>> {
         client
             .select(
                 "SELECT s.id, s.name, s.state = 'active', s.config, s.local_table::oid, \
-                        s.updated_at::text || '/' || coalesce(c.updated_at::text, ''), c.secret, \
-                        coalesce(p.requested, false) \
+                        s.updated_at::text || '/' || coalesce(c.updated_at::text, ''), c.secret \
                  FROM hubsync.sync s LEFT JOIN hubsync.credentials c ON c.connection = s.connection \
-                 LEFT JOIN hubsync.pull_state p ON p.sync_id = s.id \
                  ORDER BY s.id",
                 None,
                 &[],
@@ -60,7 +56,6 @@ pub fn load_rows() -> pgrx::spi::SpiResult<Vec<SyncRow>> {
                     table: row.get(5)?.unwrap_or(pg_sys::InvalidOid),
                     version: row.get(6)?.unwrap_or_default(),
                     secret: row.get::<JsonB>(7)?.map(|j| j.0),
-                    pull_requested: row.get(8)?.unwrap_or(false),
                 })
             })
             .collect()
