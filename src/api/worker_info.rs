@@ -4,6 +4,8 @@ use crate::shared;
 use pgrx::prelude::*;
 
 /// One row describing the worker; when the library was not preloaded, says so.
+// pgrx reads the column names from the tuple written out here, so no type alias.
+#[allow(clippy::type_complexity)]
 #[pg_extern(volatile, parallel_safe)]
 fn worker_info() -> TableIterator<
     'static,

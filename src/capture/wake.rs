@@ -30,10 +30,10 @@ unsafe extern "C-unwind" fn on_xact_event(
 ) {
     use pg_sys::XactEvent::*;
     match event {
-        XACT_EVENT_COMMIT | XACT_EVENT_PARALLEL_COMMIT => {
-            if WROTE_OUTBOX.with(|w| w.replace(false)) {
-                shared::wake_worker();
-            }
+        XACT_EVENT_COMMIT | XACT_EVENT_PARALLEL_COMMIT
+            if WROTE_OUTBOX.with(|w| w.replace(false)) =>
+        {
+            shared::wake_worker();
         }
         XACT_EVENT_ABORT | XACT_EVENT_PARALLEL_ABORT => WROTE_OUTBOX.with(|w| w.set(false)),
         _ => {}
