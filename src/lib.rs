@@ -8,10 +8,12 @@ use pgrx::prelude::*;
 mod api;
 mod capture;
 mod catalog;
+mod connection;
 mod error;
 mod guc;
 mod shared;
 mod sqlstate;
+mod threads;
 mod worker;
 
 pgrx::pg_module_magic!();

@@ -157,3 +157,73 @@ fn revenue_survives_round_trips_exactly_and_indexes_are_recommended() {
         "{statements:?}"
     );
 }
+
+#[test]
+fn create_sync_checks_the_mapping_against_salesforce_when_it_can_reach_it() {
+    let remote = Remote::start();
+    let cluster = hubsync_e2e::Cluster::start("describe-check", &[]);
+    let mut db = cluster.client();
+    db.batch_execute(include_str!(
+        "../../core/tests/fixtures/tables/accounts.sql"
+    ))
+    .unwrap();
+    let mut config: Value = serde_json::from_str(include_str!(
+        "../../core/tests/fixtures/bases/accounts_full.json"
+    ))
+    .unwrap();
+    config["source"]["credentials"] = json!({
+        "instance_url": remote.url(),
+        "client_id": "hubsync-demo-client",
+        "client_secret": "hubsync-demo-secret"
+    });
+    config["field_mappings"][2]["source"] = json!("Industry_Typo__c");
+    let refused = db
+        .query_one("SELECT hubsync.create_sync($1)", &[&config])
+        .expect_err("a field Salesforce does not have");
+    let db_error = refused.as_db_error().expect("a server error");
+    assert_eq!(db_error.code().code(), "42703");
+    assert!(
+        db_error.message().contains("field_mappings[2]"),
+        "{}",
+        db_error.message()
+    );
+    assert!(
+        db_error.message().contains("Industry_Typo__c"),
+        "{}",
+        db_error.message()
+    );
+    let syncs: i64 = db
+        .query_one("SELECT count(*) FROM hubsync.sync", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(syncs, 0, "nothing half-created");
+
+    // Fixed, it is accepted; pointed at a Salesforce that is down, it is accepted with a
+    // notice and the worker checks later.
+    config["field_mappings"][2]["source"] = json!("Industry");
+    db.execute("SELECT hubsync.create_sync($1)", &[&config])
+        .unwrap();
+    config["connection_name"] = json!("Down");
+    config["source"]["credentials"]["instance_url"] = json!("http://127.0.0.1:9");
+    let notices = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = notices.clone();
+    let mut observed = cluster
+        .config_as(hubsync_e2e::DATABASE, "postgres")
+        .notice_callback(move |n| seen.lock().unwrap().push(n.message().to_string()))
+        .connect(postgres::NoTls)
+        .unwrap();
+    observed
+        .execute("CREATE TABLE accounts2 (LIKE accounts INCLUDING ALL)", &[])
+        .unwrap();
+    config["target"]["table"] = json!("accounts2");
+    observed
+        .execute("SELECT hubsync.create_sync($1)", &[&config])
+        .unwrap();
+    let notices = notices.lock().unwrap();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("could not check the mapping")),
+        "{notices:?}"
+    );
+}

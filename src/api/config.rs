@@ -90,6 +90,7 @@ fn create_sync(
         );
     }
     let (stored, secret) = cfg::split_secrets(&config.0);
+    check_remote(&sync, &table, secret.as_ref());
     if let Some(secret) = secret {
         credentials::store(&sync.connection, &secret, role);
     }
@@ -110,6 +111,24 @@ fn create_sync(
     spi(start_from(id, &sync, &table), "prepare the first sync");
     crate::shared::wake_worker();
     sync.name
+}
+
+/// Checks the sync against the remote object when Salesforce can be reached with the
+/// given (or already stored) credentials; raises with every problem found.
+fn check_remote(sync: &SyncConfig, table: &FoundTable, secret: Option<&Value>) {
+    let stored = match secret {
+        Some(_) => None,
+        None => spi(credentials::load(&sync.connection), "read the credentials"),
+    };
+    let problems = super::remote_check::problems(sync, &table.table, secret.or(stored.as_ref()));
+    if !problems.is_empty() {
+        raise_problems(
+            &format!("the sync does not fit Salesforce object {}", sync.remote.object),
+            &problems,
+            "Fix the field_mappings (hubsync.check_config lists config problems; Salesforce's describe \
+             of the object shows its fields).",
+        );
+    }
 }
 
 /// Where a new sync starts. With `initial_sync: full_load`, local rows that have no remote
@@ -228,6 +247,7 @@ fn alter_sync(name: &str, patch: JsonB) {
         );
     }
     let (stored, secret) = cfg::split_secrets(&merged);
+    check_remote(&sync, &table, secret.as_ref());
     if let Some(secret) = secret {
         credentials::store(&sync.connection, &secret, role);
     }

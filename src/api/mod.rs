@@ -6,6 +6,7 @@ pub mod hide_statement;
 pub mod hub;
 pub mod indexes;
 pub mod remote;
+pub mod remote_check;
 pub mod resolve;
 pub mod review;
 pub mod worker_info;

@@ -4,11 +4,10 @@
 use crate::api::config::{caller, managed_sync};
 use crate::error::{raise, spi};
 use hubsync_core::config::{parse_secret, parse_sync};
-use hubsync_core::salesforce::{ClientConfig, SalesforceClient, Timeouts};
+use hubsync_core::salesforce::SalesforceClient;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::Value;
-use std::time::Duration;
 
 /// The records a SOQL query returns (all pages), each as jsonb without `attributes`.
 /// Makes HTTP calls from this session; meant for people and tests, not for hot paths.
@@ -59,24 +58,13 @@ fn client_for(sync: &str) -> SalesforceClient {
             "Replace them with hubsync.set_credentials().",
         )
     });
-    let timeout = Duration::from_secs(crate::guc::HTTP_TIMEOUT_S.get().max(1) as u64);
-    SalesforceClient::new(ClientConfig {
-        instance_url: config.remote.instance_url.clone(),
-        login_url: config.remote.login_url.clone(),
-        api_version: config.remote.api_version.clone(),
-        secret,
-        timeouts: Timeouts {
-            connect: timeout.min(Duration::from_secs(10)),
-            read: timeout,
+    crate::connection::client(&config, secret, 1, crate::connection::http_timeout()).unwrap_or_else(
+        |e| {
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("cannot build a client for sync \"{sync}\": {e}"),
+                "Check source.credentials.instance_url with hubsync.alter_sync().",
+            )
         },
-        parallelism: 1,
-        client_name: "hubsync".to_string(),
-    })
-    .unwrap_or_else(|e| {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("cannot build a client for sync \"{sync}\": {e}"),
-            "Check source.credentials.instance_url with hubsync.alter_sync().",
-        )
-    })
+    )
 }

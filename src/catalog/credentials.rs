@@ -3,6 +3,7 @@
 
 use crate::error::{raise, spi};
 use pgrx::prelude::*;
+use pgrx::spi::SpiResult;
 use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::Value;
 
@@ -37,4 +38,13 @@ pub fn store(connection: &str, secret: &Value, role: pg_sys::Oid) {
         ),
         "store the credentials",
     );
+}
+
+/// The stored secret of `connection`, if any (for checks made while the user waits).
+pub fn load(connection: &str) -> SpiResult<Option<Value>> {
+    Ok(crate::catalog::optional(Spi::get_one_with_args::<JsonB>(
+        "SELECT secret FROM hubsync.credentials WHERE connection = $1",
+        &[connection.into()],
+    ))?
+    .map(|j| j.0))
 }

@@ -26,7 +26,7 @@ impl<R: Send + 'static> Pool<R> {
         waiter: &Waiter,
     ) -> std::io::Result<Pool<R>> {
         let (jobs, queue) = bounded::<Job<R>>(size);
-        with_signals_blocked(|| {
+        crate::threads::with_signals_blocked(|| {
             for i in 0..size {
                 let (queue, results, ringer) = (queue.clone(), results.clone(), waiter.ringer()?);
                 std::thread::Builder::new()
@@ -53,19 +53,5 @@ fn run<R>(queue: Receiver<Job<R>>, results: Sender<R>, ringer: Ringer) {
             return;
         }
         ringer.ring();
-    }
-}
-
-/// Runs `spawn` with all signals blocked in this thread, so threads it creates inherit
-/// a fully blocked mask; restores the mask afterwards.
-fn with_signals_blocked<T>(spawn: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut previous: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut previous);
-        let result = spawn();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut());
-        result
     }
 }

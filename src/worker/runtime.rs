@@ -13,7 +13,7 @@ use crossbeam_channel::Sender;
 use hubsync_core::config::{parse_secret, parse_sync, SyncConfig};
 use hubsync_core::mapping::Mapper;
 use hubsync_core::retry::{self, Budget};
-use hubsync_core::salesforce::{ClientConfig, SalesforceClient, Timeouts};
+use hubsync_core::salesforce::SalesforceClient;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use std::collections::{HashSet, VecDeque};
@@ -178,13 +178,13 @@ impl Runtime {
             ));
             return;
         };
-        let Some(instance_url) = self.config.remote.instance_url.clone() else {
+        if self.config.remote.instance_url.is_none() {
             self.health = blocked(format!(
                 "{}.credentials.instance_url is missing; hubsync needs the org's URL",
                 self.config.remote.path
             ));
             return;
-        };
+        }
         let secret = match parse_secret(secret) {
             Ok(secret) => secret,
             Err(problems) => {
@@ -192,19 +192,12 @@ impl Runtime {
                 return;
             }
         };
-        let timeout = Duration::from_secs(crate::guc::HTTP_TIMEOUT_S.get().max(1) as u64);
-        let client = SalesforceClient::new(ClientConfig {
-            instance_url: Some(instance_url),
-            login_url: self.config.remote.login_url.clone(),
-            api_version: self.config.remote.api_version.clone(),
+        let client = crate::connection::client(
+            &self.config,
             secret,
-            timeouts: Timeouts {
-                connect: timeout.min(Duration::from_secs(10)),
-                read: timeout,
-            },
-            parallelism: self.pool_size,
-            client_name: "hubsync".to_string(),
-        });
+            self.pool_size,
+            crate::connection::http_timeout(),
+        );
         match client {
             Ok(client) => self.client = Some(Arc::new(client)),
             Err(e) => {

@@ -1,0 +1,66 @@
+//! Checking a new or changed sync against the remote object while the user waits, when
+//! Salesforce can be reached: every mapped field exists, can be written as the direction
+//! needs, and fits its column. When it cannot be reached (no credentials yet, network down),
+//! the worker makes the same check at first contact and shows problems in `hubsync.status`.
+
+use crate::connection;
+use crossbeam_channel::bounded;
+use hubsync_core::config::{parse_secret, SyncConfig};
+use hubsync_core::mapping::Mapper;
+use hubsync_core::problem::{Problem, ProblemKind};
+use hubsync_core::retry::Class;
+use hubsync_core::schema::LocalTable;
+use pgrx::prelude::*;
+use serde_json::Value;
+use std::time::Duration;
+
+/// How long `create_sync` waits for Salesforce before leaving the check to the worker.
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Problems the remote object has with the sync; empty when fine or when it cannot be
+/// reached now (a NOTICE says so).
+pub fn problems(config: &SyncConfig, table: &LocalTable, secret: Option<&Value>) -> Vec<Problem> {
+    let Some(secret) = secret.and_then(|s| parse_secret(s).ok()) else {
+        return Vec::new();
+    };
+    let Ok(client) = connection::client(config, secret, 1, WAIT) else {
+        return Vec::new();
+    };
+    let (tx, rx) = bounded(1);
+    let object = config.remote.object.clone();
+    let spawned = crate::threads::with_signals_blocked(|| {
+        std::thread::Builder::new()
+            .name("hubsync-describe".into())
+            .spawn(move || {
+                let _ = tx.send(client.describe(&object));
+            })
+    });
+    if spawned.is_err() {
+        return Vec::new();
+    }
+    match rx.recv_timeout(WAIT + Duration::from_secs(1)) {
+        Ok(Ok(describe)) => Mapper::new(config, table, &describe)
+            .err()
+            .unwrap_or_default(),
+        Ok(Err(error)) if error.class() == Class::Permanent && error.status == Some(404) => {
+            vec![Problem::new(
+                ProblemKind::UndefinedObject,
+                format!("{}.object", config.remote.path),
+                format!(
+                    "Salesforce has no object \"{}\": {error}",
+                    config.remote.object
+                ),
+            )]
+        }
+        Ok(Err(error)) => later(&error.to_string()),
+        Err(_) => later("no answer within 5 seconds"),
+    }
+}
+
+fn later(why: &str) -> Vec<Problem> {
+    notice!(
+        "hubsync could not check the mapping against Salesforce now ({why}); \
+         the worker checks it at first contact and reports problems in hubsync.status"
+    );
+    Vec::new()
+}
