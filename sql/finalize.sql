@@ -99,37 +99,17 @@ CREATE VIEW hubsync.hubs AS
     SELECT h.name, h.config -> 'connected_systems' AS connected_systems, h.created_at
     FROM hubsync.hub h;
 
--- Waits (up to timeout) until the background worker reports itself running.
-CREATE FUNCTION hubsync.wait_for_worker(timeout interval DEFAULT '30 seconds')
+-- Polls `condition` (a query returning one boolean, given `arg` as $1) until it is true or
+-- `timeout` passes; what the wait_for_* helpers share.
+CREATE FUNCTION hubsync.await_condition(condition text, arg text, timeout interval)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     deadline timestamptz := clock_timestamp() + timeout;
+    satisfied boolean;
 BEGIN
     LOOP
-        IF EXISTS (SELECT 1 FROM hubsync.worker WHERE state = 'running') THEN
-            RETURN true;
-        END IF;
-        IF clock_timestamp() > deadline THEN
-            RETURN false;
-        END IF;
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-END
-$$;
-
--- Waits (up to timeout) until a sync has nothing left to push: an empty outbox.
-CREATE FUNCTION hubsync.wait_for_idle(sync text, timeout interval DEFAULT '60 seconds')
-RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    deadline timestamptz := clock_timestamp() + timeout;
-    sid integer;
-BEGIN
-    SELECT s.id INTO sid FROM hubsync.sync s WHERE s.name = wait_for_idle.sync;
-    IF sid IS NULL THEN
-        RAISE EXCEPTION 'hubsync sync "%" does not exist', sync USING ERRCODE = '42704';
-    END IF;
-    LOOP
-        IF NOT EXISTS (SELECT 1 FROM hubsync.outbox o WHERE o.sync_id = sid) THEN
+        EXECUTE condition INTO satisfied USING arg;
+        IF satisfied THEN
             RETURN true;
         END IF;
         IF clock_timestamp() > deadline THEN
@@ -138,25 +118,38 @@ BEGIN
         PERFORM pg_sleep(0.02);
     END LOOP;
 END
+$$;
+
+-- Waits (up to timeout) until the background worker reports itself running.
+CREATE FUNCTION hubsync.wait_for_worker(timeout interval DEFAULT '30 seconds')
+RETURNS boolean LANGUAGE sql AS $$
+    SELECT hubsync.await_condition(
+        'SELECT EXISTS (SELECT 1 FROM hubsync.worker WHERE state = ''running'')', NULL, timeout)
+$$;
+
+-- Waits (up to timeout) until a sync has nothing left to push: an empty outbox.
+CREATE FUNCTION hubsync.wait_for_idle(sync text, timeout interval DEFAULT '60 seconds')
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM hubsync.sync s WHERE s.name = wait_for_idle.sync) THEN
+        RAISE EXCEPTION 'hubsync sync "%" does not exist', sync USING ERRCODE = '42704';
+    END IF;
+    RETURN hubsync.await_condition(
+        'SELECT NOT EXISTS (SELECT 1 FROM hubsync.outbox o JOIN hubsync.sync s ON s.id = o.sync_id
+                            WHERE s.name = $1)', sync, timeout);
+END
 $$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 -- Asks for a pull now and waits (up to timeout) until one has been applied.
 CREATE FUNCTION hubsync.wait_for_pull(sync text, timeout interval DEFAULT '60 seconds')
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
-    deadline timestamptz := clock_timestamp() + timeout;
     started timestamptz := clock_timestamp();
 BEGIN
     PERFORM hubsync.pull_now(sync);
-    LOOP
-        IF EXISTS (SELECT 1 FROM hubsync.status s WHERE s.name = wait_for_pull.sync AND s.last_pull > started) THEN
-            RETURN true;
-        END IF;
-        IF clock_timestamp() > deadline THEN
-            RETURN false;
-        END IF;
-        PERFORM pg_sleep(0.05);
-    END LOOP;
+    RETURN hubsync.await_condition(
+        format('SELECT EXISTS (SELECT 1 FROM hubsync.status s WHERE s.name = $1 AND s.last_pull > %L)', started),
+        sync, timeout);
 END
 $$;
 

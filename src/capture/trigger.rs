@@ -77,8 +77,12 @@ fn capture<'a>(
     let pk = resolve_all(tupdesc, &spec.pk);
     let captured = resolve_all(tupdesc, &spec.captured);
     let changes = match trigger.op()? {
-        PgTriggerOperation::Insert => vec![inserted(&pk, &captured, data.tg_trigtuple, tupdesc)],
-        PgTriggerOperation::Delete => vec![deleted(&pk, &captured, data.tg_trigtuple, tupdesc)],
+        PgTriggerOperation::Insert => {
+            vec![whole_row("I", &pk, &captured, data.tg_trigtuple, tupdesc)]
+        }
+        PgTriggerOperation::Delete => {
+            vec![whole_row("D", &pk, &captured, data.tg_trigtuple, tupdesc)]
+        }
         PgTriggerOperation::Update => {
             updated(&pk, &captured, data.tg_trigtuple, data.tg_newtuple, tupdesc)
         }
@@ -106,31 +110,25 @@ fn resolve_all(tupdesc: pg_sys::TupleDesc, names: &[String]) -> Vec<Column> {
         .collect()
 }
 
-fn inserted(
+/// A whole-row change: an insert records the new row, a delete the old one.
+fn whole_row(
+    op: &'static str,
     pk: &[Column],
     cols: &[Column],
     tuple: pg_sys::HeapTuple,
     td: pg_sys::TupleDesc,
 ) -> Change {
+    let values = Some(json_object(cols.iter(), tuple, td));
+    let (new, old) = if op == "D" {
+        (None, values)
+    } else {
+        (values, None)
+    };
     Change {
-        op: "I",
+        op,
         pk: json_array(pk, tuple, td),
-        new: Some(json_object(cols.iter(), tuple, td)),
-        old: None,
-    }
-}
-
-fn deleted(
-    pk: &[Column],
-    cols: &[Column],
-    tuple: pg_sys::HeapTuple,
-    td: pg_sys::TupleDesc,
-) -> Change {
-    Change {
-        op: "D",
-        pk: json_array(pk, tuple, td),
-        new: None,
-        old: Some(json_object(cols.iter(), tuple, td)),
+        new,
+        old,
     }
 }
 
@@ -145,7 +143,10 @@ fn updated(
 ) -> Vec<Change> {
     let changed = |c: &&Column| unsafe { !c.same(c.datum(old, td), c.datum(new, td)) };
     if pk.iter().any(|c| changed(&c)) {
-        return vec![deleted(pk, cols, old, td), inserted(pk, cols, new, td)];
+        return vec![
+            whole_row("D", pk, cols, old, td),
+            whole_row("I", pk, cols, new, td),
+        ];
     }
     let diff: Vec<&Column> = cols.iter().filter(changed).collect();
     if diff.is_empty() {

@@ -295,11 +295,7 @@ pub fn record_synced(
         write_back_ids(runtime, synced)?;
     }
     review::resolve_errors(sync_id, &pks)?;
-    let ids: Vec<i64> = synced
-        .iter()
-        .flat_map(|(r, _)| r.outbox_ids.iter().copied())
-        .collect();
-    outbox::complete(&ids)
+    outbox::complete(&outbox_ids(synced))
 }
 
 /// Checked updates: the merge's values go into the local row (fields Salesforce won), its
@@ -323,16 +319,7 @@ fn record_merged(runtime: &Runtime, merged: &[(Record, MergeVerdict)]) -> SpiRes
         };
         update(&target, &to_local)?;
     }
-    let conflicts: Vec<_> = merged
-        .iter()
-        .flat_map(|(r, v)| {
-            let id = r.remote_id.clone().unwrap_or_default();
-            v.conflicts
-                .iter()
-                .map(move |c| (r.pk.clone(), id.clone(), c.clone()))
-        })
-        .collect();
-    super::apply::record_conflicts(runtime.id, &conflicts)?;
+    log_conflicts(runtime.id, merged)?;
     let states: Vec<Synced> = merged
         .iter()
         .map(|(r, v)| Synced {
@@ -345,11 +332,29 @@ fn record_merged(runtime: &Runtime, merged: &[(Record, MergeVerdict)]) -> SpiRes
     state::synced(runtime.id, &states)?;
     let pks: Vec<Value> = merged.iter().map(|(r, _)| r.pk.clone()).collect();
     review::resolve_errors(runtime.id, &pks)?;
-    let ids: Vec<i64> = merged
+    outbox::complete(&outbox_ids(merged))
+}
+
+/// Every outbox row the records carry.
+fn outbox_ids<T>(records: &[(Record, T)]) -> Vec<i64> {
+    records
         .iter()
         .flat_map(|(r, _)| r.outbox_ids.iter().copied())
+        .collect()
+}
+
+/// The conflicts the merges found, into `hubsync.conflicts`.
+fn log_conflicts(sync_id: i32, merged: &[(Record, MergeVerdict)]) -> SpiResult<()> {
+    let conflicts: Vec<_> = merged
+        .iter()
+        .flat_map(|(r, v)| {
+            let id = r.remote_id.clone().unwrap_or_default();
+            v.conflicts
+                .iter()
+                .map(move |c| (r.pk.clone(), id.clone(), c.clone()))
+        })
         .collect();
-    outbox::complete(&ids)
+    super::apply::record_conflicts(sync_id, &conflicts)
 }
 
 /// Checked updates the `manual` policy holds: both versions go to review, the record
@@ -377,24 +382,11 @@ fn record_conflicted(runtime: &Runtime, conflicted: &[(Record, MergeVerdict)]) -
         })
         .collect();
     review::add(runtime.id, &items)?;
-    let conflicts: Vec<_> = conflicted
-        .iter()
-        .flat_map(|(r, v)| {
-            let id = r.remote_id.clone().unwrap_or_default();
-            v.conflicts
-                .iter()
-                .map(move |c| (r.pk.clone(), id.clone(), c.clone()))
-        })
-        .collect();
-    super::apply::record_conflicts(runtime.id, &conflicts)?;
+    log_conflicts(runtime.id, conflicted)?;
     let pks: Vec<Value> = conflicted.iter().map(|(r, _)| r.pk.clone()).collect();
     super::apply::hold(runtime.id, &pks)?;
-    let ids: Vec<i64> = conflicted
-        .iter()
-        .flat_map(|(r, _)| r.outbox_ids.iter().copied())
-        .collect();
     outbox::release(
-        &ids,
+        &outbox_ids(conflicted),
         Some("held: conflict waiting for hubsync.resolve"),
         false,
     )
