@@ -503,3 +503,55 @@ fn one_way_syncs_stay_one_way() {
     assert_eq!(local_count(&mut db), 1);
     assert_eq!(to_remote.remote.calls("query"), 0);
 }
+
+#[test]
+fn a_table_with_rows_is_joined_both_ways_and_refused_values_park_only_their_record() {
+    let remote = Remote::start();
+    load_remote(&remote, 3);
+    let big: Value =
+        serde_json::from_str(r#"{"Account": [{"Name": "Too big", "AnnualRevenue": 5000000}]}"#)
+            .unwrap();
+    remote.admin("POST", "load", Some(big));
+    // Rows that exist before the sync, and a rule the remote data will break.
+    let sync = hubsync_e2e::fixture_sync(
+        remote,
+        "existing-rows-sync",
+        &[],
+        &format!(
+            "{}; INSERT INTO accounts (account_name) VALUES ('Local A'), ('Local B'); \
+             ALTER TABLE accounts ADD CONSTRAINT revenue_cap CHECK (annual_revenue < 1000000)",
+            include_str!("../../core/tests/fixtures/tables/accounts.sql")
+        ),
+        include_str!("../../core/tests/fixtures/bases/accounts_full.json"),
+        fast_polling(),
+    );
+    let mut db = sync.db();
+    wait_until(PATIENCE, "the full load", || {
+        let phase: String = db
+            .query_one("SELECT phase FROM hubsync.progress", &[])
+            .unwrap()
+            .get(0);
+        (phase == "incremental").then_some(())
+    });
+    sync.wait_idle(&mut db);
+    // The local rows went to Salesforce; the three loadable remote records came home.
+    let remote_names: Vec<String> = sync
+        .remote
+        .query("SELECT Name FROM Account ORDER BY Name", false)
+        .iter()
+        .map(|r| r["Name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        remote_names.contains(&"Local A".to_string())
+            && remote_names.contains(&"Local B".to_string())
+    );
+    assert_eq!(local_count(&mut db), 2 + 3, "{}", sync.diagnostics());
+    // The record the table refuses is parked with the reason; the rest applied.
+    let review = db
+        .query("SELECT kind, error_message FROM hubsync.review_queue", &[])
+        .unwrap();
+    assert_eq!(review.len(), 1, "{}", sync.diagnostics());
+    let (kind, message): (String, String) = (review[0].get(0), review[0].get(1));
+    assert_eq!(kind, "apply_error");
+    assert!(message.contains("revenue_cap"), "{message}");
+}

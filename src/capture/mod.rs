@@ -4,5 +4,6 @@
 pub mod encode;
 pub mod guard;
 pub mod install;
+mod tests;
 pub mod trigger;
 pub mod wake;

@@ -42,7 +42,8 @@ pub struct Item {
     pub outbox_ids: Vec<i64>,
 }
 
-/// Opens review items, or refreshes the open item of the same record and kind.
+/// Opens review items, or refreshes the open item of the same record and kind (a record
+/// known only remotely, like a pulled value the table refused, by its remote id).
 pub fn add(sync_id: i32, items: &[Item]) -> SpiResult<()> {
     if items.is_empty() {
         return Ok(());
@@ -58,13 +59,15 @@ pub fn add(sync_id: i32, items: &[Item]) -> SpiResult<()> {
                  operation = e.operation, payload = e.payload, remote_values = e.remote_values, \
                  error_code = e.error_code, error_message = e.error_message, \
                  remote_id = coalesce(e.remote_id, r.remote_id), outbox_ids = r.outbox_ids || e.outbox_ids \
-             FROM e WHERE r.sync_id = $1 AND r.pk = e.pk AND r.kind = e.kind \
-             RETURNING r.pk, r.kind) \
+             FROM e WHERE r.sync_id = $1 AND r.kind = e.kind AND \
+                 (r.pk = e.pk OR (r.pk IS NULL AND e.pk IS NULL AND r.remote_id = e.remote_id)) \
+             RETURNING r.pk, r.remote_id, r.kind) \
          INSERT INTO hubsync.review (sync_id, pk, remote_id, operation, kind, payload, remote_values, \
                                      error_code, error_message, attempts, outbox_ids) \
          SELECT $1, e.pk, e.remote_id, e.operation, e.kind, e.payload, e.remote_values, e.error_code, \
                 e.error_message, e.attempts, e.outbox_ids FROM e \
-         WHERE NOT EXISTS (SELECT 1 FROM refreshed f WHERE f.pk = e.pk AND f.kind = e.kind)",
+         WHERE NOT EXISTS (SELECT 1 FROM refreshed f WHERE f.kind = e.kind AND \
+             (f.pk = e.pk OR (f.pk IS NULL AND e.pk IS NULL AND f.remote_id = e.remote_id)))",
         &[sync_id.into(), JsonB(json).into()],
     )
 }
