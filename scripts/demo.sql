@@ -4,16 +4,8 @@
 CREATE EXTENSION hubsync;
 
 \echo '== the brief''s accounts table, verbatim'
-CREATE TABLE accounts (
-id SERIAL PRIMARY KEY,
-sf_id VARCHAR(18) UNIQUE,
-account_name VARCHAR(255),
-industry_type VARCHAR(100),
-annual_revenue DECIMAL(18,2),
-last_modified TIMESTAMP,
-last_sync TIMESTAMP
-);
-CREATE INDEX idx_accounts_sf_id ON accounts(sf_id);
+\i core/tests/fixtures/tables/accounts.sql
+\d accounts
 
 \echo '== the brief''s sync: its connection, field_mappings, sync_settings, error_handling and monitoring blocks as one JSON'
 \set config `cat core/tests/fixtures/bases/accounts_full.json`
