@@ -48,7 +48,6 @@ CREATE TABLE hubsync.outbox (
     attempts      integer NOT NULL DEFAULT 0,
     last_error    text
 );
-CREATE INDEX outbox_sync_id_idx ON hubsync.outbox (sync_id, id);
 
 -- Per synced record: its remote id, the values both sides last agreed on (the base for
 -- conflict detection), the last operation and its outcome, and retry/loop bookkeeping.

@@ -65,6 +65,21 @@ impl Column {
         })
     }
 
+    /// Whether the column is still where and what it was in `tupdesc` (cheap: memory
+    /// reads only), so a cached resolution can be reused.
+    ///
+    /// # Safety
+    /// `tupdesc` must be a valid tuple descriptor.
+    pub unsafe fn fits(&self, tupdesc: pg_sys::TupleDesc) -> bool {
+        let natts = unsafe { (*tupdesc).natts };
+        if self.attnum > natts {
+            return false;
+        }
+        let attr = unsafe { &*(*tupdesc).attrs.as_ptr().add(self.attnum as usize - 1) };
+        let name = unsafe { CStr::from_ptr(attr.attname.data.as_ptr()) };
+        !attr.attisdropped && attr.atttypid == self.typid && name.to_bytes() == self.name.as_bytes()
+    }
+
     /// The column's datum in `tuple`, or `None` for SQL NULL.
     ///
     /// # Safety

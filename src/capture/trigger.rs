@@ -12,7 +12,9 @@ use crate::guc;
 use pgrx::prelude::*;
 use pgrx::spi::OwnedPreparedStatement;
 use pgrx::{pg_sys, PgOid, PgSqlErrorCode};
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::ffi::CString;
 
 /// The trigger's arguments, decoded.
@@ -68,31 +70,66 @@ struct Change {
 fn capture<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, pgrx::PgTriggerError> {
-    let spec = Spec::parse(&trigger.extra_args()?);
-    if guc::origin_is(&spec.system) {
-        return Ok(None);
-    }
     let data = trigger.trigger_data();
     let tupdesc = unsafe { (*data.tg_relation).rd_att };
-    let pk = resolve_all(tupdesc, &spec.pk);
-    let captured = resolve_all(tupdesc, &spec.captured);
+    let resolved = resolved(trigger, tupdesc)?;
+    if guc::origin_is(&resolved.spec.system) {
+        return Ok(None);
+    }
+    let (pk, captured) = (&resolved.pk, &resolved.captured);
     let changes = match trigger.op()? {
         PgTriggerOperation::Insert => {
-            vec![whole_row("I", &pk, &captured, data.tg_trigtuple, tupdesc)]
+            vec![whole_row("I", pk, captured, data.tg_trigtuple, tupdesc)]
         }
         PgTriggerOperation::Delete => {
-            vec![whole_row("D", &pk, &captured, data.tg_trigtuple, tupdesc)]
+            vec![whole_row("D", pk, captured, data.tg_trigtuple, tupdesc)]
         }
         PgTriggerOperation::Update => {
-            updated(&pk, &captured, data.tg_trigtuple, data.tg_newtuple, tupdesc)
+            updated(pk, captured, data.tg_trigtuple, data.tg_newtuple, tupdesc)
         }
         PgTriggerOperation::Truncate => Vec::new(),
     };
     if !changes.is_empty() {
-        write_outbox(spec.sync_id, &changes);
+        write_outbox(resolved.spec.sync_id, &changes);
         wake::outbox_written();
     }
     Ok(None)
+}
+
+/// A trigger's arguments and columns, resolved against its table.
+struct Resolved {
+    spec: Spec,
+    pk: Vec<Column>,
+    captured: Vec<Column>,
+}
+
+impl Resolved {
+    /// Still valid for this tuple descriptor (the table was not altered under it).
+    fn fits(&self, tupdesc: pg_sys::TupleDesc) -> bool {
+        self.pk.iter().chain(&self.captured).all(|c| unsafe { c.fits(tupdesc) })
+    }
+}
+
+thread_local! {
+    /// Per backend, by trigger OID: what each row of that trigger needs, so the hot path
+    /// reads no arguments and no catalog. Checked against the descriptor on every use.
+    static RESOLVED: RefCell<HashMap<pg_sys::Oid, Rc<Resolved>>> = RefCell::new(HashMap::new());
+}
+
+fn resolved(trigger: &PgTrigger<'_>, tupdesc: pg_sys::TupleDesc) -> Result<Rc<Resolved>, pgrx::PgTriggerError> {
+    let tgoid = trigger.trigger().tgoid;
+    let cached = RESOLVED.with(|cache| cache.borrow().get(&tgoid).cloned());
+    if let Some(resolved) = cached.filter(|r| r.fits(tupdesc)) {
+        return Ok(resolved);
+    }
+    let spec = Spec::parse(&trigger.extra_args()?);
+    let resolved = Rc::new(Resolved {
+        pk: resolve_all(tupdesc, &spec.pk),
+        captured: resolve_all(tupdesc, &spec.captured),
+        spec,
+    });
+    RESOLVED.with(|cache| cache.borrow_mut().insert(tgoid, Rc::clone(&resolved)));
+    Ok(resolved)
 }
 
 fn resolve_all(tupdesc: pg_sys::TupleDesc, names: &[String]) -> Vec<Column> {

@@ -36,7 +36,13 @@ impl Engine {
     /// A new engine; abandons leases a previous run left behind.
     pub fn start() -> std::io::Result<Engine> {
         let (sender, results) = unbounded();
-        if let Err(e) = xact::run(outbox::expire_leases) {
+        // The worker's own bookkeeping commits asynchronously: a crash can only lose its
+        // last moments, which claims outbox rows again (reconciled, never sent blindly) or
+        // re-applies a pulled page (a no-op). Users' transactions keep full durability.
+        if let Err(e) = xact::run_spi(|| {
+            Spi::run("SET synchronous_commit TO off")?;
+            outbox::expire_leases()
+        }) {
             warning!("hubsync worker: could not reclaim leases: {e}");
         }
         Ok(Engine {
