@@ -66,7 +66,7 @@ CREATE TABLE hubsync.record_state (
     PRIMARY KEY (sync_id, pk)
 );
 CREATE INDEX record_state_remote_id_idx ON hubsync.record_state (sync_id, remote_id);
-CREATE INDEX record_state_retry_idx ON hubsync.record_state (sync_id, retry_at) WHERE retry_at IS NOT NULL;
+CREATE INDEX record_state_waiting_idx ON hubsync.record_state (sync_id, pk) WHERE retry_at IS NOT NULL;
 
 -- Records that need a person: permanent failures, exhausted retries, manual conflicts, loops.
 CREATE TABLE hubsync.review (

@@ -143,8 +143,9 @@ fn explain(
         "{fields} went back and forth between the local row and the remote record {count} times \
          within {window} s (loop_prevention allows {max}); the latest, {latest} at {at}, was held. \
          Something keeps rewriting what the other side writes, such as a Salesforce flow, \
-         trigger or another integration: stop it or unmap the field, then resolve this \
-         review item to resume syncing the record.",
+         trigger or another integration: stop it or unmap the field, then call \
+         hubsync.retry(id) on this review item to resume syncing the record (hubsync.discard(id) \
+         resumes it without sending anything).",
         fields = fields.join(", "),
         window = settings.detection_window_seconds,
         max = settings.max_update_count,

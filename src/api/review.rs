@@ -65,10 +65,18 @@ fn retry_all(sync: &str) -> i64 {
 fn discard(id: i64) {
     let item = open_item(id);
     managed_sync(&item.sync_name, caller());
+    // A record held for this item (a manual conflict, a loop) syncs again from now on; its
+    // pending changes stay queued and are sent.
     spi(
-        Spi::run_with_args("DELETE FROM hubsync.review WHERE id = $1", &[id.into()]),
+        Spi::run_with_args(
+            "WITH gone AS (DELETE FROM hubsync.review WHERE id = $1 RETURNING sync_id, pk) \
+             UPDATE hubsync.record_state s SET retry_at = NULL, state = 'synced', loop_history = NULL \
+             FROM gone WHERE s.sync_id = gone.sync_id AND s.pk = gone.pk AND s.retry_at = 'infinity'",
+            &[id.into()],
+        ),
         "discard the item",
     );
+    crate::shared::wake_worker();
 }
 
 /// Queues a fresh change for the records of the given item (or of every non-conflict
@@ -88,7 +96,7 @@ fn requeue(sync_id: i32, item: Option<i64>) -> SpiResult<i64> {
                          WHERE j.key = ANY($3)) AS new \
                  FROM {table} t WHERE {pk_array} IN (SELECT pk FROM keys)), \
              cleared AS ( \
-                 UPDATE hubsync.record_state s SET retry_at = NULL, state = 'queued' \
+                 UPDATE hubsync.record_state s SET retry_at = NULL, state = 'queued', loop_history = NULL \
                  WHERE s.sync_id = $1 AND s.pk IN (SELECT pk FROM keys)), \
              queued AS ( \
                  INSERT INTO hubsync.outbox (sync_id, op, pk, new, old) \

@@ -14,8 +14,8 @@ use pgrx::spi::OwnedPreparedStatement;
 use pgrx::{pg_sys, PgOid, PgSqlErrorCode};
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::ffi::CString;
+use std::rc::Rc;
 
 /// The trigger's arguments, decoded.
 struct Spec {
@@ -106,7 +106,10 @@ struct Resolved {
 impl Resolved {
     /// Still valid for this tuple descriptor (the table was not altered under it).
     fn fits(&self, tupdesc: pg_sys::TupleDesc) -> bool {
-        self.pk.iter().chain(&self.captured).all(|c| unsafe { c.fits(tupdesc) })
+        self.pk
+            .iter()
+            .chain(&self.captured)
+            .all(|c| unsafe { c.fits(tupdesc) })
     }
 }
 
@@ -116,7 +119,10 @@ thread_local! {
     static RESOLVED: RefCell<HashMap<pg_sys::Oid, Rc<Resolved>>> = RefCell::new(HashMap::new());
 }
 
-fn resolved(trigger: &PgTrigger<'_>, tupdesc: pg_sys::TupleDesc) -> Result<Rc<Resolved>, pgrx::PgTriggerError> {
+fn resolved(
+    trigger: &PgTrigger<'_>,
+    tupdesc: pg_sys::TupleDesc,
+) -> Result<Rc<Resolved>, pgrx::PgTriggerError> {
     let tgoid = trigger.trigger().tgoid;
     let cached = RESOLVED.with(|cache| cache.borrow().get(&tgoid).cloned());
     if let Some(resolved) = cached.filter(|r| r.fits(tupdesc)) {

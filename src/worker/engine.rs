@@ -10,7 +10,7 @@ use super::{jobs, outbox, reconcile, settle, stats, xact, Outcome};
 use crate::shared;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use hubsync_core::mapping::Mapper;
-use hubsync_core::retry::{self, Class};
+use hubsync_core::retry::Class;
 use pgrx::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -190,19 +190,7 @@ impl Engine {
                 }
             },
             Err(error) => {
-                let state = match retry::classify(&error.failure) {
-                    Class::Auth => "unauthorized",
-                    Class::RateLimited => "backing off",
-                    Class::Permanent => "invalid",
-                    _ => "unreachable",
-                };
-                let backoff = Duration::from_secs(if state == "unreachable" { 1 } else { 30 });
-                rt.health = Health::Waiting {
-                    state,
-                    until: Instant::now() + backoff,
-                    backoff,
-                    problem: error.to_string(),
-                };
+                settle::back_off(rt, settle::connection_class(&error), &error.to_string())
             }
         }
         let (state, problem) = (rt.health_label(), rt.problem().map(str::to_string));
@@ -231,7 +219,11 @@ impl Engine {
                 rt.pull.state.phase = "pending".into();
             }
         }
-        settle::back_off(rt, error.class(), &error.to_string());
+        if settle::connection_class(error) == Class::Permanent {
+            // The query itself is refused (a field renamed or removed): describe again.
+            rt.mapper = None;
+        }
+        settle::back_off(rt, settle::connection_class(error), &error.to_string());
         let (state, problem) = (rt.health_label(), rt.problem().map(str::to_string));
         xact::run_spi(|| stats::health(rt.id, state, problem.as_deref()))
     }
@@ -266,7 +258,9 @@ impl Engine {
         if rt.monitor.due() {
             xact::run_spi(|| super::monitor::check(rt))?;
         }
-        if !rt.active || !rt.may_send() {
+        let may_send = rt.may_send();
+        report_health(rt)?;
+        if !rt.active || !may_send {
             return Ok(());
         }
         let Some(client) = rt.client.clone() else {
@@ -315,6 +309,18 @@ impl Engine {
     }
 }
 
+/// Shows the sync's connection state in `hubsync.status` when it changed in memory (a wait
+/// for the API budget, a back-off ending).
+fn report_health(rt: &mut Runtime) -> Result<(), xact::XactError> {
+    let now = (rt.health_label(), rt.problem().map(str::to_string));
+    if rt.reported_health.as_ref() == Some(&now) {
+        return Ok(());
+    }
+    xact::run_spi(|| stats::health(rt.id, now.0, now.1.as_deref()))?;
+    rt.reported_health = Some(now);
+    Ok(())
+}
+
 /// Applies the page a pull fetched once no push of the sync is outstanding.
 fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::XactError> {
     if rt.outstanding > 0 || !rt.queued.is_empty() {
@@ -327,6 +333,7 @@ fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::Xac
         return Ok(());
     };
     let deferred: Vec<i64> = rt.deferred.drain(..).map(|r| r.id).collect();
+    rt.cursor.rewind();
     let applied = xact::run_spi(|| {
         outbox::release(&deferred, None, false)?;
         super::apply::apply(rt, mapper, page.mode, result)
@@ -343,14 +350,16 @@ fn claim(rt: &mut Runtime, mapper: &Arc<Mapper>) -> Result<(), xact::XactError> 
     let batch = rt.config.performance.batch_size as i64;
     let lease = lease_seconds();
     let prepared = xact::run_spi(|| -> pgrx::spi::SpiResult<push::Prepared> {
-        let claimed = outbox::claim(rt.id, batch, lease, mapper.id_column())?;
+        let from = rt.cursor.start(crate::worker::serve::sweep_interval());
+        let claimed = outbox::claim(rt.id, batch, lease, mapper.id_column(), from)?;
+        rt.cursor.advance(&claimed);
         if claimed.is_empty() && rt.deferred.is_empty() {
             return Ok(push::Prepared::default());
         }
         let prepared = push::prepare(rt, mapper, claimed)?;
         outbox::complete(&prepared.done)?;
         if !prepared.rejected.is_empty() {
-            crate::catalog::review::add(rt.id, &prepared.rejected)?;
+            settle::park_or_discard(rt, &prepared.rejected)?;
             outbox::complete(&prepared.rejected_ids)?;
         }
         Ok(prepared)

@@ -20,6 +20,8 @@ const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
 pub struct MonitorState {
     checked: Option<Instant>,
     cleaned: Option<Instant>,
+    /// The client's request counter when last added to `sync_stats.api_calls`.
+    calls_counted: u64,
 }
 
 impl MonitorState {
@@ -32,6 +34,7 @@ impl MonitorState {
 /// Checks the sync's alert thresholds (call when [`MonitorState::due`]).
 pub fn check(rt: &mut Runtime) -> SpiResult<()> {
     rt.monitor.checked = Some(Instant::now());
+    count_calls(rt)?;
     let seen = observe(rt.id)?;
     let firing = evaluate(&rt.config.monitoring.alerting, &seen);
     raise(rt, &firing)?;
@@ -45,6 +48,25 @@ pub fn check(rt: &mut Runtime) -> SpiResult<()> {
         clean(rt.id, rt.config.monitoring.retention_days)?;
     }
     Ok(())
+}
+
+/// Adds the REST requests the sync's client made (describes, token refreshes' resends,
+/// lookups and retrieves included) to `sync_stats.api_calls`.
+fn count_calls(rt: &mut Runtime) -> SpiResult<()> {
+    let Some(client) = &rt.client else {
+        return Ok(());
+    };
+    let now = client.api_calls();
+    // A rebuilt client counts from zero again.
+    let new = now.saturating_sub(rt.monitor.calls_counted.min(now));
+    rt.monitor.calls_counted = now;
+    if new == 0 {
+        return Ok(());
+    }
+    Spi::run_with_args(
+        "UPDATE hubsync.sync_stats SET api_calls = api_calls + $2 WHERE sync_id = $1",
+        &[rt.id.into(), (new as i64).into()],
+    )
 }
 
 fn observe(sync_id: i32) -> SpiResult<Observations> {
@@ -114,6 +136,7 @@ fn clean(sync_id: i32, retention_days: u32) -> SpiResult<()> {
     for (table, column, condition) in [
         ("log", "at", "true"),
         ("metric", "bucket", "true"),
+        ("conflict_log", "at", "true"),
         ("alert", "resolved_at", "resolved_at IS NOT NULL"),
     ] {
         Spi::run_with_args(

@@ -13,7 +13,7 @@ pub struct Claimed {
     /// The local primary key as a JSON array.
     pub pk: Value,
     pub change: ChangeKind,
-    /// Commit-time of the change as epoch milliseconds (for latency and last-write-wins).
+    /// When the statement that made the change ran (epoch ms; for latency and last-write-wins).
     pub changed_at_ms: i64,
     /// Attempts including this one.
     pub attempts: i32,
@@ -33,6 +33,37 @@ impl Claimed {
     }
 }
 
+/// Where the next claim starts: after the newest row claimed so far, so claims do not walk
+/// past the dead rows of settled ones. Rows below it (given back for a retry, or committed
+/// late by a long transaction) are found by a claim from the start, made after any row was
+/// given back and at least once per sweep interval.
+#[derive(Default)]
+pub struct Cursor {
+    after: i64,
+    rescanned: Option<std::time::Instant>,
+}
+
+impl Cursor {
+    /// The id the next claim starts after.
+    pub fn start(&mut self, sweep: std::time::Duration) -> i64 {
+        if self.rescanned.is_none_or(|t| t.elapsed() >= sweep) {
+            self.rescanned = Some(std::time::Instant::now());
+            return 0;
+        }
+        self.after
+    }
+
+    /// Moves past what was just claimed.
+    pub fn advance(&mut self, claimed: &[Claimed]) {
+        self.after = claimed.iter().map(|c| c.id).fold(self.after, i64::max);
+    }
+
+    /// Rows were given back: the next claim starts from the beginning.
+    pub fn rewind(&mut self) {
+        self.rescanned = None;
+    }
+}
+
 /// A worker that starts owns nothing yet: whatever a previous run had claimed is abandoned.
 /// Marks such leases expired so they are reclaimed (and reconciled) at once.
 pub fn expire_leases() -> SpiResult<()> {
@@ -49,13 +80,15 @@ pub fn claim(
     limit: i64,
     lease_seconds: f64,
     id_column: Option<&str>,
+    after: i64,
 ) -> SpiResult<Vec<Claimed>> {
     Spi::connect_mut(|client| {
         client
             .update(
                 "WITH c AS ( \
                    SELECT o.id, o.claimed_until IS NOT NULL AS abandoned FROM hubsync.outbox o \
-                   WHERE o.sync_id = $1 AND (o.claimed_until IS NULL OR o.claimed_until < now()) \
+                   WHERE o.sync_id = $1 AND o.id > $4 \
+                     AND (o.claimed_until IS NULL OR o.claimed_until < now()) \
                      AND EXISTS (SELECT 1 FROM hubsync.sync s WHERE s.id = $1 AND s.state = 'active') \
                      AND NOT EXISTS (SELECT 1 FROM hubsync.record_state r \
                                      WHERE r.sync_id = $1 AND r.pk = o.pk AND r.retry_at > now()) \
@@ -66,7 +99,7 @@ pub fn claim(
                  RETURNING o.id, o.op::text, o.pk, o.new, o.old, \
                            (extract(epoch FROM o.changed_at) * 1000)::int8, o.attempts, c.abandoned",
                 None,
-                &[sync_id.into(), limit.into(), lease_seconds.into()],
+                &[sync_id.into(), limit.into(), lease_seconds.into(), after.into()],
             )?
             .map(|row| {
                 let op: String = row.get(2)?.unwrap_or_default();

@@ -61,7 +61,7 @@ pub struct Record {
     pub key: String,
     pub outbox_ids: Vec<i64>,
     pub attempts: i32,
-    /// Commit time of the oldest change this write carries (epoch ms), for latency.
+    /// Statement time of the oldest change this write carries (epoch ms), for latency.
     pub oldest_change_ms: i64,
     pub remote_id: Option<String>,
     /// Salesforce field values to send.
@@ -70,7 +70,7 @@ pub struct Record {
     pub agreed: Map<String, Value>,
     /// The values both sides last agreed on (for the check before an update).
     pub base: Values,
-    /// Commit time of the newest change this write carries (epoch ms): the local side's
+    /// Statement time of the newest change this write carries (epoch ms): the local side's
     /// time for last-write-wins.
     pub newest_change_ms: i64,
 }
@@ -197,6 +197,8 @@ pub fn prepare(
 struct NeedsRow {
     record: Record,
     rows: Vec<Claimed>,
+    /// The update's changed values.
+    fields: Values,
 }
 
 /// Sorts records into per-kind requests.
@@ -293,7 +295,13 @@ impl<'a> Builder<'a> {
             Action::Update { fields, .. } if known.remote_id.is_some() => {
                 self.update(record, &fields, known.loop_history.as_ref(), prepared)
             }
-            Action::Update { .. } => return Some(NeedsRow { record, rows: now }),
+            Action::Update { fields, .. } => {
+                return Some(NeedsRow {
+                    record,
+                    rows: now,
+                    fields,
+                })
+            }
             Action::Delete => match known.remote_id {
                 Some(_) => self.add(Kind::Delete, record),
                 None => prepared.done.append(&mut record.outbox_ids),
@@ -382,11 +390,24 @@ impl<'a> Builder<'a> {
         let NeedsRow {
             mut record,
             rows: claimed,
+            fields: changed,
         } = pending;
         let Some(row) = rows.get(&record.key) else {
             // The row is gone; a later delete in the outbox will find nothing remote to delete.
             return prepared.done.append(&mut record.outbox_ids);
         };
+        // A row linked by hand (its id column set outside hubsync) exists remotely already:
+        // update it, never create a second record.
+        let linked = self
+            .mapper
+            .id_column()
+            .and_then(|c| row.get(c))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if let Some(remote_id) = linked {
+            record.remote_id = Some(remote_id);
+            return self.update(record, &changed, None, prepared);
+        }
         let fields: Values = row.clone().into_iter().collect();
         let abandoned = claimed.iter().any(|r| r.abandoned);
         self.create(record, &fields, abandoned, prepared);

@@ -106,6 +106,10 @@ pub struct Runtime {
     pub pull: PullRuntime,
     /// When alerts were last checked.
     pub monitor: super::monitor::MonitorState,
+    /// Where the next claim starts.
+    pub cursor: super::outbox::Cursor,
+    /// The connection state last written to `hubsync.status`.
+    pub reported_health: Option<(&'static str, Option<String>)>,
 }
 
 impl Runtime {
@@ -139,6 +143,8 @@ impl Runtime {
             queued: VecDeque::new(),
             outstanding: 0,
             monitor: Default::default(),
+            cursor: Default::default(),
+            reported_health: None,
             pull: PullRuntime {
                 state: super::pull::load_state(row.id)
                     .map_err(|e| format!("cannot read the pull state: {e}"))?,

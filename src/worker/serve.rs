@@ -10,7 +10,7 @@ use crate::guc;
 use crate::shared::{self, WorkerState};
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Entry point of the serving worker, started by the launcher with the database in `extra`.
 #[pg_guard]
@@ -23,9 +23,9 @@ pub extern "C-unwind" fn hubsync_worker_main(_arg: pg_sys::Datum) {
     unsafe { pg_sys::pgstat_report_appname(c"hubsync worker".as_ptr()) };
     log!("hubsync worker started for database \"{database}\"");
 
-    let mut engine: Option<Engine> = None;
+    let mut serving = Serving::default();
     loop {
-        let keep_going = match &engine {
+        let keep_going = match &serving.engine {
             Some(e) => e.waiter.wait(e.sleep_for(sweep_interval())),
             None => BackgroundWorker::wait_latch(Some(sweep_interval())),
         };
@@ -38,35 +38,60 @@ pub extern "C-unwind" fn hubsync_worker_main(_arg: pg_sys::Datum) {
                 break;
             }
         }
-        round(&mut engine);
+        serving.round();
     }
     shared::worker_stopped();
 }
 
-fn sweep_interval() -> Duration {
+/// How long the worker sleeps when nothing wakes it (`hubsync.sweep_interval`).
+pub fn sweep_interval() -> Duration {
     Duration::from_millis(guc::SWEEP_INTERVAL_MS.get().max(10) as u64)
 }
 
-/// One round of work. Every SQL step runs in its own recoverable transaction.
-fn round(engine: &mut Option<Engine>) {
-    match xact::run(extension_installed) {
-        Ok(true) => {}
-        Ok(false) => {
-            // Dropping the engine stops its HTTP threads; it restarts with the extension.
-            *engine = None;
-            return shared::heartbeat(WorkerState::WaitingForExtension);
+/// How often a running worker re-checks that the extension is still installed (a commit
+/// that wakes it must not cost a catalog query).
+const EXTENSION_CHECK_EVERY: Duration = Duration::from_secs(5);
+
+/// The worker's state between wake-ups.
+#[derive(Default)]
+struct Serving {
+    engine: Option<Engine>,
+    /// When the extension was last seen installed.
+    extension_seen: Option<Instant>,
+}
+
+impl Serving {
+    /// One round of work. Every SQL step runs in its own recoverable transaction.
+    fn round(&mut self) {
+        if self
+            .extension_seen
+            .is_none_or(|t| t.elapsed() >= EXTENSION_CHECK_EVERY)
+        {
+            match xact::run(extension_installed) {
+                Ok(true) => self.extension_seen = Some(Instant::now()),
+                Ok(false) => {
+                    // Dropping the engine stops its HTTP threads; it restarts with the extension.
+                    self.engine = None;
+                    self.extension_seen = None;
+                    return shared::heartbeat(WorkerState::WaitingForExtension);
+                }
+                Err(e) => return survive(&e),
+            }
         }
-        Err(e) => return survive(&e),
-    }
-    if engine.is_none() {
-        match Engine::start() {
-            Ok(e) => *engine = Some(e),
-            Err(e) => return shared::record_error(&format!("cannot start: {e}")),
+        if self.engine.is_none() {
+            match Engine::start() {
+                Ok(e) => self.engine = Some(e),
+                Err(e) => return shared::record_error(&format!("cannot start: {e}")),
+            }
         }
-    }
-    match engine.as_mut().map(Engine::round) {
-        Some(Err(e)) => survive(&e),
-        _ => shared::heartbeat(WorkerState::Running),
+        match self.engine.as_mut().map(Engine::round) {
+            Some(Err(e)) => {
+                // The catalog may be gone with the extension: look again next round.
+                self.extension_seen = None;
+                survive(&e)
+            }
+            _ => shared::heartbeat(WorkerState::Running),
+        }
     }
 }
 

@@ -73,6 +73,9 @@ pub fn settle(runtime: &mut Runtime, pushed: Pushed) -> SpiResult<Vec<Record>> {
         // The remote object changed under us: describe it again before the next push.
         runtime.mapper = None;
     }
+    if !sorted.retry.is_empty() || !sorted.released.is_empty() {
+        runtime.cursor.rewind();
+    }
     record(runtime, &pushed, &sorted)?;
     Ok(std::mem::take(&mut sorted.doubtful))
 }
@@ -117,6 +120,11 @@ fn sort(runtime: &Runtime, pushed: &Pushed) -> Sorted {
                     place(runtime, &mut sorted, record.clone(), &failure, message);
                 }
             }
+        }
+        // The token endpoint refused the credentials: the connection's problem, not the records'.
+        Err(error) if error.oauth.is_some() => {
+            sorted.connection_error = Some((Class::Auth, error.to_string()));
+            sorted.released = pushed.chunk.records.clone();
         }
         Err(error) => {
             for record in &pushed.chunk.records {
@@ -194,11 +202,22 @@ fn jitter() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// How a failed call affects the whole connection: refused credentials are an
+/// authorization problem whatever the call was.
+pub fn connection_class(error: &hubsync_core::salesforce::CallError) -> Class {
+    if error.oauth.is_some() {
+        Class::Auth
+    } else {
+        error.class()
+    }
+}
+
 /// Connection-level trouble pauses the whole sync instead of burning record retries.
 pub fn back_off(runtime: &mut Runtime, class: Class, message: &str) {
     let (state, floor) = match class {
         Class::Auth => ("unauthorized", Duration::from_secs(5)),
         Class::RateLimited => ("backing off", Duration::from_secs(5)),
+        Class::Permanent => ("invalid", Duration::from_secs(30)),
         _ => ("unreachable", Duration::from_secs(1)),
     };
     let backoff = match &runtime.health {
@@ -452,23 +471,44 @@ pub fn record_review(
         })
         .collect();
     state::failed(runtime.id, &states)?;
-    if runtime.config.error_handling.fallback == FallbackAction::QueueForManualReview {
-        let items: Vec<Item> = failed
-            .iter()
-            .map(|(r, code, message)| Item {
-                pk: r.pk.clone(),
-                remote_id: r.remote_id.clone(),
-                operation: kind.label().to_string(),
-                kind: ReviewKind::Error,
-                payload: Value::Object(r.payload.clone()),
-                remote_values: None,
-                error_code: code.clone(),
-                error_message: message.clone(),
-                attempts: r.attempts,
-                outbox_ids: r.outbox_ids.clone(),
-            })
-            .collect();
-        review::add(runtime.id, &items)?;
-    }
+    let items: Vec<Item> = failed
+        .iter()
+        .map(|(r, code, message)| Item {
+            pk: r.pk.clone(),
+            remote_id: r.remote_id.clone(),
+            operation: kind.label().to_string(),
+            kind: ReviewKind::Error,
+            payload: Value::Object(r.payload.clone()),
+            remote_values: None,
+            error_code: code.clone(),
+            error_message: message.clone(),
+            attempts: r.attempts,
+            outbox_ids: r.outbox_ids.clone(),
+        })
+        .collect();
+    park_or_discard(runtime, &items)?;
     outbox::complete(&ids)
+}
+
+/// `error_handling.fallback`: records that cannot be delivered go to the review queue, or
+/// (`discard`) are dropped with an error line in the sync's log saying which and why.
+pub fn park_or_discard(runtime: &Runtime, items: &[Item]) -> SpiResult<()> {
+    if runtime.config.error_handling.fallback == FallbackAction::QueueForManualReview {
+        return review::add(runtime.id, items);
+    }
+    let lines: Vec<String> = items
+        .iter()
+        .map(|i| {
+            format!(
+                "discarded {} of record {}: {}",
+                i.operation, i.pk, i.error_message
+            )
+        })
+        .collect();
+    super::events::record(
+        runtime.id,
+        runtime.config.monitoring.log_level,
+        hubsync_core::config::LogLevel::Error,
+        &lines,
+    )
 }

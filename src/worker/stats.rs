@@ -24,7 +24,7 @@ pub fn pushed(sync_id: i32, s: &PushStats) -> SpiResult<()> {
     Spi::run_with_args(
         "UPDATE hubsync.sync_stats SET pushed = pushed + $2, push_failed = push_failed + $3, \
              last_push_at = CASE WHEN $2 > 0 THEN now() ELSE last_push_at END, \
-             api_calls = api_calls + 1, api_usage = coalesce($4, api_usage), \
+             api_usage = coalesce($4, api_usage), \
              connection_state = $5, \
              consecutive_failures = CASE WHEN $7 THEN consecutive_failures + 1 \
                                          WHEN $2 > 0 THEN 0 ELSE consecutive_failures END, \
@@ -78,8 +78,7 @@ pub fn pulled(
     newest_change: Option<hubsync_core::timestamp::Timestamp>,
 ) -> SpiResult<()> {
     Spi::run_with_args(
-        "UPDATE hubsync.sync_stats SET pulled = pulled + $2, last_pull_at = now(), api_calls = api_calls + 1, \
-             updated_at = now() \
+        "UPDATE hubsync.sync_stats SET pulled = pulled + $2, last_pull_at = now(), updated_at = now() \
          WHERE sync_id = $1",
         &[sync_id.into(), applied.into()],
     )?;

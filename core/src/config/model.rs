@@ -227,7 +227,7 @@ pub enum InitialSync {
 pub enum OngoingMode {
     /// Push at commit; pull as often as `polling_interval_seconds` allows.
     RealTime,
-    /// Push and pull every `polling_interval_seconds`.
+    /// Accepted for compatibility; pushes still happen at commit and pulls every `polling_interval_seconds`, as in `real_time`.
     Polling,
 }
 
@@ -265,7 +265,7 @@ pub struct FieldRule {
 #[serde(tag = "strategy", rename_all = "snake_case")]
 pub enum ConflictPolicy {
     /// The later change wins; remote time from `timestamp_field`, local time from
-    /// `local_timestamp_column` if set, else the local change's commit time.
+    /// `local_timestamp_column` if set, else the time of the local change's statement.
     LastWriteWins {
         timestamp_field: String,
         local_timestamp_column: Option<String>,
@@ -349,7 +349,7 @@ pub struct Notifications {
 pub enum FallbackAction {
     /// Park it in `hubsync.review_queue` for a person.
     QueueForManualReview,
-    /// Drop it, recording the failure in the log.
+    /// Drop it, recording the failure in the sync's log (`hubsync.logs`).
     Discard,
 }
 
