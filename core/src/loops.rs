@@ -239,7 +239,7 @@ mod tests {
         );
         assert!(explanation.contains("3 times within 60 s (loop_prevention allows 2)"));
         assert!(explanation.contains("a pull from the remote record at 1970-01-01T00:00:03.000Z"));
-        assert!(explanation.contains("resolve this review item"));
+        assert!(explanation.contains("hubsync.retry(id)"));
     }
 
     #[test]
