@@ -6,8 +6,8 @@ use super::render::{field_list, write_record};
 use super::{body_object, ApiResponse, Ctx};
 use crate::decode::{decode_record, Decoded};
 use crate::errors::{entity_deleted, ApiError, SfError};
-use crate::ids::{user_id, Id};
-use crate::save::{self, SaveCtx, UpsertError};
+use crate::ids::Id;
+use crate::save::{self, UpsertError};
 use crate::store::{Org, Txn};
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
@@ -26,6 +26,13 @@ struct Outcome {
 }
 
 impl Outcome {
+    fn saved(id: Id) -> Outcome {
+        Outcome {
+            id: Some(id),
+            ..Outcome::default()
+        }
+    }
+
     fn failed(id: Option<Id>, error: SfError) -> Outcome {
         Outcome {
             id,
@@ -166,7 +173,6 @@ fn render(outcomes: &[Outcome]) -> String {
 pub fn create(org: &mut Org, txn: &mut Txn, ctx: &Ctx, body: Option<Json>) -> Answer {
     let (all_or_none, records) = records_of(body)?;
     let decoded = decode_all(org, &records)?;
-    let mut lock = ctx.lock_fault();
     Ok(run(
         org,
         txn,
@@ -174,16 +180,8 @@ pub fn create(org: &mut Org, txn: &mut Txn, ctx: &Ctx, body: Option<Json>) -> An
         decoded.len(),
         |org, txn, i| {
             let (table, body) = &decoded[i];
-            let mut save_ctx = SaveCtx {
-                now_ms: ctx.now_ms,
-                user: user_id(),
-                lock_fault: &mut lock,
-            };
-            match save::create(org, txn, *table, body, &mut save_ctx) {
-                Ok(id) => Outcome {
-                    id: Some(id),
-                    ..Outcome::default()
-                },
+            match ctx.saving(|save_ctx| save::create(org, txn, *table, body, save_ctx)) {
+                Ok(id) => Outcome::saved(id),
                 Err(e) => Outcome::failed(None, e),
             }
         },
@@ -233,7 +231,6 @@ fn existing_id(org: &Org, raw: Option<&Json>) -> Result<(usize, Id), (Option<Id>
 pub fn update(org: &mut Org, txn: &mut Txn, ctx: &Ctx, body: Option<Json>) -> Answer {
     let (all_or_none, records) = records_of(body)?;
     let decoded = decode_all(org, &records)?;
-    let mut lock = ctx.lock_fault();
     Ok(run(
         org,
         txn,
@@ -251,16 +248,8 @@ pub fn update(org: &mut Org, txn: &mut Txn, ctx: &Ctx, body: Option<Json>) -> An
                     SfError::on_fields("MALFORMED_ID", format!("malformed id {id}"), Vec::new()),
                 );
             }
-            let mut save_ctx = SaveCtx {
-                now_ms: ctx.now_ms,
-                user: user_id(),
-                lock_fault: &mut lock,
-            };
-            match save::update(org, txn, *table, id, body, &mut save_ctx) {
-                Ok(()) => Outcome {
-                    id: Some(id),
-                    ..Outcome::default()
-                },
+            match ctx.saving(|save_ctx| save::update(org, txn, *table, id, body, save_ctx)) {
+                Ok(()) => Outcome::saved(id),
                 Err(e) => Outcome::failed(Some(id), e),
             }
         },
@@ -320,7 +309,6 @@ pub fn upsert(
             *seen.entry(k).or_default() += 1;
         }
     }
-    let mut lock = ctx.lock_fault();
     Ok(run(
         org,
         txn,
@@ -356,12 +344,9 @@ pub fn upsert(
                 );
             }
             let inserting = save::find_by(org, table, key_index, key).is_empty();
-            let mut save_ctx = SaveCtx {
-                now_ms: ctx.now_ms,
-                user: user_id(),
-                lock_fault: &mut lock,
-            };
-            match save::upsert(org, txn, table, key_index, key, body, &mut save_ctx) {
+            let saved = ctx
+                .saving(|save_ctx| save::upsert(org, txn, table, key_index, key, body, save_ctx));
+            match saved {
                 Ok((id, created)) => Outcome {
                     id: Some(id),
                     created: Some(created),
@@ -414,7 +399,6 @@ pub fn delete(
     if ids.len() > MAX_RECORDS {
         return Err(too_many());
     }
-    let mut lock = ctx.lock_fault();
     Ok(run(
         org,
         txn,
@@ -425,16 +409,8 @@ pub fn delete(
                 Ok(found) => found,
                 Err((id, e)) => return Outcome::failed(id, e),
             };
-            let mut save_ctx = SaveCtx {
-                now_ms: ctx.now_ms,
-                user: user_id(),
-                lock_fault: &mut lock,
-            };
-            match save::delete(org, txn, id, &mut save_ctx) {
-                Ok(()) => Outcome {
-                    id: Some(id),
-                    ..Outcome::default()
-                },
+            match ctx.saving(|save_ctx| save::delete(org, txn, id, save_ctx)) {
+                Ok(()) => Outcome::saved(id),
                 Err(e) => Outcome::failed(Some(id), e),
             }
         },

@@ -13,6 +13,8 @@ pub mod sobject;
 
 use crate::app::App;
 use crate::errors::{ApiError, SfError};
+use crate::ids::user_id;
+use crate::save::SaveCtx;
 use crate::store::{Org, Txn};
 use serde_json::Value as Json;
 use std::sync::Arc;
@@ -449,15 +451,21 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// A save context whose row-lock faults follow this call's endpoint class.
-    pub fn lock_fault(&self) -> impl FnMut() -> bool + '_ {
-        move || {
+    /// Runs one record write as this call's API user at this call's time, with row-lock
+    /// faults that follow its endpoint class.
+    pub fn saving<T>(&self, save: impl FnOnce(&mut SaveCtx) -> T) -> T {
+        let mut lock_fault = || {
             let fired = self.app.faults.lock_row(self.class);
             if fired {
                 self.app.counters.fault("lock_row");
             }
             fired
-        }
+        };
+        save(&mut SaveCtx {
+            now_ms: self.now_ms,
+            user: user_id(),
+            lock_fault: &mut lock_fault,
+        })
     }
 }
 
