@@ -99,13 +99,10 @@ pub enum Route {
         field: String,
         value: String,
     },
-    Updated {
+    /// Get Updated or Get Deleted.
+    Replication {
         table: usize,
-        start: Option<String>,
-        end: Option<String>,
-    },
-    Deleted {
-        table: usize,
+        changes: replication::Changes,
         start: Option<String>,
         end: Option<String>,
     },
@@ -142,7 +139,7 @@ impl Route {
             Route::Directory => "meta",
             Route::Limits => "limits",
             Route::DescribeGlobal | Route::SObjectInfo(_) | Route::Describe(_) => "describe",
-            Route::Updated { .. } | Route::Deleted { .. } => "replication",
+            Route::Replication { .. } => "replication",
             Route::Query { .. } | Route::QueryMore { .. } => "query",
             Route::Composite | Route::CompositeBatch => "composite",
             Route::CollectionCreate
@@ -280,18 +277,15 @@ pub fn route(
             }
         }
         ["sobjects", t, "describe"] => only("GET", Route::Describe(object(t)?)),
-        ["sobjects", t, "updated"] => only(
+        ["sobjects", t, changes @ ("updated" | "deleted")] => only(
             "GET",
-            Route::Updated {
+            Route::Replication {
                 table: object(t)?,
-                start: p("start"),
-                end: p("end"),
-            },
-        ),
-        ["sobjects", t, "deleted"] => only(
-            "GET",
-            Route::Deleted {
-                table: object(t)?,
+                changes: if *changes == "updated" {
+                    replication::Changes::Updated
+                } else {
+                    replication::Changes::Deleted
+                },
                 start: p("start"),
                 end: p("end"),
             },
@@ -547,12 +541,12 @@ fn read(org: &Org, ctx: &Ctx, route: Route, body: Option<Json>) -> ApiResponse {
             value,
             fields,
         } => sobject::retrieve_by_external_id(org, ctx, table, &field, &value, fields.as_deref()),
-        Route::Updated { table, start, end } => {
-            replication::updated(org, ctx, table, start.as_deref(), end.as_deref())
-        }
-        Route::Deleted { table, start, end } => {
-            replication::deleted(org, ctx, table, start.as_deref(), end.as_deref())
-        }
+        Route::Replication {
+            table,
+            changes,
+            start,
+            end,
+        } => replication::run(org, ctx, table, changes, start.as_deref(), end.as_deref()),
         Route::CollectionRetrieve { table, ids, fields } => {
             collections::retrieve(org, ctx, table, ids, fields, body)
         }
