@@ -174,13 +174,7 @@ fn automations_from_the_schema_and_the_admin_api() {
         json!({"Name": "acme corp"}),
     );
     assert_eq!(org.record("Account", &id)["Site"], "ACME CORP");
-    let changes = org.admin("GET", "changes/Account", None).json();
-    let last = changes["changes"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let last = org.last_change("Account");
     assert!(last["changedFields"]
         .as_array()
         .unwrap()

@@ -374,13 +374,7 @@ fn limits_track_the_api_counter_and_call_options_reach_the_change_log() {
         r.header("sforce-limit-info").unwrap(),
         format!("api-usage={}/{max}", used + 1)
     );
-    let changes = org.admin("GET", "changes/Account", None).json();
-    let last = changes["changes"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let last = org.last_change("Account");
     assert_eq!(last["changeType"], "CREATE");
     assert_eq!(
         last["changeOrigin"],

@@ -109,14 +109,17 @@ fn decode_all(org: &Org, records: &[Map<String, Json>]) -> Result<Vec<(usize, De
         .collect()
 }
 
-/// Runs each record, then applies `allOrNone` and renders the result array.
+/// Runs each record, then applies `allOrNone` (the request's, or the composite call's
+/// around it) and renders the result array.
 fn run(
     org: &mut Org,
     txn: &mut Txn,
+    ctx: &Ctx,
     all_or_none: bool,
     count: usize,
     mut each: impl FnMut(&mut Org, &mut Txn, usize) -> Outcome,
 ) -> ApiResponse {
+    let all_or_none = all_or_none || ctx.all_or_none;
     let point = org.savepoint(txn);
     let mut outcomes: Vec<Outcome> = (0..count).map(|i| each(org, txn, i)).collect();
     if all_or_none && outcomes.iter().any(|o| o.error.is_some()) {
@@ -169,23 +172,37 @@ fn render(outcomes: &[Outcome]) -> String {
     out
 }
 
-/// `POST /composite/sobjects`.
-pub fn create(org: &mut Org, txn: &mut Txn, ctx: &Ctx, body: Option<Json>) -> Answer {
+/// Decodes a create or update body and runs `each` on every record with its table.
+fn run_decoded(
+    org: &mut Org,
+    txn: &mut Txn,
+    ctx: &Ctx,
+    body: Option<Json>,
+    each: impl Fn(&mut Org, &mut Txn, usize, &Decoded) -> Outcome,
+) -> Answer {
     let (all_or_none, records) = records_of(body)?;
     let decoded = decode_all(org, &records)?;
     Ok(run(
         org,
         txn,
-        all_or_none || ctx.all_or_none,
+        ctx,
+        all_or_none,
         decoded.len(),
         |org, txn, i| {
             let (table, body) = &decoded[i];
-            match ctx.saving(|save_ctx| save::create(org, txn, *table, body, save_ctx)) {
-                Ok(id) => Outcome::saved(id),
-                Err(e) => Outcome::failed(None, e),
-            }
+            each(org, txn, *table, body)
         },
     ))
+}
+
+/// `POST /composite/sobjects`.
+pub fn create(org: &mut Org, txn: &mut Txn, ctx: &Ctx, body: Option<Json>) -> Answer {
+    run_decoded(org, txn, ctx, body, |org, txn, table, body| {
+        match ctx.saving(|save_ctx| save::create(org, txn, table, body, save_ctx)) {
+            Ok(id) => Outcome::saved(id),
+            Err(e) => Outcome::failed(None, e),
+        }
+    })
 }
 
 /// The record id of an update or delete, checked against the records present.
@@ -229,31 +246,22 @@ fn existing_id(org: &Org, raw: Option<&Json>) -> Result<(usize, Id), (Option<Id>
 
 /// `PATCH /composite/sobjects`.
 pub fn update(org: &mut Org, txn: &mut Txn, ctx: &Ctx, body: Option<Json>) -> Answer {
-    let (all_or_none, records) = records_of(body)?;
-    let decoded = decode_all(org, &records)?;
-    Ok(run(
-        org,
-        txn,
-        all_or_none || ctx.all_or_none,
-        decoded.len(),
-        |org, txn, i| {
-            let (table, body) = &decoded[i];
-            let (found_table, id) = match existing_id(org, body.id.as_ref()) {
-                Ok(found) => found,
-                Err((id, e)) => return Outcome::failed(id, e),
-            };
-            if found_table != *table {
-                return Outcome::failed(
-                    Some(id),
-                    SfError::on_fields("MALFORMED_ID", format!("malformed id {id}"), Vec::new()),
-                );
-            }
-            match ctx.saving(|save_ctx| save::update(org, txn, *table, id, body, save_ctx)) {
-                Ok(()) => Outcome::saved(id),
-                Err(e) => Outcome::failed(Some(id), e),
-            }
-        },
-    ))
+    run_decoded(org, txn, ctx, body, |org, txn, table, body| {
+        let (found_table, id) = match existing_id(org, body.id.as_ref()) {
+            Ok(found) => found,
+            Err((id, e)) => return Outcome::failed(id, e),
+        };
+        if found_table != table {
+            return Outcome::failed(
+                Some(id),
+                SfError::on_fields("MALFORMED_ID", format!("malformed id {id}"), Vec::new()),
+            );
+        }
+        match ctx.saving(|save_ctx| save::update(org, txn, table, id, body, save_ctx)) {
+            Ok(()) => Outcome::saved(id),
+            Err(e) => Outcome::failed(Some(id), e),
+        }
+    })
 }
 
 /// `PATCH /composite/sobjects/{Type}/{ExtIdField}`.
@@ -312,7 +320,8 @@ pub fn upsert(
     Ok(run(
         org,
         txn,
-        all_or_none || ctx.all_or_none,
+        ctx,
+        all_or_none,
         decoded.len(),
         |org, txn, i| {
             let (body, key) = &decoded[i];
@@ -399,22 +408,16 @@ pub fn delete(
     if ids.len() > MAX_RECORDS {
         return Err(too_many());
     }
-    Ok(run(
-        org,
-        txn,
-        all_or_none || ctx.all_or_none,
-        ids.len(),
-        |org, txn, i| {
-            let (_, id) = match existing_id(org, Some(&Json::String(ids[i].clone()))) {
-                Ok(found) => found,
-                Err((id, e)) => return Outcome::failed(id, e),
-            };
-            match ctx.saving(|save_ctx| save::delete(org, txn, id, save_ctx)) {
-                Ok(()) => Outcome::saved(id),
-                Err(e) => Outcome::failed(Some(id), e),
-            }
-        },
-    ))
+    Ok(run(org, txn, ctx, all_or_none, ids.len(), |org, txn, i| {
+        let (_, id) = match existing_id(org, Some(&Json::String(ids[i].clone()))) {
+            Ok(found) => found,
+            Err((id, e)) => return Outcome::failed(id, e),
+        };
+        match ctx.saving(|save_ctx| save::delete(org, txn, id, save_ctx)) {
+            Ok(()) => Outcome::saved(id),
+            Err(e) => Outcome::failed(Some(id), e),
+        }
+    }))
 }
 
 /// `GET /composite/sobjects/{Type}?ids=…&fields=…` or `POST` with `{"ids":[…],"fields":[…]}`:

@@ -263,6 +263,16 @@ impl Org {
         r.json()
     }
 
+    /// The newest change-log entry of an object.
+    pub fn last_change(&self, object: &str) -> Json {
+        let changes = self.admin("GET", &format!("changes/{object}"), None).json();
+        changes["changes"]
+            .as_array()
+            .and_then(|all| all.last())
+            .unwrap_or_else(|| panic!("no change of {object}: {changes}"))
+            .clone()
+    }
+
     /// Advances the emulator's clock.
     pub fn advance(&self, seconds: i64) {
         let r = self.admin(
