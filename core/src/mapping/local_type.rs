@@ -110,8 +110,6 @@ impl LocalType {
     /// Reads a value as `to_jsonb()` rendered it.
     pub fn decode(&self, value: &Value, format: TimestampFormat) -> Result<Datum, String> {
         match (&self.kind, value) {
-            (_, Value::Null) => Ok(Datum::Null),
-            (LocalKind::Json, v) => Ok(Datum::Json(v.clone())),
             (LocalKind::TextArray, Value::Array(items)) => items
                 .iter()
                 .map(|item| match item {
@@ -130,7 +128,7 @@ impl LocalType {
                 },
                 Value::String(s),
             ) => Ok(Datum::Text(s.trim_end_matches(' ').to_string())),
-            (_, v) => Datum::from_config(v).coerce(self.category(), format),
+            _ => Datum::read(value, self.category(), format),
         }
     }
 

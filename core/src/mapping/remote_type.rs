@@ -127,11 +127,7 @@ impl RemoteType {
 
     /// Reads a value from a REST record.
     pub fn decode(&self, value: &Value, format: TimestampFormat) -> Result<Datum, String> {
-        match (&self.kind, value) {
-            (_, Value::Null) => Ok(Datum::Null),
-            (RemoteKind::Compound, v) => Ok(Datum::Json(v.clone())),
-            (_, v) => Datum::from_config(v).coerce(self.category(), format),
-        }
+        Datum::read(value, self.category(), format)
     }
 
     /// Writes a value as the REST API accepts it for this field.
