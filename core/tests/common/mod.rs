@@ -39,14 +39,7 @@ fn parse_create_table(sql: &str) -> LocalTable {
         columns: Vec::new(),
         primary_key: Vec::new(),
         unique_columns: Vec::new(),
-        rights: TableRights {
-            owner: true,
-            select: true,
-            insert: true,
-            update: true,
-            delete: true,
-            trigger: true,
-        },
+        rights: TableRights::OWNER,
     };
     for line in sql.lines().map(str::trim) {
         let upper = line.to_ascii_uppercase();
