@@ -239,18 +239,13 @@ pub fn canonical_uuid(text: &str) -> Result<String, String> {
 mod tests {
     use super::*;
     use crate::mapping::decimal::Decimal;
+    use crate::mapping::testkit::column;
     use serde_json::json;
 
     const ISO: TimestampFormat = TimestampFormat::Iso8601;
 
     fn ty(format_type: &str) -> LocalType {
-        LocalType::of(&LocalColumn {
-            name: "c".into(),
-            type_name: format_type.into(),
-            pg_type: PgType::from_format_type(format_type),
-            not_null: false,
-            has_default: false,
-        })
+        LocalType::of(&column("c", format_type))
     }
 
     fn roundtrip(format_type: &str, value: Value) -> Value {
