@@ -160,13 +160,7 @@ impl LocalType {
                 limits::scaled_decimal(&number, *precision, *scale, label)?.to_json(*scale)
             }
             LocalKind::Integer { min, max } => {
-                let whole = limits::integer(datum, *min, *max, label, format)?;
-                Value::Number(
-                    whole
-                        .to_string()
-                        .parse()
-                        .expect("an integer is a JSON number"),
-                )
+                limits::integer_json(datum, *min, *max, label, format)?
             }
             LocalKind::Float => datum.into_number(format)?.to_json(None),
             LocalKind::Bool | LocalKind::Json | LocalKind::TextArray => {

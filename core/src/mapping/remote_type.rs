@@ -170,13 +170,7 @@ impl RemoteType {
                 other => return Err(unexpected(&other, label, format)),
             },
             RemoteKind::Integer { min, max } => {
-                let whole = limits::integer(datum, *min, *max, label, format)?;
-                Value::Number(
-                    whole
-                        .to_string()
-                        .parse()
-                        .expect("an integer is a JSON number"),
-                )
+                limits::integer_json(datum, *min, *max, label, format)?
             }
             RemoteKind::Decimal { precision, scale } => {
                 let number = datum.into_number(format)?;
