@@ -237,6 +237,13 @@ impl Org {
         self.get(&format!("/query?q={}", encode(soql)))
     }
 
+    /// `totalSize` of `SELECT COUNT() FROM <from>`, e.g. `count("Account WHERE Name = 'x'")`.
+    pub fn count(&self, from: &str) -> Json {
+        let r = self.query(&format!("SELECT COUNT() FROM {from}"));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["totalSize"].clone()
+    }
+
     /// An admin call.
     pub fn admin(&self, method: &str, path: &str, body: Option<Json>) -> Resp {
         let text = body.map(|b| b.to_string());
