@@ -376,8 +376,15 @@ mod tests {
         let acme_token = "https://acme.my.salesforce.com/services/oauth2/token";
         let login = Some("https://login.salesforce.com");
         type Pairs<'a> = &'a [(&'a str, &'a str)];
-        // (secret, instance_url, login_url, the form posted, where it is posted)
-        let cases: [(Pairs, Option<&str>, Option<&str>, Pairs, &str); 3] = [
+        /// (secret, instance_url, login_url, the form posted, where it is posted)
+        type Grant<'a> = (
+            Pairs<'a>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Pairs<'a>,
+            &'a str,
+        );
+        let cases: [Grant; 3] = [
             (
                 &[("client_id", "ck"), ("client_secret", "cs&=")],
                 acme,
