@@ -273,12 +273,13 @@ fn underlay(mut values: Values, older: &Values) -> Values {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
 
-    fn values(pairs: &[(&str, Value)]) -> Values {
+    /// Column values from literal pairs (also used by the conflict tests).
+    pub(crate) fn values(pairs: &[(&str, Value)]) -> Values {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))

@@ -248,16 +248,10 @@ fn side_name(side: Side) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::coalesce::tests::values;
     use crate::config::FieldRule;
     use proptest::prelude::*;
     use serde_json::json;
-
-    fn values(pairs: &[(&str, Value)]) -> Values {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect()
-    }
 
     fn exact(_: &str, a: &Value, b: &Value) -> bool {
         a == b

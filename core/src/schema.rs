@@ -126,6 +126,18 @@ pub struct TableRights {
     pub trigger: bool,
 }
 
+impl TableRights {
+    /// Every right, as the table's owner (or a superuser) holds them.
+    pub const OWNER: TableRights = TableRights {
+        owner: true,
+        select: true,
+        insert: true,
+        update: true,
+        delete: true,
+        trigger: true,
+    };
+}
+
 /// An existing index on a local table, as far as index recommendations care.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexInfo {

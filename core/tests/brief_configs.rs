@@ -5,13 +5,14 @@
 
 mod common;
 
-use common::{combine, fixture, fixture_text, optional_fixture, same_json, table};
+use common::fixtures::{self, combine, same_json};
+use common::table;
 use hubsync_core::config::{merge_patch, parse_hub, validate, SystemKind};
 use hubsync_core::schema::PgType;
 use serde_json::{json, Value};
 
 fn entries(kind: &str) -> Vec<Value> {
-    fixture("combinations.json")[kind]
+    fixtures::json("combinations.json")[kind]
         .as_array()
         .unwrap_or_else(|| panic!("combinations.json has no '{kind}' list"))
         .clone()
@@ -19,7 +20,7 @@ fn entries(kind: &str) -> Vec<Value> {
 
 /// File names in `fixtures/brief/`, in order.
 fn brief_fixture_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(common::fixture_path("brief"))
+    let mut names: Vec<String> = std::fs::read_dir(fixtures::path("brief"))
         .expect("fixtures/brief")
         .map(|f| f.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
@@ -32,8 +33,8 @@ fn every_brief_sync_block_is_accepted_in_its_combination() {
     for entry in entries("syncs") {
         let label = format!("{} on {}", entry["fragment"], entry["base"]);
         let config = combine(
-            &optional_fixture(&entry, "base"),
-            &optional_fixture(&entry, "fragment"),
+            &fixtures::named(&entry, "base"),
+            &fixtures::named(&entry, "fragment"),
         );
         let local = table(entry["table"].as_str().expect("table"));
         let parsed = validate(&config, Some(&local)).unwrap_or_else(|p| panic!("{label}: {p:#?}"));
@@ -86,41 +87,41 @@ fn blocks_of(brief: &str) -> Vec<String> {
 
 #[test]
 fn brief_fixtures_are_the_briefs_json_blocks_verbatim() {
-    let blocks = blocks_of(&fixture_text("brief.txt"));
-    let fixtures: Vec<String> = brief_fixture_names()
+    let blocks = blocks_of(&fixtures::text("brief.txt"));
+    let files: Vec<String> = brief_fixture_names()
         .iter()
         .map(|name| {
-            fixture_text(&format!("brief/{name}"))
+            fixtures::text(&format!("brief/{name}"))
                 .trim_end()
                 .to_string()
         })
         .collect();
     assert_eq!(
-        fixtures, blocks,
+        files, blocks,
         "fixtures/brief/ must hold each block of brief.txt, in order"
     );
 }
 
 #[test]
 fn the_bases_are_the_briefs_own_step_by_step_example() {
-    let brief = |name: &str| fixture(&format!("brief/{name}.json"));
+    let brief = |name: &str| fixtures::json(&format!("brief/{name}.json"));
     let accounts = merge_patch(
         &brief("13_connection"),
         &brief("14_field_mappings_accounts"),
     );
-    assert_eq!(fixture("bases/accounts.json"), accounts);
+    assert_eq!(fixtures::json("bases/accounts.json"), accounts);
     let full = merge_patch(
         &merge_patch(&accounts, &brief("15_sync_settings")),
         &brief("16_error_handling_and_monitoring"),
     );
-    assert_eq!(fixture("bases/accounts_full.json"), full);
+    assert_eq!(fixtures::json("bases/accounts_full.json"), full);
 }
 
 #[test]
 fn the_brief_hub_is_accepted() {
     for entry in entries("hubs") {
         let hub =
-            parse_hub(&optional_fixture(&entry, "fragment")).unwrap_or_else(|p| panic!("{p:#?}"));
+            parse_hub(&fixtures::named(&entry, "fragment")).unwrap_or_else(|p| panic!("{p:#?}"));
         assert_eq!(hub.name, entry["expect"]["name"].as_str().expect("name"));
         let systems: Vec<SystemKind> = hub.systems.iter().map(|s| s.system).collect();
         assert_eq!(

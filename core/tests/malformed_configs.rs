@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{combine, fixture, optional_fixture, rights, table};
+use common::fixtures::{self, combine};
+use common::{rights, table};
 use hubsync_core::config::validate;
 use hubsync_core::schema::LocalTable;
 use serde_json::Value;
@@ -20,7 +21,7 @@ fn table_for(case: &Value) -> Option<LocalTable> {
 
 /// Why `case` does not get exactly its expected problem, if it does not.
 fn mismatch(case: &Value) -> Option<String> {
-    let config = combine(&optional_fixture(case, "base"), &case["patch"]);
+    let config = combine(&fixtures::named(case, "base"), &case["patch"]);
     let problems = match validate(&config, table_for(case).as_ref()) {
         Ok(_) => return Some("accepted".into()),
         Err(problems) => problems,
@@ -41,7 +42,7 @@ fn mismatch(case: &Value) -> Option<String> {
 
 #[test]
 fn each_malformed_config_gets_exactly_its_problem() {
-    let cases = fixture("malformed.json")["cases"]
+    let cases = fixtures::json("malformed.json")["cases"]
         .as_array()
         .expect("cases")
         .clone();

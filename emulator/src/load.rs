@@ -5,8 +5,9 @@
 use crate::app::App;
 use crate::decode::{check_value, decode_record};
 use crate::ids::{user_id, Id};
+use crate::save::{compose_names, finish_name};
 use crate::schema::Role;
-use crate::store::{ChangeKind, Org, Record, Txn};
+use crate::store::{Org, Record, Txn};
 use crate::value::Value;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
@@ -106,37 +107,13 @@ fn load_record(
     if values[sys.system_modstamp] == Value::Null {
         values[sys.system_modstamp] = values[sys.last_modified_date].clone();
     }
-    for (index, field) in object.fields.iter().enumerate() {
-        match &field.role {
-            Role::ComposedName(parts) => {
-                let joined: Vec<String> =
-                    parts.iter().filter_map(|p| values[*p].to_text()).collect();
-                values[index] = if joined.is_empty() {
-                    Value::Null
-                } else {
-                    Value::Text(joined.join(" ").into())
-                };
-            }
-            Role::RecordName if values[index].is_blank() => {
-                values[index] = Value::Text(id.as_str().into())
-            }
-            _ => {}
-        }
-    }
+    compose_names(object, &mut values);
+    finish_name(object, &mut values, id);
     let deleted_at = match (&values[sys.is_deleted], &values[sys.system_modstamp]) {
         (Value::Bool(true), Value::DateTime(ms)) => Some(*ms),
         _ => None,
     };
-    let changed = (0..values.len())
-        .filter(|i| !values[*i].is_blank())
-        .collect();
-    let record = Record {
-        id,
-        values: values.into_boxed_slice(),
-        seq,
-        deleted_at,
-    };
-    org.write(txn, table, record, ChangeKind::Create, changed, now_ms);
+    org.write_new(txn, table, Record::new(id, values, seq, deleted_at), now_ms);
     Ok(id)
 }
 

@@ -87,16 +87,7 @@ fn insert(
     }
     values[sys.created_by] = Value::Id(ctx.user);
     values[sys.last_modified_by] = Value::Id(ctx.user);
-    let changed = (0..values.len())
-        .filter(|i| !values[*i].is_blank())
-        .collect();
-    let record = Record {
-        id,
-        values: values.into_boxed_slice(),
-        seq,
-        deleted_at: None,
-    };
-    org.write(txn, table, record, ChangeKind::Create, changed, ctx.now_ms);
+    org.write_new(txn, table, Record::new(id, values, seq, None), ctx.now_ms);
     Ok(id)
 }
 
@@ -141,12 +132,7 @@ pub fn update(
     let changed = (0..values.len())
         .filter(|i| *i == sys.last_modified_date || values[*i] != current.values[*i])
         .collect();
-    let record = Record {
-        id,
-        values: values.into_boxed_slice(),
-        seq,
-        deleted_at: None,
-    };
+    let record = Record::new(id, values, seq, None);
     org.write(txn, table, record, ChangeKind::Update, changed, ctx.now_ms);
     Ok(())
 }
@@ -168,12 +154,7 @@ pub fn delete(org: &mut Org, txn: &mut Txn, id: Id, ctx: &mut SaveCtx) -> Result
     let mut values = current.values.to_vec();
     values[sys.is_deleted] = Value::Bool(true);
     values[sys.system_modstamp] = Value::DateTime(stamp);
-    let record = Record {
-        id,
-        values: values.into_boxed_slice(),
-        seq,
-        deleted_at: Some(stamp),
-    };
+    let record = Record::new(id, values, seq, Some(stamp));
     org.write(
         txn,
         table,
@@ -395,7 +376,8 @@ fn check_references(
     Ok(())
 }
 
-fn compose_names(object: &ObjectDef, values: &mut [Value]) {
+/// Fills composed names (a Contact's `Name` from its parts) from the parts' values.
+pub fn compose_names(object: &ObjectDef, values: &mut [Value]) {
     for (index, field) in object.fields.iter().enumerate() {
         if let Role::ComposedName(parts) = &field.role {
             let joined: Vec<String> = parts
@@ -413,7 +395,7 @@ fn compose_names(object: &ObjectDef, values: &mut [Value]) {
 }
 
 /// A custom object's Name defaults to the record id, as when the API omits it.
-fn finish_name(object: &ObjectDef, values: &mut [Value], id: Id) {
+pub fn finish_name(object: &ObjectDef, values: &mut [Value], id: Id) {
     for (index, field) in object.fields.iter().enumerate() {
         if field.role == Role::RecordName && values[index].is_blank() {
             values[index] = Value::Text(id.as_str().into());

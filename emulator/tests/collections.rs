@@ -35,7 +35,7 @@ fn create_reports_per_record_results_in_order() {
 #[test]
 fn all_or_none_rolls_everything_back() {
     let org = Org::start();
-    let before = org.query("SELECT COUNT() FROM Account").json()["totalSize"].clone();
+    let before = org.count("Account");
     let r = org.post("/composite/sobjects", json!({"allOrNone": true, "records": [account("A"), {"attributes": {"type": "Account"}}, account("C")]}));
     let results = r.json();
     let rolled = json!({"success": false, "errors": [{"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": "Record rolled back because not all records were valid and the request was using AllOrNone header", "fields": []}]});
@@ -45,10 +45,7 @@ fn all_or_none_rolls_everything_back() {
         "REQUIRED_FIELD_MISSING"
     );
     assert_eq!(results[2], rolled);
-    assert_eq!(
-        org.query("SELECT COUNT() FROM Account").json()["totalSize"],
-        before
-    );
+    assert_eq!(org.count("Account"), before);
     let changes = org.admin("GET", "changes/Account", None).json();
     assert_eq!(
         changes["changes"].as_array().unwrap().len(),

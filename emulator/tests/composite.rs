@@ -61,10 +61,7 @@ fn all_or_none_rolls_back_and_halts() {
         "REQUIRED_FIELD_MISSING"
     );
     assert_eq!(responses[2]["body"], halted);
-    assert_eq!(
-        org.query("SELECT COUNT() FROM Account").json()["totalSize"],
-        0
-    );
+    assert_eq!(org.count("Account"), 0);
 
     let partial = org.post(
         "/composite",
@@ -77,10 +74,7 @@ fn all_or_none_rolls_back_and_halts() {
     let responses = partial.json()["compositeResponse"].clone();
     assert_eq!(responses[1]["body"][0]["errorCode"], "PROCESSING_HALTED");
     assert_eq!(responses[2]["httpStatusCode"], 201);
-    assert_eq!(
-        org.query("SELECT COUNT() FROM Account").json()["totalSize"],
-        1
-    );
+    assert_eq!(org.count("Account"), 1);
 }
 
 #[test]
@@ -107,10 +101,7 @@ fn composite_all_or_none_overrides_a_collection_inside_it() {
         responses[1]["body"][1]["errors"][0]["statusCode"],
         "REQUIRED_FIELD_MISSING"
     );
-    assert_eq!(
-        org.query("SELECT COUNT() FROM Account").json()["totalSize"],
-        0
-    );
+    assert_eq!(org.count("Account"), 0);
 }
 
 #[test]
@@ -166,9 +157,5 @@ fn batch_runs_independently_and_can_halt() {
         body["results"][1]["result"][0]["errorCode"],
         "BATCH_PROCESSING_HALTED"
     );
-    assert_eq!(
-        org.query("SELECT COUNT() FROM Account WHERE Name = 'Skipped'")
-            .json()["totalSize"],
-        0
-    );
+    assert_eq!(org.count("Account WHERE Name = 'Skipped'"), 0);
 }

@@ -162,29 +162,13 @@ fn tokens_expire_after_their_lifetime_and_on_demand() {
     );
     let fresh = token_request(&org.agent, org.base(), &PASSWORD_FORM, &[]).json();
     let auth = format!("OAuth {}", fresh["access_token"].as_str().unwrap());
-    assert_eq!(
-        send(
-            &org.agent,
-            "GET",
-            &org.url("/limits"),
-            &[("Authorization", &auth)],
-            None
-        )
-        .status,
-        200
-    );
+    let limits_with_fresh_token = || {
+        let headers = [("Authorization", auth.as_str())];
+        send(&org.agent, "GET", &org.url("/limits"), &headers, None).status
+    };
+    assert_eq!(limits_with_fresh_token(), 200);
     assert_eq!(org.admin("POST", "tokens/expire", None).status, 200);
-    assert_eq!(
-        send(
-            &org.agent,
-            "GET",
-            &org.url("/limits"),
-            &[("Authorization", &auth)],
-            None
-        )
-        .status,
-        401
-    );
+    assert_eq!(limits_with_fresh_token(), 401);
 }
 
 #[test]

@@ -65,6 +65,15 @@ fn version_rules_and_trailing_slashes() {
     );
 }
 
+/// The field `name` of a describe answer.
+fn described_field(describe: &serde_json::Value, name: &str) -> serde_json::Value {
+    describe["fields"]
+        .as_array()
+        .and_then(|fields| fields.iter().find(|f| f["name"] == name))
+        .unwrap_or_else(|| panic!("no field {name} in the describe"))
+        .clone()
+}
+
 #[test]
 fn describe_global_and_object() {
     let org = Org::start();
@@ -87,69 +96,27 @@ fn describe_global_and_object() {
 
     let account = org.get("/sobjects/account/describe").json();
     assert_eq!(account["name"], "Account");
-    let field = |name: &str| {
-        account["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["name"] == name)
-            .unwrap()
-            .clone()
-    };
-    let id = field("Id");
-    assert_eq!(
-        (
-            id["type"].as_str(),
-            id["createable"].as_bool(),
-            id["idLookup"].as_bool(),
-            id["nillable"].as_bool()
-        ),
-        (Some("id"), Some(false), Some(true), Some(false))
-    );
-    let revenue = field("AnnualRevenue");
-    assert_eq!(
-        (
-            revenue["type"].as_str(),
-            revenue["precision"].as_u64(),
-            revenue["scale"].as_u64(),
-            revenue["soapType"].as_str()
-        ),
-        (Some("currency"), Some(18), Some(2), Some("xsd:double"))
-    );
-    let ext = field("Hubsync_Id__c");
-    assert_eq!(
-        (
-            ext["externalId"].as_bool(),
-            ext["unique"].as_bool(),
-            ext["length"].as_u64(),
-            ext["custom"].as_bool()
-        ),
-        (Some(true), Some(true), Some(36), Some(true))
-    );
-    let tier = field("Tier__c");
-    assert_eq!(tier["restrictedPicklist"], true);
-    assert_eq!(tier["picklistValues"][0]["value"], "Gold");
-    let created = field("CreatedDate");
-    assert_eq!(
-        (
-            created["updateable"].as_bool(),
-            created["defaultedOnCreate"].as_bool()
-        ),
-        (Some(false), Some(true))
-    );
-    assert_eq!(field("Name")["nillable"], false);
-    assert_eq!(field("OwnerId")["referenceTo"], json!(["User"]));
     let contact = org.get("/sobjects/Contact/describe").json();
-    let last = contact["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "LastName")
-        .unwrap()
-        .clone();
+    #[rustfmt::skip]
+    let expected = [
+        (&account, "Id", json!({"type": "id", "createable": false, "idLookup": true, "nillable": false})),
+        (&account, "AnnualRevenue", json!({"type": "currency", "precision": 18, "scale": 2, "soapType": "xsd:double"})),
+        (&account, "Hubsync_Id__c", json!({"externalId": true, "unique": true, "length": 36, "custom": true})),
+        (&account, "Tier__c", json!({"restrictedPicklist": true})),
+        (&account, "CreatedDate", json!({"updateable": false, "defaultedOnCreate": true})),
+        (&account, "Name", json!({"nillable": false})),
+        (&account, "OwnerId", json!({"referenceTo": ["User"]})),
+        (&contact, "LastName", json!({"nillable": false, "length": 80})),
+    ];
+    for (describe, name, properties) in expected {
+        let field = described_field(describe, name);
+        for (property, value) in properties.as_object().unwrap() {
+            assert_eq!(&field[property], value, "{name}.{property}");
+        }
+    }
     assert_eq!(
-        (last["nillable"].as_bool(), last["length"].as_u64()),
-        (Some(false), Some(80))
+        described_field(&account, "Tier__c")["picklistValues"][0]["value"],
+        "Gold"
     );
     let basic = org.get("/sobjects/Contact").json();
     assert_eq!(basic["objectDescribe"]["keyPrefix"], "003");
@@ -374,13 +341,7 @@ fn limits_track_the_api_counter_and_call_options_reach_the_change_log() {
         r.header("sforce-limit-info").unwrap(),
         format!("api-usage={}/{max}", used + 1)
     );
-    let changes = org.admin("GET", "changes/Account", None).json();
-    let last = changes["changes"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let last = org.last_change("Account");
     assert_eq!(last["changeType"], "CREATE");
     assert_eq!(
         last["changeOrigin"],

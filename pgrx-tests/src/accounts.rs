@@ -1,7 +1,8 @@
 //! The product brief's `accounts` table and its Salesforce sync, pointed at an emulator.
 
 use crate::remote::{Remote, CLIENT_ID, CLIENT_SECRET};
-use crate::Cluster;
+use crate::{fixtures, Cluster};
+use hubsync_core::config::merge_patch;
 use postgres::Client;
 use serde_json::{json, Value};
 
@@ -14,6 +15,11 @@ pub struct AccountsSync {
     pub remote: Remote,
     /// The sync's name.
     pub name: String,
+}
+
+/// A config patch that pulls every second, so tests never wait long for the next pull.
+pub fn fast_polling() -> Value {
+    json!({"sync_settings": {"ongoing_sync": {"mode": "real_time", "polling_interval_seconds": 1}}})
 }
 
 /// Starts a cluster (with `extra` settings) and an emulator, creates the brief's `accounts`
@@ -34,28 +40,27 @@ pub fn accounts_sync_with(
         remote,
         name,
         extra,
-        include_str!("../../core/tests/fixtures/tables/accounts.sql"),
-        include_str!("../../core/tests/fixtures/bases/accounts_full.json"),
+        &fixtures::text("tables/accounts.sql"),
+        fixtures::json("bases/accounts_full.json"),
         patch,
     )
 }
 
-/// A sync from a fixture: `table_sql` creates its table, `base` (JSON text) is its config,
+/// A sync from a fixture: `table_sql` creates its table, `base` is its config,
 /// `patch` is merged into it, and it is pointed at `remote` with the demo credentials.
 pub fn fixture_sync(
     remote: Remote,
     name: &str,
     extra: &[(&str, &str)],
     table_sql: &str,
-    base: &str,
+    base: Value,
     patch: Value,
 ) -> AccountsSync {
     let cluster = Cluster::start(name, extra);
     let mut db = cluster.client();
     db.batch_execute(table_sql).expect("create the table");
-    let base: Value = serde_json::from_str(base).expect("the fixture's config");
     let pointed = json!({"source": {"credentials": {"instance_url": remote.url()}}});
-    let config = merge(merge(base, pointed), patch);
+    let config = merge_patch(&merge_patch(&base, &pointed), &patch);
     let sync: String = db
         .query_one("SELECT hubsync.create_sync($1)", &[&config])
         .expect("create the sync")
@@ -67,24 +72,6 @@ pub fn fixture_sync(
         cluster,
         remote,
         name: sync,
-    }
-}
-
-/// RFC 7386 merge patch, as `hubsync.alter_sync` applies it.
-fn merge(base: Value, patch: Value) -> Value {
-    match (base, patch) {
-        (Value::Object(mut base), Value::Object(patch)) => {
-            for (key, value) in patch {
-                if value.is_null() {
-                    base.remove(&key);
-                } else {
-                    let current = base.remove(&key).unwrap_or(Value::Null);
-                    base.insert(key, merge(current, value));
-                }
-            }
-            Value::Object(base)
-        }
-        (_, patch) => patch,
     }
 }
 

@@ -4,13 +4,18 @@
 mod accounts;
 pub mod api;
 mod cluster;
+#[path = "../../core/tests/common/fixtures.rs"]
 pub mod fixtures;
 mod remote;
 
-pub use accounts::{accounts_sync, accounts_sync_with, fixture_sync, AccountsSync, SYNC};
+pub use accounts::{
+    accounts_sync, accounts_sync_with, fast_polling, fixture_sync, AccountsSync, SYNC,
+};
 pub use cluster::{Cluster, DATABASE};
-pub use remote::Remote;
+pub use remote::{Remote, CLIENT_ID, CLIENT_SECRET};
 
+use postgres::types::FromSqlOwned;
+use postgres::Client;
 use std::time::{Duration, Instant};
 
 /// Polls `check` until it returns `Some`, failing with `what` after `timeout`.
@@ -27,4 +32,33 @@ pub fn wait_until<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> O
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The single value a one-row query returns: most checks read one count, state or name.
+pub fn scalar<T: FromSqlOwned>(db: &mut Client, sql: &str) -> T {
+    db.query_one(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .get(0)
+}
+
+/// Polls the one-value query `sql` until `accept` holds for its value, failing with `what`
+/// after `timeout`; returns the accepted value.
+pub fn wait_for_value<T: FromSqlOwned>(
+    timeout: Duration,
+    what: &str,
+    db: &mut Client,
+    sql: &str,
+    accept: impl Fn(&T) -> bool,
+) -> T {
+    wait_until(timeout, what, || Some(scalar(db, sql)).filter(&accept))
+}
+
+/// Terminates the background worker (as a crash or an operator would) and returns its pid;
+/// the launcher starts a new one.
+pub fn kill_worker(db: &mut Client) -> i32 {
+    let pid: Option<i32> = scalar(db, "SELECT pid FROM hubsync.worker");
+    let pid = pid.expect("a running worker");
+    db.execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .expect("terminate the worker");
+    pid
 }

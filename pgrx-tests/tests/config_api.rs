@@ -97,6 +97,19 @@ fn create_roles(admin: &mut Client, roles: &[&str]) {
     }
 }
 
+/// A cluster with login `roles`: the cluster, a superuser connection and one connection
+/// per role, in order.
+fn cluster_with_roles<const N: usize>(
+    name: &str,
+    roles: [&str; N],
+) -> (Cluster, Client, [Client; N]) {
+    let cluster = Cluster::start(name, &[]);
+    let mut admin = cluster.client();
+    create_roles(&mut admin, &roles);
+    let connections = roles.map(|role| cluster.connect_as(DATABASE, role));
+    (cluster, admin, connections)
+}
+
 // ---------------------------------------------------------------------------------------
 // 1. Every JSON block of the brief, verbatim.
 
@@ -289,11 +302,8 @@ fn assert_malformed_case_refused(case: &Value, app: &mut Client, reader: &mut Cl
 
 #[test]
 fn malformed_configs_are_refused_with_their_path_and_leave_nothing_behind() {
-    let cluster = Cluster::start("malformed", &[]);
-    let mut admin = cluster.client();
-    create_roles(&mut admin, &["app", "reader"]);
-    let mut app = cluster.connect_as(DATABASE, "app");
-    let mut reader = cluster.connect_as(DATABASE, "reader");
+    let (_cluster, mut admin, [mut app, mut reader]) =
+        cluster_with_roles("malformed", ["app", "reader"]);
 
     let cases = fixtures::json("malformed.json")["cases"]
         .as_array()
@@ -431,11 +441,8 @@ fn refused_on_the_table_and_nothing_kept(app: &mut Client, admin: &mut Client) {
 
 #[test]
 fn only_owners_create_change_and_replace_credentials() {
-    let cluster = Cluster::start("privileges", &[]);
-    let mut admin = cluster.client();
-    create_roles(&mut admin, &["alice", "mallory"]);
-    let mut alice = cluster.connect_as(DATABASE, "alice");
-    let mut mallory = cluster.connect_as(DATABASE, "mallory");
+    let (_cluster, mut admin, [mut alice, mut mallory]) =
+        cluster_with_roles("privileges", ["alice", "mallory"]);
     create_table(&mut alice, "accounts");
 
     let error = refused(api::create_sync(&mut mallory, &accounts()), "no rights");
@@ -589,11 +596,8 @@ fn everything_shown(db: &mut Client) -> Vec<(String, String)> {
 
 #[test]
 fn secrets_live_only_in_the_credentials_table() {
-    let cluster = Cluster::start("secrets", &[]);
-    let mut admin = cluster.client();
-    create_roles(&mut admin, &["alice", "mallory"]);
-    let mut alice = cluster.connect_as(DATABASE, "alice");
-    let mut mallory = cluster.connect_as(DATABASE, "mallory");
+    let (cluster, mut admin, [mut alice, mut mallory]) =
+        cluster_with_roles("secrets", ["alice", "mallory"]);
     create_table(&mut alice, "customers");
 
     let unreachable = format!("http://127.0.0.1:{}", closed_port());

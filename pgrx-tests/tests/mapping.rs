@@ -1,27 +1,25 @@
 //! The mapping engine end to end: the brief's validation rules on a Contact sync, field
 //! selection keeping a column home, exact numbers both ways, and index recommendations.
 
-use hubsync_e2e::{accounts_sync, fixture_sync, wait_until, Remote};
+use hubsync_core::config::merge_patch;
+use hubsync_e2e::{
+    accounts_sync, fast_polling, fixture_sync, fixtures, scalar, wait_for_value, Remote, CLIENT_ID,
+    CLIENT_SECRET,
+};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
 fn customers_sync(name: &str) -> hubsync_e2e::AccountsSync {
-    let brief_rules: Value = serde_json::from_str(include_str!(
-        "../../core/tests/fixtures/brief/10_validation_rules.json"
-    ))
-    .unwrap();
-    let mut patch = brief_rules;
-    patch["sync_settings"] =
-        json!({"ongoing_sync": {"mode": "real_time", "polling_interval_seconds": 1}});
+    let brief_rules = fixtures::json("brief/10_validation_rules.json");
     fixture_sync(
         Remote::start(),
         name,
         &[],
-        include_str!("../../core/tests/fixtures/tables/customers.sql"),
-        include_str!("../../core/tests/fixtures/bases/customers.json"),
-        patch,
+        &fixtures::text("tables/customers.sql"),
+        fixtures::json("bases/customers.json"),
+        merge_patch(&brief_rules, &fast_polling()),
     )
 }
 
@@ -67,18 +65,12 @@ fn the_briefs_validation_rules_standardize_phones_and_reject_bad_emails() {
     // The unmapped column never leaves the database: it is not even captured.
     db.batch_execute("UPDATE customers SET client_id = 'changed' WHERE full_name = 'Good'")
         .unwrap();
-    let outbox: i64 = db
-        .query_one("SELECT count(*) FROM hubsync.outbox", &[])
-        .unwrap()
-        .get(0);
+    let outbox: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.outbox");
     assert_eq!(outbox, 0);
-    let captured: i64 = db
-        .query_one(
-            "SELECT count(*) FROM hubsync.record_state WHERE base ? 'client_id'",
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let captured: i64 = scalar(
+        &mut db,
+        "SELECT count(*) FROM hubsync.record_state WHERE base ? 'client_id'",
+    );
     assert_eq!(captured, 0);
 
     // Pulled values pass the same rules: a remote phone is standardised locally too.
@@ -89,32 +81,26 @@ fn the_briefs_validation_rules_standardize_phones_and_reject_bad_emails() {
         Some(id),
         json!({"Phone": "+1 415-555-0199"}),
     );
-    wait_until(PATIENCE, "the remote phone pulled", || {
-        let phone: String = db
-            .query_one("SELECT phone FROM customers WHERE full_name = 'Good'", &[])
-            .unwrap()
-            .get(0);
-        (phone == "+14155550199").then_some(())
-    });
+    let phone = "SELECT phone FROM customers WHERE full_name = 'Good'";
+    wait_for_value(
+        PATIENCE,
+        "the remote phone pulled",
+        &mut db,
+        phone,
+        |p: &String| p == "+14155550199",
+    );
 }
 
 #[test]
 fn revenue_survives_round_trips_exactly_and_indexes_are_recommended() {
-    let sync = accounts_sync(
-        "exact-numbers",
-        &[],
-        json!({"sync_settings": {"ongoing_sync": {"mode": "real_time", "polling_interval_seconds": 1}}}),
-    );
+    let sync = accounts_sync("exact-numbers", &[], fast_polling());
     let mut db = sync.db();
     db.batch_execute(
         "INSERT INTO accounts (account_name, annual_revenue) VALUES ('Big', 12345678901234.56)",
     )
     .unwrap();
     sync.wait_idle(&mut db);
-    let id: String = db
-        .query_one("SELECT sf_id FROM accounts", &[])
-        .unwrap()
-        .get(0);
+    let id: String = scalar(&mut db, "SELECT sf_id FROM accounts");
     let remote = sync.remote.query(
         &format!("SELECT AnnualRevenue FROM Account WHERE Id = '{id}'"),
         false,
@@ -127,13 +113,14 @@ fn revenue_survives_round_trips_exactly_and_indexes_are_recommended() {
     // currency as a double: beyond ~15 significant digits no client can read it exactly.)
     let exact: Value = serde_json::from_str(r#"{"AnnualRevenue": 9876543210987.65}"#).unwrap();
     sync.remote.write("PATCH", "Account", Some(&id), exact);
-    wait_until(PATIENCE, "the new revenue pulled", || {
-        let revenue: String = db
-            .query_one("SELECT annual_revenue::text FROM accounts", &[])
-            .unwrap()
-            .get(0);
-        (revenue == "9876543210987.65").then_some(())
-    });
+    let revenue = "SELECT annual_revenue::text FROM accounts";
+    wait_for_value(
+        PATIENCE,
+        "the new revenue pulled",
+        &mut db,
+        revenue,
+        |r: &String| r == "9876543210987.65",
+    );
 
     // The brief's table already has its unique sf_id index; the recommendation says so by
     // staying empty, and names what is missing once the index is gone.
@@ -163,18 +150,13 @@ fn create_sync_checks_the_mapping_against_salesforce_when_it_can_reach_it() {
     let remote = Remote::start();
     let cluster = hubsync_e2e::Cluster::start("describe-check", &[]);
     let mut db = cluster.client();
-    db.batch_execute(include_str!(
-        "../../core/tests/fixtures/tables/accounts.sql"
-    ))
-    .unwrap();
-    let mut config: Value = serde_json::from_str(include_str!(
-        "../../core/tests/fixtures/bases/accounts_full.json"
-    ))
-    .unwrap();
+    db.batch_execute(&fixtures::text("tables/accounts.sql"))
+        .unwrap();
+    let mut config = fixtures::json("bases/accounts_full.json");
     config["source"]["credentials"] = json!({
         "instance_url": remote.url(),
-        "client_id": "hubsync-demo-client",
-        "client_secret": "hubsync-demo-secret"
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET
     });
     config["field_mappings"][2]["source"] = json!("Industry_Typo__c");
     let refused = db
@@ -192,10 +174,7 @@ fn create_sync_checks_the_mapping_against_salesforce_when_it_can_reach_it() {
         "{}",
         db_error.message()
     );
-    let syncs: i64 = db
-        .query_one("SELECT count(*) FROM hubsync.sync", &[])
-        .unwrap()
-        .get(0);
+    let syncs: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.sync");
     assert_eq!(syncs, 0, "nothing half-created");
 
     // Fixed, it is accepted; pointed at a Salesforce that is down, it is accepted with a

@@ -3,7 +3,7 @@
 //! log are plain views.
 
 use fallible_iterator::FallibleIterator;
-use hubsync_e2e::{accounts_sync, wait_until};
+use hubsync_e2e::{accounts_sync, fixtures, scalar, wait_for_value};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -11,11 +11,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 #[test]
 fn failing_pushes_raise_an_alert_and_notify_then_resolve() {
-    let brief_monitoring: Value = serde_json::from_str(include_str!(
-        "../../core/tests/fixtures/brief/11_monitoring.json"
-    ))
-    .unwrap();
-    let mut patch = brief_monitoring;
+    let mut patch = fixtures::json("brief/11_monitoring.json");
     patch["error_handling"] = json!({
         "retry_strategy": {"max_attempts": 50, "backoff_factor": 1.0, "initial_delay_seconds": 0.1},
         "notification": {"channels": ["slack", "email"], "threshold": "critical"}
@@ -70,16 +66,10 @@ fn failing_pushes_raise_an_alert_and_notify_then_resolve() {
     sync.wait_idle(&mut db);
     // Records get through again: the critical alert resolves (the error rate still
     // counts the recent failures until they leave its five-minute window).
-    wait_until(PATIENCE, "the alert resolved", || {
-        let open: i64 = db
-            .query_one(
-                "SELECT count(*) FROM hubsync.alerts \
-                 WHERE resolved_at IS NULL AND kind = 'consecutive_failures'",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        (open == 0).then_some(())
+    let open = "SELECT count(*) FROM hubsync.alerts \
+                WHERE resolved_at IS NULL AND kind = 'consecutive_failures'";
+    wait_for_value(PATIENCE, "the alert resolved", &mut db, open, |n: &i64| {
+        *n == 0
     });
     let metrics = db
         .query_one("SELECT sum(pushed)::int8, sum(errors)::int8, max(max_latency_ms)::float8 FROM hubsync.metrics", &[])
@@ -88,13 +78,10 @@ fn failing_pushes_raise_an_alert_and_notify_then_resolve() {
     assert!(metrics.get::<_, Option<i64>>(1).unwrap_or(0) >= 3);
     assert!(metrics.get::<_, Option<f64>>(2).is_some_and(|ms| ms > 0.0));
     // on_error: warn writes the record and logs the rule that failed.
-    let logged: String = db
-        .query_one(
-            "SELECT min(message) FROM hubsync.logs WHERE level = 'warning'",
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let logged: String = scalar(
+        &mut db,
+        "SELECT min(message) FROM hubsync.logs WHERE level = 'warning'",
+    );
     assert!(
         logged.contains("one_of") && logged.contains("industry_type"),
         "{logged}"

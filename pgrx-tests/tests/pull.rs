@@ -2,30 +2,29 @@
 //! both directions, conflicts under every policy, loops held, crashes mid-pull, and
 //! one-way syncs that stay one-way.
 
-use hubsync_e2e::{accounts_sync, accounts_sync_with, wait_until, AccountsSync, Remote, SYNC};
+use hubsync_core::config::merge_patch;
+use hubsync_e2e::{
+    accounts_sync, accounts_sync_with, fast_polling, fixture_sync, fixtures, kill_worker, scalar,
+    wait_for_value, wait_until, AccountsSync, Remote, SYNC,
+};
 use postgres::Client;
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(120);
 
-/// Pulls every second, so tests never wait long for the next one.
-fn fast_polling() -> Value {
-    json!({"sync_settings": {"ongoing_sync": {"mode": "real_time", "polling_interval_seconds": 1}}})
+/// The brief's sync, pulling every second, with `patch` merged into its config.
+fn polling_sync(name: &str, patch: Value) -> AccountsSync {
+    accounts_sync(name, &[], merge_patch(&fast_polling(), &patch))
 }
 
-fn with(mut base: Value, patch: Value) -> Value {
-    if let (Some(b), Value::Object(p)) = (base.as_object_mut(), patch) {
-        for (k, v) in p {
-            match (b.get_mut(&k), v) {
-                (Some(Value::Object(bo)), Value::Object(vo)) => bo.extend(vo),
-                (_, v) => {
-                    b.insert(k, v);
-                }
-            }
-        }
-    }
-    base
+/// A sync starting its full load of `count` remote accounts, each page of the load taking
+/// `latency_ms` to arrive.
+fn slow_full_load(name: &str, count: usize, latency_ms: u64) -> AccountsSync {
+    let remote = Remote::start();
+    load_remote(&remote, count);
+    remote.inject(json!([{"endpoint": "query", "kind": "latency", "latency_ms": latency_ms}]));
+    accounts_sync_with(remote, name, &[], fast_polling())
 }
 
 fn load_remote(remote: &Remote, count: usize) {
@@ -38,9 +37,15 @@ fn load_remote(remote: &Remote, count: usize) {
 }
 
 fn local_count(db: &mut Client) -> i64 {
-    db.query_one("SELECT count(*) FROM accounts", &[])
-        .unwrap()
-        .get(0)
+    scalar(db, "SELECT count(*) FROM accounts")
+}
+
+/// Waits until the full load is over and the sync pulls changes.
+fn wait_for_incremental(db: &mut Client) {
+    let phase = "SELECT phase FROM hubsync.progress";
+    wait_for_value(PATIENCE, "the load to finish", db, phase, |p: &String| {
+        p == "incremental"
+    });
 }
 
 /// The local row of a remote record: (name, industry, revenue as text).
@@ -64,29 +69,23 @@ fn remote_record(sync: &AccountsSync, id: &str) -> Value {
 }
 
 /// Waits until a pull after now has been applied.
-fn pulled_again(sync: &AccountsSync, db: &mut Client) {
-    let before: Option<String> = db
-        .query_one("SELECT last_pull::text FROM hubsync.status", &[])
-        .unwrap()
-        .get(0);
+fn pulled_again(db: &mut Client) {
+    let last_pull = "SELECT last_pull::text FROM hubsync.status";
+    let before: Option<String> = scalar(db, last_pull);
     db.execute("SELECT hubsync.pull_now($1)", &[&SYNC]).unwrap();
-    wait_until(PATIENCE, "another pull", || {
-        let now: Option<String> = db
-            .query_one("SELECT last_pull::text FROM hubsync.status", &[])
-            .unwrap()
-            .get(0);
-        (now.is_some() && now != before).then_some(())
-    });
-    let _ = sync;
+    wait_for_value(
+        PATIENCE,
+        "another pull",
+        db,
+        last_pull,
+        |now: &Option<String>| now.is_some() && *now != before,
+    );
 }
 
 #[test]
 fn full_load_with_progress_then_changes_and_deletes_both_ways() {
-    let remote = Remote::start();
-    load_remote(&remote, 25_000);
     // Slow pages, so the load is observed half done.
-    remote.inject(json!([{"endpoint": "query", "kind": "latency", "latency_ms": 150}]));
-    let sync = accounts_sync_with(remote, "full-load", &[], fast_polling());
+    let sync = slow_full_load("full-load", 25_000, 150);
     let mut db = sync.db();
     let (done, total): (i64, i64) = wait_until(PATIENCE, "the load half way", || {
         let row = db
@@ -100,13 +99,7 @@ fn full_load_with_progress_then_changes_and_deletes_both_ways() {
     });
     assert_eq!(total, 25_000);
     assert!(done % 2000 == 0, "progress moves page by page: {done}");
-    wait_until(PATIENCE, "the load to finish", || {
-        let phase: String = db
-            .query_one("SELECT phase FROM hubsync.progress", &[])
-            .unwrap()
-            .get(0);
-        (phase == "incremental").then_some(())
-    });
+    wait_for_incremental(&mut db);
     sync.remote.heal();
     assert_eq!(local_count(&mut db), 25_000, "{}", sync.diagnostics());
     let ids: Vec<String> = sync
@@ -174,37 +167,31 @@ struct Conflict {
 }
 
 fn conflict(name: &str, policy: Value, remote_later: bool) -> Conflict {
-    let sync = accounts_sync(name, &[], with(fast_polling(), policy));
+    let sync = polling_sync(name, policy);
     let mut db = sync.db();
     db.batch_execute("INSERT INTO accounts (account_name, industry_type, annual_revenue) VALUES ('Base', 'Base', 1)")
         .unwrap();
     sync.wait_idle(&mut db);
     let sf_id: String = wait_until(PATIENCE, "the id written back", || {
-        db.query_one("SELECT sf_id FROM accounts", &[])
-            .unwrap()
-            .get(0)
+        scalar(&mut db, "SELECT sf_id FROM accounts")
     });
     db.execute("SELECT hubsync.pause_sync($1)", &[&SYNC])
         .unwrap();
+    let edit_local = |db: &mut Client| {
+        db.batch_execute("UPDATE accounts SET account_name = 'Local', industry_type = 'Local', annual_revenue = 2")
+            .unwrap()
+    };
+    let edit_remote = || {
+        let fields = json!({"Name": "Remote", "Industry": "Remote", "AnnualRevenue": 3});
+        sync.remote.write("PATCH", "Account", Some(&sf_id), fields);
+    };
     if remote_later {
-        db.batch_execute("UPDATE accounts SET account_name = 'Local', industry_type = 'Local', annual_revenue = 2")
-            .unwrap();
+        edit_local(&mut db);
         sync.remote.advance_clock(5);
-        sync.remote.write(
-            "PATCH",
-            "Account",
-            Some(&sf_id),
-            json!({"Name": "Remote", "Industry": "Remote", "AnnualRevenue": 3}),
-        );
+        edit_remote();
     } else {
-        sync.remote.write(
-            "PATCH",
-            "Account",
-            Some(&sf_id),
-            json!({"Name": "Remote", "Industry": "Remote", "AnnualRevenue": 3}),
-        );
-        db.batch_execute("UPDATE accounts SET account_name = 'Local', industry_type = 'Local', annual_revenue = 2")
-            .unwrap();
+        edit_remote();
+        edit_local(&mut db);
     }
     db.execute("SELECT hubsync.resume_sync($1)", &[&SYNC])
         .unwrap();
@@ -217,7 +204,7 @@ impl Conflict {
     fn settled(&self) -> (String, String, String) {
         let mut db = self.sync.db();
         self.sync.wait_idle(&mut db);
-        pulled_again(&self.sync, &mut db);
+        pulled_again(&mut db);
         self.sync.wait_idle(&mut db);
         let (name, industry, revenue) = local_row(&mut db, &self.sf_id).unwrap();
         let remote = remote_record(&self.sync, &self.sf_id);
@@ -350,22 +337,15 @@ fn manual_conflicts_wait_for_a_person() {
     )
     .unwrap();
     assert_eq!(c.settled().0, "Merged");
-    let open: i64 = db
-        .query_one("SELECT count(*) FROM hubsync.review_queue", &[])
-        .unwrap()
-        .get(0);
+    let open: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.review_queue");
     assert_eq!(open, 0);
 }
 
 #[test]
 fn an_automation_settles_and_a_fight_is_held() {
-    let sync = accounts_sync(
+    let sync = polling_sync(
         "loops",
-        &[],
-        with(
-            fast_polling(),
-            json!({"loop_prevention": {"enabled": true, "detection_window_seconds": 60, "max_update_count": 2}}),
-        ),
+        json!({"loop_prevention": {"enabled": true, "detection_window_seconds": 60, "max_update_count": 2}}),
     );
     sync.remote.admin(
         "POST",
@@ -379,16 +359,17 @@ fn an_automation_settles_and_a_fight_is_held() {
     db.batch_execute("INSERT INTO accounts (account_name) VALUES ('acme corp')")
         .unwrap();
     // Salesforce rewrites the name; the sync brings the rewrite home and settles.
-    wait_until(PATIENCE, "the rewrite pulled", || {
-        let name: String = db
-            .query_one("SELECT account_name FROM accounts", &[])
-            .unwrap()
-            .get(0);
-        (name == "ACME CORP").then_some(())
-    });
+    let name = "SELECT account_name FROM accounts";
+    wait_for_value(
+        PATIENCE,
+        "the rewrite pulled",
+        &mut db,
+        name,
+        |n: &String| n == "ACME CORP",
+    );
     let calls = sync.remote.calls("collections");
-    pulled_again(&sync, &mut db);
-    pulled_again(&sync, &mut db);
+    pulled_again(&mut db);
+    pulled_again(&mut db);
     assert_eq!(
         sync.remote.calls("collections"),
         calls,
@@ -397,11 +378,7 @@ fn an_automation_settles_and_a_fight_is_held() {
 
     // Someone keeps lower-casing it locally: the record bounces and gets held.
     let held = wait_until(PATIENCE, "the record held", || {
-        let name: String = db
-            .query_one("SELECT account_name FROM accounts", &[])
-            .unwrap()
-            .get(0);
-        if name == "ACME CORP" {
+        if scalar::<String>(&mut db, name) == "ACME CORP" {
             db.batch_execute("UPDATE accounts SET account_name = 'acme corp'")
                 .unwrap();
         }
@@ -413,40 +390,20 @@ fn an_automation_settles_and_a_fight_is_held() {
         .map(|r| r.get::<_, String>(0))
     });
     assert!(held.contains("account_name"), "{held}");
-    let state: String = db
-        .query_one("SELECT state FROM hubsync.record_status", &[])
-        .unwrap()
-        .get(0);
+    let state: String = scalar(&mut db, "SELECT state FROM hubsync.record_status");
     assert_eq!(state, "held");
 }
 
 #[test]
 fn a_worker_killed_mid_load_finishes_it_without_loss_or_duplicates() {
-    let remote = Remote::start();
-    load_remote(&remote, 10_000);
-    remote.inject(json!([{"endpoint": "query", "kind": "latency", "latency_ms": 200}]));
-    let sync = accounts_sync_with(remote, "crash-pull", &[], fast_polling());
+    let sync = slow_full_load("crash-pull", 10_000, 200);
     let mut db = sync.db();
-    wait_until(PATIENCE, "the load under way", || {
-        let done: i64 = db
-            .query_one("SELECT records_done FROM hubsync.progress", &[])
-            .unwrap()
-            .get(0);
-        (done > 0).then_some(())
+    let done = "SELECT records_done FROM hubsync.progress";
+    wait_for_value(PATIENCE, "the load under way", &mut db, done, |d: &i64| {
+        *d > 0
     });
-    let pid: i32 = db
-        .query_one("SELECT pid FROM hubsync.worker", &[])
-        .unwrap()
-        .get(0);
-    db.execute("SELECT pg_terminate_backend($1)", &[&pid])
-        .unwrap();
-    wait_until(PATIENCE, "the load to finish", || {
-        let phase: String = db
-            .query_one("SELECT phase FROM hubsync.progress", &[])
-            .unwrap()
-            .get(0);
-        (phase == "incremental").then_some(())
-    });
+    kill_worker(&mut db);
+    wait_for_incremental(&mut db);
     let (rows, distinct): (i64, i64) = {
         let r = db
             .query_one("SELECT count(*), count(DISTINCT sf_id) FROM accounts", &[])
@@ -459,13 +416,9 @@ fn a_worker_killed_mid_load_finishes_it_without_loss_or_duplicates() {
 #[test]
 fn one_way_syncs_stay_one_way() {
     // Salesforce → Postgres: never pushes (no capture trigger at all).
-    let to_local = accounts_sync(
+    let to_local = polling_sync(
         "one-way-in",
-        &[],
-        with(
-            fast_polling(),
-            json!({"sync_settings": {"sync_type": "one_way"}}),
-        ),
+        json!({"sync_settings": {"sync_type": "one_way"}}),
     );
     let mut db = to_local.db();
     let id = to_local
@@ -475,23 +428,16 @@ fn one_way_syncs_stay_one_way() {
     wait_until(PATIENCE, "the record pulled", || local_row(&mut db, &id));
     db.batch_execute("UPDATE accounts SET account_name = 'Changed locally'")
         .unwrap();
-    let outbox: i64 = db
-        .query_one("SELECT count(*) FROM hubsync.outbox", &[])
-        .unwrap()
-        .get(0);
+    let outbox: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.outbox");
     assert_eq!(outbox, 0);
     assert_eq!(to_local.remote.calls("collections"), 0);
     assert_eq!(remote_record(&to_local, &id)["Name"], "From Salesforce");
 
     // Postgres → Salesforce: never pulls.
-    let to_remote = accounts_sync(
+    let to_remote = polling_sync(
         "one-way-out",
-        &[],
-        with(
-            fast_polling(),
-            json!({"sync_settings": {"sync_type": "one_way", "source_to_target": false, "target_to_source": true},
-                   "field_mappings": [{"source": "Id", "target": "sf_id"}, {"source": "Name", "target": "account_name"}]}),
-        ),
+        json!({"sync_settings": {"sync_type": "one_way", "source_to_target": false, "target_to_source": true},
+               "field_mappings": [{"source": "Id", "target": "sf_id"}, {"source": "Name", "target": "account_name"}]}),
     );
     let mut db = to_remote.db();
     to_remote
@@ -513,26 +459,20 @@ fn a_table_with_rows_is_joined_both_ways_and_refused_values_park_only_their_reco
             .unwrap();
     remote.admin("POST", "load", Some(big));
     // Rows that exist before the sync, and a rule the remote data will break.
-    let sync = hubsync_e2e::fixture_sync(
+    let sync = fixture_sync(
         remote,
         "existing-rows-sync",
         &[],
         &format!(
             "{}; INSERT INTO accounts (account_name) VALUES ('Local A'), ('Local B'); \
              ALTER TABLE accounts ADD CONSTRAINT revenue_cap CHECK (annual_revenue < 1000000)",
-            include_str!("../../core/tests/fixtures/tables/accounts.sql")
+            fixtures::text("tables/accounts.sql")
         ),
-        include_str!("../../core/tests/fixtures/bases/accounts_full.json"),
+        fixtures::json("bases/accounts_full.json"),
         fast_polling(),
     );
     let mut db = sync.db();
-    wait_until(PATIENCE, "the full load", || {
-        let phase: String = db
-            .query_one("SELECT phase FROM hubsync.progress", &[])
-            .unwrap()
-            .get(0);
-        (phase == "incremental").then_some(())
-    });
+    wait_for_incremental(&mut db);
     sync.wait_idle(&mut db);
     // The local rows went to Salesforce; the three loadable remote records came home.
     let remote_names: Vec<String> = sync

@@ -1,7 +1,7 @@
 //! Outbound sync end to end: committed changes reach the emulator in order, coalesced,
 //! batched, without echo, and the remote id comes back into `sf_id`.
 
-use hubsync_e2e::{accounts_sync, AccountsSync};
+use hubsync_e2e::{accounts_sync, scalar, AccountsSync};
 use postgres::Client;
 use serde_json::{json, Value};
 
@@ -24,9 +24,7 @@ fn local_ids(db: &mut Client) -> Vec<(String, Option<String>)> {
 }
 
 fn outbox_rows(db: &mut Client) -> i64 {
-    db.query_one("SELECT count(*) FROM hubsync.outbox", &[])
-        .unwrap()
-        .get(0)
+    scalar(db, "SELECT count(*) FROM hubsync.outbox")
 }
 
 #[test]
@@ -138,9 +136,6 @@ fn ten_thousand_rows_in_one_transaction_take_at_most_51_calls() {
     assert_eq!(sync.remote.calls("describe"), 1);
     let count = sync.remote.query("SELECT Id FROM Account", false).len();
     assert_eq!(count, 10_000);
-    let missing: i64 = db
-        .query_one("SELECT count(*) FROM accounts WHERE sf_id IS NULL", &[])
-        .unwrap()
-        .get(0);
+    let missing: i64 = scalar(&mut db, "SELECT count(*) FROM accounts WHERE sf_id IS NULL");
     assert_eq!(missing, 0);
 }

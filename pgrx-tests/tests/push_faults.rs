@@ -2,7 +2,10 @@
 //! failing, tokens expiring, the API limit reached, records refused by a validation rule.
 //! Every committed change ends up in Salesforce exactly once, or in the review queue.
 
-use hubsync_e2e::{accounts_sync, accounts_sync_with, wait_until, AccountsSync, Remote, SYNC};
+use hubsync_e2e::{
+    accounts_sync, accounts_sync_with, kill_worker, scalar, wait_for_value, wait_until,
+    AccountsSync, Remote,
+};
 use postgres::Client;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -26,6 +29,15 @@ fn upsert_config() -> Value {
     })
 }
 
+/// The brief's sync with `patch` merged in, each push request taking `latency_ms`, so a
+/// crash lands while batches are in flight.
+fn slow_push_sync(name: &str, patch: Value, latency_ms: u64) -> AccountsSync {
+    let sync = accounts_sync(name, &[], patch);
+    sync.remote
+        .inject(json!([{"endpoint": "collections", "kind": "latency", "latency_ms": latency_ms}]));
+    sync
+}
+
 /// Inserts `batches` transactions of `per_batch` uniquely named rows (`Row <batch*1000+i>`),
 /// numbering batches from `first`.
 fn insert_rows(db: &mut Client, first: i32, batches: i32, per_batch: i32) {
@@ -40,15 +52,20 @@ fn insert_rows(db: &mut Client, first: i32, batches: i32, per_batch: i32) {
 }
 
 fn worker_pid(db: &mut Client) -> Option<i32> {
-    db.query_one("SELECT pid FROM hubsync.worker", &[])
-        .unwrap()
-        .get(0)
+    scalar(db, "SELECT pid FROM hubsync.worker")
 }
 
 fn pushed(db: &mut Client) -> i64 {
-    db.query_one("SELECT coalesce(pushed, 0) FROM hubsync.status", &[])
-        .unwrap()
-        .get(0)
+    scalar(db, "SELECT coalesce(pushed, 0) FROM hubsync.status")
+}
+
+/// Local rows that carry their Salesforce id.
+fn linked(db: &mut Client) -> i64 {
+    scalar(db, "SELECT count(*) FROM accounts WHERE sf_id IS NOT NULL")
+}
+
+fn review_items(db: &mut Client) -> i64 {
+    scalar(db, "SELECT count(*) FROM hubsync.review_queue")
 }
 
 /// Every local row is in Salesforce exactly once, linked through sf_id.
@@ -67,12 +84,9 @@ fn assert_exactly_once(sync: &AccountsSync, db: &mut Client, expected: usize) {
         "records in Salesforce\n{}",
         sync.diagnostics()
     );
-    let local: i64 = db
-        .query_one("SELECT count(*) FROM accounts WHERE sf_id IS NOT NULL", &[])
-        .unwrap()
-        .get(0);
     assert_eq!(
-        local as usize, expected,
+        linked(db) as usize,
+        expected,
         "local rows linked to a Salesforce id"
     );
     let ids: HashSet<&str> = remote.iter().filter_map(|r| r["Id"].as_str()).collect();
@@ -83,75 +97,55 @@ fn assert_exactly_once(sync: &AccountsSync, db: &mut Client, expected: usize) {
 }
 
 /// Kills the worker twice while slow batches are in flight.
-fn terminate_worker_mid_push(sync: &AccountsSync, db: &mut Client) {
+fn terminate_worker_mid_push(db: &mut Client) {
     for round in 1..=2 {
         let before = pushed(db);
         wait_until(PATIENCE, "some rows pushed", || {
             (pushed(db) > before).then_some(())
         });
-        let pid = worker_pid(db).expect("a running worker");
-        db.execute("SELECT pg_terminate_backend($1)", &[&pid])
-            .unwrap();
+        let pid = kill_worker(db);
         wait_until(PATIENCE, &format!("worker back after kill {round}"), || {
             worker_pid(db).filter(|p| *p != pid)
         });
     }
-    let _ = sync;
 }
 
 #[test]
 fn terminated_worker_loses_and_duplicates_nothing_with_upserts() {
-    let sync = accounts_sync("crash-upsert", &[], upsert_config());
-    sync.remote
-        .inject(json!([{"endpoint": "collections", "kind": "latency", "latency_ms": 300}]));
+    let sync = slow_push_sync("crash-upsert", upsert_config(), 300);
     let mut db = sync.db();
     insert_rows(&mut db, 0, 20, 100);
-    terminate_worker_mid_push(&sync, &mut db);
+    terminate_worker_mid_push(&mut db);
     sync.wait_idle(&mut db);
     assert_exactly_once(&sync, &mut db, 2000);
 }
 
 #[test]
 fn terminated_worker_reconciles_creates_by_natural_key() {
-    let sync = accounts_sync(
-        "crash-natural-key",
-        &[],
-        json!({"sync_settings": {"natural_key": ["Name"]}}),
-    );
-    sync.remote
-        .inject(json!([{"endpoint": "collections", "kind": "latency", "latency_ms": 300}]));
+    let natural_key = json!({"sync_settings": {"natural_key": ["Name"]}});
+    let sync = slow_push_sync("crash-natural-key", natural_key, 300);
     let mut db = sync.db();
     insert_rows(&mut db, 0, 20, 100);
-    terminate_worker_mid_push(&sync, &mut db);
+    terminate_worker_mid_push(&mut db);
     sync.wait_idle(&mut db);
     assert_exactly_once(&sync, &mut db, 2000);
-    let parked: i64 = db
-        .query_one("SELECT count(*) FROM hubsync.review_queue", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(parked, 0);
+    assert_eq!(review_items(&mut db), 0);
 }
 
 #[test]
 fn without_a_key_doubtful_creates_go_to_review_not_twice_to_salesforce() {
-    let sync = accounts_sync("crash-no-key", &[], json!({}));
-    sync.remote
-        .inject(json!([{"endpoint": "collections", "kind": "latency", "latency_ms": 500}]));
+    let sync = slow_push_sync("crash-no-key", json!({}), 500);
     let mut db = sync.db();
     insert_rows(&mut db, 0, 1, 50);
-    wait_until(PATIENCE, "a create request in flight", || {
-        let claimed: i64 = db
-            .query_one(
-                "SELECT count(*) FROM hubsync.outbox WHERE claimed_until IS NOT NULL",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        (claimed > 0).then_some(())
-    });
-    let pid = worker_pid(&mut db).unwrap();
-    db.execute("SELECT pg_terminate_backend($1)", &[&pid])
-        .unwrap();
+    let claimed = "SELECT count(*) FROM hubsync.outbox WHERE claimed_until IS NOT NULL";
+    wait_for_value(
+        PATIENCE,
+        "a create request in flight",
+        &mut db,
+        claimed,
+        |n: &i64| *n > 0,
+    );
+    kill_worker(&mut db);
     sync.wait_idle(&mut db);
     let remote = sync.remote.query("SELECT Id, Name FROM Account", false);
     let review: Vec<(String, String)> = db
@@ -164,11 +158,7 @@ fn without_a_key_doubtful_creates_go_to_review_not_twice_to_salesforce() {
     // created twice.
     let names: HashSet<&str> = remote.iter().filter_map(|r| r["Name"].as_str()).collect();
     assert_eq!(names.len(), remote.len(), "duplicates in Salesforce");
-    let linked: i64 = db
-        .query_one("SELECT count(*) FROM accounts WHERE sf_id IS NOT NULL", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(linked as usize + review.len(), 50, "{review:?}");
+    assert_eq!(linked(&mut db) as usize + review.len(), 50, "{review:?}");
     assert!(review
         .iter()
         .all(|(kind, why)| kind == "unknown_outcome" && why.contains("natural_key")));
@@ -180,9 +170,7 @@ fn without_a_key_doubtful_creates_go_to_review_not_twice_to_salesforce() {
 
 #[test]
 fn server_crash_mid_push_loses_and_duplicates_nothing() {
-    let sync = accounts_sync("crash-server", &[], upsert_config());
-    sync.remote
-        .inject(json!([{"endpoint": "collections", "kind": "latency", "latency_ms": 300}]));
+    let sync = slow_push_sync("crash-server", upsert_config(), 300);
     let mut db = sync.db();
     insert_rows(&mut db, 0, 20, 100);
     wait_until(PATIENCE, "some rows pushed", || {
@@ -225,13 +213,14 @@ fn faults_retries_token_expiry_and_api_limit() {
         "UPDATE accounts SET industry_type = 'After limit' WHERE account_name = 'Row 1'",
     )
     .unwrap();
-    let state = wait_until(PATIENCE, "backing off", || {
-        let s: String = db
-            .query_one("SELECT connection_state FROM hubsync.status", &[])
-            .unwrap()
-            .get(0);
-        (s == "backing off").then_some(s)
-    });
+    let connection_state = "SELECT connection_state FROM hubsync.status";
+    let state = wait_for_value(
+        PATIENCE,
+        "backing off",
+        &mut db,
+        connection_state,
+        |s: &String| s == "backing off",
+    );
     assert_eq!(state, "backing off");
     sync.remote.admin("PUT", "limits", Some(json!({"used": 0})));
     sync.wait_idle(&mut db);
@@ -284,10 +273,7 @@ fn validation_rule_rejections_go_to_review_and_retry_delivers_them() {
          UPDATE accounts SET account_name = 'Fixed 2' WHERE account_name = 'Bad #2'; COMMIT;",
     )
     .unwrap();
-    let remaining: i64 = db
-        .query_one("SELECT id FROM hubsync.review_queue", &[])
-        .unwrap()
-        .get(0);
+    let remaining: i64 = scalar(&mut db, "SELECT id FROM hubsync.review_queue");
     let retried: bool = db
         .query_one("SELECT hubsync.retry($1)", &[&remaining])
         .unwrap()
@@ -302,10 +288,5 @@ fn validation_rule_rejections_go_to_review_and_retry_delivers_them() {
         .collect();
     assert_eq!(names.len(), 4);
     assert!(names.contains("Fixed 1") && names.contains("Fixed 2"));
-    let open: i64 = db
-        .query_one("SELECT count(*) FROM hubsync.review_queue", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(open, 0);
-    let _ = SYNC;
+    assert_eq!(review_items(&mut db), 0);
 }

@@ -2,7 +2,7 @@
 //! work, waits calmly for a missing database or extension, follows `hubsync.database` on
 //! SIGHUP, and comes back after being terminated.
 
-use hubsync_e2e::{wait_until, Cluster};
+use hubsync_e2e::{scalar, wait_until, Cluster};
 use postgres::Client;
 use std::time::Duration;
 
@@ -37,10 +37,7 @@ fn wait_for_state(client: &mut Client, state: &str) -> Worker {
 }
 
 fn heartbeat(client: &mut Client) -> String {
-    client
-        .query_one("SELECT last_heartbeat::text FROM hubsync.worker", &[])
-        .unwrap()
-        .get(0)
+    scalar(client, "SELECT last_heartbeat::text FROM hubsync.worker")
 }
 
 #[test]

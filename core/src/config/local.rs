@@ -253,18 +253,9 @@ fn produces_text(t: &Transform) -> bool {
 mod tests {
     use super::*;
     use crate::config::parse_sync;
+    use crate::mapping::testkit::column;
     use crate::schema::TableRights;
     use serde_json::json;
-
-    fn column(name: &str, type_name: &str) -> LocalColumn {
-        LocalColumn {
-            name: name.into(),
-            type_name: type_name.into(),
-            pg_type: PgType::from_format_type(type_name),
-            not_null: false,
-            has_default: false,
-        }
-    }
 
     fn contacts(rights: TableRights) -> LocalTable {
         LocalTable {

@@ -280,6 +280,12 @@ impl<'a> Obj<'a> {
             .and_then(|v| T::from_json(v, &self.at(key), problems))
     }
 
+    /// `key`'s value, or `default` when the key is absent or its value is refused (the
+    /// refusal is recorded in `problems`): how optional settings fall back to defaults.
+    pub fn get_or<T: FromJson>(&self, key: &str, default: T, problems: &mut Problems) -> T {
+        self.get(key, problems).unwrap_or(default)
+    }
+
     /// Reads `key` as `T` if present, remembering where it was read.
     pub fn located<T: FromJson>(&self, key: &str, problems: &mut Problems) -> Option<Located<T>> {
         let path = self.at(key);

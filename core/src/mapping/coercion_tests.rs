@@ -38,6 +38,47 @@ fn push(m: &Mapper, local: &Value) -> super::RecordOutcome<serde_json::Map<Strin
     )
 }
 
+impl Case {
+    /// A value Salesforce and Postgres spell alike in every step.
+    fn same(field: &'static str, pg: &'static str, value: Value) -> Self {
+        Self::new(field, pg, value.clone(), value.clone(), value)
+    }
+
+    /// The pulled `remote` value is stored and read back as `local`, and pushed as `pushed`.
+    fn new(
+        field: &'static str,
+        pg: &'static str,
+        remote: Value,
+        local: Value,
+        pushed: Value,
+    ) -> Self {
+        Case {
+            field,
+            pg,
+            remote,
+            written: local.clone(),
+            jsonb: local,
+            pushed,
+        }
+    }
+
+    /// `to_jsonb()` reads the column back in another spelling than the mapper wrote.
+    fn read_back(self, jsonb: Value) -> Self {
+        Case { jsonb, ..self }
+    }
+}
+
+/// JSON text as is, so a number keeps its exact digits.
+fn n(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+fn check_all(cases: impl IntoIterator<Item = Case>) {
+    for case in cases {
+        check(&case);
+    }
+}
+
 fn check(case: &Case) {
     let (config, table) = single(case.field, case.pg);
     let m = mapper(&config, &table);
@@ -71,365 +112,107 @@ fn check(case: &Case) {
 #[test]
 fn text_types() {
     let long = "ü".repeat(255);
-    let doc: Value = serde_json::from_str("{\"a\":[1,2.50]}").unwrap();
-    for case in [
-        Case {
-            field: "Name",
-            pg: "character varying(255)",
-            remote: json!(long),
-            written: json!(long),
-            jsonb: json!(long),
-            pushed: json!(long),
-        },
-        Case {
-            field: "Name",
-            pg: "text",
-            remote: json!("Ünïcødé ✓ 日本"),
-            written: json!("Ünïcødé ✓ 日本"),
-            jsonb: json!("Ünïcødé ✓ 日本"),
-            pushed: json!("Ünïcødé ✓ 日本"),
-        },
-        Case {
-            field: "Description",
-            pg: "text",
-            remote: json!("line 1\nline 2"),
-            written: json!("line 1\nline 2"),
-            jsonb: json!("line 1\nline 2"),
-            pushed: json!("line 1\nline 2"),
-        },
-        Case {
-            field: "Email__c",
-            pg: "character varying(80)",
-            remote: json!("a@example.com"),
-            written: json!("a@example.com"),
-            jsonb: json!("a@example.com"),
-            pushed: json!("a@example.com"),
-        },
-        Case {
-            field: "Phone",
-            pg: "character varying(40)",
-            remote: json!("(415) 555-2671"),
-            written: json!("(415) 555-2671"),
-            jsonb: json!("(415) 555-2671"),
-            pushed: json!("(415) 555-2671"),
-        },
-        Case {
-            field: "Website",
-            pg: "text",
-            remote: json!("https://example.com"),
-            written: json!("https://example.com"),
-            jsonb: json!("https://example.com"),
-            pushed: json!("https://example.com"),
-        },
-        Case {
-            field: "Industry",
-            pg: "character varying(100)",
-            remote: json!("Energy"),
-            written: json!("Energy"),
-            jsonb: json!("Energy"),
-            pushed: json!("Energy"),
-        },
-        Case {
-            field: "Industry",
-            pg: "character(10)",
-            remote: json!("Energy"),
-            written: json!("Energy"),
-            jsonb: json!("Energy    "),
-            pushed: json!("Energy"),
-        },
-        Case {
-            field: "OwnerId",
-            pg: "character varying(18)",
-            remote: json!("005xx000001Sv6tAAC"),
-            written: json!("005xx000001Sv6tAAC"),
-            jsonb: json!("005xx000001Sv6tAAC"),
-            pushed: json!("005xx000001Sv6tAAC"),
-        },
-        Case {
-            field: "Name",
-            pg: "uuid",
-            remote: json!("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
-            written: json!("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
-            jsonb: json!("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
-            pushed: json!("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
-        },
-        Case {
-            field: "Payload__c",
-            pg: "jsonb",
-            remote: json!("{\"a\":[1,2.50]}"),
-            written: doc.clone(),
-            jsonb: doc,
-            pushed: json!("{\"a\":[1,2.50]}"),
-        },
-        Case {
-            field: "Description",
-            pg: "json",
-            remote: json!("\"just text\""),
-            written: json!("just text"),
-            jsonb: json!("just text"),
-            pushed: json!("\"just text\""),
-        },
-        Case {
-            field: "Name",
-            pg: "inet",
-            remote: json!("10.0.0.1"),
-            written: json!("10.0.0.1"),
-            jsonb: json!("10.0.0.1"),
-            pushed: json!("10.0.0.1"),
-        },
-    ] {
-        check(&case);
-    }
+    let doc = "{\"a\":[1,2.50]}";
+    #[rustfmt::skip]
+    let cases = [
+        Case::same("Name", "character varying(255)", json!(long)),
+        Case::same("Name", "text", json!("Ünïcødé ✓ 日本")),
+        Case::same("Description", "text", json!("line 1\nline 2")),
+        Case::same("Email__c", "character varying(80)", json!("a@example.com")),
+        Case::same("Phone", "character varying(40)", json!("(415) 555-2671")),
+        Case::same("Website", "text", json!("https://example.com")),
+        Case::same("Industry", "character varying(100)", json!("Energy")),
+        Case::same("Industry", "character(10)", json!("Energy")).read_back(json!("Energy    ")),
+        Case::same("OwnerId", "character varying(18)", json!("005xx000001Sv6tAAC")),
+        Case::same("Name", "uuid", json!("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")),
+        Case::new("Payload__c", "jsonb", json!(doc), n(doc), json!(doc)),
+        Case::new("Description", "json", json!("\"just text\""), json!("just text"), json!("\"just text\"")),
+        Case::same("Name", "inet", json!("10.0.0.1")),
+    ];
+    check_all(cases);
 }
 
 #[test]
 fn multipicklists_and_arrays() {
-    check(&Case {
-        field: "Regions__c",
-        pg: "text[]",
-        remote: json!("EMEA;APAC;NA"),
-        written: json!(["EMEA", "APAC", "NA"]),
-        jsonb: json!(["EMEA", "APAC", "NA"]),
-        pushed: json!("EMEA;APAC;NA"),
-    });
-    check(&Case {
-        field: "Regions__c",
-        pg: "text",
-        remote: json!("EMEA;APAC"),
-        written: json!("EMEA;APAC"),
-        jsonb: json!("EMEA;APAC"),
-        pushed: json!("EMEA;APAC"),
-    });
-    check(&Case {
-        field: "Regions__c",
-        pg: "text[]",
-        remote: Value::Null,
-        written: Value::Null,
-        jsonb: json!([]),
-        pushed: Value::Null,
-    });
+    let regions = json!(["EMEA", "APAC", "NA"]);
+    #[rustfmt::skip]
+    let cases = [
+        Case::new("Regions__c", "text[]", json!("EMEA;APAC;NA"), regions, json!("EMEA;APAC;NA")),
+        Case::same("Regions__c", "text", json!("EMEA;APAC")),
+        Case::same("Regions__c", "text[]", Value::Null).read_back(json!([])),
+    ];
+    check_all(cases);
 }
 
 #[test]
 fn booleans() {
-    check(&Case {
-        field: "Is_Active__c",
-        pg: "boolean",
-        remote: json!(true),
-        written: json!(true),
-        jsonb: json!(true),
-        pushed: json!(true),
-    });
-    check(&Case {
-        field: "Is_Active__c",
-        pg: "boolean",
-        remote: json!(false),
-        written: json!(false),
-        jsonb: json!(false),
-        pushed: json!(false),
-    });
-    check(&Case {
-        field: "Is_Active__c",
-        pg: "text",
-        remote: json!(true),
-        written: json!("true"),
-        jsonb: json!("true"),
-        pushed: json!(true),
-    });
+    #[rustfmt::skip]
+    let cases = [
+        Case::same("Is_Active__c", "boolean", json!(true)),
+        Case::same("Is_Active__c", "boolean", json!(false)),
+        Case::new("Is_Active__c", "text", json!(true), json!("true"), json!(true)),
+    ];
+    check_all(cases);
 }
 
 #[test]
 fn integers() {
-    for pg in ["integer", "smallint", "bigint"] {
-        check(&Case {
-            field: "NumberOfEmployees",
-            pg,
-            remote: json!(120),
-            written: json!(120),
-            jsonb: json!(120),
-            pushed: json!(120),
-        });
-    }
-    check(&Case {
-        field: "NumberOfEmployees",
-        pg: "numeric(10,0)",
-        remote: json!(120),
-        written: json!(120),
-        jsonb: json!(120),
-        pushed: json!(120),
-    });
-    check(&Case {
-        field: "NumberOfEmployees",
-        pg: "text",
-        remote: json!(120),
-        written: json!("120"),
-        jsonb: json!("120"),
-        pushed: json!(120),
-    });
     let big = json!(9007199254740993_i64); // not representable as f64
-    check(&Case {
-        field: "Big_Count__c",
-        pg: "bigint",
-        remote: big.clone(),
-        written: big.clone(),
-        jsonb: big.clone(),
-        pushed: big,
-    });
+    #[rustfmt::skip]
+    let cases = [
+        Case::same("NumberOfEmployees", "integer", json!(120)),
+        Case::same("NumberOfEmployees", "smallint", json!(120)),
+        Case::same("NumberOfEmployees", "bigint", json!(120)),
+        Case::same("NumberOfEmployees", "numeric(10,0)", json!(120)),
+        Case::new("NumberOfEmployees", "text", json!(120), json!("120"), json!(120)),
+        Case::same("Big_Count__c", "bigint", big),
+    ];
+    check_all(cases);
 }
 
 #[test]
 fn decimals_never_go_through_floats() {
-    let n = |s: &str| -> Value { serde_json::from_str(s).unwrap() };
-    for case in [
+    // (field, column type, pulled, stored and read back, pushed) as JSON text.
+    #[rustfmt::skip]
+    let rows = [
         // Java-double style from Salesforce, exact decimal text locally.
-        Case {
-            field: "AnnualRevenue",
-            pg: "numeric(18,2)",
-            remote: n("1.5E7"),
-            written: n("15000000.00"),
-            jsonb: n("15000000.00"),
-            pushed: n("15000000.00"),
-        },
-        Case {
-            field: "AnnualRevenue",
-            pg: "numeric(18,2)",
-            remote: n("1500.0"),
-            written: n("1500.00"),
-            jsonb: n("1500.00"),
-            pushed: n("1500.00"),
-        },
-        Case {
-            field: "AnnualRevenue",
-            pg: "numeric(18,2)",
-            remote: n("9999999999999999.99"),
-            written: n("9999999999999999.99"),
-            jsonb: n("9999999999999999.99"),
-            pushed: n("9999999999999999.99"),
-        },
-        Case {
-            field: "Big_Revenue__c",
-            pg: "numeric(20,2)",
-            remote: n("12345678901234567.89"),
-            written: n("12345678901234567.89"),
-            jsonb: n("12345678901234567.89"),
-            pushed: n("12345678901234567.89"),
-        },
-        Case {
-            field: "Score__c",
-            pg: "numeric(18,4)",
-            remote: n("9.9213206E7"),
-            written: n("99213206.0000"),
-            jsonb: n("99213206.0000"),
-            pushed: n("99213206.0000"),
-        },
-        Case {
-            field: "Score__c",
-            pg: "numeric",
-            remote: n("0.1"),
-            written: n("0.1"),
-            jsonb: n("0.1"),
-            pushed: n("0.1000"),
-        },
-        Case {
-            field: "Share__c",
-            pg: "numeric(5,2)",
-            remote: n("12.5"),
-            written: n("12.50"),
-            jsonb: n("12.50"),
-            pushed: n("12.50"),
-        },
-        Case {
-            field: "AnnualRevenue",
-            pg: "double precision",
-            remote: n("1.5E7"),
-            written: n("15000000"),
-            jsonb: n("15000000"),
-            pushed: n("15000000.00"),
-        },
-        Case {
-            field: "AnnualRevenue",
-            pg: "text",
-            remote: n("1.5E7"),
-            written: json!("15000000"),
-            jsonb: json!("15000000"),
-            pushed: n("15000000.00"),
-        },
+        ("AnnualRevenue",  "numeric(18,2)",    "1.5E7",                "15000000.00",          "15000000.00"),
+        ("AnnualRevenue",  "numeric(18,2)",    "1500.0",               "1500.00",              "1500.00"),
+        ("AnnualRevenue",  "numeric(18,2)",    "9999999999999999.99",  "9999999999999999.99",  "9999999999999999.99"),
+        ("Big_Revenue__c", "numeric(20,2)",    "12345678901234567.89", "12345678901234567.89", "12345678901234567.89"),
+        ("Score__c",       "numeric(18,4)",    "9.9213206E7",          "99213206.0000",        "99213206.0000"),
+        ("Score__c",       "numeric",          "0.1",                  "0.1",                  "0.1000"),
+        ("Share__c",       "numeric(5,2)",     "12.5",                 "12.50",                "12.50"),
+        ("AnnualRevenue",  "double precision", "1.5E7",                "15000000",             "15000000.00"),
+        ("AnnualRevenue",  "text",             "1.5E7",                "\"15000000\"",         "15000000.00"),
         // The coarser scale decides: numeric(18,0) rounds half away from zero.
-        Case {
-            field: "AnnualRevenue",
-            pg: "numeric(18,0)",
-            remote: n("1500.5"),
-            written: n("1501"),
-            jsonb: n("1501"),
-            pushed: n("1501.00"),
-        },
-    ] {
-        check(&case);
-    }
+        ("AnnualRevenue",  "numeric(18,0)",    "1500.5",               "1501",                 "1501.00"),
+    ];
+    check_all(rows.map(|(field, pg, remote, local, pushed)| {
+        Case::new(field, pg, n(remote), n(local), n(pushed))
+    }));
 }
 
 #[test]
 fn dates_times_and_datetimes() {
-    for case in [
-        Case {
-            field: "Founded__c",
-            pg: "date",
-            remote: json!("2024-01-31"),
-            written: json!("2024-01-31"),
-            jsonb: json!("2024-01-31"),
-            pushed: json!("2024-01-31"),
-        },
-        Case {
-            field: "Founded__c",
-            pg: "text",
-            remote: json!("2024-01-31"),
-            written: json!("2024-01-31"),
-            jsonb: json!("2024-01-31"),
-            pushed: json!("2024-01-31"),
-        },
-        Case {
-            field: "Opens_At__c",
-            pg: "time without time zone",
-            remote: json!("08:30:00.000Z"),
-            written: json!("08:30:00"),
-            jsonb: json!("08:30:00"),
-            pushed: json!("08:30:00.000Z"),
-        },
-        Case {
-            field: "Last_Audit__c",
-            pg: "timestamp without time zone",
-            remote: json!("2024-01-01T12:00:00.000+0000"),
-            written: json!("2024-01-01 12:00:00"),
-            jsonb: json!("2024-01-01T12:00:00"),
-            pushed: json!("2024-01-01T12:00:00.000Z"),
-        },
-        Case {
-            field: "Last_Audit__c",
-            pg: "timestamp with time zone",
-            remote: json!("2024-01-01T12:00:00.000+0000"),
-            written: json!("2024-01-01T12:00:00+00:00"),
-            jsonb: json!("2024-01-01T13:00:00+01:00"),
-            pushed: json!("2024-01-01T12:00:00.000Z"),
-        },
-        Case {
-            field: "Last_Audit__c",
-            pg: "timestamp with time zone",
-            remote: json!("2024-01-01T12:00:00.000+0000"),
-            written: json!("2024-01-01T12:00:00+00:00"),
-            jsonb: json!("2024-01-01T12:00:00.000400+00:00"),
-            pushed: json!("2024-01-01T12:00:00.000Z"),
-        },
-        Case {
-            field: "Last_Audit__c",
-            pg: "text",
-            remote: json!("2024-01-01T12:00:00.000+0000"),
-            written: json!("2024-01-01T12:00:00.000Z"),
-            jsonb: json!("2024-01-01T12:00:00.000Z"),
-            pushed: json!("2024-01-01T12:00:00.000Z"),
-        },
-    ] {
-        check(&case);
-    }
+    let sf = json!("2024-01-01T12:00:00.000+0000");
+    let utc = json!("2024-01-01T12:00:00.000Z");
+    let (plain, zoned) = ("timestamp without time zone", "timestamp with time zone");
+    let at_utc = json!("2024-01-01T12:00:00+00:00");
+    #[rustfmt::skip]
+    let cases = [
+        Case::same("Founded__c", "date", json!("2024-01-31")),
+        Case::same("Founded__c", "text", json!("2024-01-31")),
+        Case::new("Opens_At__c", "time without time zone", json!("08:30:00.000Z"), json!("08:30:00"), json!("08:30:00.000Z")),
+        Case::new("Last_Audit__c", plain, sf.clone(), json!("2024-01-01 12:00:00"), utc.clone())
+            .read_back(json!("2024-01-01T12:00:00")),
+        Case::new("Last_Audit__c", zoned, sf.clone(), at_utc.clone(), utc.clone())
+            .read_back(json!("2024-01-01T13:00:00+01:00")),
+        Case::new("Last_Audit__c", zoned, sf.clone(), at_utc, utc.clone())
+            .read_back(json!("2024-01-01T12:00:00.000400+00:00")),
+        Case::new("Last_Audit__c", "text", sf, utc.clone(), utc),
+    ];
+    check_all(cases);
 }
 
 #[test]
@@ -519,6 +302,27 @@ fn rejected_push(field: &str, pg: &str, local: Value) -> super::Rejection {
         .unwrap_or_else(|| panic!("{local} in {pg} pushed to {field}"))
 }
 
+/// Which way a refused value was travelling.
+#[derive(Clone, Copy, Debug)]
+enum Way {
+    Pull,
+    Push,
+}
+use Way::{Pull, Push};
+
+/// Each `(way, field, column type, value, needle)`: the value is refused with a message
+/// that contains the needle.
+fn assert_rejected<const N: usize>(rows: [(Way, &str, &str, Value, &str); N]) {
+    for (way, field, pg, value, needle) in rows {
+        let r = match way {
+            Pull => rejected_pull(field, pg, value),
+            Push => rejected_push(field, pg, value),
+        };
+        let message = &r.message;
+        assert!(message.contains(needle), "{way:?} {field} {pg}: {message}");
+    }
+}
+
 #[test]
 fn values_that_do_not_fit_are_rejected_per_record_never_truncated() {
     let r = rejected_pull("Name", "character varying(10)", json!("Acme Corporation"));
@@ -531,102 +335,38 @@ fn values_that_do_not_fit_are_rejected_per_record_never_truncated() {
         r.message
     );
 
-    let r = rejected_push("Name", "text", json!("x".repeat(256)));
-    assert!(
-        r.message.contains("too long for string(255)"),
-        "{}",
-        r.message
-    );
-
-    let r = rejected_pull(
-        "Big_Revenue__c",
-        "numeric(18,2)",
-        json!(12345678901234567.89),
-    );
-    assert!(
-        r.message.contains("does not fit numeric(18,2)"),
-        "{}",
-        r.message
-    );
-    let big: Value = serde_json::from_str("12345678901234567.89").unwrap();
-    let r = rejected_push("AnnualRevenue", "numeric(20,2)", big);
-    assert!(
-        r.message.contains("does not fit currency(18,2)"),
-        "{}",
-        r.message
-    );
-
-    assert!(rejected_pull("NumberOfEmployees", "smallint", json!(40000))
-        .message
-        .contains("out of range for smallint"));
-    assert!(rejected_pull("Big_Count__c", "bigint", json!(1E30))
-        .message
-        .contains("out of range"));
-    assert!(
-        rejected_push("NumberOfEmployees", "bigint", json!(3_000_000_000_i64))
-            .message
-            .contains("out of range for int")
-    );
-    let huge: Value = serde_json::from_str("1E999999999").unwrap();
-    let r = rejected_pull("AnnualRevenue", "numeric(18,2)", huge);
-    assert!(r.message.contains("out of range"), "{}", r.message);
-    assert!(
-        rejected_pull("AnnualRevenue", "numeric(18,2)", json!("1E999999999"))
-            .message
-            .contains("out of range")
-    );
+    let (int, numeric) = ("NumberOfEmployees", "numeric(18,2)");
+    #[rustfmt::skip]
+    assert_rejected([
+        (Push, "Name", "text", json!("x".repeat(256)), "too long for string(255)"),
+        (Pull, "Big_Revenue__c", numeric, json!(12345678901234567.89), "does not fit numeric(18,2)"),
+        (Push, "AnnualRevenue", "numeric(20,2)", n("12345678901234567.89"), "does not fit currency(18,2)"),
+        (Pull, int, "smallint", json!(40000), "out of range for smallint"),
+        (Pull, "Big_Count__c", "bigint", json!(1E30), "out of range"),
+        (Push, int, "bigint", json!(3_000_000_000_i64), "out of range for int"),
+        (Pull, "AnnualRevenue", numeric, n("1E999999999"), "out of range"),
+        (Pull, "AnnualRevenue", numeric, json!("1E999999999"), "out of range"),
+    ]);
 }
 
 #[test]
 fn malformed_values_are_rejected_per_record() {
-    assert!(rejected_pull("Founded__c", "date", json!("2024-02-30"))
-        .message
-        .contains("not a valid date"));
-    assert!(rejected_pull(
-        "Last_Audit__c",
-        "timestamp without time zone",
-        json!("yesterday")
-    )
-    .message
-    .contains("not a valid datetime"));
-    assert!(rejected_push(
-        "Last_Audit__c",
-        "timestamp with time zone",
-        json!("infinity")
-    )
-    .message
-    .contains("infinite"));
-    assert!(rejected_push("Founded__c", "date", json!("1500-01-01"))
-        .message
-        .contains("outside the range Salesforce stores"));
-    assert!(rejected_pull(
-        "Opens_At__c",
-        "time without time zone",
-        json!("25:00:00.000Z")
-    )
-    .message
-    .contains("not a valid time"));
-    assert!(rejected_pull("Name", "uuid", json!("not-a-uuid"))
-        .message
-        .contains("not a UUID"));
-    assert!(rejected_pull("Payload__c", "jsonb", json!("{broken"))
-        .message
-        .contains("not a JSON document"));
-    assert!(rejected_push("Regions__c", "text[]", json!(["A;B"]))
-        .message
-        .contains("contains ';'"));
-    assert!(rejected_push("Regions__c", "text[]", json!(["A", null]))
-        .message
-        .contains("NULL"));
-    assert!(rejected_push("OwnerId", "text", json!("someone"))
-        .message
-        .contains("not a Salesforce record id"));
-    assert!(rejected_push("AnnualRevenue", "numeric", json!("NaN"))
-        .message
-        .contains("not a number"));
-    assert!(rejected_pull("Is_Active__c", "boolean", json!("perhaps"))
-        .message
-        .contains("not a boolean"));
+    let audit = "Last_Audit__c";
+    #[rustfmt::skip]
+    assert_rejected([
+        (Pull, "Founded__c", "date", json!("2024-02-30"), "not a valid date"),
+        (Pull, audit, "timestamp without time zone", json!("yesterday"), "not a valid datetime"),
+        (Push, audit, "timestamp with time zone", json!("infinity"), "infinite"),
+        (Push, "Founded__c", "date", json!("1500-01-01"), "outside the range Salesforce stores"),
+        (Pull, "Opens_At__c", "time without time zone", json!("25:00:00.000Z"), "not a valid time"),
+        (Pull, "Name", "uuid", json!("not-a-uuid"), "not a UUID"),
+        (Pull, "Payload__c", "jsonb", json!("{broken"), "not a JSON document"),
+        (Push, "Regions__c", "text[]", json!(["A;B"]), "contains ';'"),
+        (Push, "Regions__c", "text[]", json!(["A", null]), "NULL"),
+        (Push, "OwnerId", "text", json!("someone"), "not a Salesforce record id"),
+        (Push, "AnnualRevenue", "numeric", json!("NaN"), "not a number"),
+        (Pull, "Is_Active__c", "boolean", json!("perhaps"), "not a boolean"),
+    ]);
 }
 
 #[test]

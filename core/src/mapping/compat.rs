@@ -101,8 +101,8 @@ fn suggestions(remote: &RemoteKind, format: TimestampFormat) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mapping::testkit::column;
     use crate::salesforce::describe::{FieldDescribe, SfType};
-    use crate::schema::{LocalColumn, PgType};
 
     fn remote(sf_type: SfType, scale: u32) -> RemoteType {
         let json = serde_json::json!({"name": "F", "type": sf_type, "precision": 18, "scale": scale, "length": 255});
@@ -110,13 +110,7 @@ mod tests {
     }
 
     fn local(format_type: &str) -> LocalType {
-        LocalType::of(&LocalColumn {
-            name: "c".into(),
-            type_name: format_type.into(),
-            pg_type: PgType::from_format_type(format_type),
-            not_null: false,
-            has_default: false,
-        })
+        LocalType::of(&column("c", format_type))
     }
 
     fn ok(sf: SfType, scale: u32, pg: &str, format: TimestampFormat) -> bool {

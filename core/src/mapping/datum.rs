@@ -78,6 +78,20 @@ impl Datum {
         })
     }
 
+    /// Reads a value as a column or field of `category` holds it: null stays null, a JSON
+    /// value is kept whole, anything else is converted.
+    pub fn read(
+        value: &Value,
+        category: Category,
+        format: TimestampFormat,
+    ) -> Result<Datum, String> {
+        match (category, value) {
+            (_, Value::Null) => Ok(Datum::Null),
+            (Category::Json, v) => Ok(Datum::Json(v.clone())),
+            (category, v) => Datum::from_config(v).coerce(category, format),
+        }
+    }
+
     /// Converts to `category`, parsing text where the target needs structure.
     /// A failure is a per-record problem described for the review queue.
     pub fn coerce(self, category: Category, format: TimestampFormat) -> Result<Datum, String> {

@@ -5,6 +5,7 @@ use super::datum::Datum;
 use super::decimal::{abbreviate, Decimal};
 use super::temporal;
 use crate::config::TimestampFormat;
+use serde_json::Value;
 
 /// Refuses text longer than `max` characters (Postgres and Salesforce both count characters).
 pub fn check_length(text: &str, max: Option<u32>, type_label: &str) -> Result<(), String> {
@@ -68,6 +69,23 @@ pub fn integer(
                 abbreviate(&whole.to_plain(None))
             )
         })
+}
+
+/// [`integer`] as the JSON number both sides write.
+pub fn integer_json(
+    datum: Datum,
+    min: i128,
+    max: i128,
+    type_label: &str,
+    format: TimestampFormat,
+) -> Result<Value, String> {
+    let whole = integer(datum, min, max, type_label, format)?;
+    Ok(Value::Number(
+        whole
+            .to_string()
+            .parse()
+            .expect("an integer is a JSON number"),
+    ))
 }
 
 #[cfg(test)]

@@ -110,8 +110,6 @@ impl LocalType {
     /// Reads a value as `to_jsonb()` rendered it.
     pub fn decode(&self, value: &Value, format: TimestampFormat) -> Result<Datum, String> {
         match (&self.kind, value) {
-            (_, Value::Null) => Ok(Datum::Null),
-            (LocalKind::Json, v) => Ok(Datum::Json(v.clone())),
             (LocalKind::TextArray, Value::Array(items)) => items
                 .iter()
                 .map(|item| match item {
@@ -130,7 +128,7 @@ impl LocalType {
                 },
                 Value::String(s),
             ) => Ok(Datum::Text(s.trim_end_matches(' ').to_string())),
-            (_, v) => Datum::from_config(v).coerce(self.category(), format),
+            _ => Datum::read(value, self.category(), format),
         }
     }
 
@@ -162,13 +160,7 @@ impl LocalType {
                 limits::scaled_decimal(&number, *precision, *scale, label)?.to_json(*scale)
             }
             LocalKind::Integer { min, max } => {
-                let whole = limits::integer(datum, *min, *max, label, format)?;
-                Value::Number(
-                    whole
-                        .to_string()
-                        .parse()
-                        .expect("an integer is a JSON number"),
-                )
+                limits::integer_json(datum, *min, *max, label, format)?
             }
             LocalKind::Float => datum.into_number(format)?.to_json(None),
             LocalKind::Bool | LocalKind::Json | LocalKind::TextArray => {
@@ -241,18 +233,13 @@ pub fn canonical_uuid(text: &str) -> Result<String, String> {
 mod tests {
     use super::*;
     use crate::mapping::decimal::Decimal;
+    use crate::mapping::testkit::column;
     use serde_json::json;
 
     const ISO: TimestampFormat = TimestampFormat::Iso8601;
 
     fn ty(format_type: &str) -> LocalType {
-        LocalType::of(&LocalColumn {
-            name: "c".into(),
-            type_name: format_type.into(),
-            pg_type: PgType::from_format_type(format_type),
-            not_null: false,
-            has_default: false,
-        })
+        LocalType::of(&column("c", format_type))
     }
 
     fn roundtrip(format_type: &str, value: Value) -> Value {

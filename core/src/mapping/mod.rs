@@ -23,7 +23,7 @@ mod rules;
 mod selection;
 mod temporal;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 mod transform;
 
 pub use indexes::{quote_ident, recommend_indexes};

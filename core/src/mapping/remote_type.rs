@@ -127,11 +127,7 @@ impl RemoteType {
 
     /// Reads a value from a REST record.
     pub fn decode(&self, value: &Value, format: TimestampFormat) -> Result<Datum, String> {
-        match (&self.kind, value) {
-            (_, Value::Null) => Ok(Datum::Null),
-            (RemoteKind::Compound, v) => Ok(Datum::Json(v.clone())),
-            (_, v) => Datum::from_config(v).coerce(self.category(), format),
-        }
+        Datum::read(value, self.category(), format)
     }
 
     /// Writes a value as the REST API accepts it for this field.
@@ -174,13 +170,7 @@ impl RemoteType {
                 other => return Err(unexpected(&other, label, format)),
             },
             RemoteKind::Integer { min, max } => {
-                let whole = limits::integer(datum, *min, *max, label, format)?;
-                Value::Number(
-                    whole
-                        .to_string()
-                        .parse()
-                        .expect("an integer is a JSON number"),
-                )
+                limits::integer_json(datum, *min, *max, label, format)?
             }
             RemoteKind::Decimal { precision, scale } => {
                 let number = datum.into_number(format)?;

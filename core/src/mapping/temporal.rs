@@ -301,22 +301,14 @@ mod tests {
     #[test]
     fn timestamp_formats() {
         let t = utc("2024-01-01T12:00:00Z");
-        assert_eq!(
-            format_datetime_text(&t, TimestampFormat::Iso8601),
-            "2024-01-01T12:00:00.000Z"
-        );
-        assert_eq!(
-            format_datetime_text(&t, TimestampFormat::Salesforce),
-            "2024-01-01T12:00:00.000+0000"
-        );
-        assert_eq!(
-            format_datetime_text(&t, TimestampFormat::UnixSeconds),
-            "1704110400"
-        );
-        assert_eq!(
-            format_datetime_text(&t, TimestampFormat::UnixMillis),
-            "1704110400000"
-        );
+        for (format, text) in [
+            (TimestampFormat::Iso8601, "2024-01-01T12:00:00.000Z"),
+            (TimestampFormat::Salesforce, "2024-01-01T12:00:00.000+0000"),
+            (TimestampFormat::UnixSeconds, "1704110400"),
+            (TimestampFormat::UnixMillis, "1704110400000"),
+        ] {
+            assert_eq!(format_datetime_text(&t, format), text, "{format:?}");
+        }
         let half = utc("2024-01-01T12:00:00.5Z");
         assert_eq!(
             format_datetime_text(&half, TimestampFormat::UnixSeconds),

@@ -19,7 +19,8 @@ pub fn mapping(remote: &str, local: &str) -> FieldMapping {
     }
 }
 
-/// The brief's bidirectional Account ↔ accounts sync.
+/// The brief's bidirectional Account ↔ accounts sync; where the brief leaves a setting
+/// out, hubsync's default.
 pub fn accounts_config() -> SyncConfig {
     SyncConfig {
         name: "SF_Postgres_Accounts".into(),
@@ -53,16 +54,9 @@ pub fn accounts_config() -> SyncConfig {
             mapping("AnnualRevenue", "annual_revenue"),
             mapping("LastModifiedDate", "last_modified"),
         ],
-        mapping_options: MappingOptions {
-            handle_nulls: NullHandling::Preserve,
-            timestamp_format: TimestampFormat::Iso8601,
-            default_phone_region: "US".into(),
-        },
+        mapping_options: MappingOptions::default(),
         initial_sync: InitialSync::FullLoad,
-        ongoing: OngoingSync {
-            mode: OngoingMode::RealTime,
-            polling_interval_seconds: 30.0,
-        },
+        ongoing: OngoingSync::default(),
         conflict: ConflictPolicy::LastWriteWins {
             timestamp_field: "LastModifiedDate".into(),
             local_timestamp_column: None,
@@ -70,23 +64,17 @@ pub fn accounts_config() -> SyncConfig {
         error_handling: ErrorHandling {
             retry: RetryStrategy {
                 max_attempts: 3,
-                backoff_factor: 2.0,
-                initial_delay_seconds: 30.0,
-                max_delay_seconds: 3600.0,
+                ..RetryStrategy::default()
             },
             notifications: Notifications {
-                channels: vec![],
                 threshold: Severity::Critical,
-                email: vec![],
-                slack: None,
+                ..Notifications::default()
             },
             fallback: FallbackAction::QueueForManualReview,
         },
         performance: PerformanceSettings {
-            batch_size: 1000,
             parallelism: 5,
-            change_detection: ChangeDetection::DatabaseTriggers,
-            index_recommendation: true,
+            ..PerformanceSettings::default()
         },
         field_selection: FieldSelection {
             explicit: false,
@@ -96,20 +84,9 @@ pub fn accounts_config() -> SyncConfig {
         validation_rules: vec![],
         monitoring: Monitoring {
             metrics: vec![],
-            alerting: Alerting {
-                latency_threshold_ms: None,
-                error_rate_threshold: None,
-                consecutive_failures_threshold: None,
-            },
-            log_level: LogLevel::Info,
-            retention_days: 30,
-            dashboard_enabled: true,
+            ..Monitoring::default()
         },
-        loop_prevention: LoopPrevention {
-            enabled: true,
-            detection_window_seconds: 60,
-            max_update_count: 2,
-        },
+        loop_prevention: LoopPrevention::default(),
         natural_key: vec![],
     }
 }
@@ -144,14 +121,7 @@ pub fn accounts_table() -> LocalTable {
         ],
         primary_key: vec!["id".into()],
         unique_columns: vec!["sf_id".into()],
-        rights: TableRights {
-            owner: true,
-            select: true,
-            insert: true,
-            update: true,
-            delete: true,
-            trigger: true,
-        },
+        rights: TableRights::OWNER,
     }
 }
 

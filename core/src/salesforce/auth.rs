@@ -372,67 +372,66 @@ mod tests {
 
     #[test]
     fn builds_each_grant_form() {
-        let instance = Some(url("https://acme.my.salesforce.com"));
-        let auth = Auth::new(
-            secret(&[("client_id", "ck"), ("client_secret", "cs&=")]),
-            instance.clone(),
-            None,
-        )
-        .unwrap();
-        assert_eq!(
-            form(&auth),
-            pairs(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", "ck"),
-                ("client_secret", "cs&=")
-            ])
+        let acme = Some("https://acme.my.salesforce.com");
+        let acme_token = "https://acme.my.salesforce.com/services/oauth2/token";
+        let login = Some("https://login.salesforce.com");
+        type Pairs<'a> = &'a [(&'a str, &'a str)];
+        /// (secret, instance_url, login_url, the form posted, where it is posted)
+        type Grant<'a> = (
+            Pairs<'a>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Pairs<'a>,
+            &'a str,
         );
-        assert_eq!(
-            auth.token_url.as_str(),
-            "https://acme.my.salesforce.com/services/oauth2/token"
-        );
-
-        let auth = Auth::new(
-            secret(&[("client_id", "ck"), ("refresh_token", "rt")]),
-            instance.clone(),
-            None,
-        )
-        .unwrap();
-        assert_eq!(
-            form(&auth),
-            pairs(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", "ck"),
-                ("refresh_token", "rt")
-            ])
-        );
-
-        let auth = Auth::new(
-            secret(&[
-                ("client_id", "ck"),
-                ("client_secret", "cs"),
-                ("username", "u@x"),
-                ("password", "pw"),
-                ("security_token", "TOK"),
-            ]),
-            None,
-            Some(url("https://login.salesforce.com")),
-        )
-        .unwrap();
-        assert_eq!(
-            form(&auth),
-            pairs(&[
-                ("grant_type", "password"),
-                ("client_id", "ck"),
-                ("client_secret", "cs"),
-                ("username", "u@x"),
-                ("password", "pwTOK")
-            ])
-        );
-        assert_eq!(
-            auth.token_url.as_str(),
-            "https://login.salesforce.com/services/oauth2/token"
-        );
+        let cases: [Grant; 3] = [
+            (
+                &[("client_id", "ck"), ("client_secret", "cs&=")],
+                acme,
+                None,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", "ck"),
+                    ("client_secret", "cs&="),
+                ],
+                acme_token,
+            ),
+            (
+                &[("client_id", "ck"), ("refresh_token", "rt")],
+                acme,
+                None,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", "ck"),
+                    ("refresh_token", "rt"),
+                ],
+                acme_token,
+            ),
+            (
+                &[
+                    ("client_id", "ck"),
+                    ("client_secret", "cs"),
+                    ("username", "u@x"),
+                    ("password", "pw"),
+                    ("security_token", "TOK"),
+                ],
+                None,
+                login,
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", "ck"),
+                    ("client_secret", "cs"),
+                    ("username", "u@x"),
+                    ("password", "pwTOK"),
+                ],
+                "https://login.salesforce.com/services/oauth2/token",
+            ),
+        ];
+        for (given, instance, login, posted, token_url) in cases {
+            let auth = Auth::new(secret(given), instance.map(url), login.map(url)).unwrap();
+            assert_eq!(form(&auth), pairs(posted), "{posted:?}");
+            assert_eq!(auth.token_url.as_str(), token_url);
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Fixture loading shared by the config integration tests.
+//! Fixture loading shared by the config integration tests (the files themselves: [`fixtures`]).
 //!
 //! Tables are described by the same `CREATE TABLE` scripts the SQL-level tests run, read
 //! here by a small parser that understands the column forms the fixtures use.
@@ -6,46 +6,14 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
-use hubsync_core::config::merge_patch;
+pub mod fixtures;
+
 use hubsync_core::schema::{LocalColumn, LocalTable, PgType, TableRights};
 use serde_json::Value;
-use std::path::PathBuf;
-
-/// Path of a file under `core/tests/fixtures/`.
-pub fn fixture_path(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(relative)
-}
-
-/// The text of a fixture file.
-pub fn fixture_text(relative: &str) -> String {
-    let path = fixture_path(relative);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-/// A JSON fixture.
-pub fn fixture(relative: &str) -> Value {
-    serde_json::from_str(&fixture_text(relative))
-        .unwrap_or_else(|e| panic!("parsing {relative}: {e}"))
-}
-
-/// `merge_patch(base, fragment)`, where a null base means the fragment alone.
-pub fn combine(base: &Value, fragment: &Value) -> Value {
-    match base {
-        Value::Null => fragment.clone(),
-        base => merge_patch(base, fragment),
-    }
-}
-
-/// The fixture at `entry[key]` (a path), or null when the entry has none.
-pub fn optional_fixture(entry: &Value, key: &str) -> Value {
-    entry[key].as_str().map_or(Value::Null, fixture)
-}
 
 /// `tables/<name>.sql` as the catalog would describe it, the caller owning the table.
 pub fn table(name: &str) -> LocalTable {
-    let sql = fixture_text(&format!("tables/{name}.sql"));
+    let sql = fixtures::text(&format!("tables/{name}.sql"));
     parse_create_table(&sql)
 }
 
@@ -71,14 +39,7 @@ fn parse_create_table(sql: &str) -> LocalTable {
         columns: Vec::new(),
         primary_key: Vec::new(),
         unique_columns: Vec::new(),
-        rights: TableRights {
-            owner: true,
-            select: true,
-            insert: true,
-            update: true,
-            delete: true,
-            trigger: true,
-        },
+        rights: TableRights::OWNER,
     };
     for line in sql.lines().map(str::trim) {
         let upper = line.to_ascii_uppercase();
@@ -119,20 +80,4 @@ fn add_column(table: &mut LocalTable, definition: &str) {
         has_default: serial || constraints.contains("DEFAULT"),
         name,
     });
-}
-
-/// JSON equality where numbers compare by value (`30` equals `30.0`).
-pub fn same_json(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
-        }
-        _ => a == b,
-    }
 }

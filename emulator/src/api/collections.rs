@@ -6,8 +6,8 @@ use super::render::{field_list, write_record};
 use super::{body_object, ApiResponse, Ctx};
 use crate::decode::{decode_record, Decoded};
 use crate::errors::{entity_deleted, ApiError, SfError};
-use crate::ids::{user_id, Id};
-use crate::save::{self, SaveCtx, UpsertError};
+use crate::ids::Id;
+use crate::save::{self, UpsertError};
 use crate::store::{Org, Txn};
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
@@ -26,6 +26,13 @@ struct Outcome {
 }
 
 impl Outcome {
+    fn saved(id: Id) -> Outcome {
+        Outcome {
+            id: Some(id),
+            ..Outcome::default()
+        }
+    }
+
     fn failed(id: Option<Id>, error: SfError) -> Outcome {
         Outcome {
             id,
@@ -102,14 +109,17 @@ fn decode_all(org: &Org, records: &[Map<String, Json>]) -> Result<Vec<(usize, De
         .collect()
 }
 
-/// Runs each record, then applies `allOrNone` and renders the result array.
+/// Runs each record, then applies `allOrNone` (the request's, or the composite call's
+/// around it) and renders the result array.
 fn run(
     org: &mut Org,
     txn: &mut Txn,
+    ctx: &Ctx,
     all_or_none: bool,
     count: usize,
     mut each: impl FnMut(&mut Org, &mut Txn, usize) -> Outcome,
 ) -> ApiResponse {
+    let all_or_none = all_or_none || ctx.all_or_none;
     let point = org.savepoint(txn);
     let mut outcomes: Vec<Outcome> = (0..count).map(|i| each(org, txn, i)).collect();
     if all_or_none && outcomes.iter().any(|o| o.error.is_some()) {
@@ -162,32 +172,37 @@ fn render(outcomes: &[Outcome]) -> String {
     out
 }
 
-/// `POST /composite/sobjects`.
-pub fn create(org: &mut Org, txn: &mut Txn, ctx: &Ctx, body: Option<Json>) -> Answer {
+/// Decodes a create or update body and runs `each` on every record with its table.
+fn run_decoded(
+    org: &mut Org,
+    txn: &mut Txn,
+    ctx: &Ctx,
+    body: Option<Json>,
+    each: impl Fn(&mut Org, &mut Txn, usize, &Decoded) -> Outcome,
+) -> Answer {
     let (all_or_none, records) = records_of(body)?;
     let decoded = decode_all(org, &records)?;
-    let mut lock = ctx.lock_fault();
     Ok(run(
         org,
         txn,
-        all_or_none || ctx.all_or_none,
+        ctx,
+        all_or_none,
         decoded.len(),
         |org, txn, i| {
             let (table, body) = &decoded[i];
-            let mut save_ctx = SaveCtx {
-                now_ms: ctx.now_ms,
-                user: user_id(),
-                lock_fault: &mut lock,
-            };
-            match save::create(org, txn, *table, body, &mut save_ctx) {
-                Ok(id) => Outcome {
-                    id: Some(id),
-                    ..Outcome::default()
-                },
-                Err(e) => Outcome::failed(None, e),
-            }
+            each(org, txn, *table, body)
         },
     ))
+}
+
+/// `POST /composite/sobjects`.
+pub fn create(org: &mut Org, txn: &mut Txn, ctx: &Ctx, body: Option<Json>) -> Answer {
+    run_decoded(org, txn, ctx, body, |org, txn, table, body| {
+        match ctx.saving(|save_ctx| save::create(org, txn, table, body, save_ctx)) {
+            Ok(id) => Outcome::saved(id),
+            Err(e) => Outcome::failed(None, e),
+        }
+    })
 }
 
 /// The record id of an update or delete, checked against the records present.
@@ -231,40 +246,22 @@ fn existing_id(org: &Org, raw: Option<&Json>) -> Result<(usize, Id), (Option<Id>
 
 /// `PATCH /composite/sobjects`.
 pub fn update(org: &mut Org, txn: &mut Txn, ctx: &Ctx, body: Option<Json>) -> Answer {
-    let (all_or_none, records) = records_of(body)?;
-    let decoded = decode_all(org, &records)?;
-    let mut lock = ctx.lock_fault();
-    Ok(run(
-        org,
-        txn,
-        all_or_none || ctx.all_or_none,
-        decoded.len(),
-        |org, txn, i| {
-            let (table, body) = &decoded[i];
-            let (found_table, id) = match existing_id(org, body.id.as_ref()) {
-                Ok(found) => found,
-                Err((id, e)) => return Outcome::failed(id, e),
-            };
-            if found_table != *table {
-                return Outcome::failed(
-                    Some(id),
-                    SfError::on_fields("MALFORMED_ID", format!("malformed id {id}"), Vec::new()),
-                );
-            }
-            let mut save_ctx = SaveCtx {
-                now_ms: ctx.now_ms,
-                user: user_id(),
-                lock_fault: &mut lock,
-            };
-            match save::update(org, txn, *table, id, body, &mut save_ctx) {
-                Ok(()) => Outcome {
-                    id: Some(id),
-                    ..Outcome::default()
-                },
-                Err(e) => Outcome::failed(Some(id), e),
-            }
-        },
-    ))
+    run_decoded(org, txn, ctx, body, |org, txn, table, body| {
+        let (found_table, id) = match existing_id(org, body.id.as_ref()) {
+            Ok(found) => found,
+            Err((id, e)) => return Outcome::failed(id, e),
+        };
+        if found_table != table {
+            return Outcome::failed(
+                Some(id),
+                SfError::on_fields("MALFORMED_ID", format!("malformed id {id}"), Vec::new()),
+            );
+        }
+        match ctx.saving(|save_ctx| save::update(org, txn, table, id, body, save_ctx)) {
+            Ok(()) => Outcome::saved(id),
+            Err(e) => Outcome::failed(Some(id), e),
+        }
+    })
 }
 
 /// `PATCH /composite/sobjects/{Type}/{ExtIdField}`.
@@ -320,11 +317,11 @@ pub fn upsert(
             *seen.entry(k).or_default() += 1;
         }
     }
-    let mut lock = ctx.lock_fault();
     Ok(run(
         org,
         txn,
-        all_or_none || ctx.all_or_none,
+        ctx,
+        all_or_none,
         decoded.len(),
         |org, txn, i| {
             let (body, key) = &decoded[i];
@@ -356,12 +353,9 @@ pub fn upsert(
                 );
             }
             let inserting = save::find_by(org, table, key_index, key).is_empty();
-            let mut save_ctx = SaveCtx {
-                now_ms: ctx.now_ms,
-                user: user_id(),
-                lock_fault: &mut lock,
-            };
-            match save::upsert(org, txn, table, key_index, key, body, &mut save_ctx) {
+            let saved = ctx
+                .saving(|save_ctx| save::upsert(org, txn, table, key_index, key, body, save_ctx));
+            match saved {
                 Ok((id, created)) => Outcome {
                     id: Some(id),
                     created: Some(created),
@@ -414,31 +408,16 @@ pub fn delete(
     if ids.len() > MAX_RECORDS {
         return Err(too_many());
     }
-    let mut lock = ctx.lock_fault();
-    Ok(run(
-        org,
-        txn,
-        all_or_none || ctx.all_or_none,
-        ids.len(),
-        |org, txn, i| {
-            let (_, id) = match existing_id(org, Some(&Json::String(ids[i].clone()))) {
-                Ok(found) => found,
-                Err((id, e)) => return Outcome::failed(id, e),
-            };
-            let mut save_ctx = SaveCtx {
-                now_ms: ctx.now_ms,
-                user: user_id(),
-                lock_fault: &mut lock,
-            };
-            match save::delete(org, txn, id, &mut save_ctx) {
-                Ok(()) => Outcome {
-                    id: Some(id),
-                    ..Outcome::default()
-                },
-                Err(e) => Outcome::failed(Some(id), e),
-            }
-        },
-    ))
+    Ok(run(org, txn, ctx, all_or_none, ids.len(), |org, txn, i| {
+        let (_, id) = match existing_id(org, Some(&Json::String(ids[i].clone()))) {
+            Ok(found) => found,
+            Err((id, e)) => return Outcome::failed(id, e),
+        };
+        match ctx.saving(|save_ctx| save::delete(org, txn, id, save_ctx)) {
+            Ok(()) => Outcome::saved(id),
+            Err(e) => Outcome::failed(Some(id), e),
+        }
+    }))
 }
 
 /// `GET /composite/sobjects/{Type}?ids=…&fields=…` or `POST` with `{"ids":[…],"fields":[…]}`:

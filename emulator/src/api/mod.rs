@@ -13,6 +13,8 @@ pub mod sobject;
 
 use crate::app::App;
 use crate::errors::{ApiError, SfError};
+use crate::ids::user_id;
+use crate::save::SaveCtx;
 use crate::store::{Org, Txn};
 use serde_json::Value as Json;
 use std::sync::Arc;
@@ -97,13 +99,10 @@ pub enum Route {
         field: String,
         value: String,
     },
-    Updated {
+    /// Get Updated or Get Deleted.
+    Replication {
         table: usize,
-        start: Option<String>,
-        end: Option<String>,
-    },
-    Deleted {
-        table: usize,
+        changes: replication::Changes,
         start: Option<String>,
         end: Option<String>,
     },
@@ -140,7 +139,7 @@ impl Route {
             Route::Directory => "meta",
             Route::Limits => "limits",
             Route::DescribeGlobal | Route::SObjectInfo(_) | Route::Describe(_) => "describe",
-            Route::Updated { .. } | Route::Deleted { .. } => "replication",
+            Route::Replication { .. } => "replication",
             Route::Query { .. } | Route::QueryMore { .. } => "query",
             Route::Composite | Route::CompositeBatch => "composite",
             Route::CollectionCreate
@@ -278,18 +277,15 @@ pub fn route(
             }
         }
         ["sobjects", t, "describe"] => only("GET", Route::Describe(object(t)?)),
-        ["sobjects", t, "updated"] => only(
+        ["sobjects", t, changes @ ("updated" | "deleted")] => only(
             "GET",
-            Route::Updated {
+            Route::Replication {
                 table: object(t)?,
-                start: p("start"),
-                end: p("end"),
-            },
-        ),
-        ["sobjects", t, "deleted"] => only(
-            "GET",
-            Route::Deleted {
-                table: object(t)?,
+                changes: if *changes == "updated" {
+                    replication::Changes::Updated
+                } else {
+                    replication::Changes::Deleted
+                },
                 start: p("start"),
                 end: p("end"),
             },
@@ -449,15 +445,21 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// A save context whose row-lock faults follow this call's endpoint class.
-    pub fn lock_fault(&self) -> impl FnMut() -> bool + '_ {
-        move || {
+    /// Runs one record write as this call's API user at this call's time, with row-lock
+    /// faults that follow its endpoint class.
+    pub fn saving<T>(&self, save: impl FnOnce(&mut SaveCtx) -> T) -> T {
+        let mut lock_fault = || {
             let fired = self.app.faults.lock_row(self.class);
             if fired {
                 self.app.counters.fault("lock_row");
             }
             fired
-        }
+        };
+        save(&mut SaveCtx {
+            now_ms: self.now_ms,
+            user: user_id(),
+            lock_fault: &mut lock_fault,
+        })
     }
 }
 
@@ -539,12 +541,12 @@ fn read(org: &Org, ctx: &Ctx, route: Route, body: Option<Json>) -> ApiResponse {
             value,
             fields,
         } => sobject::retrieve_by_external_id(org, ctx, table, &field, &value, fields.as_deref()),
-        Route::Updated { table, start, end } => {
-            replication::updated(org, ctx, table, start.as_deref(), end.as_deref())
-        }
-        Route::Deleted { table, start, end } => {
-            replication::deleted(org, ctx, table, start.as_deref(), end.as_deref())
-        }
+        Route::Replication {
+            table,
+            changes,
+            start,
+            end,
+        } => replication::run(org, ctx, table, changes, start.as_deref(), end.as_deref()),
         Route::CollectionRetrieve { table, ids, fields } => {
             collections::retrieve(org, ctx, table, ids, fields, body)
         }

@@ -7,7 +7,7 @@ use crate::errors::ApiError;
 use crate::store::Org;
 use crate::timefmt::{self, format_datetime, DAY_MS};
 use crate::value::Value;
-use serde_json::json;
+use serde_json::{json, Value as Json};
 
 const MINUTE_MS: i64 = 60_000;
 
@@ -52,15 +52,39 @@ fn window(
     Ok((start, end.min(this_minute)))
 }
 
-/// `GET /sobjects/{Type}/updated/?start=…&end=…`.
-pub fn updated(
+/// Which records a replication call lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changes {
+    /// `GET /sobjects/{Type}/updated/?start=…&end=…`: ids of live records modified.
+    Updated,
+    /// `GET /sobjects/{Type}/deleted/?start=…&end=…`: records moved to the recycle bin.
+    Deleted,
+}
+
+/// Answers Get Updated or Get Deleted for `table` over the window `start`..`end`.
+pub fn run(
     org: &Org,
     ctx: &Ctx,
     table: usize,
+    changes: Changes,
     start: Option<&str>,
     end: Option<&str>,
 ) -> Result<ApiResponse, ApiError> {
-    let (start, covered) = window(ctx, start, end, 30)?;
+    // How far back a real org lets each call look.
+    let reach_days = match changes {
+        Changes::Updated => 30,
+        Changes::Deleted => 15,
+    };
+    let (start, covered) = window(ctx, start, end, reach_days)?;
+    let body = match changes {
+        Changes::Updated => updated(org, table, start, covered),
+        Changes::Deleted => deleted(org, ctx, table, start, covered),
+    };
+    Ok(ApiResponse::json(200, body.to_string()))
+}
+
+/// Live records of `table` last modified in `[start, covered)`.
+fn updated(org: &Org, table: usize, start: i64, covered: i64) -> Json {
     let modstamp = org.schema.objects[table].sys.system_modstamp;
     let ids: Vec<String> = org.tables[table]
         .iter()
@@ -70,21 +94,11 @@ pub fn updated(
         )
         .map(|r| r.id.to_string())
         .collect();
-    Ok(ApiResponse::json(
-        200,
-        json!({"ids": ids, "latestDateCovered": format_datetime(covered.max(start))}).to_string(),
-    ))
+    json!({"ids": ids, "latestDateCovered": format_datetime(covered.max(start))})
 }
 
-/// `GET /sobjects/{Type}/deleted/?start=…&end=…`.
-pub fn deleted(
-    org: &Org,
-    ctx: &Ctx,
-    table: usize,
-    start: Option<&str>,
-    end: Option<&str>,
-) -> Result<ApiResponse, ApiError> {
-    let (start, covered) = window(ctx, start, end, 15)?;
+/// Records of `table` deleted in `[start, covered)`, and how far back deletions are kept.
+fn deleted(org: &Org, ctx: &Ctx, table: usize, start: i64, covered: i64) -> Json {
     let mut earliest = None::<i64>;
     let mut records = Vec::new();
     for record in org.tables[table].iter() {
@@ -98,13 +112,9 @@ pub fn deleted(
     }
     let retention_start = ctx.now_ms - 15 * DAY_MS;
     let earliest = earliest.unwrap_or(retention_start).max(retention_start);
-    Ok(ApiResponse::json(
-        200,
-        json!({
-            "deletedRecords": records,
-            "earliestDateAvailable": format_datetime(earliest - earliest.rem_euclid(MINUTE_MS)),
-            "latestDateCovered": format_datetime(covered.max(start)),
-        })
-        .to_string(),
-    ))
+    json!({
+        "deletedRecords": records,
+        "earliestDateAvailable": format_datetime(earliest - earliest.rem_euclid(MINUTE_MS)),
+        "latestDateCovered": format_datetime(covered.max(start)),
+    })
 }

@@ -5,8 +5,8 @@ use super::render::{field_list, record_json};
 use super::{body_object, ApiResponse, Ctx};
 use crate::decode::{decode_record, decode_value};
 use crate::errors::ApiError;
-use crate::ids::{user_id, Id};
-use crate::save::{self, SaveCtx, UpsertError};
+use crate::ids::Id;
+use crate::save::{self, UpsertError};
 use crate::schema::{ObjectDef, Role};
 use crate::store::{Org, Txn};
 use crate::value::{write_json_string, Value};
@@ -37,13 +37,7 @@ pub fn create(org: &mut Org, txn: &mut Txn, ctx: &Ctx, table: usize, body: Optio
     let schema = org.schema.clone();
     let object = &schema.objects[table];
     let decoded = decode_record(object, &body_object(body)?)?;
-    let mut lock = ctx.lock_fault();
-    let mut save_ctx = SaveCtx {
-        now_ms: ctx.now_ms,
-        user: user_id(),
-        lock_fault: &mut lock,
-    };
-    let id = save::create(org, txn, table, &decoded, &mut save_ctx)?;
+    let id = ctx.saving(|save_ctx| save::create(org, txn, table, &decoded, save_ctx))?;
     let mut response = ApiResponse::json(201, save_result(&id, None));
     response.location = Some(format!("{}/{id}", object.url_base(&ctx.version.text())));
     Ok(response)
@@ -92,13 +86,7 @@ pub fn update(
     let object = &schema.objects[table];
     let id = url_id(object, id)?;
     let decoded = decode_record(object, &body_object(body)?)?;
-    let mut lock = ctx.lock_fault();
-    let mut save_ctx = SaveCtx {
-        now_ms: ctx.now_ms,
-        user: user_id(),
-        lock_fault: &mut lock,
-    };
-    save::update(org, txn, table, id, &decoded, &mut save_ctx)?;
+    ctx.saving(|save_ctx| save::update(org, txn, table, id, &decoded, save_ctx))?;
     Ok(ApiResponse::empty(204))
 }
 
@@ -106,13 +94,7 @@ pub fn update(
 pub fn delete(org: &mut Org, txn: &mut Txn, ctx: &Ctx, table: usize, id: &str) -> Answer {
     let object = &org.schema.objects[table];
     let id = url_id(object, id)?;
-    let mut lock = ctx.lock_fault();
-    let mut save_ctx = SaveCtx {
-        now_ms: ctx.now_ms,
-        user: user_id(),
-        lock_fault: &mut lock,
-    };
-    save::delete(org, txn, id, &mut save_ctx)?;
+    ctx.saving(|save_ctx| save::delete(org, txn, id, save_ctx))?;
     Ok(ApiResponse::empty(204))
 }
 
@@ -163,13 +145,9 @@ pub fn upsert(
     let object = &schema.objects[table];
     let (key_index, key) = key_field(object, field, value)?;
     let decoded = decode_record(object, &body_object(body)?)?;
-    let mut lock = ctx.lock_fault();
-    let mut save_ctx = SaveCtx {
-        now_ms: ctx.now_ms,
-        user: user_id(),
-        lock_fault: &mut lock,
-    };
-    match save::upsert(org, txn, table, key_index, &key, &decoded, &mut save_ctx) {
+    let saved =
+        ctx.saving(|save_ctx| save::upsert(org, txn, table, key_index, &key, &decoded, save_ctx));
+    match saved {
         Ok((id, true)) => {
             let created = (ctx.version.0 >= 46).then_some(true);
             let mut response = ApiResponse::json(201, save_result(&id, created));
@@ -228,13 +206,7 @@ pub fn delete_by_external_id(
     match ids.as_slice() {
         [] => Err(ApiError::not_found()),
         [id] => {
-            let mut lock = ctx.lock_fault();
-            let mut save_ctx = SaveCtx {
-                now_ms: ctx.now_ms,
-                user: user_id(),
-                lock_fault: &mut lock,
-            };
-            save::delete(org, txn, *id, &mut save_ctx).map_err(ApiError::from)?;
+            ctx.saving(|save_ctx| save::delete(org, txn, *id, save_ctx))?;
             Ok(ApiResponse::empty(204))
         }
         many => {

@@ -549,12 +549,7 @@ mod tests {
             values[account.sys.created_date] = Value::DateTime(i as i64 * DAY_MS);
             let id = org.tables[0].new_id();
             values[account.sys.id] = Value::Id(id);
-            let record = Record {
-                id,
-                values: values.into_boxed_slice(),
-                seq: i as u64,
-                deleted_at: None,
-            };
+            let record = Record::new(id, values, i as u64, None);
             org.write(
                 &mut txn,
                 0,
@@ -585,100 +580,23 @@ mod tests {
             ("gamma", Some(1.5e7)),
             ("a_b", Some(2.0)),
         ]);
-        assert_eq!(
-            run(&org, &schema, "SELECT Name FROM Account ORDER BY Name").unwrap(),
-            ["a_b", "Alpha", "beta", "gamma"]
-        );
-        assert_eq!(
-            run(
-                &org,
-                &schema,
-                "SELECT Name FROM Account ORDER BY AnnualRevenue DESC NULLS FIRST"
-            )
-            .unwrap(),
-            ["Alpha", "gamma", "beta", "a_b"]
-        );
-        assert_eq!(
-            run(
-                &org,
-                &schema,
-                "SELECT Name FROM Account WHERE Name LIKE 'A%'"
-            )
-            .unwrap(),
-            ["Alpha", "a_b"]
-        );
-        assert_eq!(
-            run(
-                &org,
-                &schema,
-                r"SELECT Name FROM Account WHERE Name LIKE 'a\_%'"
-            )
-            .unwrap(),
-            ["a_b"]
-        );
-        assert_eq!(
-            run(
-                &org,
-                &schema,
-                "SELECT Name FROM Account WHERE AnnualRevenue = null"
-            )
-            .unwrap(),
-            ["Alpha"]
-        );
-        assert_eq!(
-            run(
-                &org,
-                &schema,
-                "SELECT Name FROM Account WHERE AnnualRevenue != null AND AnnualRevenue < 10"
-            )
-            .unwrap(),
-            ["beta", "a_b"]
-        );
-        assert_eq!(
-            run(
-                &org,
-                &schema,
-                "SELECT Name FROM Account WHERE Name IN ('BETA', 'gamma')"
-            )
-            .unwrap(),
-            ["beta", "gamma"]
-        );
-        assert_eq!(
-            run(
-                &org,
-                &schema,
-                "SELECT Name FROM Account WHERE NOT (Name = 'beta' OR Name = 'gamma')"
-            )
-            .unwrap(),
-            ["Alpha", "a_b"]
-        );
-        assert_eq!(
-            run(
-                &org,
-                &schema,
-                "SELECT Name FROM Account ORDER BY Name LIMIT 2 OFFSET 1"
-            )
-            .unwrap(),
-            ["Alpha", "beta"]
-        );
-        assert_eq!(
-            run(
-                &org,
-                &schema,
-                "SELECT Name FROM Account WHERE CreatedDate = N_DAYS_AGO:9"
-            )
-            .unwrap(),
-            ["Alpha"]
-        );
-        assert_eq!(
-            run(
-                &org,
-                &schema,
-                "SELECT Name FROM Account WHERE CreatedDate >= 1970-01-03T00:00:00Z"
-            )
-            .unwrap(),
-            ["gamma", "a_b"]
-        );
+        #[rustfmt::skip]
+        let cases: [(&str, &[&str]); 11] = [
+            ("SELECT Name FROM Account ORDER BY Name", &["a_b", "Alpha", "beta", "gamma"]),
+            ("SELECT Name FROM Account ORDER BY AnnualRevenue DESC NULLS FIRST", &["Alpha", "gamma", "beta", "a_b"]),
+            ("SELECT Name FROM Account WHERE Name LIKE 'A%'", &["Alpha", "a_b"]),
+            (r"SELECT Name FROM Account WHERE Name LIKE 'a\_%'", &["a_b"]),
+            ("SELECT Name FROM Account WHERE AnnualRevenue = null", &["Alpha"]),
+            ("SELECT Name FROM Account WHERE AnnualRevenue != null AND AnnualRevenue < 10", &["beta", "a_b"]),
+            ("SELECT Name FROM Account WHERE Name IN ('BETA', 'gamma')", &["beta", "gamma"]),
+            ("SELECT Name FROM Account WHERE NOT (Name = 'beta' OR Name = 'gamma')", &["Alpha", "a_b"]),
+            ("SELECT Name FROM Account ORDER BY Name LIMIT 2 OFFSET 1", &["Alpha", "beta"]),
+            ("SELECT Name FROM Account WHERE CreatedDate = N_DAYS_AGO:9", &["Alpha"]),
+            ("SELECT Name FROM Account WHERE CreatedDate >= 1970-01-03T00:00:00Z", &["gamma", "a_b"]),
+        ];
+        for (soql, names) in cases {
+            assert_eq!(run(&org, &schema, soql).unwrap(), names, "{soql}");
+        }
     }
 
     #[test]

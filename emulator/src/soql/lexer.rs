@@ -28,6 +28,21 @@ pub struct Token {
     pub pos: usize,
 }
 
+/// Punctuation and comparison operators, each two-character one before its prefix.
+const SYMBOLS: [(&[u8], Tok); 11] = [
+    (b"!=", Tok::Op("!=")),
+    (b"<>", Tok::Op("!=")),
+    (b"<=", Tok::Op("<=")),
+    (b">=", Tok::Op(">=")),
+    (b"<", Tok::Op("<")),
+    (b">", Tok::Op(">")),
+    (b"=", Tok::Op("=")),
+    (b",", Tok::Comma),
+    (b"(", Tok::LParen),
+    (b")", Tok::RParen),
+    (b":", Tok::Colon),
+];
+
 /// Tokenises a whole query.
 pub fn tokenize(text: &str) -> Result<Vec<Token>, SoqlError> {
     let bytes = text.as_bytes();
@@ -36,57 +51,18 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, SoqlError> {
     while i < bytes.len() {
         let c = bytes[i];
         let start = i;
+        if let Some((symbol, tok)) = SYMBOLS.iter().find(|(s, _)| bytes[i..].starts_with(s)) {
+            tokens.push(Token {
+                tok: tok.clone(),
+                pos: start,
+            });
+            i += symbol.len();
+            continue;
+        }
         let tok = match c {
             b' ' | b'\t' | b'\n' | b'\r' => {
                 i += 1;
                 continue;
-            }
-            b',' => {
-                i += 1;
-                Tok::Comma
-            }
-            b'(' => {
-                i += 1;
-                Tok::LParen
-            }
-            b')' => {
-                i += 1;
-                Tok::RParen
-            }
-            b':' => {
-                i += 1;
-                Tok::Colon
-            }
-            b'=' => {
-                i += 1;
-                Tok::Op("=")
-            }
-            b'!' if bytes.get(i + 1) == Some(&b'=') => {
-                i += 2;
-                Tok::Op("!=")
-            }
-            b'<' => match bytes.get(i + 1) {
-                Some(b'=') => {
-                    i += 2;
-                    Tok::Op("<=")
-                }
-                Some(b'>') => {
-                    i += 2;
-                    Tok::Op("!=")
-                }
-                _ => {
-                    i += 1;
-                    Tok::Op("<")
-                }
-            },
-            b'>' => {
-                if bytes.get(i + 1) == Some(&b'=') {
-                    i += 2;
-                    Tok::Op(">=")
-                } else {
-                    i += 1;
-                    Tok::Op(">")
-                }
             }
             b'\'' => {
                 let (value, next) = string_literal(text, i)?;

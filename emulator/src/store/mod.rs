@@ -171,6 +171,14 @@ impl Org {
         });
     }
 
+    /// Writes a new record; its change event lists every field the record fills.
+    pub fn write_new(&mut self, txn: &mut Txn, table: usize, record: Record, commit_ms: i64) {
+        let filled = (0..record.values.len())
+            .filter(|i| !record.values[*i].is_blank())
+            .collect();
+        self.write(txn, table, record, ChangeKind::Create, filled, commit_ms);
+    }
+
     /// A record by id (live or deleted), with its table.
     pub fn find(&self, id: &Id) -> Option<(usize, &Arc<Record>)> {
         let table = self.schema.object_of_id(id)?;

@@ -22,6 +22,16 @@ pub struct Record {
 }
 
 impl Record {
+    /// Record `id` holding `values`, written at `seq`; `deleted_at` puts it in the recycle bin.
+    pub fn new(id: Id, values: Vec<Value>, seq: u64, deleted_at: Option<i64>) -> Record {
+        Record {
+            id,
+            values: values.into_boxed_slice(),
+            seq,
+            deleted_at,
+        }
+    }
+
     /// In the recycle bin.
     pub fn is_deleted(&self) -> bool {
         self.deleted_at.is_some()

@@ -237,6 +237,13 @@ impl Org {
         self.get(&format!("/query?q={}", encode(soql)))
     }
 
+    /// `totalSize` of `SELECT COUNT() FROM <from>`, e.g. `count("Account WHERE Name = 'x'")`.
+    pub fn count(&self, from: &str) -> Json {
+        let r = self.query(&format!("SELECT COUNT() FROM {from}"));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["totalSize"].clone()
+    }
+
     /// An admin call.
     pub fn admin(&self, method: &str, path: &str, body: Option<Json>) -> Resp {
         let text = body.map(|b| b.to_string());
@@ -261,6 +268,16 @@ impl Org {
         let r = self.get(&format!("/sobjects/{object}/{id}"));
         assert_eq!(r.status, 200, "{}", r.body);
         r.json()
+    }
+
+    /// The newest change-log entry of an object.
+    pub fn last_change(&self, object: &str) -> Json {
+        let changes = self.admin("GET", &format!("changes/{object}"), None).json();
+        changes["changes"]
+            .as_array()
+            .and_then(|all| all.last())
+            .unwrap_or_else(|| panic!("no change of {object}: {changes}"))
+            .clone()
     }
 
     /// Advances the emulator's clock.

@@ -100,9 +100,7 @@ fn retry(obj: &Obj, problems: &mut Problems) -> RetryStrategy {
             .map_or(default, |n| n.0)
     };
     let strategy = RetryStrategy {
-        max_attempts: r
-            .get("max_attempts", problems)
-            .unwrap_or(defaults.max_attempts),
+        max_attempts: r.get_or("max_attempts", defaults.max_attempts, problems),
         backoff_factor: r
             .get::<Factor>("backoff_factor", problems)
             .map_or(defaults.backoff_factor, |f| f.0),

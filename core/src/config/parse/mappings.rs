@@ -32,12 +32,8 @@ pub(super) fn read_options(root: &Obj, problems: &mut Problems) -> MappingOption
         return defaults;
     };
     MappingOptions {
-        handle_nulls: obj
-            .get("handle_nulls", problems)
-            .unwrap_or(defaults.handle_nulls),
-        timestamp_format: obj
-            .get("timestamp_format", problems)
-            .unwrap_or(defaults.timestamp_format),
+        handle_nulls: obj.get_or("handle_nulls", defaults.handle_nulls, problems),
+        timestamp_format: obj.get_or("timestamp_format", defaults.timestamp_format, problems),
         default_phone_region: obj
             .get::<Region>("default_phone_region", problems)
             .map_or(defaults.default_phone_region, |r| r.0),

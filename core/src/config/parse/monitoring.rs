@@ -43,9 +43,7 @@ pub(super) fn read(root: &Obj, problems: &mut Problems) -> Monitoring {
             .as_ref()
             .and_then(|l| l.get("retention_days", problems))
             .unwrap_or(defaults.retention_days),
-        dashboard_enabled: obj
-            .get("dashboard_enabled", problems)
-            .unwrap_or(defaults.dashboard_enabled),
+        dashboard_enabled: obj.get_or("dashboard_enabled", defaults.dashboard_enabled, problems),
     }
 }
 

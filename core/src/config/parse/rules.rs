@@ -53,7 +53,7 @@ fn read_one(
 ) -> Option<ValidationRule> {
     let (rule, obj) = Obj::open_tagged(value, path, "rule", keys_for, problems)?;
     let field = obj.require::<String>("field", "a mapped field or column name", problems);
-    let on_error = obj.get("on_error", problems).unwrap_or(ON_ERROR);
+    let on_error = obj.get_or("on_error", ON_ERROR, problems);
     let kind = rule_kind(rule, &obj, problems);
     Some(ValidationRule {
         local: fields.local_column(&field?),

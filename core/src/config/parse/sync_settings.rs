@@ -25,7 +25,7 @@ pub(super) fn ongoing_sync(layered: &Layered, problems: &mut Problems) -> Ongoin
         let obj = Obj::open(value, path, &["mode", "polling_interval_seconds"], problems)?;
         let defaults = OngoingSync::default();
         Some(OngoingSync {
-            mode: obj.get("mode", problems).unwrap_or(defaults.mode),
+            mode: obj.get_or("mode", defaults.mode, problems),
             polling_interval_seconds: obj
                 .get::<PositiveNumber>("polling_interval_seconds", problems)
                 .map_or(defaults.polling_interval_seconds, |n| n.0),

@@ -23,7 +23,7 @@ pub(super) fn performance(root: &Obj, problems: &mut Problems) -> PerformanceSet
         return defaults;
     };
     let bounded = |key: &str, max: u32, default: u32, problems: &mut Problems| {
-        let value: u32 = obj.get(key, problems).unwrap_or(default);
+        let value: u32 = obj.get_or(key, default, problems);
         if value > max {
             problems.invalid(&obj.at(key), format!("expected at most {max}, got {value}"));
         }
@@ -37,12 +37,12 @@ pub(super) fn performance(root: &Obj, problems: &mut Problems) -> PerformanceSet
             defaults.parallelism,
             problems,
         ),
-        change_detection: obj
-            .get("change_detection", problems)
-            .unwrap_or(defaults.change_detection),
-        index_recommendation: obj
-            .get("index_recommendation", problems)
-            .unwrap_or(defaults.index_recommendation),
+        change_detection: obj.get_or("change_detection", defaults.change_detection, problems),
+        index_recommendation: obj.get_or(
+            "index_recommendation",
+            defaults.index_recommendation,
+            problems,
+        ),
     }
 }
 
@@ -53,12 +53,12 @@ pub(super) fn loop_prevention(root: &Obj, problems: &mut Problems) -> LoopPreven
         return defaults;
     };
     LoopPrevention {
-        enabled: obj.get("enabled", problems).unwrap_or(defaults.enabled),
-        detection_window_seconds: obj
-            .get("detection_window_seconds", problems)
-            .unwrap_or(defaults.detection_window_seconds),
-        max_update_count: obj
-            .get("max_update_count", problems)
-            .unwrap_or(defaults.max_update_count),
+        enabled: obj.get_or("enabled", defaults.enabled, problems),
+        detection_window_seconds: obj.get_or(
+            "detection_window_seconds",
+            defaults.detection_window_seconds,
+            problems,
+        ),
+        max_update_count: obj.get_or("max_update_count", defaults.max_update_count, problems),
     }
 }

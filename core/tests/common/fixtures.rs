@@ -1,10 +1,11 @@
-//! The config fixtures of `hubsync-core` (`core/tests/fixtures/`), read by the SQL-level
-//! tests so the same brief blocks and malformed configs are proven through a real server.
+//! The config fixtures under `core/tests/fixtures/`, shared by `hubsync-core`'s integration
+//! tests and the SQL-level tests of `hubsync-e2e` (which includes this file by path), so the
+//! same brief blocks and malformed configs are proven against the parser and a real server.
 
 use serde_json::Value;
 use std::path::PathBuf;
 
-/// Path of a file under `core/tests/fixtures/`.
+/// Path of a file under `core/tests/fixtures/`; the same from every crate of the workspace.
 pub fn path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../core/tests/fixtures")
