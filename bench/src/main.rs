@@ -48,7 +48,7 @@ fn run() -> BenchResult<()> {
             "pull" => scenarios::pull::run(&mut ctx),
             _ => scenarios::memory::run(&mut ctx),
         };
-        reports.push(outcome.unwrap_or_else(|e| failed(name, &e.to_string())));
+        reports.push(outcome.unwrap_or_else(|e| failed(name, &error_chain(e.as_ref()))));
     }
     let mut machine = machine();
     machine["load_start"] = json!(load_start);
@@ -70,6 +70,18 @@ fn run() -> BenchResult<()> {
         md_path.display()
     );
     Ok(())
+}
+
+/// The error with every cause behind it: a database error's top level says only "db error".
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// A scenario that could not run still gets a row saying why.

@@ -283,7 +283,11 @@ impl Engine {
         if rt.pull.waiting.is_some() {
             // A pulled page waits for pushes in flight to settle, and no new push starts
             // meanwhile: local changes are compared with remote ones at one moment.
-            return apply_waiting_page(rt, &mapper);
+            if rt.outstanding > 0 || !rt.queued.is_empty() {
+                return Ok(());
+            }
+            // Applied, the next page of the pull may be due at once.
+            apply_waiting_page(rt, &mapper)?;
         }
         if rt.pull.fetching {
             return Ok(());
@@ -321,11 +325,8 @@ fn report_health(rt: &mut Runtime) -> Result<(), xact::XactError> {
     Ok(())
 }
 
-/// Applies the page a pull fetched once no push of the sync is outstanding.
+/// Applies the page a pull fetched (no push of the sync is outstanding by then).
 fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::XactError> {
-    if rt.outstanding > 0 || !rt.queued.is_empty() {
-        return Ok(());
-    }
     let Some(page) = rt.pull.waiting.take() else {
         return Ok(());
     };
