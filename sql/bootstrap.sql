@@ -68,6 +68,12 @@ CREATE TABLE hubsync.record_state (
 CREATE INDEX record_state_remote_id_idx ON hubsync.record_state (sync_id, remote_id);
 CREATE INDEX record_state_waiting_idx ON hubsync.record_state (sync_id, pk) WHERE retry_at IS NOT NULL;
 
+-- The worker analyzes these two tables whenever they grow fast (a backlog, a full load);
+-- no query filters on the payload columns, so ANALYZE need not sample them.
+ALTER TABLE hubsync.outbox ALTER COLUMN new SET STATISTICS 0, ALTER COLUMN old SET STATISTICS 0;
+ALTER TABLE hubsync.record_state ALTER COLUMN base SET STATISTICS 0,
+    ALTER COLUMN loop_history SET STATISTICS 0, ALTER COLUMN last_error SET STATISTICS 0;
+
 -- Records that need a person: permanent failures, exhausted retries, manual conflicts, loops.
 CREATE TABLE hubsync.review (
     id            bigserial PRIMARY KEY,

@@ -30,6 +30,7 @@ pub struct Engine {
     refreshed: Option<Instant>,
     /// `shared::pull_requests()` when last seen.
     pull_requests: u64,
+    statistics: super::planner_stats::Freshness,
 }
 
 impl Engine {
@@ -53,6 +54,7 @@ impl Engine {
             waiter: Waiter::new()?,
             refreshed: None,
             pull_requests: shared::pull_requests(),
+            statistics: Default::default(),
         })
     }
 
@@ -70,6 +72,7 @@ impl Engine {
                 .values_mut()
                 .for_each(|rt| rt.pull.state.requested = true);
         }
+        self.refresh_statistics();
         let ids: Vec<i32> = self.runtimes.keys().copied().collect();
         for id in ids {
             if let Err(error) = self.advance(id) {
@@ -90,6 +93,20 @@ impl Engine {
                 _ => None,
             })
             .fold(cap, Duration::min)
+    }
+
+    /// Keeps the plans of the worker's own queries fit for the tables' current sizes.
+    fn refresh_statistics(&mut self) {
+        let mut tables = vec!["hubsync.outbox".to_string(), "hubsync.record_state".into()];
+        tables.extend(
+            self.runtimes
+                .values()
+                .filter(|rt| rt.config.direction.pull)
+                .map(|rt| rt.table.qualified.clone()),
+        );
+        if let Err(e) = xact::run_spi(|| self.statistics.refresh(&tables)) {
+            warning!("hubsync worker: could not refresh planner statistics: {e}");
+        }
     }
 
     fn refresh(&mut self) -> Result<(), xact::XactError> {

@@ -9,6 +9,7 @@ mod jobs;
 pub mod launcher;
 mod monitor;
 mod outbox;
+mod planner_stats;
 mod pool;
 mod pull;
 mod push;
