@@ -145,7 +145,7 @@ fn explain(
          Something keeps rewriting what the other side writes, such as a Salesforce flow, \
          trigger or another integration: stop it or unmap the field, then call \
          hubsync.retry(id) on this review item to resume syncing the record (hubsync.discard(id) \
-         resumes it without sending anything).",
+         resumes it without queueing the row's values again).",
         fields = fields.join(", "),
         window = settings.detection_window_seconds,
         max = settings.max_update_count,

@@ -375,6 +375,11 @@ fn claim(rt: &mut Runtime, mapper: &Arc<Mapper>) -> Result<(), xact::XactError> 
             return Ok(push::Prepared::default());
         }
         let prepared = push::prepare(rt, mapper, claimed)?;
+        if prepared.chunks.iter().any(|c| c.kind == push::Kind::Create) {
+            // A plain create cannot be sent twice safely: its lease must survive a crash,
+            // so the restarted worker looks the record up instead of creating it again.
+            Spi::run("SET LOCAL synchronous_commit TO on")?;
+        }
         outbox::complete(&prepared.done)?;
         if !prepared.rejected.is_empty() {
             settle::park_or_discard(rt, &prepared.rejected)?;

@@ -115,9 +115,9 @@ pub struct Prepared {
     pub chunks: Vec<Chunk>,
     /// Rows settled without a call (changes that cancelled out, nothing pushable changed).
     pub done: Vec<i64>,
-    /// Records a validation rule rejected: to the review queue.
+    /// Records a validation rule rejected: to the sync's fallback (review queue or log).
     pub rejected: Vec<Item>,
-    /// Outbox rows of rejected records (moved to review, so they leave the outbox).
+    /// Outbox rows of rejected records (handed to the fallback, so they leave the outbox).
     pub rejected_ids: Vec<i64>,
     /// Rows whose record has a request outstanding, or that belong to a later step.
     pub deferred: Vec<Claimed>,

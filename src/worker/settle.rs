@@ -274,6 +274,7 @@ fn record(runtime: &Runtime, pushed: &Pushed, sorted: &Sorted) -> SpiResult<()> 
                 .collect(),
             api_usage: pushed.api_usage,
             connection: runtime.health_label(),
+            problem: runtime.problem().map(str::to_string),
             request_failed: sorted.synced.is_empty()
                 && sorted.merged.is_empty()
                 && (sorted.connection_error.is_some()

@@ -13,6 +13,8 @@ pub struct PushStats {
     pub latencies_ms: Vec<f64>,
     pub api_usage: Option<ApiUsage>,
     pub connection: &'static str,
+    /// What stops or delays the sync now (`hubsync.status.problem`), if anything.
+    pub problem: Option<String>,
     pub error: Option<String>,
     /// Nothing got through: counts towards `consecutive_failures`.
     pub request_failed: bool,
@@ -30,7 +32,7 @@ pub fn pushed(sync_id: i32, s: &PushStats) -> SpiResult<()> {
                                          WHEN $2 > 0 THEN 0 ELSE consecutive_failures END, \
              last_error = coalesce($6, last_error), \
              last_error_at = CASE WHEN $6 IS NULL THEN last_error_at ELSE now() END, \
-             problem = NULL, updated_at = now() \
+             problem = $8, updated_at = now() \
          WHERE sync_id = $1",
         &[
             sync_id.into(),
@@ -40,6 +42,7 @@ pub fn pushed(sync_id: i32, s: &PushStats) -> SpiResult<()> {
             s.connection.into(),
             s.error.clone().into(),
             s.request_failed.into(),
+            s.problem.clone().into(),
         ],
     )?;
     let sum: f64 = s.latencies_ms.iter().sum();
