@@ -39,5 +39,5 @@ bench: setup
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy -p hubsync-core -p hubsync-emulator -p hubsync-e2e --all-targets -- -D warnings
+	cargo clippy -p hubsync-core -p hubsync-emulator -p hubsync-e2e -p hubsync-bench --all-targets -- -D warnings
 	cargo clippy -p hubsync --all-targets -- -D warnings
