@@ -134,6 +134,22 @@ fn ten_thousand_rows_in_one_transaction_take_at_most_51_calls() {
     // sync's pulls are queries, counted apart).
     assert_eq!(sync.remote.calls("collections"), 50);
     assert_eq!(sync.remote.calls("describe"), 1);
+    // hubsync.status counts the sync's own calls as soon as they settle: at least these 51,
+    // at most everything the org saw (pull queries come and go meanwhile).
+    let counted: i64 = db
+        .query_one(
+            "SELECT api_calls FROM hubsync.status WHERE name = $1",
+            &[&sync.name],
+        )
+        .unwrap()
+        .get(0);
+    let org_used = sync.remote.admin("GET", "counters", None)["apiUsage"]["used"]
+        .as_i64()
+        .unwrap_or_default();
+    assert!(
+        (51..=org_used).contains(&counted),
+        "status counted {counted} calls; the org saw {org_used}"
+    );
     let count = sync.remote.query("SELECT Id FROM Account", false).len();
     assert_eq!(count, 10_000);
     let missing: i64 = scalar(&mut db, "SELECT count(*) FROM accounts WHERE sf_id IS NULL");

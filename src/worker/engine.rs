@@ -252,6 +252,7 @@ impl Engine {
         rt.outstanding = rt.outstanding.saturating_sub(1);
         let lookups = xact::run_spi(|| {
             let doubtful = settle::settle(rt, pushed)?;
+            super::monitor::count_calls(rt)?;
             reconcile::lookups(rt, doubtful)
         })?;
         queue_lookups(rt, lookups);
@@ -354,7 +355,8 @@ fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::Xac
     rt.cursor.rewind();
     let applied = xact::run_spi(|| {
         outbox::release(&deferred, None, false)?;
-        super::apply::apply(rt, mapper, page.mode, result)
+        super::apply::apply(rt, mapper, page.mode, result)?;
+        super::monitor::count_calls(rt)
     });
     if applied.is_err() {
         // Progress moves only with a committed page: start again from what is stored.

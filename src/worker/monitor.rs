@@ -51,8 +51,9 @@ pub fn check(rt: &mut Runtime) -> SpiResult<()> {
 }
 
 /// Adds the REST requests the sync's client made (describes, token refreshes' resends,
-/// lookups and retrieves included) to `sync_stats.api_calls`.
-fn count_calls(rt: &mut Runtime) -> SpiResult<()> {
+/// lookups and retrieves included) to `sync_stats.api_calls`. Called with every settle and
+/// applied page too, so the count keeps up with the work.
+pub(super) fn count_calls(rt: &mut Runtime) -> SpiResult<()> {
     let Some(client) = &rt.client else {
         return Ok(());
     };
