@@ -23,6 +23,7 @@ if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
 fi
 
 . scripts/cluster.sh
+. scripts/emulator.sh
 cleanup() {
     if [ "${BENCH_KEEP:-0}" = 1 ]; then
         echo "== left running (BENCH_KEEP=1): $PG_BIN/psql -h 127.0.0.1 -p $BENCH_PORT -U postgres bench; emulator $EMULATOR_URL (pid $EMULATOR_PID)" >&2

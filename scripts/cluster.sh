@@ -28,19 +28,3 @@ cluster_start() {
 cluster_stop() {
     as_pg "$PG_BIN/pg_ctl" -D "$1/data" -m fast -w stop >/dev/null 2>&1 || true
 }
-
-# emulator_start LOGFILE [args...]: starts the emulator, sets EMULATOR_PID and EMULATOR_URL.
-emulator_start() {
-    local log=$1
-    shift
-    "${EMULATOR_BIN:-target/debug/hubsync-emulator}" --port 0 "$@" >"$log" 2>&1 &
-    EMULATOR_PID=$!
-    for _ in $(seq 200); do
-        EMULATOR_URL=$(sed -n 's/^listening on //p' "$log" | head -n1)
-        [ -n "$EMULATOR_URL" ] && return 0
-        sleep 0.05
-    done
-    echo "the emulator did not start:" >&2
-    cat "$log" >&2
-    return 1
-}

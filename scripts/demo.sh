@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/cluster.sh
+. scripts/emulator.sh
 
 DEMO_DIR=${DEMO_DIR:-/tmp/hubsync-demo}
 DEMO_PORT=${DEMO_PORT:-54329}

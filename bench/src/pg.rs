@@ -21,20 +21,14 @@ pub fn connect(target: &PgTarget) -> BenchResult<Client> {
     Ok(Client::connect(&target.conninfo(), NoTls)?)
 }
 
-/// (Re)creates `name` with the brief's `accounts` columns and index, verbatim.
+/// The brief's `accounts` table and index, the fixture the tests use too.
+const ACCOUNTS_SQL: &str = include_str!("../../core/tests/fixtures/tables/accounts.sql");
+
+/// (Re)creates `name` as the brief's `accounts` table, verbatim but for its name.
 pub fn create_accounts_table(db: &mut Client, name: &str) -> BenchResult<()> {
     db.batch_execute(&format!(
-        "DROP TABLE IF EXISTS {name} CASCADE;
-         CREATE TABLE {name} (
-             id SERIAL PRIMARY KEY,
-             sf_id VARCHAR(18) UNIQUE,
-             account_name VARCHAR(255),
-             industry_type VARCHAR(100),
-             annual_revenue DECIMAL(18,2),
-             last_modified TIMESTAMP,
-             last_sync TIMESTAMP
-         );
-         CREATE INDEX {name}_sf_id_idx ON {name}(sf_id);"
+        "DROP TABLE IF EXISTS {name} CASCADE; {}",
+        ACCOUNTS_SQL.replace("accounts", name)
     ))?;
     Ok(())
 }

@@ -33,27 +33,8 @@ fi
 (cd "$root" && cargo build --quiet -p hubsync-emulator)
 binary="$target/debug/hubsync-emulator"
 
-out="$work/emulator.out"
-"$binary" --port 0 --schema "$root/emulator/examples/schema.json" >"$out" 2>"$work/emulator.err" &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true' EXIT
+. "$root/scripts/emulator.sh"
+EMULATOR_BIN="$binary" emulator_start "$work/emulator.log" --schema "$root/emulator/examples/schema.json"
+trap 'kill "$EMULATOR_PID" 2>/dev/null || true' EXIT
 
-url=""
-for _ in $(seq 1 100); do
-    if line="$(head -n 1 "$out" 2>/dev/null)" && [ -n "$line" ]; then
-        url="${line#listening on }"
-        break
-    fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-        echo "conformance: the emulator exited early:" >&2
-        cat "$work/emulator.err" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-if [ -z "$url" ]; then
-    echo "conformance: the emulator printed no URL within 10 s" >&2
-    exit 1
-fi
-
-"$venv/bin/python" "$here/conformance.py" "$url"
+"$venv/bin/python" "$here/conformance.py" "$EMULATOR_URL"

@@ -97,6 +97,9 @@ impl Engine {
 
     /// Keeps the plans of the worker's own queries fit for the tables' current sizes.
     fn refresh_statistics(&mut self) {
+        if !self.statistics.due() {
+            return;
+        }
         let mut tables = vec!["hubsync.outbox".to_string(), "hubsync.record_state".into()];
         tables.extend(
             self.runtimes

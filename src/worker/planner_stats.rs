@@ -23,12 +23,14 @@ pub struct Freshness {
 }
 
 impl Freshness {
-    /// Analyzes those of `tables` (quoted, qualified names) whose statistics went stale;
-    /// at most every [`CHECK_EVERY`].
+    /// Whether [`CHECK_EVERY`] has passed since the last [`Freshness::refresh`]: the
+    /// worker asks at every wake-up, so the answer costs no allocation and no SQL.
+    pub fn due(&self) -> bool {
+        self.checked.is_none_or(|t| t.elapsed() >= CHECK_EVERY)
+    }
+
+    /// Analyzes those of `tables` (quoted, qualified names) whose statistics went stale.
     pub fn refresh(&mut self, tables: &[String]) -> SpiResult<()> {
-        if self.checked.is_some_and(|t| t.elapsed() < CHECK_EVERY) {
-            return Ok(());
-        }
         self.checked = Some(Instant::now());
         for table in stale(tables)? {
             // SKIP_LOCKED: a running autovacuum keeps the table, and the worker moves on.
