@@ -232,6 +232,38 @@ fn capture_cannot_be_forged_hijacked_or_silenced() {
         !remote_names(&t.remote).contains(&"Alice kept local".to_string()),
         "the owner's origin tag was not honoured"
     );
+
+    // 4. Values stay with the syncs a role manages, even through a leaky function.
+    let mine: i64 = scalar(&mut t.alice, "SELECT count(*) FROM hubsync.record_status");
+    assert!(mine > 0, "alice sees her own records");
+    t.mallory
+        .batch_execute(
+            "CREATE FUNCTION public.peek(jsonb) RETURNS boolean LANGUAGE plpgsql COST 0.0001 AS $$ \
+             BEGIN INSERT INTO public.loot VALUES ($1::text, 'peeked'); RETURN true; END $$",
+        )
+        .unwrap();
+    for view in ["record_status", "review_queue", "conflicts"] {
+        let seen: i64 = scalar(
+            &mut t.mallory,
+            &format!("SELECT count(*) FROM hubsync.{view} WHERE public.peek(to_jsonb(record_key))"),
+        );
+        assert_eq!(seen, 0, "mallory sees alice's {view}");
+    }
+    let peeked: i64 = scalar(
+        &mut t.admin,
+        "SELECT count(*) FROM public.loot WHERE superuser = 'peeked'",
+    );
+    assert_eq!(peeked, 0, "a leaky function saw rows the view hides");
+    refused(&mut t.mallory, "SELECT * FROM hubsync.log", "42501");
+    refused(&mut t.mallory, "SELECT * FROM hubsync.sync_stats", "42501");
+    let error: Option<String> = scalar(
+        &mut t.mallory,
+        &format!(
+            "SELECT last_error FROM hubsync.status WHERE name = '{}'",
+            t.sync
+        ),
+    );
+    assert_eq!(error, None);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -555,4 +587,100 @@ fn a_push_answer_arriving_after_drop_sync_writes_nothing_back() {
         linked, 0,
         "ids were written back after the sync was dropped"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Names a user chose: quotes, spaces, mixed case and non-ASCII in the role, schema, table
+// and column names, end to end.
+
+#[test]
+fn hostile_identifiers_sync_both_ways() {
+    let remote = Remote::start();
+    let cluster = Cluster::start("identifiers", &[]);
+    let mut admin = cluster.client();
+    let role = "Ölaf \"Q\" O'Neil";
+    admin
+        .batch_execute(
+            "CREATE ROLE \"Ölaf \"\"Q\"\" O'Neil\" LOGIN; \
+             GRANT CREATE ON DATABASE customer_data TO \"Ölaf \"\"Q\"\" O'Neil\"",
+        )
+        .unwrap();
+    let mut db = cluster.connect_as(DATABASE, role);
+    db.batch_execute(
+        "CREATE SCHEMA \"Tenant \"\"Ü\"\" Data\"; \
+         CREATE TABLE \"Tenant \"\"Ü\"\" Data\".\"Ac\"\"counts ü\" ( \
+             \"Row Id\" serial PRIMARY KEY, \"SF Id\" varchar(18) UNIQUE, \
+             \"Account Name\" text, \"Industry's \"\"Type\"\"\" text)",
+    )
+    .unwrap();
+    let table = "\"Tenant \"\"Ü\"\" Data\".\"Ac\"\"counts ü\"";
+    let config = json!({
+        "name": "hostile_names",
+        "source": {"type": "salesforce", "object": "Account",
+                   "credentials": {"instance_url": remote.url()}},
+        "target": {"type": "postgres", "schema": "Tenant \"Ü\" Data", "table": "Ac\"counts ü"},
+        "sync_type": "bidirectional",
+        "field_mappings": [
+            {"source": "Id", "target": "SF Id"},
+            {"source": "Name", "target": "Account Name"},
+            {"source": "Industry", "target": "Industry's \"Type\""}
+        ],
+        "sync_settings": {"ongoing_sync": {"mode": "real_time", "polling_interval_seconds": 1}}
+    });
+    let sync: String = db
+        .query_one("SELECT hubsync.create_sync($1)", &[&config])
+        .expect("create the sync")
+        .get(0);
+    let secret = json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET});
+    db.execute("SELECT hubsync.set_credentials($1, $2)", &[&sync, &secret])
+        .unwrap();
+
+    // Pushed, and the id written back.
+    db.batch_execute(&format!(
+        "INSERT INTO {table} (\"Account Name\", \"Industry's \"\"Type\"\"\") VALUES ('Zoë''s \"Café\"', 'Énergie')"
+    ))
+    .unwrap();
+    let linked =
+        format!("SELECT \"SF Id\" FROM {table} WHERE \"Account Name\" = 'Zoë''s \"Café\"'");
+    let id = wait_until(PATIENCE, "the id written back", || {
+        db.query_opt(&linked, &[])
+            .unwrap()
+            .and_then(|r| r.get::<_, Option<String>>(0))
+    });
+    let pushed = remote.query(
+        &format!("SELECT Name, Industry FROM Account WHERE Id = '{id}'"),
+        false,
+    );
+    assert_eq!(pushed[0]["Name"], "Zoë's \"Café\"");
+    assert_eq!(pushed[0]["Industry"], "Énergie");
+
+    // Pulled: a change and a new record.
+    remote.write(
+        "PATCH",
+        "Account",
+        Some(&id),
+        json!({"Industry": "Öl & Gas"}),
+    );
+    let new = remote
+        .write("POST", "Account", None, json!({"Name": "日本 \"KK\""}))
+        .unwrap();
+    let industry =
+        format!("SELECT \"Industry's \"\"Type\"\"\" FROM {table} WHERE \"SF Id\" = '{id}'");
+    wait_for_value(
+        PATIENCE,
+        "the pulled change",
+        &mut db,
+        &industry,
+        |v: &Option<String>| v.as_deref() == Some("Öl & Gas"),
+    );
+    let pulled = format!("SELECT max(\"Account Name\") FROM {table} WHERE \"SF Id\" = '{new}'");
+    wait_for_value(
+        PATIENCE,
+        "the pulled record",
+        &mut db,
+        &pulled,
+        |v: &Option<String>| v.as_deref() == Some("日本 \"KK\""),
+    );
+    db.execute("SELECT hubsync.drop_sync($1)", &[&sync])
+        .unwrap();
 }
