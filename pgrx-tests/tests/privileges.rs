@@ -354,17 +354,12 @@ fn the_worker_writes_as_the_sync_owner() {
             json!({"Name": name, "Industry": industry}),
         );
     }
-    let setup = "CREATE TABLE public.audit (who text, superuser text, op text); \
-         CREATE FUNCTION public.audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-             INSERT INTO public.audit SELECT current_user, rolsuper::text, TG_OP \
-                 FROM pg_catalog.pg_roles WHERE rolname = current_user; \
-             RETURN NEW; END $$; \
-         CREATE TRIGGER audit BEFORE INSERT OR UPDATE ON accounts \
-             FOR EACH ROW EXECUTE FUNCTION public.audit(); \
-         ALTER TABLE accounts ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY; \
+    let setup = format!(
+        "{AUDIT} ALTER TABLE accounts ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY; \
          CREATE POLICY no_forbidden ON accounts USING (true) \
-             WITH CHECK (industry_type IS DISTINCT FROM 'Forbidden');";
-    let mut t = tenants("as_owner", remote, setup, fast_polling());
+             WITH CHECK (industry_type IS DISTINCT FROM 'Forbidden');"
+    );
+    let mut t = tenants("as_owner", remote, &setup, fast_polling());
 
     // The database's owner points everyone's search_path at a schema of theirs.
     t.admin
@@ -441,6 +436,64 @@ fn the_worker_writes_as_the_sync_owner() {
         trapped, 0,
         "the worker resolved a name through the database's search_path"
     );
+}
+
+/// What alice's audit trigger records: who wrote her table, as which kind of role.
+const AUDIT: &str = "CREATE TABLE public.audit (who text, superuser text, op text); \
+     CREATE FUNCTION public.audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         INSERT INTO public.audit SELECT current_user, rolsuper::text, TG_OP \
+             FROM pg_catalog.pg_roles WHERE rolname = current_user; \
+         RETURN NEW; END $$; \
+     CREATE TRIGGER audit BEFORE INSERT OR UPDATE ON accounts \
+         FOR EACH ROW EXECUTE FUNCTION public.audit();";
+
+#[test]
+fn resolve_writes_as_the_sync_owner() {
+    let manual = json!({"sync_settings": {"conflict_resolution": "manual"}});
+    let mut t = tenants(
+        "resolve",
+        Remote::start(),
+        AUDIT,
+        merge_patch(&fast_polling(), &manual),
+    );
+    t.alice
+        .batch_execute("INSERT INTO accounts (account_name) VALUES ('Base')")
+        .unwrap();
+    let sf_id: String = wait_until(PATIENCE, "the id written back", || {
+        scalar(&mut t.alice, "SELECT sf_id FROM accounts")
+    });
+    t.alice
+        .execute("SELECT hubsync.pause_sync($1)", &[&t.sync])
+        .unwrap();
+    t.alice
+        .batch_execute("UPDATE accounts SET account_name = 'Local'")
+        .unwrap();
+    t.remote
+        .write("PATCH", "Account", Some(&sf_id), json!({"Name": "Remote"}));
+    t.alice
+        .execute("SELECT hubsync.resume_sync($1)", &[&t.sync])
+        .unwrap();
+    let id: i64 = wait_until(PATIENCE, "the conflict in review", || {
+        t.alice
+            .query_opt(
+                "SELECT id FROM hubsync.review_queue WHERE kind = 'conflict'",
+                &[],
+            )
+            .unwrap()
+            .map(|r| r.get(0))
+    });
+    t.alice.batch_execute("DELETE FROM public.audit").unwrap();
+    t.alice
+        .execute("SELECT hubsync.resolve($1, 'remote')", &[&id])
+        .unwrap();
+    let writers: Vec<(String, String)> = t
+        .alice
+        .query("SELECT DISTINCT who, superuser FROM public.audit", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(writers, [("alice".to_string(), "false".to_string())]);
 }
 
 // ---------------------------------------------------------------------------------------
