@@ -164,7 +164,7 @@ fn apply(
     push: Option<Values>,
 ) -> SpiResult<()> {
     let previous = Spi::get_one::<String>("SELECT current_setting('hubsync.origin', true)")?;
-    Spi::run("SELECT set_config('hubsync.origin', 'salesforce', true)")?;
+    crate::capture::origin::set(conflict.sync_id)?;
     if !to_local.is_empty() {
         update(target, &[(conflict.pk.clone(), to_local.clone())])?;
     }

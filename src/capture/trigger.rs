@@ -27,6 +27,8 @@ use std::rc::Rc;
 struct Spec {
     sync_id: i32,
     system: CString,
+    /// The origin tag of the sync's own writes (`sync:<id>`).
+    own_tag: CString,
     pk: Vec<String>,
     captured: Vec<String>,
 }
@@ -57,6 +59,7 @@ impl Spec {
         }
         Spec {
             sync_id,
+            own_tag: super::origin::of_sync(sync_id),
             system,
             pk: args[3..3 + npk].to_vec(),
             captured: args[3 + npk..].to_vec(),
@@ -79,7 +82,10 @@ fn capture<'a>(
     let data = trigger.trigger_data();
     let tupdesc = unsafe { (*data.tg_relation).rd_att };
     let resolved = resolved(trigger, tupdesc)?;
-    if guc::origin_is(&resolved.spec.system) && privilege::acts_for(resolved.owner) {
+    let spec = &resolved.spec;
+    if (guc::origin_is(&spec.own_tag) || guc::origin_is(&spec.system))
+        && privilege::acts_for(resolved.owner)
+    {
         return Ok(None);
     }
     let (pk, captured) = (&resolved.pk, &resolved.captured);

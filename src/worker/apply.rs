@@ -78,7 +78,7 @@ struct Plan {
 
 /// Applies one page and moves the pull's progress forward, all in the current transaction.
 pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: QueryPage) -> SpiResult<()> {
-    Spi::run("SELECT set_config('hubsync.origin', 'salesforce', true)")?;
+    crate::capture::origin::set(rt.id)?;
     let target = Target {
         owner: rt.owner,
         qualified: &rt.table.qualified,

@@ -336,7 +336,7 @@ fn record_merged(
         .map(|(r, v)| (r.pk.clone(), v.to_local.clone()))
         .collect();
     if let Some(mapper) = mapper {
-        Spi::run("SELECT set_config('hubsync.origin', 'salesforce', true)")?;
+        crate::capture::origin::set(runtime.id)?;
         let target = Target {
             owner: runtime.owner,
             qualified: &runtime.table.qualified,
@@ -436,7 +436,7 @@ fn write_back_ids(runtime: &Runtime, synced: &[(Record, Option<String>)]) -> Spi
     }
     let table = &runtime.table.table;
     let col = pgrx::spi::quote_identifier(&column);
-    Spi::run("SELECT set_config('hubsync.origin', 'salesforce', true)")?;
+    crate::capture::origin::set(runtime.id)?;
     let sql = format!(
         "UPDATE {qualified} t SET {col} = k.hubsync_remote_id FROM {typed} \
              WHERE ({t_keys}) = ({k_keys}) AND t.{col} IS DISTINCT FROM k.hubsync_remote_id",
