@@ -1,8 +1,11 @@
 //! The admin API under `/__emulator/` (no auth, JSON): fault injection, token expiry,
 //! the API limit, reset, bulk load, counters, automations, the clock, and the change
 //! log. Kept apart from the Salesforce paths so no client confuses the two.
+//! [`shared_route`] serves the calls every emulated system has (health, faults, clock,
+//! counter reset); each system adds its own.
 
-use crate::app::App;
+use crate::app::{App, Clock, Counters};
+use crate::faults::Faults;
 use crate::http::json_response;
 use crate::schema::Automation;
 use crate::timefmt::format_datetime;
@@ -15,13 +18,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A refused admin call: status and a message saying what to send instead.
-struct AdminError(u16, String);
+pub struct AdminError(pub u16, pub String);
 
-fn bad(message: impl Into<String>) -> AdminError {
+/// 400 with a message.
+pub fn bad(message: impl Into<String>) -> AdminError {
     AdminError(400, message.into())
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, AdminError> {
+/// Reads a JSON body (an empty body reads as `{}`).
+pub fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, AdminError> {
     let text = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {
@@ -61,12 +66,83 @@ pub async fn handle(
     body: Bytes,
 ) -> Response<Body> {
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    match route(&app, method.as_str(), &segments, &params, &body) {
+    answer(route(&app, method.as_str(), &segments, &params, &body))
+}
+
+/// An admin result as the HTTP answer.
+pub fn answer(result: Result<Json, AdminError>) -> Response<Body> {
+    match result {
         Ok(json) => json_response(200, json.to_string()),
         Err(AdminError(status, message)) => {
             json_response(status, json!({"error": message}).to_string())
         }
     }
+}
+
+/// The 404 for an admin path no system serves.
+pub fn unknown(method: &str, segments: &[&str]) -> AdminError {
+    AdminError(
+        404,
+        format!(
+            "no admin endpoint {method} /__emulator/{}; see emulator/README.md",
+            segments.join("/")
+        ),
+    )
+}
+
+/// What the shared admin calls act on.
+pub struct Shared<'a> {
+    /// The emulator's base URL (`GET health`).
+    pub base_url: &'a str,
+    /// The fault rules.
+    pub faults: &'a Faults,
+    /// The movable clock.
+    pub clock: &'a Clock,
+    /// The request counters.
+    pub counters: &'a Counters,
+    /// How the system writes a timestamp (`GET clock` answers `now` in it).
+    pub format_time: fn(i64) -> String,
+}
+
+/// The admin calls every system has: health, faults, clock and counter reset; `None`
+/// for any other call, which the system's own routes answer.
+pub fn shared_route(
+    shared: &Shared,
+    method: &str,
+    segments: &[&str],
+    body: &[u8],
+) -> Option<Result<Json, AdminError>> {
+    let faults = shared.faults;
+    let result = match (method, segments) {
+        ("GET", ["health"]) => Ok(json!({"ok": true, "url": shared.base_url})),
+        ("POST", ["counters", "reset"]) => {
+            shared.counters.reset();
+            Ok(json!({"reset": true}))
+        }
+        ("GET", ["faults"]) => Ok(json!({"rules": faults.rules()})),
+        ("PUT", ["faults"]) => parse::<FaultsBody>(body).and_then(|b| {
+            faults.set(b.rules, b.seed).map_err(bad)?;
+            Ok(json!({"rules": faults.rules()}))
+        }),
+        ("POST", ["faults"]) => parse::<FaultsBody>(body).and_then(|b| {
+            if b.seed.is_some() {
+                return Err(bad("set a seed with PUT /__emulator/faults"));
+            }
+            faults.add(b.rules).map_err(bad)?;
+            Ok(json!({"rules": faults.rules()}))
+        }),
+        ("DELETE", ["faults"]) => faults
+            .set(Vec::new(), None)
+            .map(|_| json!({"rules": []}))
+            .map_err(bad),
+        ("GET", ["clock"]) => Ok(clock(shared)),
+        ("POST", ["clock"]) => parse::<ClockBody>(body).map(|b| {
+            shared.clock.advance(b.advance_seconds * 1000);
+            clock(shared)
+        }),
+        _ => return None,
+    };
+    Some(result)
 }
 
 fn route(
@@ -76,31 +152,18 @@ fn route(
     params: &HashMap<String, String>,
     body: &[u8],
 ) -> Result<Json, AdminError> {
+    let shared = Shared {
+        base_url: &app.base_url,
+        faults: &app.faults,
+        clock: &app.clock,
+        counters: &app.counters,
+        format_time: format_datetime,
+    };
+    if let Some(result) = shared_route(&shared, method, segments, body) {
+        return result;
+    }
     Ok(match (method, segments) {
-        ("GET", ["health"]) => json!({"ok": true, "url": app.base_url}),
         ("GET", ["counters"]) => counters(app),
-        ("POST", ["counters", "reset"]) => {
-            app.counters.reset();
-            json!({"reset": true})
-        }
-        ("GET", ["faults"]) => json!({"rules": app.faults.rules()}),
-        ("PUT", ["faults"]) => {
-            let b: FaultsBody = parse(body)?;
-            app.faults.set(b.rules, b.seed).map_err(bad)?;
-            json!({"rules": app.faults.rules()})
-        }
-        ("POST", ["faults"]) => {
-            let b: FaultsBody = parse(body)?;
-            if b.seed.is_some() {
-                return Err(bad("set a seed with PUT /__emulator/faults"));
-            }
-            app.faults.add(b.rules).map_err(bad)?;
-            json!({"rules": app.faults.rules()})
-        }
-        ("DELETE", ["faults"]) => {
-            app.faults.set(Vec::new(), None).map_err(bad)?;
-            json!({"rules": []})
-        }
         ("POST", ["tokens", "expire"]) => {
             app.tokens.expire_all();
             json!({"expired": true})
@@ -147,26 +210,12 @@ fn route(
             app.org.write().automations.clear();
             json!({"automations": []})
         }
-        ("GET", ["clock"]) => clock(app),
-        ("POST", ["clock"]) => {
-            let b: ClockBody = parse(body)?;
-            app.clock.advance(b.advance_seconds * 1000);
-            clock(app)
-        }
         ("POST", ["query-locators", "expire"]) => {
             app.cursors.expire_all();
             json!({"expired": true})
         }
         ("GET", ["changes", object]) => changes(app, object, params)?,
-        _ => {
-            return Err(AdminError(
-                404,
-                format!(
-                    "no admin endpoint {method} /__emulator/{}; see emulator/README.md",
-                    segments.join("/")
-                ),
-            ))
-        }
+        _ => return Err(unknown(method, segments)),
     })
 }
 
@@ -208,8 +257,9 @@ fn limits(app: &App) -> Json {
     json!({"max": max, "used": used})
 }
 
-fn clock(app: &App) -> Json {
-    json!({"now": format_datetime(app.clock.now_ms()), "offsetSeconds": app.clock.offset_ms() / 1000})
+fn clock(shared: &Shared) -> Json {
+    let now = shared.clock.now_ms();
+    json!({"now": (shared.format_time)(now), "offsetSeconds": shared.clock.offset_ms() / 1000})
 }
 
 fn changes(app: &App, object: &str, params: &HashMap<String, String>) -> Result<Json, AdminError> {

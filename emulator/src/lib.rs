@@ -3,7 +3,13 @@
 //! query paging, replication endpoints, limits, validation and automation), plus an
 //! admin API under `/__emulator/` for fault injection and inspection.
 //!
-//! Start one in-process with [`start`]; the `hubsync-emulator` binary is a thin wrapper.
+//! It also serves a local Zendesk Support API (Organizations and Users, module
+//! `zendesk`) on the same server, clock, fault injection and admin API machinery: each
+//! system is one module tree and one `start_*` function (the binary has a subcommand
+//! per system).
+//!
+//! Start one in-process with [`start`] (Salesforce) or [`start_zendesk`]; the
+//! `hubsync-emulator` binary is a thin wrapper.
 
 #![recursion_limit = "256"]
 
@@ -23,6 +29,9 @@ mod soql;
 mod store;
 mod timefmt;
 mod value;
+mod zendesk;
+
+pub use zendesk::{start_zendesk, OrgDeletions, ZendeskOptions};
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -174,14 +183,31 @@ impl Drop for RunningEmulator {
     }
 }
 
-/// Starts an emulator on its own background runtime and returns once it accepts
-/// connections.
+/// Starts a Salesforce emulator on its own background runtime and returns once it
+/// accepts connections.
 pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
     let schema = match &options.schema_json {
         Some(text) => schema::load_schema_file(text).map_err(StartError::Schema)?,
         None => schema::Schema::standard(),
     };
-    let addr = SocketAddr::new(options.bind, options.port);
+    launch(options.bind, options.port, options.worker_threads, |url| {
+        let app = Arc::new(app::App::new(options.clone(), Arc::new(schema), url));
+        if let Some(data) = &options.data_json {
+            load::load_json(&app, data).map_err(StartError::Data)?;
+        }
+        Ok(http::routes(app))
+    })
+}
+
+/// Binds the listener, builds the system's router for the URL it got (`build`), and
+/// serves it on a runtime of its own thread: the start-up every system shares.
+fn launch(
+    bind: IpAddr,
+    port: u16,
+    worker_threads: usize,
+    build: impl FnOnce(String) -> Result<axum::Router, StartError>,
+) -> Result<RunningEmulator, StartError> {
+    let addr = SocketAddr::new(bind, port);
     let listener =
         std::net::TcpListener::bind(addr).map_err(|source| StartError::Bind { addr, source })?;
     listener
@@ -189,18 +215,11 @@ pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
         .map_err(StartError::Runtime)?;
     let local = listener.local_addr().map_err(StartError::Runtime)?;
     let url = format!("http://{local}");
-    let app = Arc::new(app::App::new(
-        options.clone(),
-        Arc::new(schema),
-        url.clone(),
-    ));
-    if let Some(data) = &options.data_json {
-        load::load_json(&app, data).map_err(StartError::Data)?;
-    }
+    let router = build(url.clone())?;
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all().thread_name("hubsync-emulator");
-    if options.worker_threads > 0 {
-        builder.worker_threads(options.worker_threads);
+    if worker_threads > 0 {
+        builder.worker_threads(worker_threads);
     }
     let runtime = builder.build().map_err(StartError::Runtime)?;
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -209,7 +228,7 @@ pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
         .spawn(move || {
             runtime.block_on(async move {
                 match tokio::net::TcpListener::from_std(listener) {
-                    Ok(listener) => http::serve(listener, app, rx).await,
+                    Ok(listener) => http::serve(listener, router, rx).await,
                     Err(e) => eprintln!("hubsync-emulator: cannot register the listener: {e}"),
                 }
             });

@@ -1,11 +1,14 @@
-//! The HTTP server: our own accept loop (so a fault can really drop a connection),
-//! hyper for HTTP/1.1, axum for routing between the Salesforce paths, OAuth and the
-//! admin API.
+//! The HTTP server every emulated system shares: our own accept loop (so a fault can
+//! really drop a connection), hyper for HTTP/1.1, axum for routing. Here also the
+//! Salesforce routes (data paths, OAuth, admin API); other systems bring their own
+//! [`Router`] to [`serve`].
 
 mod data;
 pub mod oauth;
 
-use crate::app::App;
+use crate::app::{App, Counters};
+use crate::errors::{ApiError, SfError};
+use crate::faults::{Failure, FaultKind, Faults};
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Response, StatusCode};
 use axum::routing::{any, get, post};
@@ -29,9 +32,8 @@ impl ConnKill {
     }
 }
 
-/// Accepts connections until `shutdown` fires.
-pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: oneshot::Receiver<()>) {
-    let router = routes(app);
+/// Accepts connections for `router` until `shutdown` fires.
+pub async fn serve(listener: TcpListener, router: Router, mut shutdown: oneshot::Receiver<()>) {
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
@@ -44,7 +46,8 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: oneshot::
     }
 }
 
-fn routes(app: Arc<App>) -> Router {
+/// The Salesforce emulator's routes.
+pub fn routes(app: Arc<App>) -> Router {
     Router::new()
         .route("/services/oauth2/token", post(oauth::token))
         .route("/services/data", get(data::versions))
@@ -89,15 +92,15 @@ async fn serve_connection(stream: TcpStream, router: Router) {
 }
 
 /// Applies the request-level faults configured for `class`: waits out injected latency,
-/// drops the connection (never returning), or yields the failure response to send.
-pub async fn inject_faults(
-    app: &App,
+/// drops the connection (never returning), or yields the failure to answer, which the
+/// caller renders in its system's error shape.
+pub async fn apply_faults(
+    faults: &Faults,
+    counters: &Counters,
     class: &'static str,
     conn: &ConnKill,
-) -> Result<(), Response<Body>> {
-    let plan = app
-        .faults
-        .on_request(class, |kind| app.counters.fault(kind));
+) -> Result<(), Failure> {
+    let plan = faults.on_request(class, |kind| counters.fault(kind));
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
     }
@@ -106,20 +109,54 @@ pub async fn inject_faults(
         std::future::pending::<()>().await;
     }
     match plan.fail {
-        Some(error) => Err(json_response(error.status, error.body())),
+        Some(failure) => Err(failure),
         None => Ok(()),
+    }
+}
+
+/// [`apply_faults`] for a Salesforce request, with the failure as Salesforce answers it.
+pub async fn inject_faults(
+    app: &App,
+    class: &'static str,
+    conn: &ConnKill,
+) -> Result<(), Response<Body>> {
+    apply_faults(&app.faults, &app.counters, class, conn)
+        .await
+        .map_err(|failure| {
+            let error = salesforce_failure(failure.kind);
+            json_response(error.status, error.body())
+        })
+}
+
+fn salesforce_failure(kind: FaultKind) -> ApiError {
+    match kind {
+        FaultKind::Unavailable => ApiError::new(
+            503,
+            SfError::new("SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry"),
+        ),
+        _ => ApiError::new(
+            500,
+            SfError::new(
+                "UNKNOWN_EXCEPTION",
+                "An unexpected error occurred. Please include this ErrorId if you contact support: 1958320377-43051 (-1364373624)",
+            ),
+        ),
     }
 }
 
 /// A JSON response with Salesforce's content type.
 pub fn json_response(status: u16, body: String) -> Response<Body> {
+    json_response_as(status, body, "application/json;charset=UTF-8")
+}
+
+/// A JSON response with a system's own spelling of the content type.
+pub fn json_response_as(status: u16, body: String, content_type: &'static str) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json;charset=UTF-8"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
