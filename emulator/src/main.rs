@@ -146,7 +146,11 @@ struct ZendeskArgs {
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
     /// The agent's email (API-token auth is `{email}/token:{token}`).
-    #[arg(long, env = "HUBSYNC_ZENDESK_EMAIL", default_value = "demo@hubsync.local")]
+    #[arg(
+        long,
+        env = "HUBSYNC_ZENDESK_EMAIL",
+        default_value = "demo@hubsync.local"
+    )]
     email: String,
     /// The agent's API token.
     #[arg(

@@ -2,7 +2,7 @@
 //! calls (health, faults, clock, counter reset) plus counters, reset, bulk load,
 //! record inspection, the rate-limit windows and job holding.
 
-use super::record::{parse_timestamp, read_changes, clock_time, Kind};
+use super::record::{clock_time, parse_timestamp, read_changes, Kind};
 use super::state::Zendesk;
 use super::store::Store;
 use crate::admin::{answer, bad, parse, shared_route, unknown, AdminError, Shared};
@@ -69,8 +69,11 @@ fn route(zd: &Zendesk, method: &str, segments: &[&str], body: &[u8]) -> Result<J
             json!(load(zd, text).map_err(bad)?)
         }
         ("GET", ["records", plural]) => {
-            let kind = Kind::from_plural(plural)
-                .ok_or_else(|| bad(format!("no record kind {plural}; use organizations or users")))?;
+            let kind = Kind::from_plural(plural).ok_or_else(|| {
+                bad(format!(
+                    "no record kind {plural}; use organizations or users"
+                ))
+            })?;
             let store = zd.store.read();
             let records: Vec<Json> = store
                 .table(kind)
@@ -141,29 +144,36 @@ pub fn load(zd: &Zendesk, text: &str) -> Result<Json, String> {
     let mut store = zd.store.write();
     let mut copy: Store = store.clone();
     let mut out = Map::new();
-    for (kind, list) in [(Kind::Organization, &data.organizations), (Kind::User, &data.users)] {
+    for (kind, list) in [
+        (Kind::Organization, &data.organizations),
+        (Kind::User, &data.users),
+    ] {
         let mut ids = Vec::new();
         for (i, body) in list.iter().enumerate() {
             let at = |what: String| format!("{}[{i}]: {what}", kind.plural());
             let time = |key: &str| -> Result<Option<i64>, String> {
                 body.get(key)
                     .map(|v| {
-                        v.as_str()
-                            .and_then(parse_timestamp)
-                            .ok_or_else(|| at(format!("{key} is not a timestamp like 2023-09-18T23:37:07Z")))
+                        v.as_str().and_then(parse_timestamp).ok_or_else(|| {
+                            at(format!(
+                                "{key} is not a timestamp like 2023-09-18T23:37:07Z"
+                            ))
+                        })
                     })
                     .transpose()
             };
             let created = time("created_at")?.unwrap_or(now);
             let updated = time("updated_at")?.unwrap_or(created);
-            let changes = read_changes(kind, &copy.schema, body).map_err(|e| at(super::errors::details_text(&e)))?;
+            let changes = read_changes(kind, &copy.schema, body)
+                .map_err(|e| at(super::errors::details_text(&e)))?;
             let id = body.get("id").and_then(Json::as_u64);
             let id = copy
                 .create(kind, &changes, created, id)
                 .map_err(|e| at(super::errors::details_text(&e)))?;
             copy.restamp(kind, id, created, updated);
             if body.get("active") == Some(&json!(false)) && kind == Kind::User {
-                copy.delete(kind, id, updated).map_err(|_| at("cannot deactivate".into()))?;
+                copy.delete(kind, id, updated)
+                    .map_err(|_| at("cannot deactivate".into()))?;
             }
             ids.push(json!(id));
         }

@@ -95,7 +95,8 @@ pub fn execute(ctx: &Ctx, route: Route, body: Option<Map<String, Json>>) -> Resu
         Route::Search(kind) => search(ctx, kind),
         Route::CreateOrUpdate(kind) => {
             let fields = wrapped(&body, kind)?;
-            match ops::upsert(&mut ctx.zd.store.write(), kind, fields, ctx.now)? {
+            let outcome = ops::upsert(&mut ctx.zd.store.write(), kind, fields, ctx.now)?;
+            match outcome {
                 Outcome::Created(id) => Ok(written(ctx, kind, id, 201)),
                 Outcome::Updated(id) => Ok(written(ctx, kind, id, 200)),
             }
@@ -106,7 +107,9 @@ pub fn execute(ctx: &Ctx, route: Route, body: Option<Map<String, Json>>) -> Resu
             }
             bulk(ctx, kind, Op::Create, batch_items(&body, kind)?)
         }
-        Route::CreateOrUpdateMany(kind) => bulk(ctx, kind, Op::CreateOrUpdate, batch_items(&body, kind)?),
+        Route::CreateOrUpdateMany(kind) => {
+            bulk(ctx, kind, Op::CreateOrUpdate, batch_items(&body, kind)?)
+        }
         Route::UpdateMany(kind) => {
             let items = match targets(ctx, kind)? {
                 Some(targets) => {
@@ -154,7 +157,11 @@ pub fn execute(ctx: &Ctx, route: Route, body: Option<Map<String, Json>>) -> Resu
             Ok(Reply::ok(json!({ key: field })))
         }
         Route::JobStatus(id) => {
-            let job = ctx.zd.jobs.to_json(&id, &ctx.base).ok_or_else(ZdError::not_found)?;
+            let job = ctx
+                .zd
+                .jobs
+                .to_json(&id, &ctx.base)
+                .ok_or_else(ZdError::not_found)?;
             Ok(Reply::ok(json!({"job_status": job})))
         }
         Route::JobStatuses => {
@@ -207,7 +214,10 @@ fn one(ctx: &Ctx, kind: Kind, record: &Record) -> Json {
 
 fn deleted_user(ctx: &Ctx, user: &Record) -> Json {
     let mut out = user.to_json(Kind::User, &ctx.base);
-    out["url"] = json!(format!("{}/api/v2/deleted_users/{}.json", ctx.base, user.id));
+    out["url"] = json!(format!(
+        "{}/api/v2/deleted_users/{}.json",
+        ctx.base, user.id
+    ));
     out
 }
 
@@ -231,7 +241,11 @@ fn wrapped(body: &Map<String, Json>, kind: Kind) -> Result<&Map<String, Json>, Z
 }
 
 fn forbidden(ctx: &Ctx) -> ZdError {
-    ZdError::new(403, "Forbidden", ctx.zd.options.forbidden_description.clone())
+    ZdError::new(
+        403,
+        "Forbidden",
+        ctx.zd.options.forbidden_description.clone(),
+    )
 }
 
 /// 403 for agents on admin-only calls (incremental exports).
@@ -239,7 +253,11 @@ pub fn admin_only(zd: &Zendesk) -> Result<(), ZdError> {
     if zd.options.role == "admin" {
         Ok(())
     } else {
-        Err(ZdError::new(403, "Forbidden", zd.options.forbidden_description.clone()))
+        Err(ZdError::new(
+            403,
+            "Forbidden",
+            zd.options.forbidden_description.clone(),
+        ))
     }
 }
 
@@ -253,9 +271,18 @@ fn list(ctx: &Ctx, kind: Kind) -> Result<Reply, ZdError> {
         .map(|r| r.id)
         .collect();
     let url = format!("{}/api/v2/{}.json", ctx.base, kind.plural());
-    let page = pages::list(&ids, &ctx.params, &url, ctx.zd.options.offset_page_limit, |id| {
-        store.get(kind, id).map(|r| r.to_json(kind, &ctx.base)).unwrap_or_default()
-    })?;
+    let page = pages::list(
+        &ids,
+        &ctx.params,
+        &url,
+        ctx.zd.options.offset_page_limit,
+        |id| {
+            store
+                .get(kind, id)
+                .map(|r| r.to_json(kind, &ctx.base))
+                .unwrap_or_default()
+        },
+    )?;
     let mut out = Map::new();
     out.insert(kind.plural().into(), Json::Array(page.items));
     for (key, value) in page.keys {
@@ -280,7 +307,8 @@ fn plain_list(ctx: &Ctx, store: &Store, kind: Kind, ids: impl Iterator<Item = u6
 }
 
 fn show_many(ctx: &Ctx, kind: Kind) -> Result<Reply, ZdError> {
-    let targets = targets(ctx, kind)?.ok_or_else(|| ZdError::bad_value("ids or external_ids is required"))?;
+    let targets =
+        targets(ctx, kind)?.ok_or_else(|| ZdError::bad_value("ids or external_ids is required"))?;
     let store = ctx.zd.store.read();
     let ids = targets.into_iter().filter_map(|t| match t {
         Target::Id(id) => Some(id),
@@ -341,7 +369,9 @@ fn batch_items(body: &Map<String, Json>, kind: Kind) -> Result<Vec<Item>, ZdErro
                     target: Target::Body,
                     body: body.clone(),
                 })
-                .ok_or_else(|| ZdError::bad_value(format!("each of {} must be an object", kind.plural())))
+                .ok_or_else(|| {
+                    ZdError::bad_value(format!("each of {} must be an object", kind.plural()))
+                })
         })
         .collect()
 }

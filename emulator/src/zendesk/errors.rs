@@ -29,13 +29,13 @@ impl FieldError {
 /// A failed call: an HTTP status and its body.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ZdError {
-    /// `{"error", "description"}` with optional `details` and extra keys.
+    /// `{"error", "description"}` with optional `details` and `max_count`.
     Api {
         status: u16,
         error: &'static str,
         description: String,
         details: Vec<FieldError>,
-        extra: Option<(&'static str, Json)>,
+        max_count: Option<u16>,
     },
     /// 401 `{"error": "Couldn't authenticate you"}`.
     Unauthenticated,
@@ -51,7 +51,7 @@ impl ZdError {
             error,
             description: description.into(),
             details: Vec::new(),
-            extra: None,
+            max_count: None,
         }
     }
 
@@ -72,7 +72,7 @@ impl ZdError {
             error: "RecordInvalid",
             description: "Record validation errors".into(),
             details,
-            extra: None,
+            max_count: None,
         }
     }
 
@@ -96,7 +96,7 @@ impl ZdError {
                 error: "TooManyValues",
                 description: "Parameter  cannot specify more than 100 values".into(),
                 details: Vec::new(),
-                extra: Some(("max_count", json!(100))),
+                max_count: Some(100),
             }
         }
     }
@@ -117,7 +117,7 @@ impl ZdError {
                 error,
                 description,
                 details,
-                extra,
+                max_count,
                 ..
             } => {
                 let mut out = Map::new();
@@ -126,12 +126,14 @@ impl ZdError {
                 if !details.is_empty() {
                     out.insert("details".into(), details_json(details));
                 }
-                if let Some((key, value)) = extra {
-                    out.insert((*key).into(), value.clone());
+                if let Some(max) = max_count {
+                    out.insert("max_count".into(), json!(max));
                 }
                 Some(Json::Object(out).to_string())
             }
-            ZdError::Unauthenticated => Some(json!({"error": "Couldn't authenticate you"}).to_string()),
+            ZdError::Unauthenticated => {
+                Some(json!({"error": "Couldn't authenticate you"}).to_string())
+            }
             ZdError::RateLimited { .. } => None,
         }
     }

@@ -66,13 +66,15 @@ pub fn by_time(
     window: &Window,
     base: &str,
 ) -> Result<Json, ZdError> {
-    let start = start_time(params)?
-        .ok_or_else(|| ZdError::bad_value("start_time is required"))?;
+    let start = start_time(params)?.ok_or_else(|| ZdError::bad_value("start_time is required"))?;
     window.check_start(start)?;
     let mut rows: Vec<&Record> = Vec::new();
     let mut feed = store.feed(kind, (start, 0), window.until).peekable();
     while let Some(record) = feed.next_if(|r| {
-        rows.len() < window.per_page || rows.last().is_some_and(|last| last.updated_at == r.updated_at)
+        rows.len() < window.per_page
+            || rows
+                .last()
+                .is_some_and(|last| last.updated_at == r.updated_at)
     }) {
         rows.push(record);
     }
@@ -154,7 +156,10 @@ mod tests {
     #[test]
     fn cursors_decode_like_real_ones() {
         let real = "MTY5NDMwMzUyNi4wfHw2MTMwODY5MTY4OTIyfA==";
-        assert_eq!(read_cursor(real).unwrap(), (1_694_303_526, 6_130_869_168_922));
+        assert_eq!(
+            read_cursor(real).unwrap(),
+            (1_694_303_526, 6_130_869_168_922)
+        );
         assert_eq!(cursor((1_694_303_526, 6_130_869_168_922)), real);
         assert!(read_cursor("bm9wZQ==").is_err());
     }

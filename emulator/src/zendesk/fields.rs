@@ -125,9 +125,10 @@ impl Schema {
                     let pattern = def.regexp_for_validation.as_deref().ok_or_else(|| {
                         format!("Zendesk schema file: {what}.{}: a regexp field needs regexp_for_validation", def.key)
                     })?;
-                    def.regex = Some(regex::Regex::new(pattern).map_err(|e| {
-                        format!("Zendesk schema file: {what}.{}: {e}", def.key)
-                    })?);
+                    def.regex =
+                        Some(regex::Regex::new(pattern).map_err(|e| {
+                            format!("Zendesk schema file: {what}.{}: {e}", def.key)
+                        })?);
                 }
             }
         }
@@ -262,7 +263,11 @@ mod tests {
             ("seats", json!(12), Some(json!(12))),
             ("seats", json!("12"), Some(json!(12))),
             ("seats", json!("twelve"), None),
-            ("since", json!("2024-02-29"), Some(json!("2024-02-29T00:00:00+00:00"))),
+            (
+                "since",
+                json!("2024-02-29"),
+                Some(json!("2024-02-29T00:00:00+00:00")),
+            ),
             ("since", json!("2023-02-29"), None),
             ("code", json!("ABC"), Some(json!("ABC"))),
             ("code", json!("abcd"), None),
@@ -278,10 +283,22 @@ mod tests {
     #[test]
     fn bad_schemas_are_refused_with_the_field_named() {
         for (text, needle) in [
-            (r#"{"user_fields": [{"key": "a b", "type": "text"}]}"#, "a b"),
-            (r#"{"user_fields": [{"key": "t", "type": "dropdown"}]}"#, "user_fields.t"),
-            (r#"{"user_fields": [{"key": "r", "type": "regexp"}]}"#, "regexp_for_validation"),
-            (r#"{"user_fields": [{"key": "x", "type": "lookup"}]}"#, "unknown variant"),
+            (
+                r#"{"user_fields": [{"key": "a b", "type": "text"}]}"#,
+                "a b",
+            ),
+            (
+                r#"{"user_fields": [{"key": "t", "type": "dropdown"}]}"#,
+                "user_fields.t",
+            ),
+            (
+                r#"{"user_fields": [{"key": "r", "type": "regexp"}]}"#,
+                "regexp_for_validation",
+            ),
+            (
+                r#"{"user_fields": [{"key": "x", "type": "lookup"}]}"#,
+                "unknown variant",
+            ),
         ] {
             let err = Schema::parse(text).unwrap_err();
             assert!(err.contains(needle), "{err}");

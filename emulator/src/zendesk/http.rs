@@ -133,7 +133,9 @@ fn authenticate(zd: &Zendesk, headers: &HeaderMap) -> Result<(), ZdError> {
             .unwrap_or_default();
         match decoded.split_once(':') {
             Some((user, secret)) => match user.strip_suffix("/token") {
-                Some(email) => email.eq_ignore_ascii_case(&options.email) && secret == options.api_token,
+                Some(email) => {
+                    email.eq_ignore_ascii_case(&options.email) && secret == options.api_token
+                }
                 None => {
                     user.eq_ignore_ascii_case(&options.email)
                         && options.password.as_deref() == Some(secret)
@@ -191,7 +193,11 @@ fn error_response(error: &ZdError) -> Response<Body> {
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             response
         }
-        _ => json_response_as(error.status(), error.body().unwrap_or_default(), CONTENT_TYPE),
+        _ => json_response_as(
+            error.status(),
+            error.body().unwrap_or_default(),
+            CONTENT_TYPE,
+        ),
     }
 }
 
@@ -212,7 +218,15 @@ fn failure_response(failure: Failure) -> Response<Body> {
             retry_after: failure.retry_after_secs,
             text: "Too many requests (injected by the emulator). Retry later.".into(),
         },
-        FaultKind::Unavailable => ZdError::new(503, "ServiceUnavailable", "Service temporarily unavailable, please retry"),
-        _ => ZdError::new(500, "InternalServerError", "Something went wrong on our end, please retry"),
+        FaultKind::Unavailable => ZdError::new(
+            503,
+            "ServiceUnavailable",
+            "Service temporarily unavailable, please retry",
+        ),
+        _ => ZdError::new(
+            500,
+            "InternalServerError",
+            "Something went wrong on our end, please retry",
+        ),
     })
 }

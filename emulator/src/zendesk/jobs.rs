@@ -169,7 +169,8 @@ async fn run(zd: Arc<Zendesk>, id: String, spec: Spec) {
             .map(|(index, item)| apply(&mut store, spec.kind, spec.op, index, item, now))
             .collect::<Vec<_>>()
     };
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] +0000");
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] +0000");
     let finished = time::OffsetDateTime::from_unix_timestamp(now)
         .ok()
         .and_then(|t| t.format(&format).ok())
@@ -214,9 +215,7 @@ fn apply(store: &mut Store, kind: Kind, op: Op, index: usize, item: &Item, now: 
         }
         out
     };
-    let done = |action: &str, id: u64, status: &str| {
-        json!({"action": action, "id": id, "status": status, "success": true})
-    };
+    let done = |action: &str, id: u64, status: &str| json!({"action": action, "id": id, "status": status, "success": true});
     match op {
         Op::Create => match ops::create(store, kind, &item.body, now) {
             Ok(id) => json!({"id": id, "status": "Created"}),

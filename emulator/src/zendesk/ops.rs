@@ -15,13 +15,26 @@ pub enum Outcome {
 }
 
 /// Creates a record from its written JSON.
-pub fn create(store: &mut Store, kind: Kind, body: &Map<String, Json>, now: i64) -> Result<u64, WriteError> {
+pub fn create(
+    store: &mut Store,
+    kind: Kind,
+    body: &Map<String, Json>,
+    now: i64,
+) -> Result<u64, WriteError> {
     let changes = read_changes(kind, &store.schema, body).map_err(WriteError::Invalid)?;
-    store.create(kind, &changes, now, None).map_err(WriteError::Invalid)
+    store
+        .create(kind, &changes, now, None)
+        .map_err(WriteError::Invalid)
 }
 
 /// Applies written JSON to the record `id`.
-pub fn update(store: &mut Store, kind: Kind, id: u64, body: &Map<String, Json>, now: i64) -> Result<(), WriteError> {
+pub fn update(
+    store: &mut Store,
+    kind: Kind,
+    id: u64,
+    body: &Map<String, Json>,
+    now: i64,
+) -> Result<(), WriteError> {
     if store.get(kind, id).is_none() {
         return Err(WriteError::NotFound);
     }
@@ -33,7 +46,12 @@ pub fn update(store: &mut Store, kind: Kind, id: u64, body: &Map<String, Json>, 
 /// `external_id` (case-insensitive) or `email` (users), updates it, or creates one.
 /// An organization's name is not a match key (reference §5): a new organization with
 /// a taken name is a `DuplicateValue`.
-pub fn upsert(store: &mut Store, kind: Kind, body: &Map<String, Json>, now: i64) -> Result<Outcome, WriteError> {
+pub fn upsert(
+    store: &mut Store,
+    kind: Kind,
+    body: &Map<String, Json>,
+    now: i64,
+) -> Result<Outcome, WriteError> {
     match find(store, kind, body) {
         Some(id) => update(store, kind, id, body, now).map(|_| Outcome::Updated(id)),
         None => create(store, kind, body, now).map(Outcome::Created),
@@ -41,7 +59,11 @@ pub fn upsert(store: &mut Store, kind: Kind, body: &Map<String, Json>, now: i64)
 }
 
 fn find(store: &Store, kind: Kind, body: &Map<String, Json>) -> Option<u64> {
-    let text = |key: &str| body.get(key).and_then(Json::as_str).filter(|s| !s.is_empty());
+    let text = |key: &str| {
+        body.get(key)
+            .and_then(Json::as_str)
+            .filter(|s| !s.is_empty())
+    };
     let by_id = match kind {
         Kind::Organization => body
             .get("id")

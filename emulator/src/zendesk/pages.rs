@@ -76,7 +76,13 @@ fn cursor(id: u64) -> String {
 
 fn read_cursor(text: &str) -> Result<u64, ZdError> {
     let engine = base64::engine::general_purpose::STANDARD;
-    let bad = || ZdError::new(400, "InvalidPaginationParameter", "page[after] or page[before] is not a valid cursor");
+    let bad = || {
+        ZdError::new(
+            400,
+            "InvalidPaginationParameter",
+            "page[after] or page[before] is not a valid cursor",
+        )
+    };
     let outer: Json = engine
         .decode(text)
         .ok()
@@ -114,7 +120,12 @@ pub fn list(
     }
 }
 
-fn cursor_page(ids: &[u64], params: &Params, url: &str, render: impl Fn(u64) -> Json) -> Result<Page, ZdError> {
+fn cursor_page(
+    ids: &[u64],
+    params: &Params,
+    url: &str,
+    render: impl Fn(u64) -> Json,
+) -> Result<Page, ZdError> {
     let size = params.number("page[size]")?.unwrap_or(100).clamp(1, 100) as usize;
     let (chosen, has_more) = match (params.get("page[after]"), params.get("page[before]")) {
         (Some(after), _) => {
@@ -135,7 +146,10 @@ fn cursor_page(ids: &[u64], params: &Params, url: &str, render: impl Fn(u64) -> 
         }
     };
     let link = |key: &str, id: &u64| {
-        format!("{url}?page%5B{key}%5D={}&page%5Bsize%5D={size}", encode(&cursor(*id)))
+        format!(
+            "{url}?page%5B{key}%5D={}&page%5Bsize%5D={size}",
+            encode(&cursor(*id))
+        )
     };
     let (meta, links) = match (chosen.first(), chosen.last()) {
         (Some(first), Some(last)) => (
@@ -172,7 +186,11 @@ fn offset_page(
     let start = ((page - 1) * per_page).min(ids.len());
     let end = (start + per_page).min(ids.len());
     let link = |n: usize| json!(format!("{url}?page={n}&per_page={per_page}"));
-    let next = if end < ids.len() { link(page + 1) } else { Json::Null };
+    let next = if end < ids.len() {
+        link(page + 1)
+    } else {
+        Json::Null
+    };
     let previous = if page > 1 { link(page - 1) } else { Json::Null };
     Ok(Page {
         items: ids[start..end].iter().map(|id| render(*id)).collect(),
@@ -202,6 +220,9 @@ mod tests {
         assert_eq!(params.list("external_id").unwrap(), ["crm-1"]);
         assert_eq!(params.list("ids").unwrap(), ["1", "2"]);
         assert_eq!(params.get("page[size]"), Some("100"));
-        assert_eq!(Params::parse("page%5Bsize%5D=5").get("page[size]"), Some("5"));
+        assert_eq!(
+            Params::parse("page%5Bsize%5D=5").get("page[size]"),
+            Some("5")
+        );
     }
 }

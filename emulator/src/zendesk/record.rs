@@ -262,7 +262,11 @@ pub struct Changes {
 
 /// Reads a written record (`{"name": …, "organization_fields": {…}}`), collecting
 /// every type problem.
-pub fn read_changes(kind: Kind, schema: &Schema, body: &Map<String, Json>) -> Result<Changes, Vec<FieldError>> {
+pub fn read_changes(
+    kind: Kind,
+    schema: &Schema,
+    body: &Map<String, Json>,
+) -> Result<Changes, Vec<FieldError>> {
     let mut changes = Changes {
         attrs: Vec::new(),
         custom: Vec::new(),
@@ -271,7 +275,11 @@ pub fn read_changes(kind: Kind, schema: &Schema, body: &Map<String, Json>) -> Re
     for (key, value) in body {
         if key == kind.fields_path() {
             let Some(values) = value.as_object() else {
-                problems.push(FieldError::new(key, "InvalidValue", format!("{key}: is invalid")));
+                problems.push(FieldError::new(
+                    key,
+                    "InvalidValue",
+                    format!("{key}: is invalid"),
+                ));
                 continue;
             };
             for (field, value) in values {
@@ -348,7 +356,8 @@ pub fn label(name: &str) -> String {
 
 /// Epoch seconds as Zendesk writes a timestamp: `2023-09-18T23:37:07Z`.
 pub fn timestamp(secs: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
         .and_then(|t| t.format(&format).ok())
@@ -386,10 +395,18 @@ mod tests {
             (Text, json!([1]), None),
             (Bool, json!(true), Some(Some(json!(true)))),
             (Bool, Json::Null, None),
-            (Id, json!(6_164_125_400_602u64), Some(Some(json!(6_164_125_400_602u64)))),
+            (
+                Id,
+                json!(6_164_125_400_602u64),
+                Some(Some(json!(6_164_125_400_602u64))),
+            ),
             (Id, json!("12"), Some(Some(json!(12)))),
             (Id, json!("x"), None),
-            (List, json!(["a", "b", "a", " "]), Some(Some(json!(["a", "b"])))),
+            (
+                List,
+                json!(["a", "b", "a", " "]),
+                Some(Some(json!(["a", "b"]))),
+            ),
             (List, json!("a b,c"), Some(Some(json!(["a", "b", "c"])))),
             (List, json!([1]), None),
             (Fixed, json!("whatever"), Some(None)),

@@ -100,7 +100,9 @@ pub fn route(method: &str, path: &str) -> Option<Route> {
                 ("POST", ["create_many"]) => Route::CreateMany(kind),
                 ("PUT", ["update_many"]) => Route::UpdateMany(kind),
                 // There is no organizations/create_or_update_many (reference §5).
-                ("POST", ["create_or_update_many"]) if kind == Kind::User => Route::CreateOrUpdateMany(kind),
+                ("POST", ["create_or_update_many"]) if kind == Kind::User => {
+                    Route::CreateOrUpdateMany(kind)
+                }
                 ("DELETE", ["destroy_many"]) => Route::DestroyMany(kind),
                 ("GET", [record]) => Route::Show(kind, id(record)?),
                 ("PUT", [record]) => Route::Update(kind, id(record)?),
@@ -119,17 +121,45 @@ mod tests {
     #[test]
     fn paths_route_with_and_without_json() {
         let cases = [
-            ("GET", "organizations.json", Some(Route::List(Kind::Organization))),
-            ("GET", "organizations", Some(Route::List(Kind::Organization))),
-            ("GET", "users/6164125400602.json", Some(Route::Show(Kind::User, 6_164_125_400_602))),
+            (
+                "GET",
+                "organizations.json",
+                Some(Route::List(Kind::Organization)),
+            ),
+            (
+                "GET",
+                "organizations",
+                Some(Route::List(Kind::Organization)),
+            ),
+            (
+                "GET",
+                "users/6164125400602.json",
+                Some(Route::Show(Kind::User, 6_164_125_400_602)),
+            ),
             ("PUT", "users/12/", Some(Route::Update(Kind::User, 12))),
             ("GET", "users/me.json", Some(Route::Me)),
             ("POST", "organizations/create_or_update_many.json", None),
-            ("POST", "users/create_or_update_many", Some(Route::CreateOrUpdateMany(Kind::User))),
-            ("GET", "incremental/users/cursor.json", Some(Route::ExportByCursor(Kind::User))),
-            ("GET", "incremental/organizations.json", Some(Route::ExportByTime(Kind::Organization))),
+            (
+                "POST",
+                "users/create_or_update_many",
+                Some(Route::CreateOrUpdateMany(Kind::User)),
+            ),
+            (
+                "GET",
+                "incremental/users/cursor.json",
+                Some(Route::ExportByCursor(Kind::User)),
+            ),
+            (
+                "GET",
+                "incremental/organizations.json",
+                Some(Route::ExportByTime(Kind::Organization)),
+            ),
             ("GET", "incremental/tickets.json", None),
-            ("GET", "job_statuses/V3-abc.json", Some(Route::JobStatus("V3-abc".into()))),
+            (
+                "GET",
+                "job_statuses/V3-abc.json",
+                Some(Route::JobStatus("V3-abc".into())),
+            ),
             ("GET", "users/abc.json", None),
             ("PATCH", "users/12.json", None),
             ("GET", "tickets.json", None),

@@ -13,7 +13,14 @@ use std::collections::HashMap;
 
 /// Endpoint classes a Zendesk fault rule can target, and the kinds it can render.
 pub const FAULTS: FaultScope = FaultScope {
-    classes: &["read", "write", "bulk", "job_statuses", "incremental", "fields"],
+    classes: &[
+        "read",
+        "write",
+        "bulk",
+        "job_statuses",
+        "incremental",
+        "fields",
+    ],
     kinds: &[
         FaultKind::Unavailable,
         FaultKind::ServerError,

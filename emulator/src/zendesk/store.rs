@@ -143,8 +143,14 @@ impl Store {
         id: Option<u64>,
     ) -> Result<u64, Vec<FieldError>> {
         let id = match id {
-            Some(id) if self.orgs.records.contains_key(&id) || self.users.records.contains_key(&id) => {
-                return Err(vec![FieldError::new("id", "DuplicateValue", format!("Id: {id} has already been taken"))])
+            Some(id)
+                if self.orgs.records.contains_key(&id) || self.users.records.contains_key(&id) =>
+            {
+                return Err(vec![FieldError::new(
+                    "id",
+                    "DuplicateValue",
+                    format!("Id: {id} has already been taken"),
+                )])
             }
             Some(id) => id,
             None => self.next_id,
@@ -160,13 +166,20 @@ impl Store {
     }
 
     /// Applies written changes to a live record; `updated_at` moves to `now` (never back).
-    pub fn update(&mut self, kind: Kind, id: u64, changes: &Changes, now: i64) -> Result<(), WriteError> {
+    pub fn update(
+        &mut self,
+        kind: Kind,
+        id: u64,
+        changes: &Changes,
+        now: i64,
+    ) -> Result<(), WriteError> {
         let Some(old) = self.get(kind, id).cloned() else {
             return Err(WriteError::NotFound);
         };
         let mut record = old.clone();
         apply(&mut record, changes);
-        self.check(kind, &record, Some(id)).map_err(WriteError::Invalid)?;
+        self.check(kind, &record, Some(id))
+            .map_err(WriteError::Invalid)?;
         record.updated_at = now.max(old.updated_at);
         self.replace(kind, &old, record);
         self.stats.updated += 1;
@@ -239,7 +252,9 @@ impl Store {
             _ => return Err(WriteError::NotFound),
         };
         let mut record = old.clone();
-        record.attrs.insert("name".into(), json!("Permanently Deleted User"));
+        record
+            .attrs
+            .insert("name".into(), json!("Permanently Deleted User"));
         for attr in ["email", "external_id", "phone", "notes", "details"] {
             record.attrs.insert(attr.into(), Json::Null);
         }
@@ -285,10 +300,18 @@ impl Store {
         let mut problems = Vec::new();
         let taken_by_other = |found: Option<u64>| found.is_some_and(|id| Some(id) != own);
         match record.text("name").map(str::trim) {
-            None | Some("") => problems.push(FieldError::new("name", "BlankValue", "Name: cannot be blank")),
-            Some(name) if kind == Kind::Organization && taken_by_other(self.org_by_name(name)) => problems.push(
-                FieldError::new("name", "DuplicateValue", format!("Name: {name} has already been taken")),
-            ),
+            None | Some("") => problems.push(FieldError::new(
+                "name",
+                "BlankValue",
+                "Name: cannot be blank",
+            )),
+            Some(name) if kind == Kind::Organization && taken_by_other(self.org_by_name(name)) => {
+                problems.push(FieldError::new(
+                    "name",
+                    "DuplicateValue",
+                    format!("Name: {name} has already been taken"),
+                ))
+            }
             Some(_) => {}
         }
         if let Some(external) = record.text("external_id") {
