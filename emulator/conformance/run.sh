@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Independent conformance check: drives the emulator binary with a real Salesforce
-# client library (simple-salesforce 1.12.10) and fails on any mismatch.
-# Usage: emulator/conformance/run.sh   (non-interactive; Debian 12 + python3 3.11)
+# Independent conformance check: drives the emulator binary with real client libraries
+# (simple-salesforce 1.12.10 for Salesforce, zenpy 2.0.57 for Zendesk) and fails on any
+# mismatch.
+# Usage: emulator/conformance/run.sh [salesforce] [zendesk]   (default: both;
+#        non-interactive; Debian 12 + python3 3.11)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,12 +31,36 @@ fi
 if ! "$venv/bin/python" -c 'import simple_salesforce, sys; sys.exit(simple_salesforce.__version__ != "1.12.10")' >/dev/null 2>&1; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check "simple-salesforce==1.12.10"
 fi
+if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("zenpy") != "2.0.57")' >/dev/null 2>&1; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "zenpy==2.0.57"
+fi
 
 (cd "$root" && cargo build --quiet -p hubsync-emulator)
 binary="$target/debug/hubsync-emulator"
 
 . "$root/scripts/emulator.sh"
-EMULATOR_BIN="$binary" emulator_start "$work/emulator.log" --schema "$root/emulator/examples/schema.json"
-trap 'kill "$EMULATOR_PID" 2>/dev/null || true' EXIT
+pids=()
+trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done' EXIT
 
-"$venv/bin/python" "$here/conformance.py" "$EMULATOR_URL"
+systems=("$@")
+[ ${#systems[@]} -gt 0 ] || systems=(salesforce zendesk)
+status=0
+for system in "${systems[@]}"; do
+    case "$system" in
+    salesforce)
+        EMULATOR_BIN="$binary" emulator_start "$work/emulator.log" --schema "$root/emulator/examples/schema.json"
+        pids+=("$EMULATOR_PID")
+        "$venv/bin/python" "$here/conformance.py" "$EMULATOR_URL" || status=1
+        ;;
+    zendesk)
+        EMULATOR_BIN="$binary" emulator_start "$work/zendesk.log" zendesk --schema "$root/emulator/examples/zendesk-schema.json"
+        pids+=("$EMULATOR_PID")
+        "$venv/bin/python" "$here/zendesk.py" "$EMULATOR_URL" || status=1
+        ;;
+    *)
+        echo "conformance: unknown system $system (salesforce or zendesk)" >&2
+        exit 2
+        ;;
+    esac
+done
+exit $status

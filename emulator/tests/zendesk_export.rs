@@ -136,7 +136,7 @@ fn deletions_show_in_the_export_as_zendesk_reports_them() {
     ] {
         let account = Account::with(hubsync_emulator::ZendeskOptions {
             org_deletions: deletions,
-            ..Default::default()
+            ..options()
         });
         let org = account.org(json!({"name": "Gone"}));
         let user = account.user(json!({"name": "Jo", "organization_id": org}));

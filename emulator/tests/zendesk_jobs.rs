@@ -103,6 +103,13 @@ fn every_bulk_call_reports_each_item() {
             json!([{"action": "update", "id": a, "status": "Updated", "success": true}]),
         ),
         (
+            "PUT",
+            "Bulk Update Organization",
+            "organizations/update_many.json".into(),
+            json!({"organizations": [{"external_id": "EXT-A", "details": "by external id"}]}),
+            json!([{"action": "update", "id": a, "status": "Updated", "success": true}]),
+        ),
+        (
             "POST",
             "Bulk Create or Update User",
             "users/create_or_update_many.json".into(),
@@ -197,7 +204,7 @@ fn jobs_beyond_the_queue_limit_and_bulk_user_import_are_refused() {
     let account = Account::with(hubsync_emulator::ZendeskOptions {
         max_jobs: 1,
         bulk_user_import: false,
-        ..Default::default()
+        ..options()
     });
     account.admin("POST", "jobs/hold", Some(json!({"hold": true})));
     let first = account.post(
@@ -216,4 +223,32 @@ fn jobs_beyond_the_queue_limit_and_bulk_user_import_are_refused() {
     assert_eq!(users.json()["error"], "Forbidden");
     account.admin("POST", "jobs/hold", Some(json!({"hold": false})));
     account.finished_job(&first.json());
+}
+
+#[test]
+fn jobs_run_in_the_order_they_were_submitted() {
+    let account = Account::start();
+    account.admin("POST", "jobs/hold", Some(json!({"hold": true})));
+    let jobs: Vec<Json> = (0..4)
+        .map(|n| {
+            let r = account.post(
+                "organizations/create_many.json",
+                json!({"organizations": [{"name": "Same"}, {"name": format!("Own {n}")}]}),
+            );
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.json()
+        })
+        .collect();
+    account.admin("POST", "jobs/hold", Some(json!({"hold": false})));
+    let first_items: Vec<Json> = jobs
+        .iter()
+        .map(|job| account.finished_job(job)["results"][0].clone())
+        .collect();
+    assert_eq!(
+        first_items[0]["status"], "Created",
+        "the first job wins the name"
+    );
+    for later in &first_items[1..] {
+        assert_eq!(later["error"], "OrganizationCreateFailed", "{later}");
+    }
 }

@@ -12,7 +12,7 @@ use zendesk::*;
 fn every_answer_carries_the_rate_limit_headers_and_429_says_when_to_retry() {
     let account = Account::with(ZendeskOptions {
         rate_limit: 3,
-        ..Default::default()
+        ..options()
     });
     account.start_of_minute();
     let mut remaining = Vec::new();
@@ -56,7 +56,7 @@ fn every_answer_carries_the_rate_limit_headers_and_429_says_when_to_retry() {
 fn one_user_updated_too_often_is_throttled() {
     let account = Account::with(ZendeskOptions {
         user_update_limit: 2,
-        ..Default::default()
+        ..options()
     });
     let jo = account.user(json!({"name": "Jo"}));
     let al = account.user(json!({"name": "Al"}));

@@ -179,7 +179,7 @@ fn users_soft_delete_and_keep_their_organization() {
 
 #[test]
 fn validation_errors_name_the_field() {
-    let account = Account::with(hubsync_emulator::ZendeskOptions::default());
+    let account = Account::with(options());
     account.org(json!({"name": "Acme", "external_id": "crm-1"}));
     account.user(json!({"name": "Jo", "email": "jo@acme.example", "external_id": "u-1"}));
     let cases = [
@@ -462,7 +462,7 @@ fn cursor_and_offset_pagination_walk_every_record_once() {
     );
     let limited = Account::with(hubsync_emulator::ZendeskOptions {
         offset_page_limit: 2,
-        ..Default::default()
+        ..options()
     });
     assert_eq!(limited.get("organizations.json?page=3").status, 400);
     assert_eq!(limited.get("organizations.json?page=2").status, 200);
@@ -495,7 +495,7 @@ fn agents_may_not_export_and_passwords_work_only_when_configured() {
     let agent = Account::with(hubsync_emulator::ZendeskOptions {
         role: "agent".into(),
         password: Some("secret".into()),
-        ..Default::default()
+        ..options()
     });
     let r = agent.get("incremental/organizations.json?start_time=0");
     assert_eq!(r.status, 403);

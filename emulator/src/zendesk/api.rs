@@ -111,18 +111,18 @@ pub fn execute(ctx: &Ctx, route: Route, body: Option<Map<String, Json>>) -> Resu
             bulk(ctx, kind, Op::CreateOrUpdate, batch_items(&body, kind)?)
         }
         Route::UpdateMany(kind) => {
-            let items = match targets(ctx, kind)? {
-                Some(targets) => {
-                    let fields = wrapped(&body, kind)?;
-                    targets
-                        .into_iter()
-                        .map(|target| Item {
-                            target,
-                            body: fields.clone(),
-                        })
-                        .collect()
-                }
-                None => batch_items(&body, kind)?,
+            // `?ids=`/`?external_ids=` with one `{"organization": {...}}` applies it to
+            // each; otherwise a batch names each record by `id` or `external_id`
+            // (zenpy's update_by_external_id sends the batch with the ids too).
+            let items = match (targets(ctx, kind)?, wrapped(&body, kind)) {
+                (Some(targets), Ok(fields)) => targets
+                    .into_iter()
+                    .map(|target| Item {
+                        target,
+                        body: fields.clone(),
+                    })
+                    .collect(),
+                _ => batch_items(&body, kind)?,
             };
             bulk(ctx, kind, Op::Update, items)
         }

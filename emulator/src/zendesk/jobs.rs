@@ -2,8 +2,9 @@
 //! (`queued`), and a background task later applies every item and completes the job
 //! with one result per item (reference §6). `GET /job_statuses/{id}` polls it.
 //!
-//! The admin API can hold jobs in `queued` (to test a client that polls) and release
-//! them; a job never runs before the call that created it has answered.
+//! Jobs run one at a time in the order they were submitted, so two bulk calls touching
+//! the same records end as they would if sent one after the other. The admin API can
+//! hold jobs in `queued` (to test a client that polls) and release them.
 
 use super::ops::{self, Outcome};
 use super::record::{timestamp, Kind};
@@ -40,7 +41,8 @@ impl Op {
 /// Which record an item names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// The item's own body says (creates, upserts, batch updates by `id`).
+    /// The item's own body says (creates, upserts, batch updates by `id` or
+    /// `external_id`).
     Body,
     Id(u64),
     ExternalId(String),
@@ -74,7 +76,10 @@ struct Job {
 /// Every job of the account.
 pub struct Jobs {
     map: Mutex<HashMap<String, Job>>,
+    /// Jobs submitted so far; a job's number is its place in the run order.
     seq: AtomicU64,
+    /// How many jobs have run: job n runs when this reaches n - 1.
+    ran: watch::Sender<u64>,
     held: watch::Sender<bool>,
 }
 
@@ -83,6 +88,7 @@ impl Default for Jobs {
         Jobs {
             map: Mutex::new(HashMap::new()),
             seq: AtomicU64::new(0),
+            ran: watch::channel(0).0,
             held: watch::channel(false).0,
         }
     }
@@ -147,14 +153,16 @@ pub fn submit(zd: &Arc<Zendesk>, spec: Spec) -> String {
             results: None,
         },
     );
-    tokio::spawn(run(zd.clone(), id.clone(), spec));
+    tokio::spawn(run(zd.clone(), n, id.clone(), spec));
     id
 }
 
-async fn run(zd: Arc<Zendesk>, id: String, spec: Spec) {
+async fn run(zd: Arc<Zendesk>, n: u64, id: String, spec: Spec) {
     tokio::time::sleep(zd.options.job_delay).await;
     let mut held = zd.jobs.held.subscribe();
     let _ = held.wait_for(|held| !held).await;
+    let mut ran = zd.jobs.ran.subscribe();
+    let _ = ran.wait_for(|ran| *ran + 1 >= n).await;
     zd.jobs.set(&id, |job| {
         job.status = "working";
         job.progress = Some(0);
@@ -181,6 +189,7 @@ async fn run(zd: Arc<Zendesk>, id: String, spec: Spec) {
         job.message = Some(format!("Completed at {finished}"));
         job.results = Some(results);
     });
+    zd.jobs.ran.send_modify(|ran| *ran = (*ran).max(n));
 }
 
 fn verb(op: Op) -> &'static str {
@@ -199,7 +208,14 @@ fn apply(store: &mut Store, kind: Kind, op: Op, index: usize, item: &Item, now: 
     let target = match &item.target {
         Target::Id(id) => Some(*id),
         Target::ExternalId(e) => store.by_external_id(kind, e),
-        Target::Body => item.body.get("id").and_then(Json::as_u64),
+        Target::Body => match item.body.get("id").and_then(Json::as_u64) {
+            Some(id) => Some(id),
+            None => item
+                .body
+                .get("external_id")
+                .and_then(Json::as_str)
+                .and_then(|e| store.by_external_id(kind, e)),
+        },
     };
     let failed = |error: WriteError, id: Option<u64>, action: &str| {
         let code = match error {

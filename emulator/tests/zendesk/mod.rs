@@ -20,6 +20,15 @@ pub const SCHEMA: &str = r#"{
   "user_fields": [{"key": "birthday", "type": "date"}]
 }"#;
 
+/// The demo account's options, but with a rate limit tests do not reach by polling
+/// jobs (the tests of the limit set their own).
+pub fn options() -> ZendeskOptions {
+    ZendeskOptions {
+        rate_limit: 1_000_000,
+        ..ZendeskOptions::default()
+    }
+}
+
 /// A running account and a client using the demo API token.
 pub struct Account {
     pub emulator: RunningEmulator,
@@ -27,9 +36,9 @@ pub struct Account {
 }
 
 impl Account {
-    /// The demo account with [`SCHEMA`].
+    /// The demo account with [`SCHEMA`] and [`options`].
     pub fn start() -> Account {
-        Account::with(ZendeskOptions::default())
+        Account::with(options())
     }
 
     /// An account with these options (the schema defaults to [`SCHEMA`]).
