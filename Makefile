@@ -31,6 +31,7 @@ test-pgrx:
 test-e2e: install
 	cargo test -p hubsync-e2e
 
+# simple-salesforce against the Salesforce emulator, zenpy against the Zendesk one.
 test-conformance:
 	emulator/conformance/run.sh
 
