@@ -5,6 +5,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import requests
+from harness import admin_api, check, summary
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
@@ -14,7 +15,7 @@ from simple_salesforce.exceptions import (
 
 URL = sys.argv[1].rstrip("/")
 HOSTPORT = URL.split("://", 1)[1]
-RESULTS = {"passed": 0, "failed": 0}
+admin = admin_api(URL)
 
 
 class Rewrite(requests.Session):
@@ -24,21 +25,6 @@ class Rewrite(requests.Session):
     def request(self, method, url, *args, **kwargs):
         url = url.replace("https://login.salesforce.com", URL).replace("https://" + HOSTPORT, URL)
         return super().request(method, url, *args, **kwargs)
-
-
-def check(name, condition, detail=""):
-    if condition:
-        RESULTS["passed"] += 1
-        print(f"ok   {name}")
-    else:
-        RESULTS["failed"] += 1
-        print(f"FAIL {name} {detail}")
-
-
-def admin(method, path, body=None):
-    response = requests.request(method, f"{URL}/__emulator/{path}", json=body, timeout=30)
-    response.raise_for_status()
-    return response.json()
 
 
 def login():
@@ -148,8 +134,7 @@ def main():
     except SalesforceExpiredSession as error:
         check("a stale session without credentials is reported", error.status == 401, error.content)
 
-    print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
-    return 1 if RESULTS["failed"] else 0
+    return summary()
 
 
 if __name__ == "__main__":

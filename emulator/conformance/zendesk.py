@@ -15,28 +15,14 @@ os.environ["ZENPY_FORCE_NETLOC"] = URL.split("://", 1)[1]
 os.environ["ZENPY_FORCE_SCHEME"] = URL.split("://", 1)[0]
 
 import requests  # noqa: E402
+from harness import admin_api, check, summary  # noqa: E402
 from zenpy import Zenpy  # noqa: E402
 from zenpy.lib.api_objects import Organization, User  # noqa: E402
 from zenpy.lib.exception import APIException, RecordNotFoundException, TooManyValuesException  # noqa: E402
 
 EMAIL = "demo@hubsync.local"
-RESULTS = {"passed": 0, "failed": 0}
+admin = admin_api(URL)
 T0 = 1_695_053_000  # 2023-09-18, long before "now": old enough for every export check
-
-
-def check(name, condition, detail=""):
-    if condition:
-        RESULTS["passed"] += 1
-        print(f"ok   {name}")
-    else:
-        RESULTS["failed"] += 1
-        print(f"FAIL {name} {detail}")
-
-
-def admin(method, path, body=None):
-    response = requests.request(method, f"{URL}/__emulator/{path}", json=body, timeout=30)
-    response.raise_for_status()
-    return response.json()
 
 
 def stamp(t):
@@ -214,8 +200,7 @@ def main():
             step(zd)
         except Exception as e:  # a client-side crash is a failed check, not a stop
             check(f"{step.__name__} ran to the end", False, repr(e))
-    print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
-    sys.exit(1 if RESULTS["failed"] else 0)
+    sys.exit(summary())
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ enum DeletedAnswer {
 /// Faithful local SaaS APIs for trying and testing syncs offline. Without a subcommand
 /// it serves Salesforce, taking the `salesforce` flags.
 #[derive(Parser)]
-#[command(version, about, args_conflicts_with_subcommands = true)]
+#[command(version, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     system: Option<SystemCommand>,
@@ -38,15 +38,28 @@ enum SystemCommand {
     Zendesk(ZendeskArgs),
 }
 
-/// The Salesforce emulator's flags.
+/// The flags every system has: where to listen, how many threads, the fault seed.
 #[derive(Args)]
-struct SalesforceArgs {
+struct ServerArgs {
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
+    /// Seed of fault-injection random choices.
+    #[arg(long, default_value_t = 1)]
+    fault_seed: u64,
+    /// Server worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+/// The Salesforce emulator's flags.
+#[derive(Args)]
+struct SalesforceArgs {
+    #[command(flatten)]
+    server: ServerArgs,
     /// Highest API version served, e.g. 62.0 (versions 31.0 up to it are accepted).
     #[arg(long, default_value = "68.0")]
     api_version: String,
@@ -101,12 +114,6 @@ struct SalesforceArgs {
     /// Answer to a GET of a deleted record.
     #[arg(long, value_enum, default_value = "not-found")]
     deleted_record_error: DeletedAnswer,
-    /// Seed of fault-injection random choices.
-    #[arg(long, default_value_t = 1)]
-    fault_seed: u64,
-    /// Server worker threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
 }
 
 fn read(path: &Option<PathBuf>, what: &str) -> Result<Option<String>, String> {
@@ -139,12 +146,8 @@ enum Role {
 /// The Zendesk emulator's flags (see emulator/README.md for the UNVERIFIED ones).
 #[derive(Args)]
 struct ZendeskArgs {
-    /// Port to listen on (0 picks a free one).
-    #[arg(long, default_value_t = 0)]
-    port: u16,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    bind: IpAddr,
+    #[command(flatten)]
+    server: ServerArgs,
     /// The agent's email (API-token auth is `{email}/token:{token}`).
     #[arg(
         long,
@@ -213,19 +216,13 @@ struct ZendeskArgs {
     /// Data file loaded at start: {"organizations": [...], "users": [...]}.
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Seed of fault-injection random choices.
-    #[arg(long, default_value_t = 1)]
-    fault_seed: u64,
-    /// Server worker threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
 }
 
 fn zendesk_options(cli: ZendeskArgs) -> Result<ZendeskOptions, String> {
     let defaults = ZendeskOptions::default();
     Ok(ZendeskOptions {
-        bind: cli.bind,
-        port: cli.port,
+        bind: cli.server.bind,
+        port: cli.server.port,
         email: cli.email,
         api_token: cli.api_token,
         oauth_token: cli.oauth_token,
@@ -253,8 +250,8 @@ fn zendesk_options(cli: ZendeskArgs) -> Result<ZendeskOptions, String> {
         job_delay: Duration::from_millis(cli.job_delay_ms),
         schema_json: read(&cli.schema, "schema")?,
         data_json: read(&cli.data, "data")?,
-        fault_seed: cli.fault_seed,
-        worker_threads: cli.threads,
+        fault_seed: cli.server.fault_seed,
+        worker_threads: cli.server.threads,
     })
 }
 
@@ -273,8 +270,8 @@ fn options(cli: SalesforceArgs) -> Result<EmulatorOptions, String> {
             )
         })?;
     Ok(EmulatorOptions {
-        bind: cli.bind,
-        port: cli.port,
+        bind: cli.server.bind,
+        port: cli.server.port,
         max_api_version,
         client_id: cli.client_id,
         client_secret: cli.client_secret,
@@ -290,8 +287,8 @@ fn options(cli: SalesforceArgs) -> Result<EmulatorOptions, String> {
             DeletedAnswer::NotFound => DeletedRecordError::NotFound,
             DeletedAnswer::EntityIsDeleted => DeletedRecordError::EntityIsDeleted,
         },
-        fault_seed: cli.fault_seed,
-        worker_threads: cli.threads,
+        fault_seed: cli.server.fault_seed,
+        worker_threads: cli.server.threads,
     })
 }
 

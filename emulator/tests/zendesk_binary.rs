@@ -3,33 +3,13 @@
 
 mod common;
 
-use common::{agent, send};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-/// Starts the binary with `args` and answers it with the URL it printed first.
-fn spawn(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hubsync-emulator"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line names the URL: {line:?}"))
-        .to_string();
-    (child, url)
-}
+use common::{agent, send, spawn_binary};
+use std::process::Command;
 
 #[test]
 fn the_zendesk_subcommand_serves_zendesk_with_its_flags() {
     let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/zendesk-schema.json");
-    let (mut child, url) = spawn(&[
+    let (mut child, url) = spawn_binary(&[
         "zendesk",
         "--port",
         "0",
@@ -58,7 +38,7 @@ fn the_salesforce_subcommand_is_the_default_spelled_out() {
         &["salesforce", "--port", "0", "--api-version", "60.0"][..],
         &["--port", "0", "--api-version", "60.0"][..],
     ] {
-        let (mut child, url) = spawn(args);
+        let (mut child, url) = spawn_binary(args);
         let versions = send(&agent(), "GET", &format!("{url}/services/data"), &[], None).json();
         assert_eq!(
             versions.as_array().unwrap().last().unwrap()["version"],

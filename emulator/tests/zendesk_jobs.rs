@@ -4,6 +4,7 @@
 mod common;
 mod zendesk;
 
+use common::Client;
 use serde_json::{json, Value as Json};
 use zendesk::*;
 

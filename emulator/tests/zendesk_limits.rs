@@ -4,6 +4,7 @@
 mod common;
 mod zendesk;
 
+use common::Client;
 use hubsync_emulator::ZendeskOptions;
 use serde_json::json;
 use zendesk::*;
@@ -123,22 +124,25 @@ fn injected_faults_answer_as_zendesk_fails() {
         "nothing was written"
     );
 
-    let refused = common::send(
-        &account.agent,
-        "PUT",
-        &format!("{}/__emulator/faults", account.emulator.url()),
-        &[],
-        Some(r#"{"rules": [{"endpoint": "sobject", "kind": "drop"}]}"#),
-    );
-    assert_eq!(refused.status, 400, "Salesforce classes are not Zendesk's");
-    let refused = common::send(
-        &account.agent,
-        "PUT",
-        &format!("{}/__emulator/faults", account.emulator.url()),
-        &[],
-        Some(r#"{"rules": [{"endpoint": "all", "kind": "lock_row"}]}"#),
-    );
-    assert_eq!(refused.status, 400, "{}", refused.body);
+    for (rule, why) in [
+        (
+            json!({"endpoint": "sobject", "kind": "drop"}),
+            "Salesforce classes are not Zendesk's",
+        ),
+        (
+            json!({"endpoint": "all", "kind": "lock_row"}),
+            "lock_row is Salesforce's",
+        ),
+    ] {
+        let refused = common::admin_call(
+            &account.agent,
+            account.emulator.url(),
+            "PUT",
+            "faults",
+            Some(json!({"rules": [rule]})),
+        );
+        assert_eq!(refused.status, 400, "{why}: {}", refused.body);
+    }
 }
 
 #[test]
@@ -161,12 +165,12 @@ fn admin_load_keeps_given_ids_and_times_all_or_nothing() {
     let records = account.admin("GET", "records/users", None);
     assert_eq!(records["users"][0]["active"], false);
 
-    let bad = common::send(
+    let bad = common::admin_call(
         &account.agent,
+        account.emulator.url(),
         "POST",
-        &format!("{}/__emulator/load", account.emulator.url()),
-        &[],
-        Some(r#"{"organizations": [{"name": "Fine"}, {"name": "loaded"}]}"#),
+        "load",
+        Some(json!({"organizations": [{"name": "Fine"}, {"name": "loaded"}]})),
     );
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("organizations[1]"), "{}", bad.body);

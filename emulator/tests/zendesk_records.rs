@@ -5,6 +5,7 @@ mod common;
 mod zendesk;
 
 use common::send;
+use common::Client;
 use serde_json::{json, Value as Json};
 use zendesk::*;
 

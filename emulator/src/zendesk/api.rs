@@ -175,8 +175,8 @@ pub fn execute(ctx: &Ctx, route: Route, body: Option<Map<String, Json>>) -> Resu
                 .collect();
             Ok(Reply::ok(json!({"job_statuses": jobs})))
         }
-        Route::ExportByTime(kind) => export(ctx, kind, export::by_time),
-        Route::ExportByCursor(kind) => export(ctx, kind, export::by_cursor),
+        Route::ExportByTime(kind) => export(ctx, kind, |e| e.by_time()),
+        Route::ExportByCursor(kind) => export(ctx, kind, |e| e.by_cursor()),
         Route::DeletedUserShow(id) => {
             let store = ctx.zd.store.read();
             match store.get(Kind::User, id) {
@@ -409,11 +409,12 @@ fn definitions(ctx: &Ctx, kind: Kind) -> Vec<Json> {
 fn export(
     ctx: &Ctx,
     kind: Kind,
-    page: fn(&Store, Kind, &Params, &export::Window, &str) -> Result<Json, ZdError>,
+    page: fn(&export::Export) -> Result<Json, ZdError>,
 ) -> Result<Reply, ZdError> {
-    let window = export::Window::new(&ctx.params, ctx.now, ctx.zd.options.export_lag_secs)?;
     let store = ctx.zd.store.read();
-    page(&store, kind, &ctx.params, &window, &ctx.base).map(Reply::ok)
+    let lag = ctx.zd.options.export_lag_secs;
+    let request = export::Export::new(&store, kind, &ctx.params, &ctx.base, (ctx.now, lag))?;
+    page(&request).map(Reply::ok)
 }
 
 /// The per-user update limit (`--user-update-limit`, 0 = none).

@@ -18,19 +18,46 @@ use super::store::Store;
 use base64::Engine;
 use serde_json::{json, Value as Json};
 
-/// Where an export request reads from and up to.
-pub struct Window {
-    /// Newest `updated_at` a row may have (now minus the lag).
-    pub until: i64,
-    /// Rows a page holds before it stops (≤ 1000).
-    pub per_page: usize,
+fn start_time(params: &Params) -> Result<Option<i64>, ZdError> {
+    params.number("start_time")
 }
 
-impl Window {
-    /// Reads `per_page` and checks `start_time` is old enough.
-    pub fn new(params: &Params, now: i64, lag: i64) -> Result<Window, ZdError> {
+/// `per_page=N` carried into the next page's URL when the client gave it.
+fn per_page_suffix(params: &Params) -> String {
+    params
+        .get("per_page")
+        .map(|n| format!("&per_page={}", encode(n)))
+        .unwrap_or_default()
+}
+
+/// One export request: what it reads, from which account, up to when.
+pub struct Export<'a> {
+    pub store: &'a Store,
+    pub kind: Kind,
+    pub params: &'a Params,
+    /// `http://host:port` for the page URLs.
+    pub base: &'a str,
+    /// Newest `updated_at` a row may have (now minus the lag).
+    until: i64,
+    /// Rows a page holds before it stops (≤ 1000).
+    per_page: usize,
+}
+
+impl<'a> Export<'a> {
+    /// Reads `per_page`; rows newer than `now - lag` are left out.
+    pub fn new(
+        store: &'a Store,
+        kind: Kind,
+        params: &'a Params,
+        base: &'a str,
+        (now, lag): (i64, i64),
+    ) -> Result<Export<'a>, ZdError> {
         let per_page = params.number("per_page")?.unwrap_or(1000).clamp(1, 1000) as usize;
-        Ok(Window {
+        Ok(Export {
+            store,
+            kind,
+            params,
+            base,
             until: now - lag,
             per_page,
         })
@@ -44,89 +71,78 @@ impl Window {
         }
         Ok(())
     }
-}
 
-fn start_time(params: &Params) -> Result<Option<i64>, ZdError> {
-    params.number("start_time")
-}
-
-/// `per_page=N` carried into the next page's URL when the client gave it.
-fn per_page_suffix(params: &Params) -> String {
-    params
-        .get("per_page")
-        .map(|n| format!("&per_page={}", encode(n)))
-        .unwrap_or_default()
-}
-
-/// A time-based export page.
-pub fn by_time(
-    store: &Store,
-    kind: Kind,
-    params: &Params,
-    window: &Window,
-    base: &str,
-) -> Result<Json, ZdError> {
-    let start = start_time(params)?.ok_or_else(|| ZdError::bad_value("start_time is required"))?;
-    window.check_start(start)?;
-    let mut rows: Vec<&Record> = Vec::new();
-    let mut feed = store.feed(kind, (start, 0), window.until).peekable();
-    while let Some(record) = feed.next_if(|r| {
-        rows.len() < window.per_page
-            || rows
-                .last()
-                .is_some_and(|last| last.updated_at == r.updated_at)
-    }) {
-        rows.push(record);
+    fn rows(&self, from: (i64, u64)) -> impl Iterator<Item = &'a Record> {
+        self.store.feed(self.kind, from, self.until)
     }
-    let end_of_stream = feed.peek().is_none();
-    let end_time = rows.last().map_or(start, |r| r.updated_at);
-    Ok(json!({
-        kind.plural(): rows.iter().map(|r| r.to_json(kind, base)).collect::<Vec<_>>(),
-        "next_page": format!("{base}/api/v2/incremental/{}.json?start_time={end_time}{}", kind.plural(), per_page_suffix(params)),
-        "count": rows.len(),
-        "end_of_stream": end_of_stream,
-        "end_time": end_time,
-    }))
-}
 
-/// A cursor-based export page (users).
-pub fn by_cursor(
-    store: &Store,
-    kind: Kind,
-    params: &Params,
-    window: &Window,
-    base: &str,
-) -> Result<Json, ZdError> {
-    let from = match (start_time(params)?, params.get("cursor")) {
-        (Some(start), None) => {
-            window.check_start(start)?;
-            (start, 0)
+    fn json(&self, rows: &[&Record]) -> Json {
+        rows.iter()
+            .map(|r| r.to_json(self.kind, self.base))
+            .collect()
+    }
+
+    /// A time-based export page.
+    pub fn by_time(&self) -> Result<Json, ZdError> {
+        let (kind, params, base) = (self.kind, self.params, self.base);
+        let start =
+            start_time(params)?.ok_or_else(|| ZdError::bad_value("start_time is required"))?;
+        self.check_start(start)?;
+        let mut rows: Vec<&Record> = Vec::new();
+        let mut feed = self.rows((start, 0)).peekable();
+        while let Some(record) = feed.next_if(|r| {
+            rows.len() < self.per_page
+                || rows
+                    .last()
+                    .is_some_and(|last| last.updated_at == r.updated_at)
+        }) {
+            rows.push(record);
         }
-        (None, Some(cursor)) => {
-            let (t, id) = read_cursor(cursor)?;
-            (t, id.saturating_add(1))
-        }
-        _ => {
-            return Err(ZdError::bad_value(
-                "Exactly one of start_time and cursor is required",
-            ))
-        }
-    };
-    let mut feed = store.feed(kind, from, window.until).peekable();
-    let rows: Vec<&Record> = feed.by_ref().take(window.per_page).collect();
-    let end_of_stream = feed.peek().is_none();
-    let after = rows
-        .last()
-        .map_or((from.0, from.1.saturating_sub(1)), |r| (r.updated_at, r.id));
-    let after_cursor = cursor(after);
-    Ok(json!({
-        kind.plural(): rows.iter().map(|r| r.to_json(kind, base)).collect::<Vec<_>>(),
-        "after_url": format!("{base}/api/v2/incremental/{}/cursor.json?cursor={}{}", kind.plural(), encode(&after_cursor), per_page_suffix(params)),
-        "before_url": null,
-        "after_cursor": after_cursor,
-        "before_cursor": null,
-        "end_of_stream": end_of_stream,
-    }))
+        let end_of_stream = feed.peek().is_none();
+        let end_time = rows.last().map_or(start, |r| r.updated_at);
+        Ok(json!({
+            kind.plural(): self.json(&rows),
+            "next_page": format!("{base}/api/v2/incremental/{}.json?start_time={end_time}{}", kind.plural(), per_page_suffix(params)),
+            "count": rows.len(),
+            "end_of_stream": end_of_stream,
+            "end_time": end_time,
+        }))
+    }
+
+    /// A cursor-based export page (users).
+    pub fn by_cursor(&self) -> Result<Json, ZdError> {
+        let (kind, params, base) = (self.kind, self.params, self.base);
+        let from = match (start_time(params)?, params.get("cursor")) {
+            (Some(start), None) => {
+                self.check_start(start)?;
+                (start, 0)
+            }
+            (None, Some(cursor)) => {
+                let (t, id) = read_cursor(cursor)?;
+                (t, id.saturating_add(1))
+            }
+            _ => {
+                return Err(ZdError::bad_value(
+                    "Exactly one of start_time and cursor is required",
+                ))
+            }
+        };
+        let mut feed = self.rows(from).peekable();
+        let rows: Vec<&Record> = feed.by_ref().take(self.per_page).collect();
+        let end_of_stream = feed.peek().is_none();
+        let after = rows
+            .last()
+            .map_or((from.0, from.1.saturating_sub(1)), |r| (r.updated_at, r.id));
+        let after_cursor = cursor(after);
+        Ok(json!({
+            kind.plural(): self.json(&rows),
+            "after_url": format!("{base}/api/v2/incremental/{}/cursor.json?cursor={}{}", kind.plural(), encode(&after_cursor), per_page_suffix(params)),
+            "before_url": null,
+            "after_cursor": after_cursor,
+            "before_cursor": null,
+            "end_of_stream": end_of_stream,
+        }))
+    }
 }
 
 fn cursor((time, id): (i64, u64)) -> String {

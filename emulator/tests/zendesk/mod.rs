@@ -2,7 +2,7 @@
 //! client over real sockets (the HTTP plumbing is `common`'s).
 #![allow(dead_code)]
 
-use crate::common::{agent, send, Resp};
+use crate::common::{admin_call, agent, Client};
 use hubsync_emulator::{start_zendesk, RunningEmulator, ZendeskOptions};
 use serde_json::{json, Value as Json};
 use ureq::Agent;
@@ -26,6 +26,21 @@ pub fn options() -> ZendeskOptions {
     ZendeskOptions {
         rate_limit: 1_000_000,
         ..ZendeskOptions::default()
+    }
+}
+
+impl Client for Account {
+    fn http(&self) -> &Agent {
+        &self.agent
+    }
+
+    fn api_url(&self, path: &str) -> String {
+        self.url(path)
+    }
+
+    /// The demo API token.
+    fn authorization(&self) -> String {
+        TOKEN_AUTH.into()
     }
 }
 
@@ -55,44 +70,9 @@ impl Account {
         format!("{}/api/v2/{path}", self.emulator.url())
     }
 
-    /// A call with the demo API token.
-    pub fn call(&self, method: &str, path: &str, body: Option<Json>) -> Resp {
-        let text = body.map(|b| b.to_string());
-        send(
-            &self.agent,
-            method,
-            &self.url(path),
-            &[("Authorization", TOKEN_AUTH)],
-            text.as_deref(),
-        )
-    }
-
-    pub fn get(&self, path: &str) -> Resp {
-        self.call("GET", path, None)
-    }
-
-    pub fn post(&self, path: &str, body: Json) -> Resp {
-        self.call("POST", path, Some(body))
-    }
-
-    pub fn put(&self, path: &str, body: Json) -> Resp {
-        self.call("PUT", path, Some(body))
-    }
-
-    pub fn delete(&self, path: &str) -> Resp {
-        self.call("DELETE", path, None)
-    }
-
     /// An admin call (fails the test unless it answers 200).
     pub fn admin(&self, method: &str, path: &str, body: Option<Json>) -> Json {
-        let text = body.map(|b| b.to_string());
-        let r = send(
-            &self.agent,
-            method,
-            &format!("{}/__emulator/{path}", self.emulator.url()),
-            &[],
-            text.as_deref(),
-        );
+        let r = admin_call(&self.agent, self.emulator.url(), method, path, body);
         assert_eq!(r.status, 200, "{method} {path}: {}", r.body);
         r.json()
     }
