@@ -16,6 +16,7 @@
 mod admin;
 mod api;
 mod app;
+pub mod cli;
 mod decode;
 mod errors;
 mod faults;
@@ -31,7 +32,8 @@ mod timefmt;
 mod value;
 mod zendesk;
 
-pub use zendesk::{start_zendesk, OrgDeletions, ZendeskOptions};
+pub use zendesk::cli::ZendeskArgs;
+pub use zendesk::{start_zendesk, OrgDeletions, Role, ZendeskOptions};
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

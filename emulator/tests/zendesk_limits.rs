@@ -101,8 +101,21 @@ fn injected_faults_answer_as_zendesk_fails() {
             (200, None)
         ]
     );
+    account.admin(
+        "POST",
+        "faults",
+        Some(
+            json!({"rules": [{"endpoint": "bulk", "kind": "latency", "latency_ms": 1, "next": 1}]}),
+        ),
+    );
+    let slowed = account.post(
+        "organizations/create_many.json",
+        json!({"organizations": [{"name": "Slow"}]}),
+    );
+    assert_eq!(slowed.status, 200, "latency delays the answer but keeps it");
     let counters = account.admin("GET", "counters", None);
     assert_eq!(counters["faultsInjected"]["rate_limited"], 2);
+    assert_eq!(counters["faultsInjected"]["latency"], 1);
     assert_eq!(counters["requestsByStatus"]["429"], 2);
 
     account.admin(
@@ -119,8 +132,13 @@ fn injected_faults_answer_as_zendesk_fails() {
     );
     assert!(dropped.is_err(), "the connection is dropped");
     assert_eq!(
-        account.get("organizations.json").json()["organizations"],
-        json!([]),
+        account.get("organizations.json").json()["organizations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["name"] == "A")
+            .count(),
+        0,
         "nothing was written"
     );
 

@@ -494,7 +494,7 @@ fn custom_field_definitions_are_served() {
 #[test]
 fn agents_may_not_export_and_passwords_work_only_when_configured() {
     let agent = Account::with(hubsync_emulator::ZendeskOptions {
-        role: "agent".into(),
+        role: hubsync_emulator::Role::Agent,
         password: Some("secret".into()),
         ..options()
     });

@@ -200,7 +200,7 @@ fn me(ctx: &Ctx) -> Json {
     for (key, value) in [
         ("name", json!("hubsync demo agent")),
         ("email", json!(ctx.zd.options.email)),
-        ("role", json!(ctx.zd.options.role)),
+        ("role", json!(ctx.zd.options.role.label())),
         ("verified", json!(true)),
     ] {
         agent.attrs.insert(key.into(), value);
@@ -250,7 +250,7 @@ fn forbidden(ctx: &Ctx) -> ZdError {
 
 /// 403 for agents on admin-only calls (incremental exports).
 pub fn admin_only(zd: &Zendesk) -> Result<(), ZdError> {
-    if zd.options.role == "admin" {
+    if zd.options.role == super::Role::Admin {
         Ok(())
     } else {
         Err(ZdError::new(

@@ -12,6 +12,7 @@
 
 mod admin;
 mod api;
+pub mod cli;
 mod errors;
 mod export;
 mod fields;
@@ -33,13 +34,31 @@ use std::time::Duration;
 
 /// How a deleted organization shows in the organization export. Reported to come back
 /// with `deleted_at` (reference §8, UNVERIFIED), so both answers are available.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OrgDeletions {
     /// The organization reappears once more, with `deleted_at` set.
     #[default]
     DeletedAt,
     /// The organization vanishes from the export; a sync must reconcile by listing.
     Vanish,
+}
+
+/// The agent's role: only admins may use incremental exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Role {
+    #[default]
+    Admin,
+    Agent,
+}
+
+impl Role {
+    /// `admin` / `agent`, as Zendesk writes a user's role.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+        }
+    }
 }
 
 /// Everything configurable about an emulated Zendesk account. `Default` gives the demo
@@ -59,8 +78,8 @@ pub struct ZendeskOptions {
     pub oauth_token: String,
     /// The agent's password for deprecated `email:password` Basic auth; `None` refuses it.
     pub password: Option<String>,
-    /// The agent's role: `admin` can use incremental exports, `agent` gets 403 there.
-    pub role: String,
+    /// The agent's role: `Admin` can use incremental exports, `Agent` gets 403 there.
+    pub role: Role,
     /// Requests a minute (Team 200, Growth/Professional 400, Enterprise 700, High Volume 2500).
     pub rate_limit: u64,
     /// Incremental export requests a minute (Zendesk: 10).
@@ -107,7 +126,7 @@ impl Default for ZendeskOptions {
             api_token: "hubsync-demo-token".into(),
             oauth_token: "hubsync-demo-oauth-token".into(),
             password: None,
-            role: "admin".into(),
+            role: Role::Admin,
             rate_limit: 700,
             export_rate_limit: 10,
             export_lag_secs: 60,
@@ -162,12 +181,6 @@ pub fn start_zendesk(options: ZendeskOptions) -> Result<RunningEmulator, StartEr
         Some(text) => fields::Schema::parse(text).map_err(StartError::Schema)?,
         None => fields::Schema::default(),
     };
-    if !matches!(options.role.as_str(), "admin" | "agent") {
-        return Err(StartError::Schema(format!(
-            "role {:?} is not admin or agent",
-            options.role
-        )));
-    }
     launch(options.bind, options.port, options.worker_threads, |url| {
         let state = Arc::new(state::Zendesk::new(options.clone(), schema, url));
         if let Some(data) = &options.data_json {
