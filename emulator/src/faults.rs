@@ -76,12 +76,14 @@ impl FaultKind {
 pub struct FaultRule {
     /// An endpoint class or `all`.
     pub endpoint: String,
+    /// What it does.
     pub kind: FaultKind,
     /// Probability per request (per record for `lock_row`); 1.0 when neither it nor
     /// `next` is given.
     pub rate: Option<f64>,
     /// Fire for exactly the next N matching requests (records for `lock_row`), then stop.
     pub next: Option<u64>,
+    /// Delay of a `latency` fault.
     #[serde(default)]
     pub latency_ms: u64,
     /// `Retry-After` seconds of a `rate_limited` fault.

@@ -16,9 +16,11 @@ use std::sync::Arc;
 
 /// What a call needs besides its route and body.
 pub struct Ctx<'a> {
+    /// The account.
     pub zd: &'a Arc<Zendesk>,
     /// `http://host:port` the request came to: URLs in answers use it.
     pub base: String,
+    /// The query string.
     pub params: Params,
     /// Epoch seconds.
     pub now: i64,
@@ -26,8 +28,11 @@ pub struct Ctx<'a> {
 
 /// A successful answer.
 pub struct Reply {
+    /// HTTP status (200, 201, 204).
     pub status: u16,
+    /// The JSON body; `None` for 204.
     pub body: Option<Json>,
+    /// `Location` of a created or matched record.
     pub location: Option<String>,
 }
 

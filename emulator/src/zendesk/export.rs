@@ -32,8 +32,11 @@ fn per_page_suffix(params: &Params) -> String {
 
 /// One export request: what it reads, from which account, up to when.
 pub struct Export<'a> {
+    /// The account's records.
     pub store: &'a Store,
+    /// Organizations or users.
     pub kind: Kind,
+    /// `start_time`, `cursor`, `per_page`.
     pub params: &'a Params,
     /// `http://host:port` for the page URLs.
     pub base: &'a str,

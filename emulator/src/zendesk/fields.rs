@@ -44,7 +44,9 @@ impl FieldType {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldOption {
+    /// What people see.
     pub name: String,
+    /// What the API stores.
     pub value: String,
 }
 
@@ -52,13 +54,19 @@ pub struct FieldOption {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDef {
+    /// The key in `organization_fields` / `user_fields`.
     pub key: String,
+    /// What values it takes.
     #[serde(rename = "type")]
     pub kind: FieldType,
+    /// The label (the key when not given).
     pub title: Option<String>,
+    /// Help text.
     #[serde(default)]
     pub description: String,
+    /// The pattern a `regexp` field's values match.
     pub regexp_for_validation: Option<String>,
+    /// The choices of a `dropdown` or `multiselect` field.
     #[serde(default)]
     pub custom_field_options: Vec<FieldOption>,
     /// Assigned at load.
@@ -72,8 +80,10 @@ pub struct FieldDef {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Schema {
+    /// Custom organization fields, in position order.
     #[serde(default)]
     pub organization_fields: Vec<FieldDef>,
+    /// Custom user fields, in position order.
     #[serde(default)]
     pub user_fields: Vec<FieldDef>,
 }

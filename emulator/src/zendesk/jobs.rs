@@ -51,15 +51,20 @@ pub enum Target {
 /// One item of a bulk call.
 #[derive(Debug, Clone)]
 pub struct Item {
+    /// The record it names.
     pub target: Target,
+    /// What to write.
     pub body: Map<String, Json>,
 }
 
 /// A bulk call to run.
 #[derive(Debug, Clone)]
 pub struct Spec {
+    /// Organizations or users.
     pub kind: Kind,
+    /// What to do to each item.
     pub op: Op,
+    /// At most 100.
     pub items: Vec<Item>,
 }
 

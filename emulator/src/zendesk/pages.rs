@@ -98,6 +98,7 @@ fn read_cursor(text: &str) -> Result<u64, ZdError> {
 
 /// One page of a list: the records (already rendered) and the page's keys.
 pub struct Page {
+    /// The page's records as JSON.
     pub items: Vec<Json>,
     /// `meta`/`links` or `next_page`/`previous_page`/`count`.
     pub keys: Vec<(&'static str, Json)>,

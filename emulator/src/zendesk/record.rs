@@ -184,6 +184,7 @@ const USER: &[Slot] = &[
 /// One organization or user.
 #[derive(Debug, Clone)]
 pub struct Record {
+    /// 64-bit, unique across both kinds.
     pub id: u64,
     /// Epoch seconds.
     pub created_at: i64,
@@ -256,7 +257,9 @@ impl Record {
 /// custom values it sets, in writing order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Changes {
+    /// Standard attributes written.
     pub attrs: Vec<(&'static str, Json)>,
+    /// Custom field values written (checked).
     pub custom: Vec<(String, Json)>,
 }
 

@@ -32,14 +32,19 @@ pub const FAULTS: FaultScope = FaultScope {
 
 /// Everything a request handler can reach.
 pub struct Zendesk {
+    /// As started.
     pub options: ZendeskOptions,
     /// `http://127.0.0.1:PORT`, used when a request names no `Host`.
     pub base_url: String,
     /// Organizations and users. Held only for in-memory work, never across I/O.
     pub store: RwLock<Store>,
+    /// Bulk jobs.
     pub jobs: Jobs,
+    /// The movable clock every timestamp and window reads.
     pub clock: Clock,
+    /// Request counters for the admin API.
     pub counters: Counters,
+    /// Injected faults.
     pub faults: Faults,
     /// The account's per-minute request window.
     pub api_window: Window,

@@ -18,6 +18,7 @@ const FIRST_ID: u64 = 6_164_000_000_000;
 /// One kind's records and indexes.
 #[derive(Clone, Default)]
 pub struct Table {
+    /// Live records by id (soft-deleted users included).
     pub records: BTreeMap<u64, Record>,
     /// Lower-cased external id → id.
     by_external: HashMap<String, u64>,
@@ -39,20 +40,25 @@ pub enum WriteError {
 /// Write counters for the admin API.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Stats {
+    /// Records created.
     pub created: u64,
+    /// Records updated.
     pub updated: u64,
+    /// Records deleted (soft deletes and purges count).
     pub deleted: u64,
 }
 
 /// Organizations and users.
 #[derive(Clone)]
 pub struct Store {
+    /// The custom fields.
     pub schema: Schema,
     orgs: Table,
     users: Table,
     next_id: u64,
     org_name_case_insensitive: bool,
     org_deletions: OrgDeletions,
+    /// Write counters.
     pub stats: Stats,
 }
 

@@ -282,22 +282,27 @@ pub trait Client {
         )
     }
 
+    /// GET.
     fn get(&self, path: &str) -> Resp {
         self.call("GET", path, None)
     }
 
+    /// POST a JSON body.
     fn post(&self, path: &str, body: Json) -> Resp {
         self.call("POST", path, Some(body))
     }
 
+    /// PUT a JSON body.
     fn put(&self, path: &str, body: Json) -> Resp {
         self.call("PUT", path, Some(body))
     }
 
+    /// PATCH a JSON body.
     fn patch(&self, path: &str, body: Json) -> Resp {
         self.call("PATCH", path, Some(body))
     }
 
+    /// DELETE.
     fn delete(&self, path: &str) -> Resp {
         self.call("DELETE", path, None)
     }

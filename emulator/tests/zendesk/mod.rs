@@ -46,7 +46,9 @@ impl Client for Account {
 
 /// A running account and a client using the demo API token.
 pub struct Account {
+    /// The running emulator.
     pub emulator: RunningEmulator,
+    /// The HTTP client.
     pub agent: Agent,
 }
 
