@@ -122,6 +122,25 @@ fn organizations_round_trip_with_and_without_json() {
         "a partial update keeps the rest"
     );
 
+    account.advance(5);
+    let same = account.put(
+        &format!("organizations/{id}.json"),
+        json!({"organization": {"notes": "x"}}),
+    );
+    assert_eq!(
+        same.json()["organization"]["updated_at"],
+        updated["updated_at"],
+        "a write that changes nothing keeps updated_at"
+    );
+    let changed = account.put(
+        &format!("organizations/{id}.json"),
+        json!({"organization": {"notes": "y"}}),
+    );
+    assert_ne!(
+        changed.json()["organization"]["updated_at"],
+        updated["updated_at"]
+    );
+
     let deleted = account.delete(&format!("organizations/{id}.json"));
     assert_eq!((deleted.status, deleted.body.as_str()), (204, ""));
     assert!(deleted.header("content-type").is_none());

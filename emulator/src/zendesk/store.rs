@@ -172,6 +172,8 @@ impl Store {
     }
 
     /// Applies written changes to a live record; `updated_at` moves to `now` (never back).
+    /// A write that changes nothing leaves the record, and its `updated_at`, alone, as a
+    /// Rails save with no changes does.
     pub fn update(
         &mut self,
         kind: Kind,
@@ -184,6 +186,9 @@ impl Store {
         };
         let mut record = old.clone();
         apply(&mut record, changes);
+        if record.attrs == old.attrs && record.custom == old.custom {
+            return Ok(());
+        }
         self.check(kind, &record, Some(id))
             .map_err(WriteError::Invalid)?;
         record.updated_at = now.max(old.updated_at);
