@@ -131,6 +131,20 @@ fn every_bulk_call_reports_each_item() {
                 {"index": 1, "error": "RecordNotFound", "id": 2, "details": "Not found"}
             ]),
         ),
+        (
+            "PUT",
+            "Bulk Update User",
+            format!("users/update_many.json?ids={jo}"),
+            json!({"user": {"tags": ["bulk"]}}),
+            json!([{"action": "update", "id": jo, "status": "Updated", "success": true}]),
+        ),
+        (
+            "DELETE",
+            "Bulk Delete User",
+            format!("users/destroy_many.json?ids={jo}"),
+            Json::Null,
+            json!([{"action": "delete", "id": jo, "status": "Deleted", "success": true}]),
+        ),
     ];
     for (method, job_type, path, body, expected) in cases {
         let body = (!body.is_null()).then_some(body);
@@ -153,10 +167,19 @@ fn every_bulk_call_reports_each_item() {
         "bulk"
     );
     assert_eq!(account.get(&format!("organizations/{b}.json")).status, 404);
+    let jo_now = account.get(&format!("users/{jo}.json")).json()["user"].clone();
     assert_eq!(
-        account.get(&format!("users/{jo}.json")).json()["user"]["name"],
-        "Jo 2"
+        (
+            jo_now["name"].clone(),
+            jo_now["tags"].clone(),
+            jo_now["active"].clone()
+        ),
+        (json!("Jo 2"), json!(["bulk"]), json!(false)),
+        "upserted, tagged, then soft-deleted"
     );
+    let unknown = account.get("job_statuses/V3-0000.json");
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.json()["error"], "RecordNotFound");
 }
 
 #[test]
