@@ -31,9 +31,9 @@ test-pgrx:
 test-e2e: install
 	cargo test -p hubsync-e2e
 
-# simple-salesforce against the Salesforce emulator, zenpy against the Zendesk one.
 test-conformance:
 	emulator/conformance/run.sh
+	emulator/conformance/zendesk.sh
 
 bench: setup
 	bench/run.sh

@@ -1,19 +1,13 @@
 # Starting the emulator from a script (sourced, not run): the demo, the benchmarks and the
 # conformance check share it.
 
-# emulator_start LOGFILE [system] [args...]: starts the emulator (EMULATOR_BIN, default
-# the debug build) on a free port — the system's subcommand (e.g. zendesk) when the first
-# argument is not a flag, Salesforce otherwise — waits for the URL it prints, sets
-# EMULATOR_PID and EMULATOR_URL.
+# emulator_start LOGFILE [args...]: starts the emulator (EMULATOR_BIN, default the debug
+# build) on a free port, waits for the URL it prints, sets EMULATOR_PID and EMULATOR_URL.
+# The args come first so they may begin with a system (`netsuite …`).
 emulator_start() {
     local log=$1
     shift
-    local system=()
-    if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
-        system=("$1")
-        shift
-    fi
-    "${EMULATOR_BIN:-target/debug/hubsync-emulator}" "${system[@]}" --port 0 "$@" >"$log" 2>&1 &
+    "${EMULATOR_BIN:-target/debug/hubsync-emulator}" "$@" --port 0 >"$log" 2>&1 &
     EMULATOR_PID=$!
     for _ in $(seq 200); do
         EMULATOR_URL=$(sed -n 's/^listening on //p' "$log" | head -n1)

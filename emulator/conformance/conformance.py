@@ -4,8 +4,9 @@ client sees. Prints one line per check and `N passed, M failed`; exits 1 on fail
 import sys
 from datetime import datetime, timedelta, timezone
 
+import checks
 import requests
-from harness import admin_api, check, summary
+from checks import check
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
@@ -15,7 +16,6 @@ from simple_salesforce.exceptions import (
 
 URL = sys.argv[1].rstrip("/")
 HOSTPORT = URL.split("://", 1)[1]
-admin = admin_api(URL)
 
 
 class Rewrite(requests.Session):
@@ -25,6 +25,10 @@ class Rewrite(requests.Session):
     def request(self, method, url, *args, **kwargs):
         url = url.replace("https://login.salesforce.com", URL).replace("https://" + HOSTPORT, URL)
         return super().request(method, url, *args, **kwargs)
+
+
+def admin(method, path, body=None):
+    return checks.admin(URL, method, path, body)
 
 
 def login():
@@ -134,7 +138,7 @@ def main():
     except SalesforceExpiredSession as error:
         check("a stale session without credentials is reported", error.status == 401, error.content)
 
-    return summary()
+    return checks.summary()
 
 
 if __name__ == "__main__":

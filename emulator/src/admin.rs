@@ -1,10 +1,9 @@
 //! The admin API under `/__emulator/` (no auth, JSON): fault injection, token expiry,
 //! the API limit, reset, bulk load, counters, automations, the clock, and the change
-//! log. Kept apart from the Salesforce paths so no client confuses the two.
-//! [`shared_route`] serves the calls every emulated system has (health, faults, clock,
-//! counter reset); each system adds its own.
+//! log. Kept apart from the Salesforce paths so no client confuses the two. The fault
+//! and clock endpoints ([`common`]) serve every emulated system.
 
-use crate::app::{App, Clock, Counters};
+use crate::app::{App, Clock};
 use crate::faults::Faults;
 use crate::http::json_response;
 use crate::schema::Automation;
@@ -18,15 +17,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A refused admin call: status and a message saying what to send instead.
-pub struct AdminError(pub u16, pub String);
+pub(crate) struct AdminError(pub u16, pub String);
 
-/// 400 with a message.
-pub fn bad(message: impl Into<String>) -> AdminError {
+/// A 400 admin answer.
+pub(crate) fn bad(message: impl Into<String>) -> AdminError {
     AdminError(400, message.into())
 }
 
-/// Reads a JSON body (an empty body reads as `{}`).
-pub fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, AdminError> {
+/// Reads a JSON admin body (an empty body reads as `{}`).
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, AdminError> {
     let text = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {
@@ -66,11 +65,11 @@ pub async fn handle(
     body: Bytes,
 ) -> Response<Body> {
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    answer(route(&app, method.as_str(), &segments, &params, &body))
+    respond(route(&app, method.as_str(), &segments, &params, &body))
 }
 
-/// An admin result as the HTTP answer.
-pub fn answer(result: Result<Json, AdminError>) -> Response<Body> {
+/// An admin answer as HTTP: 200 with the JSON, or the status with `{"error": …}`.
+pub(crate) fn respond(result: Result<Json, AdminError>) -> Response<Body> {
     match result {
         Ok(json) => json_response(200, json.to_string()),
         Err(AdminError(status, message)) => {
@@ -79,8 +78,8 @@ pub fn answer(result: Result<Json, AdminError>) -> Response<Body> {
     }
 }
 
-/// The 404 for an admin path no system serves.
-pub fn unknown(method: &str, segments: &[&str]) -> AdminError {
+/// 404 for an admin path no system serves.
+pub(crate) fn unknown(method: &str, segments: &[&str]) -> AdminError {
     AdminError(
         404,
         format!(
@@ -90,59 +89,43 @@ pub fn unknown(method: &str, segments: &[&str]) -> AdminError {
     )
 }
 
-/// What the shared admin calls act on.
-pub struct Shared<'a> {
-    /// The emulator's base URL (`GET health`).
-    pub base_url: &'a str,
-    /// The fault rules.
-    pub faults: &'a Faults,
-    /// The movable clock.
-    pub clock: &'a Clock,
-    /// The request counters.
-    pub counters: &'a Counters,
-    /// How the system writes a timestamp (`GET clock` answers `now` in it).
-    pub format_time: fn(i64) -> String,
-}
-
-/// The admin calls every system has: health, faults, clock and counter reset; `None`
-/// for any other call, which the system's own routes answer.
-pub fn shared_route(
-    shared: &Shared,
+/// The endpoints every emulated system shares: fault rules and the clock. `None` when
+/// the path is not one of them.
+pub(crate) fn common(
+    faults: &Faults,
+    clock: &Clock,
     method: &str,
     segments: &[&str],
     body: &[u8],
 ) -> Option<Result<Json, AdminError>> {
-    let faults = shared.faults;
-    let result = match (method, segments) {
-        ("GET", ["health"]) => Ok(json!({"ok": true, "url": shared.base_url})),
-        ("POST", ["counters", "reset"]) => {
-            shared.counters.reset();
-            Ok(json!({"reset": true}))
-        }
+    Some(match (method, segments) {
         ("GET", ["faults"]) => Ok(json!({"rules": faults.rules()})),
-        ("PUT", ["faults"]) => parse::<FaultsBody>(body).and_then(|b| {
-            faults.set(b.rules, b.seed).map_err(bad)?;
-            Ok(json!({"rules": faults.rules()}))
-        }),
-        ("POST", ["faults"]) => parse::<FaultsBody>(body).and_then(|b| {
-            if b.seed.is_some() {
-                return Err(bad("set a seed with PUT /__emulator/faults"));
-            }
-            faults.add(b.rules).map_err(bad)?;
-            Ok(json!({"rules": faults.rules()}))
-        }),
+        ("PUT", ["faults"]) => change_faults(faults, body, true),
+        ("POST", ["faults"]) => change_faults(faults, body, false),
         ("DELETE", ["faults"]) => faults
             .set(Vec::new(), None)
-            .map(|_| json!({"rules": []}))
+            .map(|()| json!({"rules": []}))
             .map_err(bad),
-        ("GET", ["clock"]) => Ok(clock(shared)),
+        ("GET", ["clock"]) => Ok(clock_json(clock)),
         ("POST", ["clock"]) => parse::<ClockBody>(body).map(|b| {
-            shared.clock.advance(b.advance_seconds * 1000);
-            clock(shared)
+            clock.advance(b.advance_seconds * 1000);
+            clock_json(clock)
         }),
         _ => return None,
-    };
-    Some(result)
+    })
+}
+
+/// Replaces (PUT) or extends (POST) the fault rules.
+fn change_faults(faults: &Faults, body: &[u8], replace: bool) -> Result<Json, AdminError> {
+    let b: FaultsBody = parse(body)?;
+    if replace {
+        faults.set(b.rules, b.seed).map_err(bad)?;
+    } else if b.seed.is_some() {
+        return Err(bad("set a seed with PUT /__emulator/faults"));
+    } else {
+        faults.add(b.rules).map_err(bad)?;
+    }
+    Ok(json!({"rules": faults.rules()}))
 }
 
 fn route(
@@ -152,18 +135,16 @@ fn route(
     params: &HashMap<String, String>,
     body: &[u8],
 ) -> Result<Json, AdminError> {
-    let shared = Shared {
-        base_url: &app.base_url,
-        faults: &app.faults,
-        clock: &app.clock,
-        counters: &app.counters,
-        format_time: format_datetime,
-    };
-    if let Some(result) = shared_route(&shared, method, segments, body) {
-        return result;
+    if let Some(answer) = common(&app.faults, &app.clock, method, segments, body) {
+        return answer;
     }
     Ok(match (method, segments) {
+        ("GET", ["health"]) => json!({"ok": true, "url": app.base_url}),
         ("GET", ["counters"]) => counters(app),
+        ("POST", ["counters", "reset"]) => {
+            app.counters.reset();
+            json!({"reset": true})
+        }
         ("POST", ["tokens", "expire"]) => {
             app.tokens.expire_all();
             json!({"expired": true})
@@ -257,9 +238,8 @@ fn limits(app: &App) -> Json {
     json!({"max": max, "used": used})
 }
 
-fn clock(shared: &Shared) -> Json {
-    let now = shared.clock.now_ms();
-    json!({"now": (shared.format_time)(now), "offsetSeconds": shared.clock.offset_ms() / 1000})
+fn clock_json(clock: &Clock) -> Json {
+    json!({"now": format_datetime(clock.now_ms()), "offsetSeconds": clock.offset_ms() / 1000})
 }
 
 fn changes(app: &App, object: &str, params: &HashMap<String, String>) -> Result<Json, AdminError> {

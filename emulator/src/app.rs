@@ -36,7 +36,7 @@ impl App {
             base_url,
             clock: Clock::default(),
             tokens: TokenStore::default(),
-            faults: Faults::new(options.fault_seed, &crate::faults::SALESFORCE),
+            faults: Faults::new(options.fault_seed),
             usage: Usage::new(options.api_request_limit),
             counters: Counters::default(),
             cursors: Cursors::default(),

@@ -1,10 +1,9 @@
-//! Command-line pieces every emulated system shares: where to listen, threads, the
-//! fault seed, and reading a file named by a flag. Each system's own flags live in its
-//! module tree (`zendesk::cli`); the binary has a subcommand per system.
+//! Command-line flags every emulated system shares: where to listen, threads, the fault
+//! seed. Each system's own flags live in its module tree (`zendesk::cli`); the binary
+//! has a subcommand per system.
 
 use clap::Args;
 use std::net::IpAddr;
-use std::path::PathBuf;
 
 /// The flags every system has: where to listen, how many threads, the fault seed.
 #[derive(Args, Debug, Clone)]
@@ -21,15 +20,4 @@ pub struct ServerArgs {
     /// Server worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-}
-
-/// The contents of the `what` file a flag names, with a message saying which file
-/// could not be read.
-pub fn read_file(path: &Option<PathBuf>, what: &str) -> Result<Option<String>, String> {
-    path.as_ref()
-        .map(|p| {
-            std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read the {what} file {}: {e}", p.display()))
-        })
-        .transpose()
 }

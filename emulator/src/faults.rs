@@ -8,6 +8,19 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// Salesforce's endpoint classes a rule can target (besides `all`).
+pub const CLASSES: &[&str] = &[
+    "token",
+    "sobject",
+    "describe",
+    "collections",
+    "query",
+    "replication",
+    "composite",
+    "limits",
+    "meta",
+];
+
 /// What faults one emulated system accepts: its endpoint classes (besides `all`) and
 /// the kinds it can render, so a rule that could never fire is refused up front.
 pub struct FaultScope {
@@ -19,17 +32,7 @@ pub struct FaultScope {
 
 /// The Salesforce emulator's endpoint classes and fault kinds.
 pub const SALESFORCE: FaultScope = FaultScope {
-    classes: &[
-        "token",
-        "sobject",
-        "describe",
-        "collections",
-        "query",
-        "replication",
-        "composite",
-        "limits",
-        "meta",
-    ],
+    classes: CLASSES,
     kinds: &[
         FaultKind::Unavailable,
         FaultKind::ServerError,
@@ -170,8 +173,13 @@ pub struct Faults {
 }
 
 impl Faults {
-    /// No faults, with this seed, accepting rules within `scope`.
-    pub fn new(seed: u64, scope: &'static FaultScope) -> Faults {
+    /// No faults, with this seed, for the Salesforce emulator.
+    pub fn new(seed: u64) -> Faults {
+        Faults::for_system(seed, &SALESFORCE)
+    }
+
+    /// No faults, with this seed, accepting the rules `scope` allows.
+    pub fn for_system(seed: u64, scope: &'static FaultScope) -> Faults {
         Faults {
             scope,
             state: Mutex::new((Vec::new(), SplitMix64(seed))),
@@ -281,7 +289,7 @@ mod tests {
 
     #[test]
     fn next_n_fires_exactly_n_times() {
-        let faults = Faults::new(7, &SALESFORCE);
+        let faults = Faults::new(7);
         faults
             .set(
                 vec![rule(
@@ -301,7 +309,7 @@ mod tests {
     #[test]
     fn seeded_rates_repeat_exactly() {
         let run = || {
-            let faults = Faults::new(42, &SALESFORCE);
+            let faults = Faults::new(42);
             faults
                 .set(
                     vec![rule(
@@ -322,7 +330,7 @@ mod tests {
 
     #[test]
     fn rejects_unknown_classes() {
-        let faults = Faults::new(1, &SALESFORCE);
+        let faults = Faults::new(1);
         let err = faults
             .set(
                 vec![rule(

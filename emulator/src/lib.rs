@@ -1,12 +1,10 @@
 //! hubsync-emulator: a local Salesforce REST API that behaves like a real org in every
 //! way a sync depends on (OAuth, describe, CRUD, upsert, collections, composite, SOQL
 //! query paging, replication endpoints, limits, validation and automation), plus an
-//! admin API under `/__emulator/` for fault injection and inspection.
-//!
-//! It also serves a local Zendesk Support API (Organizations and Users, module
-//! `zendesk`) on the same server, clock, fault injection and admin API machinery: each
-//! system is one module tree and one `start_*` function (the binary has a subcommand
-//! per system).
+//! admin API under `/__emulator/` for fault injection and inspection. The same server,
+//! clock, faults and admin API also serve a local Zendesk Support API (Organizations
+//! and Users, module `zendesk`): each system is one module tree and one `start_*`
+//! function, and the binary has a subcommand per system.
 //!
 //! Start one in-process with [`start`] (Salesforce) or [`start_zendesk`]; the
 //! `hubsync-emulator` binary is a thin wrapper.
@@ -185,15 +183,30 @@ impl Drop for RunningEmulator {
     }
 }
 
-/// Starts a Salesforce emulator on its own background runtime and returns once it
-/// accepts connections.
+/// Reads the file a command-line flag names (schema, data, key files), with an error
+/// that names the flag's purpose and the path; shared by every system's flags.
+pub fn read_flag_file(
+    path: &Option<std::path::PathBuf>,
+    what: &str,
+) -> Result<Option<String>, String> {
+    path.as_ref()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read the {what} file {}: {e}", p.display()))
+        })
+        .transpose()
+}
+
+/// Starts an emulator on its own background runtime and returns once it accepts
+/// connections.
 pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
     let schema = match &options.schema_json {
         Some(text) => schema::load_schema_file(text).map_err(StartError::Schema)?,
         None => schema::Schema::standard(),
     };
-    launch(options.bind, options.port, options.worker_threads, |url| {
-        let app = Arc::new(app::App::new(options.clone(), Arc::new(schema), url));
+    let schema = Arc::new(schema);
+    serve_on(options.bind, options.port, options.worker_threads, |url| {
+        let app = Arc::new(app::App::new(options.clone(), schema, url.to_string()));
         if let Some(data) = &options.data_json {
             load::load_json(&app, data).map_err(StartError::Data)?;
         }
@@ -201,13 +214,13 @@ pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
     })
 }
 
-/// Binds the listener, builds the system's router for the URL it got (`build`), and
-/// serves it on a runtime of its own thread: the start-up every system shares.
-fn launch(
+/// Binds `bind:port`, builds the routes of one emulated system for the URL it is
+/// reachable at, and serves them on a background runtime: the part every system shares.
+pub(crate) fn serve_on(
     bind: IpAddr,
     port: u16,
     worker_threads: usize,
-    build: impl FnOnce(String) -> Result<axum::Router, StartError>,
+    routes: impl FnOnce(&str) -> Result<axum::Router, StartError>,
 ) -> Result<RunningEmulator, StartError> {
     let addr = SocketAddr::new(bind, port);
     let listener =
@@ -217,7 +230,7 @@ fn launch(
         .map_err(StartError::Runtime)?;
     let local = listener.local_addr().map_err(StartError::Runtime)?;
     let url = format!("http://{local}");
-    let router = build(url.clone())?;
+    let router = routes(&url)?;
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all().thread_name("hubsync-emulator");
     if worker_threads > 0 {

@@ -1,11 +1,11 @@
-//! `hubsync-emulator`: runs a local Salesforce (the default, or `salesforce`) or Zendesk
-//! (`zendesk`) until killed. Prints `listening on <url>` as the first line of stdout.
+//! `hubsync-emulator`: runs a local Salesforce (no subcommand, or `salesforce`) or another
+//! system (`hubsync-emulator zendesk …`) until killed. Prints `listening on <url>` as the
+//! first line of stdout.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use hubsync_emulator::cli::{read_file as read, ServerArgs};
+use hubsync_emulator::cli::ServerArgs;
 use hubsync_emulator::{
-    start, start_zendesk, DeletedRecordError, EmulatorOptions, RunningEmulator, StartError,
-    ZendeskArgs,
+    read_flag_file, start, DeletedRecordError, EmulatorOptions, RunningEmulator, ZendeskArgs,
 };
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,23 +18,23 @@ enum DeletedAnswer {
     EntityIsDeleted,
 }
 
-/// Faithful local SaaS APIs for trying and testing syncs offline. Without a subcommand
-/// it serves Salesforce, taking the `salesforce` flags.
+/// Faithful local SaaS APIs (Salesforce by default) for trying and testing syncs offline.
 #[derive(Parser)]
 #[command(version, args_conflicts_with_subcommands = true)]
 struct Cli {
+    /// The system to emulate; without one, Salesforce.
     #[command(subcommand)]
-    system: Option<SystemCommand>,
+    system: Option<System>,
     #[command(flatten)]
     salesforce: SalesforceArgs,
 }
 
-/// One subcommand per emulated system.
+/// The emulated systems; Salesforce is also the default.
 #[derive(Subcommand)]
-enum SystemCommand {
+enum System {
     /// The Salesforce REST API (the default).
     Salesforce(SalesforceArgs),
-    /// The Zendesk Support API v2 (Organizations, Users).
+    /// A local Zendesk: Support API v2 Organizations and Users, jobs, incremental exports.
     Zendesk(ZendeskArgs),
 }
 
@@ -123,8 +123,8 @@ fn options(cli: SalesforceArgs) -> Result<EmulatorOptions, String> {
         password: cli.password,
         refresh_token: cli.refresh_token,
         token_lifetime: Duration::from_secs(cli.token_lifetime_secs),
-        schema_json: read(&cli.schema, "schema")?,
-        data_json: read(&cli.data, "data")?,
+        schema_json: read_flag_file(&cli.schema, "schema")?,
+        data_json: read_flag_file(&cli.data, "data")?,
         api_request_limit: cli.api_limit,
         query_locator_ttl: Duration::from_secs(cli.query_locator_ttl_secs),
         deleted_record_error: match cli.deleted_record_error {
@@ -136,25 +136,30 @@ fn options(cli: SalesforceArgs) -> Result<EmulatorOptions, String> {
     })
 }
 
+/// Starts the Salesforce emulator; `Err` carries the exit code and message.
+fn start_salesforce(args: SalesforceArgs) -> Result<RunningEmulator, (u8, String)> {
+    let options = options(args).map_err(|e| (2, e))?;
+    start(options).map_err(|e| (1, e.to_string()))
+}
+
+/// Starts the Zendesk emulator; `Err` carries the exit code and message.
+fn start_zendesk(args: ZendeskArgs) -> Result<RunningEmulator, (u8, String)> {
+    let options = args.options().map_err(|e| (2, e))?;
+    hubsync_emulator::start_zendesk(options).map_err(|e| (1, e.to_string()))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let started: Result<Result<RunningEmulator, StartError>, String> = match cli.system {
-        None => options(cli.salesforce).map(start),
-        Some(SystemCommand::Salesforce(args)) => options(args).map(start),
-        Some(SystemCommand::Zendesk(args)) => args.options().map(start_zendesk),
-    };
-    let started = match started {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("hubsync-emulator: {e}");
-            return ExitCode::from(2);
-        }
+    let started = match cli.system {
+        None => start_salesforce(cli.salesforce),
+        Some(System::Salesforce(args)) => start_salesforce(args),
+        Some(System::Zendesk(args)) => start_zendesk(args),
     };
     let running = match started {
         Ok(r) => r,
-        Err(e) => {
+        Err((code, e)) => {
             eprintln!("hubsync-emulator: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(code);
         }
     };
     let mut stdout = std::io::stdout();

@@ -1,7 +1,6 @@
-//! The HTTP server every emulated system shares: our own accept loop (so a fault can
-//! really drop a connection), hyper for HTTP/1.1, axum for routing. Here also the
-//! Salesforce routes (data paths, OAuth, admin API); other systems bring their own
-//! [`Router`] to [`serve`].
+//! The HTTP server: our own accept loop (so a fault can really drop a connection),
+//! hyper for HTTP/1.1, axum for routing between the Salesforce paths, OAuth and the
+//! admin API.
 
 mod data;
 pub mod oauth;
@@ -91,15 +90,41 @@ async fn serve_connection(stream: TcpStream, router: Router) {
     }
 }
 
-/// Applies the request-level faults configured for `class`: waits out injected latency,
-/// drops the connection (never returning), or yields the failure to answer, which the
-/// caller renders in its system's error shape.
+/// Applies the request-level faults configured for `class` (Salesforce's error bodies).
+pub async fn inject_faults(
+    app: &App,
+    class: &'static str,
+    conn: &ConnKill,
+) -> Result<(), Response<Body>> {
+    apply_faults(&app.faults, &app.counters, class, conn, |failure| {
+        let error = match failure.kind {
+            FaultKind::Unavailable => ApiError::new(
+                503,
+                SfError::new("SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry"),
+            ),
+            _ => ApiError::new(
+                500,
+                SfError::new(
+                    "UNKNOWN_EXCEPTION",
+                    "An unexpected error occurred. Please include this ErrorId if you contact support: 1958320377-43051 (-1364373624)",
+                ),
+            ),
+        };
+        json_response(error.status, error.body())
+    })
+    .await
+}
+
+/// Applies the request-level faults configured for `class` of any system: waits out
+/// injected latency, drops the connection (never returning), or yields the failure
+/// response `render` makes for the failure (its kind, and `Retry-After` of a 429).
 pub async fn apply_faults(
     faults: &Faults,
     counters: &Counters,
     class: &'static str,
     conn: &ConnKill,
-) -> Result<(), Failure> {
+    render: impl FnOnce(Failure) -> Response<Body>,
+) -> Result<(), Response<Body>> {
     let plan = faults.on_request(class, |kind| counters.fault(kind));
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
@@ -109,48 +134,18 @@ pub async fn apply_faults(
         std::future::pending::<()>().await;
     }
     match plan.fail {
-        Some(failure) => Err(failure),
+        Some(failure) => Err(render(failure)),
         None => Ok(()),
-    }
-}
-
-/// [`apply_faults`] for a Salesforce request, with the failure as Salesforce answers it.
-pub async fn inject_faults(
-    app: &App,
-    class: &'static str,
-    conn: &ConnKill,
-) -> Result<(), Response<Body>> {
-    apply_faults(&app.faults, &app.counters, class, conn)
-        .await
-        .map_err(|failure| {
-            let error = salesforce_failure(failure.kind);
-            json_response(error.status, error.body())
-        })
-}
-
-fn salesforce_failure(kind: FaultKind) -> ApiError {
-    match kind {
-        FaultKind::Unavailable => ApiError::new(
-            503,
-            SfError::new("SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry"),
-        ),
-        _ => ApiError::new(
-            500,
-            SfError::new(
-                "UNKNOWN_EXCEPTION",
-                "An unexpected error occurred. Please include this ErrorId if you contact support: 1958320377-43051 (-1364373624)",
-            ),
-        ),
     }
 }
 
 /// A JSON response with Salesforce's content type.
 pub fn json_response(status: u16, body: String) -> Response<Body> {
-    json_response_as(status, body, "application/json;charset=UTF-8")
+    typed_response(status, "application/json;charset=UTF-8", body)
 }
 
-/// A JSON response with a system's own spelling of the content type.
-pub fn json_response_as(status: u16, body: String, content_type: &'static str) -> Response<Body> {
+/// A response with a body of the given content type.
+pub fn typed_response(status: u16, content_type: &'static str, body: String) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -1,11 +1,11 @@
 //! The Zendesk emulator's admin API under `/__emulator/` (no auth, JSON): the shared
-//! calls (health, faults, clock, counter reset) plus counters, reset, bulk load,
-//! record inspection, the rate-limit windows and job holding.
+//! calls (faults, clock) plus health, counters, reset, bulk load, record inspection,
+//! the rate-limit windows and job holding.
 
 use super::record::{clock_time, parse_timestamp, read_changes, Kind};
 use super::state::Zendesk;
 use super::store::Store;
-use crate::admin::{answer, bad, parse, shared_route, unknown, AdminError, Shared};
+use crate::admin::{bad, common, parse, respond, unknown, AdminError};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{Method, Response};
@@ -36,22 +36,26 @@ pub async fn handle(
     body: Bytes,
 ) -> Response<Body> {
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    answer(route(&zd, method.as_str(), &segments, &body))
+    respond(route(&zd, method.as_str(), &segments, &body))
 }
 
 fn route(zd: &Zendesk, method: &str, segments: &[&str], body: &[u8]) -> Result<Json, AdminError> {
-    let shared = Shared {
-        base_url: &zd.base_url,
-        faults: &zd.faults,
-        clock: &zd.clock,
-        counters: &zd.counters,
-        format_time: clock_time,
-    };
-    if let Some(result) = shared_route(&shared, method, segments, body) {
-        return result;
+    if let Some(answer) = common(&zd.faults, &zd.clock, method, segments, body) {
+        // The clock's `now` as Zendesk writes a timestamp.
+        return answer.map(|mut json| {
+            if segments == ["clock"] {
+                json["now"] = json!(clock_time(zd.clock.now_ms()));
+            }
+            json
+        });
     }
     Ok(match (method, segments) {
+        ("GET", ["health"]) => json!({"ok": true, "url": zd.base_url}),
         ("GET", ["counters"]) => counters(zd),
+        ("POST", ["counters", "reset"]) => {
+            zd.counters.reset();
+            json!({"reset": true})
+        }
         ("POST", ["reset"]) => {
             zd.store.write().reset();
             zd.jobs.reset();

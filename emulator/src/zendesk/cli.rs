@@ -1,7 +1,8 @@
 //! The `hubsync-emulator zendesk` flags and the [`ZendeskOptions`] they ask for.
 
 use super::{OrgDeletions, Role, ZendeskOptions};
-use crate::cli::{read_file, ServerArgs};
+use crate::cli::ServerArgs;
+use crate::read_flag_file;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -114,8 +115,8 @@ impl ZendeskArgs {
                 .forbidden_description
                 .unwrap_or(defaults.forbidden_description),
             job_delay: Duration::from_millis(cli.job_delay_ms),
-            schema_json: read_file(&cli.schema, "schema")?,
-            data_json: read_file(&cli.data, "data")?,
+            schema_json: read_flag_file(&cli.schema, "schema")?,
+            data_json: read_flag_file(&cli.data, "data")?,
             fault_seed: cli.server.fault_seed,
             worker_threads: cli.server.threads,
         })

@@ -9,7 +9,7 @@ use super::pages::Params;
 use super::routes::{route, Route};
 use super::state::Zendesk;
 use crate::faults::{Failure, FaultKind};
-use crate::http::{apply_faults, empty_response, json_response_as, ConnKill};
+use crate::http::{apply_faults, empty_response, typed_response, ConnKill};
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, Response, Uri};
@@ -80,8 +80,10 @@ async fn answer(
         }
     }
     let class = route.class();
-    if let Err(failure) = apply_faults(&zd.faults, &zd.counters, class, conn).await {
-        return (failure_response(failure), None);
+    if let Err(failure) =
+        apply_faults(&zd.faults, &zd.counters, class, conn, failure_response).await
+    {
+        return (failure, None);
     }
     let now = zd.now();
     let standing = match zd.api_window.take(now) {
@@ -174,7 +176,7 @@ fn parse_body(body: &[u8]) -> Result<Map<String, Json>, ZdError> {
 
 fn reply_response(reply: Reply) -> Response<Body> {
     let mut response = match reply.body {
-        Some(body) => json_response_as(reply.status, body.to_string(), CONTENT_TYPE),
+        Some(body) => typed_response(reply.status, CONTENT_TYPE, body.to_string()),
         None => empty_response(reply.status),
     };
     if let Some(location) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
@@ -187,16 +189,16 @@ fn reply_response(reply: Reply) -> Response<Body> {
 fn error_response(error: &ZdError) -> Response<Body> {
     match error {
         ZdError::RateLimited { retry_after, text } => {
-            let mut response = json_response_as(429, text.clone(), "text/plain; charset=utf-8");
+            let mut response = typed_response(429, "text/plain; charset=utf-8", text.clone());
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             response
         }
-        _ => json_response_as(
+        _ => typed_response(
             error.status(),
-            error.body().unwrap_or_default(),
             CONTENT_TYPE,
+            error.body().unwrap_or_default(),
         ),
     }
 }

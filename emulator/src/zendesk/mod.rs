@@ -26,7 +26,7 @@ mod routes;
 mod state;
 mod store;
 
-use crate::{launch, RunningEmulator, StartError};
+use crate::{serve_on, RunningEmulator, StartError};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -181,8 +181,12 @@ pub fn start_zendesk(options: ZendeskOptions) -> Result<RunningEmulator, StartEr
         Some(text) => fields::Schema::parse(text).map_err(StartError::Schema)?,
         None => fields::Schema::default(),
     };
-    launch(options.bind, options.port, options.worker_threads, |url| {
-        let state = Arc::new(state::Zendesk::new(options.clone(), schema, url));
+    serve_on(options.bind, options.port, options.worker_threads, |url| {
+        let state = Arc::new(state::Zendesk::new(
+            options.clone(),
+            schema,
+            url.to_string(),
+        ));
         if let Some(data) = &options.data_json {
             admin::load(&state, data).map_err(StartError::Data)?;
         }

@@ -62,7 +62,7 @@ impl Zendesk {
             jobs: Jobs::default(),
             clock: Clock::default(),
             counters: Counters::default(),
-            faults: Faults::new(options.fault_seed, &FAULTS),
+            faults: Faults::for_system(options.fault_seed, &FAULTS),
             api_window: Window::new(options.rate_limit),
             export_window: Window::new(options.export_rate_limit),
             user_updates: Mutex::new(HashMap::new()),

@@ -334,23 +334,23 @@ pub fn admin_call(agent: &Agent, base: &str, method: &str, path: &str, body: Opt
     )
 }
 
-/// Starts the `hubsync-emulator` binary with `args`; answers the child and the URL it
-/// printed as its first line.
+/// Starts the `hubsync-emulator` binary with `args`: the child and the URL its first
+/// stdout line names.
 pub fn spawn_binary(args: &[&str]) -> (std::process::Child, String) {
-    use std::io::BufRead;
+    use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hubsync-emulator"))
         .args(args)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("binary starts");
     let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
+    BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     let url = line
         .trim()
         .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("the first line names the URL: {line:?}"))
+        .expect("first line names the URL")
         .to_string();
     (child, url)
 }
