@@ -145,16 +145,6 @@ impl FaultRule {
     }
 }
 
-/// A failure to answer instead of the real one; each system renders it in its own
-/// error shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Failure {
-    /// `Unavailable`, `ServerError` or `RateLimited`.
-    pub kind: FaultKind,
-    /// `Retry-After` of a `RateLimited` failure.
-    pub retry_after_secs: u64,
-}
-
 /// What to do to one request.
 #[derive(Debug, Default)]
 pub struct RequestFaults {
@@ -162,8 +152,10 @@ pub struct RequestFaults {
     pub delay: Duration,
     /// Reset the connection without answering.
     pub drop: bool,
-    /// Answer this failure.
-    pub fail: Option<Failure>,
+    /// `Unavailable`, `ServerError` or `RateLimited`: the system renders its own error body.
+    pub fail: Option<FaultKind>,
+    /// `Retry-After` seconds of a `RateLimited` failure.
+    pub retry_after_secs: u64,
 }
 
 /// The configured rules and the seeded generator behind their random choices.
@@ -233,11 +225,10 @@ impl Faults {
             match rule.kind {
                 FaultKind::Latency => out.delay += Duration::from_millis(rule.latency_ms),
                 FaultKind::Drop => out.drop = true,
-                FaultKind::Unavailable | FaultKind::ServerError | FaultKind::RateLimited => {
-                    out.fail = Some(Failure {
-                        kind: rule.kind,
-                        retry_after_secs: rule.retry_after_secs.unwrap_or(1),
-                    })
+                FaultKind::Unavailable | FaultKind::ServerError => out.fail = Some(rule.kind),
+                FaultKind::RateLimited => {
+                    out.fail = Some(rule.kind);
+                    out.retry_after_secs = rule.retry_after_secs.unwrap_or(1);
                 }
                 FaultKind::LockRow => {}
             }

@@ -7,7 +7,7 @@ pub mod oauth;
 
 use crate::app::{App, Counters};
 use crate::errors::{ApiError, SfError};
-use crate::faults::{Failure, FaultKind, Faults};
+use crate::faults::{FaultKind, Faults};
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Response, StatusCode};
 use axum::routing::{any, get, post};
@@ -96,8 +96,8 @@ pub async fn inject_faults(
     class: &'static str,
     conn: &ConnKill,
 ) -> Result<(), Response<Body>> {
-    apply_faults(&app.faults, &app.counters, class, conn, |failure| {
-        let error = match failure.kind {
+    apply_faults(&app.faults, &app.counters, class, conn, |kind| {
+        let error = match kind {
             FaultKind::Unavailable => ApiError::new(
                 503,
                 SfError::new("SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry"),
@@ -117,13 +117,13 @@ pub async fn inject_faults(
 
 /// Applies the request-level faults configured for `class` of any system: waits out
 /// injected latency, drops the connection (never returning), or yields the failure
-/// response `render` makes for the failure (its kind, and `Retry-After` of a 429).
+/// response `render` makes for the fault's kind (with `Retry-After` on a 429 storm).
 pub async fn apply_faults(
     faults: &Faults,
     counters: &Counters,
     class: &'static str,
     conn: &ConnKill,
-    render: impl FnOnce(Failure) -> Response<Body>,
+    render: impl FnOnce(FaultKind) -> Response<Body>,
 ) -> Result<(), Response<Body>> {
     let plan = faults.on_request(class, |kind| counters.fault(kind));
     if !plan.delay.is_zero() {
@@ -134,7 +134,14 @@ pub async fn apply_faults(
         std::future::pending::<()>().await;
     }
     match plan.fail {
-        Some(failure) => Err(render(failure)),
+        Some(kind) => {
+            let mut response = render(kind);
+            if kind == FaultKind::RateLimited {
+                let retry = HeaderValue::from(plan.retry_after_secs);
+                response.headers_mut().insert(header::RETRY_AFTER, retry);
+            }
+            Err(response)
+        }
         None => Ok(()),
     }
 }

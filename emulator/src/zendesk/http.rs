@@ -8,7 +8,7 @@ use super::limits::Standing;
 use super::pages::Params;
 use super::routes::{route, Route};
 use super::state::Zendesk;
-use crate::faults::{Failure, FaultKind};
+use crate::faults::FaultKind;
 use crate::http::{apply_faults, empty_response, typed_response, ConnKill};
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, State};
@@ -213,11 +213,11 @@ fn limited(standing: Standing, what: &str) -> Response<Body> {
     })
 }
 
-/// An injected failure in Zendesk's shape.
-fn failure_response(failure: Failure) -> Response<Body> {
-    error_response(&match failure.kind {
+/// An injected failure in Zendesk's shape (the fault layer adds a 429's `Retry-After`).
+fn failure_response(kind: FaultKind) -> Response<Body> {
+    error_response(&match kind {
         FaultKind::RateLimited => ZdError::RateLimited {
-            retry_after: failure.retry_after_secs,
+            retry_after: 0,
             text: "Too many requests (injected by the emulator). Retry later.".into(),
         },
         FaultKind::Unavailable => ZdError::new(
