@@ -131,12 +131,13 @@ fn rows_changed_within_the_lag_wait_for_a_later_poll() {
 
 #[test]
 fn deletions_show_in_the_export_as_zendesk_reports_them() {
-    for deletions in [
-        hubsync_emulator::OrgDeletions::DeletedAt,
-        hubsync_emulator::OrgDeletions::Vanish,
+    for (deletions, users_shown) in [
+        (hubsync_emulator::OrgDeletions::DeletedAt, true),
+        (hubsync_emulator::OrgDeletions::Vanish, false),
     ] {
         let account = Account::with(hubsync_emulator::ZendeskOptions {
             org_deletions: deletions,
+            deleted_users_in_export: users_shown,
             ..options()
         });
         let org = account.org(json!({"name": "Gone"}));
@@ -171,12 +172,16 @@ fn deletions_show_in_the_export_as_zendesk_reports_them() {
                 assert_eq!(ids(&orgs, "organizations"), Vec::<u64>::new())
             }
         }
-        let users = account
-            .get(&format!("incremental/users/cursor.json?start_time={t0}"))
-            .json();
-        assert_eq!(ids(&users, "users"), [user]);
-        assert_eq!(users["users"][0]["active"], false);
-        assert!(epoch(&users["users"][0]["updated_at"]) >= t0 + 10);
+        for path in ["incremental/users/cursor.json", "incremental/users.json"] {
+            let users = account.get(&format!("{path}?start_time={t0}")).json();
+            if !users_shown {
+                assert_eq!(ids(&users, "users"), Vec::<u64>::new(), "{path}");
+                continue;
+            }
+            assert_eq!(ids(&users, "users"), [user], "{path}");
+            assert_eq!(users["users"][0]["active"], false);
+            assert!(epoch(&users["users"][0]["updated_at"]) >= t0 + 10);
+        }
     }
 }
 

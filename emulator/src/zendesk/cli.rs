@@ -15,7 +15,7 @@ enum NameCase {
 }
 
 /// The Zendesk emulator's flags (see emulator/README.md for the UNVERIFIED ones).
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct ZendeskArgs {
     #[command(flatten)]
     server: ServerArgs,
@@ -30,6 +30,7 @@ pub struct ZendeskArgs {
     #[arg(
         long,
         env = "HUBSYNC_ZENDESK_API_TOKEN",
+        hide_env_values = true,
         default_value = "hubsync-demo-token",
         hide_default_value = true
     )]
@@ -38,6 +39,7 @@ pub struct ZendeskArgs {
     #[arg(
         long,
         env = "HUBSYNC_ZENDESK_OAUTH_TOKEN",
+        hide_env_values = true,
         default_value = "hubsync-demo-oauth-token",
         hide_default_value = true
     )]
@@ -63,6 +65,9 @@ pub struct ZendeskArgs {
     /// How a deleted organization shows in the export.
     #[arg(long, value_enum, default_value = "deleted-at")]
     org_deletions: OrgDeletions,
+    /// Whether soft-deleted users show in the user exports (with active: false).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    deleted_users_in_export: bool,
     /// Updates of one user a minute before 429 (0: unlimited).
     #[arg(long, default_value_t = 0)]
     user_update_limit: u64,
@@ -107,6 +112,7 @@ impl ZendeskArgs {
             export_lag_secs: cli.export_lag_secs,
             org_name_case_insensitive: matches!(cli.org_name_case, NameCase::Insensitive),
             org_deletions: cli.org_deletions,
+            deleted_users_in_export: cli.deleted_users_in_export,
             user_update_limit: cli.user_update_limit,
             max_jobs: cli.max_jobs,
             offset_page_limit: cli.offset_page_limit,

@@ -91,6 +91,9 @@ pub struct ZendeskOptions {
     pub org_name_case_insensitive: bool,
     /// How deleted organizations show in the export (reference: UNVERIFIED).
     pub org_deletions: OrgDeletions,
+    /// Whether a soft-deleted user shows in the user exports (with `active: false`, as
+    /// its bumped `updated_at` implies; reference: UNVERIFIED) or is left out.
+    pub deleted_users_in_export: bool,
     /// Updates of one user a minute before 429 (0: no per-user limit; reference: the
     /// numbers are UNVERIFIED).
     pub user_update_limit: u64,
@@ -132,6 +135,7 @@ impl Default for ZendeskOptions {
             export_lag_secs: 60,
             org_name_case_insensitive: true,
             org_deletions: OrgDeletions::DeletedAt,
+            deleted_users_in_export: true,
             user_update_limit: 0,
             max_jobs: 30,
             offset_page_limit: 100,
@@ -162,6 +166,7 @@ impl fmt::Debug for ZendeskOptions {
             .field("export_lag_secs", &self.export_lag_secs)
             .field("org_name_case_insensitive", &self.org_name_case_insensitive)
             .field("org_deletions", &self.org_deletions)
+            .field("deleted_users_in_export", &self.deleted_users_in_export)
             .field("user_update_limit", &self.user_update_limit)
             .field("max_jobs", &self.max_jobs)
             .field("offset_page_limit", &self.offset_page_limit)

@@ -58,6 +58,7 @@ pub struct Store {
     next_id: u64,
     org_name_case_insensitive: bool,
     org_deletions: OrgDeletions,
+    deleted_users_in_export: bool,
     /// Write counters.
     pub stats: Stats,
 }
@@ -72,6 +73,7 @@ impl Store {
             next_id: FIRST_ID,
             org_name_case_insensitive: options.org_name_case_insensitive,
             org_deletions: options.org_deletions,
+            deleted_users_in_export: options.deleted_users_in_export,
             stats: Stats::default(),
         }
     }
@@ -371,14 +373,17 @@ impl Store {
     }
 
     /// Records of the export feed with `(updated_at, id)` in `from..`, changed no later
-    /// than `until`, in feed order: live records and tombstones.
+    /// than `until`, in feed order: live records and tombstones (and soft-deleted users
+    /// unless `deleted_users_in_export` is off).
     pub fn feed(&self, kind: Kind, from: (i64, u64), until: i64) -> impl Iterator<Item = &Record> {
         let table = self.table(kind);
+        let hide_inactive = kind == Kind::User && !self.deleted_users_in_export;
         table
             .feed
             .range(from..)
             .take_while(move |(t, _)| *t <= until)
             .filter_map(move |(_, id)| table.records.get(id).or_else(|| table.tombstones.get(id)))
+            .filter(move |r| !(hide_inactive && r.attrs.get("active") == Some(&json!(false))))
     }
 
     /// How many live records of each kind (soft-deleted users counted apart).
