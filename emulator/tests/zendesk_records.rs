@@ -389,6 +389,15 @@ fn show_many_and_search_answer_plain_lists() {
         names(account.get("organizations/search.json?name=b")),
         ["B"]
     );
+    let jo = account.user(json!({"name": "Jo", "email": "jo@acme.example"}));
+    for query in ["jo@acme.example", "email:JO@acme.example"] {
+        let found = account.get(&format!(
+            "users/search.json?query={}",
+            common::encode(query)
+        ));
+        assert_eq!(found.json()["users"][0]["id"], json!(jo), "{query}");
+    }
+    assert_eq!(account.get("users/search.json?query=Jo").status, 400);
     let ids: Vec<String> = (1..=101).map(|n| n.to_string()).collect();
     let too_many = account.get(&format!(
         "organizations/show_many.json?ids={}",

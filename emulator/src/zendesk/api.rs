@@ -323,17 +323,20 @@ fn show_many(ctx: &Ctx, kind: Kind) -> Result<Reply, ZdError> {
     Ok(plain_list(ctx, &store, kind, ids))
 }
 
+/// `organizations/search?external_id=|name=`, `users/search?external_id=|query=`
+/// (an email, optionally as `email:…`): exact, case-insensitive matches.
 fn search(ctx: &Ctx, kind: Kind) -> Result<Reply, ZdError> {
     let store = ctx.zd.store.read();
-    let value = |key: &str| ctx.params.list(key).and_then(|v| v.into_iter().next());
-    let found = match (kind, value("external_id"), value("name")) {
-        (_, Some(external), _) => store.by_external_id(kind, &external),
-        (Kind::Organization, None, Some(name)) => store.org_by_name(&name),
-        _ => {
-            return Err(ZdError::bad_value(
-                "this emulator searches by external_id (and organizations by name) only",
-            ))
+    let value = |key: &str| ctx.params.value(key);
+    let found = match (kind, value("external_id"), value("name"), value("query")) {
+        (_, Some(external), _, _) => store.by_external_id(kind, external),
+        (Kind::Organization, None, Some(name), _) => store.org_by_name(name),
+        (Kind::User, None, _, Some(query)) if query.contains('@') => {
+            store.user_by_email(query.trim().trim_start_matches("email:"))
         }
+        _ => return Err(ZdError::bad_value(
+            "this emulator searches by external_id, organizations by name and users by email only",
+        )),
     };
     Ok(plain_list(ctx, &store, kind, found.into_iter()))
 }

@@ -42,14 +42,19 @@ impl Params {
             .transpose()
     }
 
-    /// A comma-separated list parameter (`ids=1,2`); zenpy may append a stray
-    /// `?include=…` to the value, which is cut off.
+    /// One value; zenpy may append a stray `?include=…` query to it (reference §9),
+    /// which is cut off.
+    pub fn value(&self, key: &str) -> Option<&str> {
+        self.get(key).map(|v| match v.rfind('?') {
+            Some(at) if v[at..].contains('=') => &v[..at],
+            _ => v,
+        })
+    }
+
+    /// A comma-separated list parameter (`ids=1,2`), stray query cut off as by `value`.
     pub fn list(&self, key: &str) -> Option<Vec<String>> {
-        self.get(key).map(|v| {
-            v.split('?')
-                .next()
-                .unwrap_or_default()
-                .split(',')
+        self.value(key).map(|v| {
+            v.split(',')
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
                 .collect()
@@ -217,8 +222,11 @@ mod tests {
 
     #[test]
     fn list_parameters_drop_a_stray_query() {
-        let params = Params::parse("external_id=crm-1?include=None&page[size]=100&ids=1,%202,");
-        assert_eq!(params.list("external_id").unwrap(), ["crm-1"]);
+        let params = Params::parse(
+            "external_id=crm-1?include=None&page[size]=100&ids=1,%202,&name=Acme,%20Inc?",
+        );
+        assert_eq!(params.value("external_id"), Some("crm-1"));
+        assert_eq!(params.value("name"), Some("Acme, Inc?"));
         assert_eq!(params.list("ids").unwrap(), ["1", "2"]);
         assert_eq!(params.get("page[size]"), Some("100"));
         assert_eq!(
