@@ -77,9 +77,7 @@ pub fn execute(ctx: &Ctx, route: Route, body: Option<Map<String, Json>>) -> Resu
                 user_update_allowed(ctx, id)?;
             }
             ops::update(&mut ctx.zd.store.write(), kind, id, fields, ctx.now)?;
-            let mut reply = written(ctx, kind, id, 200);
-            reply.location = None;
-            Ok(reply)
+            Ok(shown(ctx, kind, id))
         }
         Route::Delete(kind, id) => {
             ctx.zd.store.write().delete(kind, id, ctx.now)?;
@@ -89,11 +87,7 @@ pub fn execute(ctx: &Ctx, route: Route, body: Option<Map<String, Json>>) -> Resu
                     body: None,
                     location: None,
                 },
-                Kind::User => {
-                    let mut reply = written(ctx, kind, id, 200);
-                    reply.location = None;
-                    reply
-                }
+                Kind::User => shown(ctx, kind, id),
             })
         }
         Route::ShowMany(kind) => show_many(ctx, kind),
@@ -158,8 +152,7 @@ pub fn execute(ctx: &Ctx, route: Route, body: Option<Map<String, Json>>) -> Resu
                 .into_iter()
                 .find(|f| f["id"] == json!(id))
                 .ok_or_else(ZdError::not_found)?;
-            let key = &kind.fields_path()[..kind.fields_path().len() - 1];
-            Ok(Reply::ok(json!({ key: field })))
+            Ok(Reply::ok(json!({ kind.field_key(): field })))
         }
         Route::JobStatus(id) => {
             let job = ctx
@@ -228,12 +221,20 @@ fn deleted_user(ctx: &Ctx, user: &Record) -> Json {
 
 /// The record after a write, with its `Location`.
 fn written(ctx: &Ctx, kind: Kind, id: u64, status: u16) -> Reply {
-    let store = ctx.zd.store.read();
-    let body = store.get(kind, id).map(|r| one(ctx, kind, r));
     Reply {
         status,
-        body,
         location: Some(format!("{}/api/v2/{}/{id}.json", ctx.base, kind.plural())),
+        ..shown(ctx, kind, id)
+    }
+}
+
+/// The record after a write that answers no `Location` (update, user delete).
+fn shown(ctx: &Ctx, kind: Kind, id: u64) -> Reply {
+    let store = ctx.zd.store.read();
+    Reply {
+        status: 200,
+        body: store.get(kind, id).map(|r| one(ctx, kind, r)),
+        location: None,
     }
 }
 

@@ -44,6 +44,14 @@ impl Kind {
         }
     }
 
+    /// `organization_field` / `user_field`: the wrapper key of one field definition.
+    pub fn field_key(self) -> &'static str {
+        match self {
+            Kind::Organization => "organization_field",
+            Kind::User => "user_field",
+        }
+    }
+
     /// `Organization` / `User`, as job types and messages name it.
     pub fn title(self) -> &'static str {
         match self {
