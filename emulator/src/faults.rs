@@ -1,13 +1,13 @@
-//! Fault injection: make the emulator fail the way Salesforce fails under load —
-//! 503s, 500s, row-lock contention, dropped connections, slow answers — either at a
-//! seeded random rate or deterministically for the next N requests.
+//! Fault injection: make the emulator fail the way Salesforce (or NetSuite) fails under
+//! load — 503s, 500s, row-lock contention, dropped connections, slow answers — either at
+//! a seeded random rate or deterministically for the next N requests. Which endpoint
+//! classes exist, and what a failure's body says, belong to each emulated system.
 
-use crate::errors::{ApiError, SfError};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// Endpoint classes a rule can target (besides `all`).
+/// Salesforce's endpoint classes a rule can target (besides `all`).
 pub const CLASSES: &[&str] = &[
     "token",
     "sobject",
@@ -68,13 +68,16 @@ pub struct FaultRule {
 }
 
 impl FaultRule {
-    fn check(&self) -> Result<(), String> {
-        if self.endpoint != "all" && !CLASSES.contains(&self.endpoint.as_str()) {
+    fn check(&self, classes: &[&str], per_record: bool) -> Result<(), String> {
+        if self.endpoint != "all" && !classes.contains(&self.endpoint.as_str()) {
             return Err(format!(
                 "unknown endpoint class {:?}; use all or one of {}",
                 self.endpoint,
-                CLASSES.join(", ")
+                classes.join(", ")
             ));
+        }
+        if self.kind == FaultKind::LockRow && !per_record {
+            return Err("lock_row faults exist only for the Salesforce emulator".into());
         }
         if let Some(rate) = self.rate {
             if !(0.0..=1.0).contains(&rate) {
@@ -112,26 +115,38 @@ impl FaultRule {
 pub struct RequestFaults {
     pub delay: Duration,
     pub drop: bool,
-    pub fail: Option<ApiError>,
+    /// `Unavailable` or `ServerError`: the system renders its own error body.
+    pub fail: Option<FaultKind>,
 }
 
 /// The configured rules and the seeded generator behind their random choices.
 pub struct Faults {
     state: Mutex<(Vec<FaultRule>, SplitMix64)>,
+    /// The endpoint classes of the emulated system.
+    classes: &'static [&'static str],
+    /// Whether per-record faults (`lock_row`) apply.
+    per_record: bool,
 }
 
 impl Faults {
-    /// No faults, with this seed.
+    /// No faults, with this seed, for the Salesforce emulator.
     pub fn new(seed: u64) -> Faults {
+        Faults::for_system(seed, CLASSES, true)
+    }
+
+    /// No faults, for a system with these endpoint classes (and per-record faults or not).
+    pub fn for_system(seed: u64, classes: &'static [&'static str], per_record: bool) -> Faults {
         Faults {
             state: Mutex::new((Vec::new(), SplitMix64(seed))),
+            classes,
+            per_record,
         }
     }
 
     /// Replaces the rules (and optionally reseeds) after checking them.
     pub fn set(&self, rules: Vec<FaultRule>, seed: Option<u64>) -> Result<(), String> {
         for rule in &rules {
-            rule.check()?;
+            rule.check(self.classes, self.per_record)?;
         }
         let mut state = self.state.lock();
         state.0 = rules;
@@ -144,7 +159,7 @@ impl Faults {
     /// Adds rules to the current ones.
     pub fn add(&self, rules: Vec<FaultRule>) -> Result<(), String> {
         for rule in &rules {
-            rule.check()?;
+            rule.check(self.classes, self.per_record)?;
         }
         self.state.lock().0.extend(rules);
         Ok(())
@@ -175,21 +190,7 @@ impl Faults {
             match rule.kind {
                 FaultKind::Latency => out.delay += Duration::from_millis(rule.latency_ms),
                 FaultKind::Drop => out.drop = true,
-                FaultKind::Unavailable => {
-                    out.fail = Some(ApiError::new(
-                        503,
-                        SfError::new("SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry"),
-                    ))
-                }
-                FaultKind::ServerError => {
-                    out.fail = Some(ApiError::new(
-                        500,
-                        SfError::new(
-                            "UNKNOWN_EXCEPTION",
-                            "An unexpected error occurred. Please include this ErrorId if you contact support: 1958320377-43051 (-1364373624)",
-                        ),
-                    ))
-                }
+                FaultKind::Unavailable | FaultKind::ServerError => out.fail = Some(rule.kind),
                 FaultKind::LockRow => {}
             }
         }

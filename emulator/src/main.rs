@@ -1,8 +1,9 @@
-//! `hubsync-emulator`: runs the local Salesforce until killed. Prints
-//! `listening on <url>` as the first line of stdout.
+//! `hubsync-emulator`: runs a local Salesforce (no subcommand) or another system
+//! (`hubsync-emulator netsuite …`) until killed. Prints `listening on <url>` as the first
+//! line of stdout.
 
-use clap::{Parser, ValueEnum};
-use hubsync_emulator::{start, DeletedRecordError, EmulatorOptions};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use hubsync_emulator::{netsuite, start, DeletedRecordError, EmulatorOptions, RunningEmulator};
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -15,10 +16,27 @@ enum DeletedAnswer {
     EntityIsDeleted,
 }
 
-/// A faithful local Salesforce REST API for trying and testing syncs offline.
+/// Faithful local SaaS APIs (Salesforce by default) for trying and testing syncs offline.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    /// The system to emulate; without one, Salesforce.
+    #[command(subcommand)]
+    system: Option<System>,
+    #[command(flatten)]
+    salesforce: SalesforceArgs,
+}
+
+/// The emulated systems other than the default Salesforce.
+#[derive(Subcommand)]
+enum System {
+    /// A local NetSuite: SuiteTalk REST (customer, contact), SuiteQL, TBA and OAuth 2.0 M2M.
+    Netsuite(netsuite::Args),
+}
+
+/// The Salesforce emulator's flags.
+#[derive(Args)]
+struct SalesforceArgs {
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
@@ -96,7 +114,7 @@ fn read(path: &Option<PathBuf>, what: &str) -> Result<Option<String>, String> {
         .transpose()
 }
 
-fn options(cli: Cli) -> Result<EmulatorOptions, String> {
+fn options(cli: SalesforceArgs) -> Result<EmulatorOptions, String> {
     let max_api_version = cli
         .api_version
         .trim_start_matches('v')
@@ -133,19 +151,29 @@ fn options(cli: Cli) -> Result<EmulatorOptions, String> {
     })
 }
 
+/// Starts the Salesforce emulator; `Err` carries the exit code and message.
+fn start_salesforce(args: SalesforceArgs) -> Result<RunningEmulator, (u8, String)> {
+    let options = options(args).map_err(|e| (2, e))?;
+    start(options).map_err(|e| (1, e.to_string()))
+}
+
+/// Starts the NetSuite emulator; `Err` carries the exit code and message.
+fn start_netsuite(args: netsuite::Args) -> Result<RunningEmulator, (u8, String)> {
+    let options = args.options().map_err(|e| (2, e))?;
+    netsuite::start(options).map_err(|e| (1, e.to_string()))
+}
+
 fn main() -> ExitCode {
-    let options = match options(Cli::parse()) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("hubsync-emulator: {e}");
-            return ExitCode::from(2);
-        }
+    let cli = Cli::parse();
+    let started = match cli.system {
+        None => start_salesforce(cli.salesforce),
+        Some(System::Netsuite(args)) => start_netsuite(args),
     };
-    let running = match start(options) {
+    let running = match started {
         Ok(r) => r,
-        Err(e) => {
+        Err((code, e)) => {
             eprintln!("hubsync-emulator: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(code);
         }
     };
     let mut stdout = std::io::stdout();
