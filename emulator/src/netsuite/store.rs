@@ -127,7 +127,17 @@ impl Store {
                 })?),
                 None => None,
             };
-        let mut values = existing.map(|r| r.values.clone()).unwrap_or_default();
+        let mut values = match existing {
+            Some(record) => record.values.clone(),
+            // NetSuite fills the checkboxes of a new record.
+            None => {
+                let mut defaults = BTreeMap::from([("isinactive".to_string(), Json::Bool(false))]);
+                if kind == RecordType::Customer {
+                    defaults.insert("isPerson".into(), Json::Bool(false));
+                }
+                defaults
+            }
+        };
         for (name, value) in body {
             let Some(field) = ctx.schema.field(kind, name) else {
                 if name == "links" || name == "id" || ctx.validation != PropertyValidation::Error {
