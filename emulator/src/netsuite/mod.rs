@@ -24,6 +24,7 @@ mod tba;
 mod timefmt;
 
 pub use args::{Args, DeletedTypeCase, PropertyValidation};
+pub use tba::client_header;
 
 use crate::app::{Clock, Counters};
 use crate::faults::Faults;

@@ -37,8 +37,8 @@ enum Tok {
 }
 
 fn lex(text: &str) -> Result<Vec<Tok>, NsError> {
-    const SYMBOLS: [&str; 13] = [
-        "<>", "!=", "<=", ">=", "||", "=", "<", ">", "(", ")", ",", "*", ".",
+    const SYMBOLS: [&str; 14] = [
+        "<>", "!=", "<=", ">=", "||", "=", "<", ">", "(", ")", ",", "*", ".", "-",
     ];
     let mut out = Vec::new();
     let mut rest = text;
@@ -117,6 +117,8 @@ enum Expr {
 
 struct Query {
     top: Option<usize>,
+    /// The table's alias in `FROM table alias`.
+    alias: Option<String>,
     /// `None`: `SELECT *`.
     items: Option<Vec<(Expr, Option<String>)>>,
     table: String,
@@ -132,7 +134,6 @@ const RESERVED: [&str; 16] = [
 struct Parser {
     toks: Vec<Tok>,
     at: usize,
-    alias: Option<String>,
 }
 
 impl Parser {
@@ -231,10 +232,12 @@ impl Parser {
             return Err(self.unexpected());
         }
         let table = self.ident()?;
-        if matches!(self.peek(), Some(Tok::Ident(w)) if !RESERVED.contains(&w.to_ascii_lowercase().as_str()))
+        let alias = if matches!(self.peek(), Some(Tok::Ident(w)) if !RESERVED.contains(&w.to_ascii_lowercase().as_str()))
         {
-            self.alias = Some(self.ident()?);
-        }
+            Some(self.ident()?)
+        } else {
+            None
+        };
         let filter = if self.kw("where") {
             Some(self.expr()?)
         } else {
@@ -267,6 +270,7 @@ impl Parser {
         }
         Ok(Query {
             top,
+            alias,
             items,
             table,
             filter,
@@ -368,6 +372,13 @@ impl Parser {
                     .map(Expr::Num)
                     .map_err(|_| unsupported(format!("the number {n}")))
             }
+            Some(Tok::Sym("-")) => {
+                self.at += 1;
+                match self.primary()? {
+                    Expr::Num(n) => Ok(Expr::Num(-n)),
+                    _ => Err(unsupported("arithmetic")),
+                }
+            }
             Some(Tok::Sym("(")) => {
                 self.at += 1;
                 if self.is_kw("select") {
@@ -392,12 +403,8 @@ impl Parser {
                             column.to_uppercase()
                         )));
                     }
-                    if self.alias.as_deref() != Some(name.as_str()) {
-                        return Err(NsError::search(format!(
-                            "Field '{name}.{column}' not found."
-                        )));
-                    }
-                    name = column;
+                    // The qualifier is checked against the FROM clause when binding.
+                    name = format!("{name}.{column}");
                 }
                 if self.sym("(") {
                     let mut args = Vec::new();
@@ -438,6 +445,8 @@ enum Source {
 
 struct Env<'a> {
     call: &'a Call<'a>,
+    /// Names a column may be qualified with: the table and its alias.
+    qualifiers: Vec<String>,
     store: &'a Store,
     source: Source,
     /// The records of a record source, by row number.
@@ -445,8 +454,20 @@ struct Env<'a> {
 }
 
 impl Env<'_> {
+    /// A column name without its qualifier; `None` when the qualifier is not the
+    /// queried table or its alias.
+    fn unqualified<'c>(&self, column: &'c str) -> Option<&'c str> {
+        match column.split_once('.') {
+            None => Some(column),
+            Some((q, c)) => self.qualifiers.iter().any(|k| k == q).then_some(c),
+        }
+    }
+
     /// Checks that a column exists (so errors do not depend on the data).
     fn has(&self, column: &str) -> bool {
+        let Some(column) = self.unqualified(column) else {
+            return false;
+        };
         match self.source {
             Source::Record(kind) => {
                 column == "id" || self.call.ns.schema.column(kind, column).is_some()
@@ -466,6 +487,7 @@ impl Env<'_> {
     }
 
     fn value(&self, row: usize, column: &str) -> V {
+        let column = self.unqualified(column).unwrap_or(column);
         match self.source {
             Source::Record(kind) => {
                 let Some(record) = self.records.get(row) else {
@@ -796,7 +818,6 @@ pub fn handle(call: &Call) -> Result<Response<Body>, NsError> {
     let mut parser = Parser {
         toks: lex(text)?,
         at: 0,
-        alias: None,
     };
     let query = parser.query()?;
     let store = call.ns.store.read();
@@ -809,8 +830,12 @@ pub fn handle(call: &Call) -> Result<Response<Body>, NsError> {
         Source::Record(kind) => store.table(kind).values().collect(),
         Source::Deleted => Vec::new(),
     };
+    let qualifiers = std::iter::once(query.table.clone())
+        .chain(query.alias.clone())
+        .collect();
     let env = Env {
         call,
+        qualifiers,
         store: &store,
         source,
         records,
@@ -826,7 +851,7 @@ pub fn handle(call: &Call) -> Result<Response<Body>, NsError> {
             .enumerate()
             .map(|(i, (expr, alias))| {
                 let name = alias.unwrap_or_else(|| match &expr {
-                    Expr::Col(c) => c.clone(),
+                    Expr::Col(c) => c.rsplit('.').next().unwrap_or(c).to_string(),
                     _ => format!("expr{}", i + 1),
                 });
                 (expr, name)
