@@ -474,7 +474,7 @@ fn records_are_created_read_updated_upserted_and_deleted() {
         .header("location")
         .unwrap()
         .ends_with(&format!("/customer/{id}")));
-    let record = ns.get(&format!("/record/v1/customer/eid:crm-42"));
+    let record = ns.get("/record/v1/customer/eid:crm-42");
     assert_eq!(record["phone"], "555-0100");
     assert!(record.get("email").is_none(), "null clears a field");
     assert_eq!(record["dateCreated"], json!(created));
@@ -547,7 +547,17 @@ fn records_are_created_read_updated_upserted_and_deleted() {
 fn refused_writes_name_the_problem_and_change_nothing() {
     let ns = Account::start();
     ns.create("customer", globex());
-    let cases: Vec<(&str, &str, Json, &[(&str, &str)], u16, &str, Option<&str>)> = vec![
+    /// (what, record type, body, headers, status, o:errorCode, o:errorPath)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Json,
+        &'a [(&'a str, &'a str)],
+        u16,
+        &'a str,
+        Option<&'a str>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "duplicate entityId",
             "customer",

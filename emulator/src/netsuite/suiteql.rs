@@ -213,14 +213,9 @@ impl Parser {
             let mut items = Vec::new();
             loop {
                 let expr = self.expr()?;
-                let alias = if self.kw("as") {
-                    Some(self.ident()?)
-                } else if matches!(self.peek(), Some(Tok::Ident(w)) if !w.eq_ignore_ascii_case("from"))
-                {
-                    Some(self.ident()?)
-                } else {
-                    None
-                };
+                let named = self.kw("as")
+                    || matches!(self.peek(), Some(Tok::Ident(w)) if !w.eq_ignore_ascii_case("from"));
+                let alias = if named { Some(self.ident()?) } else { None };
                 items.push((expr, alias));
                 if !self.sym(",") {
                     break;
@@ -750,8 +745,7 @@ fn function(name: &str, args: &[V], tz: i32) -> Result<V, NsError> {
     Ok(match (name, args) {
         (_, [V::Null, ..]) => V::Null,
         ("to_timestamp" | "to_date", [V::Text(text), format]) => {
-            let ms =
-                timefmt::parse(text, &format_of(format)?, tz).map_err(|e| NsError::search(e))?;
+            let ms = timefmt::parse(text, &format_of(format)?, tz).map_err(NsError::search)?;
             V::Time(ms)
         }
         ("to_char", [V::Time(ms), format]) => {
