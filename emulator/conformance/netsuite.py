@@ -11,16 +11,21 @@ import asyncio
 import os
 import sys
 
-# This file is named like the package it drives; keep its folder off the import path.
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+# This file is named like the package it drives: keep its folder off the import path
+# while the package loads, then put it back for the shared helpers.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 
 import httpx  # noqa: E402
 from netsuite import Config, NetSuite, TokenAuth  # noqa: E402
 from netsuite.exceptions import NetsuiteAPIRequestError  # noqa: E402
 from netsuite.rest_api import NetSuiteRestApi  # noqa: E402
 
+sys.path.insert(0, HERE)
+import checks  # noqa: E402
+from checks import check  # noqa: E402
+
 URL = sys.argv[1].rstrip("/")
-RESULTS = {"passed": 0, "failed": 0}
 
 
 class EmulatorRestApi(NetSuiteRestApi):
@@ -30,19 +35,8 @@ class EmulatorRestApi(NetSuiteRestApi):
         return f"{URL}/services/rest{subpath}"
 
 
-def check(name, condition, detail=""):
-    if condition:
-        RESULTS["passed"] += 1
-        print(f"ok   {name}")
-    else:
-        RESULTS["failed"] += 1
-        print(f"FAIL {name} {detail}")
-
-
 def admin(method, path, body=None):
-    response = httpx.request(method, f"{URL}/__emulator/{path}", json=body, timeout=30)
-    response.raise_for_status()
-    return response.json()
+    return checks.admin(URL, method, path, body)
 
 
 def client(**overrides):
@@ -171,8 +165,7 @@ async def main():
     gone = await ns.suiteql(q="SELECT recordid, type FROM deletedrecord ORDER BY deleteddate", limit=10)
     check("deletedrecord lists the deleted contact", gone["items"] == [{"links": [], "recordid": contact_id, "type": "contact"}], gone)
 
-    print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
-    sys.exit(1 if RESULTS["failed"] else 0)
+    sys.exit(checks.summary())
 
 
 asyncio.run(main())

@@ -180,6 +180,20 @@ impl Drop for RunningEmulator {
     }
 }
 
+/// Reads the file a command-line flag names (schema, data, key files), with an error
+/// that names the flag's purpose and the path; shared by every system's flags.
+pub fn read_flag_file(
+    path: &Option<std::path::PathBuf>,
+    what: &str,
+) -> Result<Option<String>, String> {
+    path.as_ref()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read the {what} file {}: {e}", p.display()))
+        })
+        .transpose()
+}
+
 /// Starts an emulator on its own background runtime and returns once it accepts
 /// connections.
 pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {

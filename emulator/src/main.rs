@@ -3,7 +3,9 @@
 //! line of stdout.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use hubsync_emulator::{netsuite, start, DeletedRecordError, EmulatorOptions, RunningEmulator};
+use hubsync_emulator::{
+    netsuite, read_flag_file, start, DeletedRecordError, EmulatorOptions, RunningEmulator,
+};
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -105,15 +107,6 @@ struct SalesforceArgs {
     threads: usize,
 }
 
-fn read(path: &Option<PathBuf>, what: &str) -> Result<Option<String>, String> {
-    path.as_ref()
-        .map(|p| {
-            std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read the {what} file {}: {e}", p.display()))
-        })
-        .transpose()
-}
-
 fn options(cli: SalesforceArgs) -> Result<EmulatorOptions, String> {
     let max_api_version = cli
         .api_version
@@ -138,8 +131,8 @@ fn options(cli: SalesforceArgs) -> Result<EmulatorOptions, String> {
         password: cli.password,
         refresh_token: cli.refresh_token,
         token_lifetime: Duration::from_secs(cli.token_lifetime_secs),
-        schema_json: read(&cli.schema, "schema")?,
-        data_json: read(&cli.data, "data")?,
+        schema_json: read_flag_file(&cli.schema, "schema")?,
+        data_json: read_flag_file(&cli.data, "data")?,
         api_request_limit: cli.api_limit,
         query_locator_ttl: Duration::from_secs(cli.query_locator_ttl_secs),
         deleted_record_error: match cli.deleted_record_error {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{agent, encode, send, try_send, wait_for, Resp};
+use common::{agent, encode, send, spawn_binary, try_send, wait_for, Resp};
 use hubsync_emulator::netsuite::{self, client_header, Options};
 use hubsync_emulator::RunningEmulator;
 use serde_json::{json, Value as Json};
@@ -1088,30 +1088,15 @@ fn faults_are_injected_through_the_admin_api() {
 
 #[test]
 fn the_binary_serves_netsuite_as_a_subcommand() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hubsync-emulator"))
-        .args([
-            "netsuite",
-            "--port",
-            "0",
-            "--concurrency-limit",
-            "3",
-            "--timezone-offset-minutes",
-            "-300",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+    let (mut child, url) = spawn_binary(&[
+        "netsuite",
+        "--port",
+        "0",
+        "--concurrency-limit",
+        "3",
+        "--timezone-offset-minutes",
+        "-300",
+    ]);
     let health = send(
         &agent(),
         "GET",
@@ -1132,7 +1117,7 @@ fn the_binary_serves_netsuite_as_a_subcommand() {
     child.wait().unwrap();
     assert_eq!(health["system"], "netsuite");
     assert_eq!(governance["limit"], 3);
-    let refused = Command::new(env!("CARGO_BIN_EXE_hubsync-emulator"))
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_hubsync-emulator"))
         .args(["netsuite", "--upsert-status", "42"])
         .output()
         .unwrap();

@@ -2,6 +2,7 @@
 //! a flag here, so a test can pin either reading instead of the emulator guessing.
 
 use super::Options;
+use crate::read_flag_file;
 use clap::ValueEnum;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -157,15 +158,6 @@ pub struct Args {
     fault_seed: u64,
 }
 
-fn read(path: &Option<PathBuf>, what: &str) -> Result<Option<String>, String> {
-    path.as_ref()
-        .map(|p| {
-            std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read the {what} file {}: {e}", p.display()))
-        })
-        .transpose()
-}
-
 impl Args {
     /// The options these flags ask for, or why they cannot be used.
     pub fn options(self) -> Result<Options, String> {
@@ -188,7 +180,7 @@ impl Args {
             timestamp_window_secs: self.timestamp_window_secs,
             m2m_client_id: self.m2m_client_id,
             m2m_certificate_id: self.m2m_certificate_id,
-            m2m_public_key_pem: read(&self.m2m_public_key, "M2M public key")?,
+            m2m_public_key_pem: read_flag_file(&self.m2m_public_key, "M2M public key")?,
             token_lifetime_secs: self.token_lifetime_secs,
             expires_in_number: self.expires_in_number,
             concurrency_limit: self.concurrency_limit,
@@ -210,8 +202,8 @@ impl Args {
             require_prefer_transient: self.require_prefer_transient,
             suiteql_max_rows: self.suiteql_max_rows,
             deleted_type_case: self.deleted_type_case,
-            schema_json: read(&self.schema, "schema")?,
-            data_json: read(&self.data, "data")?,
+            schema_json: read_flag_file(&self.schema, "schema")?,
+            data_json: read_flag_file(&self.data, "data")?,
             fault_seed: self.fault_seed,
             ..Options::default()
         })

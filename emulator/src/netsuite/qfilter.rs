@@ -183,26 +183,28 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> Result<Filter, NsError> {
-        let mut parts = vec![self.and()?];
-        while self.keyword("OR") {
-            parts.push(self.and()?);
-        }
-        Ok(if parts.len() == 1 {
-            parts.remove(0)
-        } else {
-            Filter::Or(parts)
-        })
+        self.joined("OR", Self::and, Filter::Or)
     }
 
     fn and(&mut self) -> Result<Filter, NsError> {
-        let mut parts = vec![self.atom()?];
-        while self.keyword("AND") {
-            parts.push(self.atom()?);
+        self.joined("AND", Self::atom, Filter::And)
+    }
+
+    /// `part (word part)*`; a single part stands alone.
+    fn joined(
+        &mut self,
+        word: &str,
+        part: fn(&mut Self) -> Result<Filter, NsError>,
+        all: fn(Vec<Filter>) -> Filter,
+    ) -> Result<Filter, NsError> {
+        let mut parts = vec![part(self)?];
+        while self.keyword(word) {
+            parts.push(part(self)?);
         }
         Ok(if parts.len() == 1 {
             parts.remove(0)
         } else {
-            Filter::And(parts)
+            all(parts)
         })
     }
 

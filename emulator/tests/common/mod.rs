@@ -291,6 +291,27 @@ impl Org {
     }
 }
 
+/// Starts the `hubsync-emulator` binary with `args`: the child and the URL its first
+/// stdout line names.
+pub fn spawn_binary(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hubsync-emulator"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("first line names the URL")
+        .to_string();
+    (child, url)
+}
+
 /// Waits until `check` holds, failing after a generous deadline.
 pub fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -1,4 +1,11 @@
-# Sourced by the conformance scripts: a Python virtualenv holding one pinned client.
+# Sourced by the conformance scripts (after `set -euo pipefail`): the work folder, a
+# Python virtualenv holding one pinned client, and the emulator binary under test.
+
+conformance_here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$conformance_here/../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+work="${HUBSYNC_CONFORMANCE_DIR:-$target/conformance}"
+mkdir -p "$work"
 
 # conformance_venv DIR REQUIREMENT CHECK: makes DIR a venv (installing Debian's
 # python3-venv first when root and missing) and pip-installs REQUIREMENT unless the
@@ -22,4 +29,13 @@ conformance_venv() {
     if ! "$venv/bin/python" -c "import sys; sys.exit(not ($check))" >/dev/null 2>&1; then
         "$venv/bin/pip" install --quiet --disable-pip-version-check "$requirement"
     fi
+}
+
+# conformance_emulator LOGFILE [args...]: builds the emulator, starts it with the args
+# (a system such as `netsuite` may come first), sets EMULATOR_URL and stops it on exit.
+conformance_emulator() {
+    (cd "$root" && cargo build --quiet -p hubsync-emulator)
+    . "$root/scripts/emulator.sh"
+    EMULATOR_BIN="$target/debug/hubsync-emulator" emulator_start "$@"
+    trap 'kill "$EMULATOR_PID" 2>/dev/null || true' EXIT
 }
