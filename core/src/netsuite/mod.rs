@@ -6,7 +6,9 @@
 //! Nothing here does I/O; the caller supplies the clock and, for TBA, may supply the
 //! nonce (tests pin both to reproduce the reference's signature vectors).
 
+/// OAuth 2.0 client credentials with a PS256 JWT assertion.
 pub mod m2m;
+/// Token-Based Authentication (OAuth 1.0a, HMAC-SHA256).
 pub mod tba;
 
 use url::Url;

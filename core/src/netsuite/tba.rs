@@ -32,9 +32,13 @@ fn pct(text: &str) -> String {
 pub struct TokenCredentials {
     /// The account id in realm form (`1234567_SB1`; see [`super::realm`]).
     pub realm: String,
+    /// The integration record's consumer key (`oauth_consumer_key`).
     pub consumer_key: String,
+    /// Half of the HMAC key; never sent.
     pub consumer_secret: Secret,
+    /// The access token's id (`oauth_token`).
     pub token_id: String,
+    /// The other half of the HMAC key; never sent.
     pub token_secret: Secret,
 }
 

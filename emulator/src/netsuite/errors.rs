@@ -14,8 +14,11 @@ pub const ERROR_TYPE: &str = "application/vnd.oracle.resource+json; type=error";
 /// One refused request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NsError {
+    /// HTTP status, repeated in the body.
     pub status: u16,
+    /// `o:errorCode`.
     pub code: String,
+    /// `detail`: what a person reads.
     pub detail: String,
     /// `o:errorPath`: the body property at fault.
     pub path: Option<String>,

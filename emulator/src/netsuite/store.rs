@@ -14,9 +14,13 @@ use std::collections::BTreeMap;
 /// the target's internal id as a string.
 #[derive(Debug, Clone)]
 pub struct Record {
+    /// Internal id (one space for all entities).
     pub id: u64,
+    /// Body fields by REST name.
     pub values: BTreeMap<String, Json>,
+    /// `dateCreated`, epoch ms (whole seconds).
     pub created_ms: i64,
+    /// `lastModifiedDate`, epoch ms (whole seconds).
     pub modified_ms: i64,
 }
 
@@ -30,9 +34,13 @@ impl Record {
 /// A row of the `deletedrecord` table.
 #[derive(Debug, Clone)]
 pub struct Deleted {
+    /// `recordid`.
     pub record_id: u64,
+    /// `type`.
     pub kind: RecordType,
+    /// `deleteddate`, epoch ms.
     pub deleted_ms: i64,
+    /// `name`: the deleted record's `entityId`.
     pub name: Option<String>,
 }
 
@@ -49,8 +57,11 @@ pub struct Store {
     next_id: u64,
     customers: BTreeMap<u64, Record>,
     contacts: BTreeMap<u64, Record>,
+    /// Reference targets of `subsidiary`: id → name.
     pub subsidiaries: BTreeMap<u64, String>,
+    /// The `deletedrecord` table, oldest first.
     pub deleted: Vec<Deleted>,
+    /// Writes so far.
     pub stats: Stats,
 }
 
