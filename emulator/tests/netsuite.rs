@@ -686,6 +686,17 @@ fn refused_writes_name_the_problem_and_change_nothing() {
         counts["records"]["customer"], 2,
         "only the two accepted creates stored"
     );
+    let asynchronous = ns.call_with(
+        "POST",
+        "/record/v1/customer",
+        &[("Prefer", "respond-async")],
+        Some(json!({"companyName": "Later", "subsidiary": {"id": "1"}})),
+    );
+    assert_eq!(
+        (asynchronous.status, error_code(&asynchronous)),
+        (400, "USER_ERROR".to_string()),
+        "async requests are refused, not run synchronously"
+    );
     let bad_json = send(
         &ns.agent,
         "POST",

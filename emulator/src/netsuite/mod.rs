@@ -336,6 +336,16 @@ async fn answer(
         return failure;
     }
     ns.counters.api_call(class);
+    let asynchronous = call
+        .header("prefer")
+        .is_some_and(|p| p.to_ascii_lowercase().contains("respond-async"));
+    if asynchronous {
+        // Answering synchronously would be answering wrongly: say so instead.
+        return NsError::user(
+            "The hubsync emulator does not serve asynchronous requests (Prefer: respond-async); send the request without it.",
+        )
+        .response();
+    }
     let result = if class == "suiteql" {
         suiteql::handle(&call)
     } else {
