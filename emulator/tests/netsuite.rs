@@ -1134,3 +1134,32 @@ fn the_binary_serves_netsuite_as_a_subcommand() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(2));
 }
+
+#[test]
+fn concurrent_upserts_of_one_external_id_make_one_record() {
+    let ns = Account::with(Options {
+        concurrency_limit: 100,
+        ..Options::default()
+    });
+    let path = "/services/rest/record/v1/customer/eid:hub-1";
+    let url = format!("{}{path}", ns.emulator.url());
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8)
+            .map(|i| {
+                let header = ns.header("PUT", path, "");
+                let url = url.clone();
+                scope.spawn(move || {
+                    let body = json!({"companyName": "Hub One", "phone": format!("555-{i}"), "subsidiary": {"id": "1"}});
+                    send(&agent(), "PUT", &url, &[("Authorization", &header)], Some(&body.to_string())).status
+                })
+            })
+            .collect();
+        for worker in workers {
+            assert_eq!(worker.join().unwrap(), 204);
+        }
+    });
+    let counts = ns.admin("GET", "counters", None).json();
+    assert_eq!(counts["records"]["customer"], 1);
+    assert_eq!(counts["recordsCreated"], 1);
+    assert_eq!(counts["recordsUpdated"], 7);
+}

@@ -84,10 +84,10 @@ pub fn handle(call: &Call) -> Result<Response<Body>, NsError> {
                 ("GET", Some(id)) => read(call, kind, id),
                 ("PATCH", Some(id)) => {
                     let body = json_body(call)?;
-                    write(call, kind, Some(id), &body)?;
+                    write(call, kind, Some(&Key::Internal(id)), &body)?;
                     Ok(located(204, &record_url(&call.origin, kind, id)))
                 }
-                ("PUT", found) => {
+                ("PUT", _) => {
                     let Key::External(eid) = key else {
                         return Err(NsError::new(
                             405,
@@ -103,18 +103,20 @@ pub fn handle(call: &Call) -> Result<Response<Body>, NsError> {
                                 "The externalId in the body differs from the one in the URL.",
                             ))
                         }
-                        _ => body.insert("externalId".into(), Json::String(eid)),
+                        _ => body.insert("externalId".into(), Json::String(eid.clone())),
                     };
-                    let id = write(call, kind, found, &body)?;
+                    // Resolved again under the write lock, so two upserts of one
+                    // external id never create two records.
+                    let id = write(call, kind, Some(&Key::External(eid)), &body)?;
                     Ok(located(
                         call.ns.options.upsert_status,
                         &record_url(&call.origin, kind, id),
                     ))
                 }
-                ("DELETE", Some(id)) => {
-                    call.ns.store.write().delete(kind, id, call.now_ms);
-                    Ok(empty_response(204))
-                }
+                ("DELETE", Some(id)) => match call.ns.store.write().delete(kind, id, call.now_ms) {
+                    Some(_) => Ok(empty_response(204)),
+                    None => Err(not_found()),
+                },
                 ("GET" | "PATCH" | "DELETE", None) => Err(not_found()),
                 _ => Err(not_allowed(method)),
             }
@@ -156,10 +158,11 @@ fn json_body(call: &Call) -> Result<Map<String, Json>, NsError> {
     }
 }
 
+/// Creates (`key` None), updates (an internal id) or upserts (an external id).
 fn write(
     call: &Call,
     kind: RecordType,
-    id: Option<u64>,
+    key: Option<&Key>,
     body: &Map<String, Json>,
 ) -> Result<u64, NsError> {
     let validation = call
@@ -172,7 +175,13 @@ fn write(
         validation,
         now_ms: call.now_ms,
     };
-    call.ns.store.write().write(&ctx, kind, id, body)
+    let mut store = call.ns.store.write();
+    let id = match key {
+        None => None,
+        Some(Key::Internal(id)) => Some(*id),
+        Some(Key::External(eid)) => store.by_external_id(kind, eid),
+    };
+    store.write(&ctx, kind, id, body)
 }
 
 /// A record as NetSuite renders it; `fields` limits the body fields.
