@@ -69,7 +69,7 @@ fn grant(ns: &Ns, headers: &HeaderMap, body: &[u8]) -> Result<Json, Refused> {
         .get(axum::http::header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    check_assertion(ns, field("client_assertion"), host, now_ms / 1000)?;
+    check_assertion(ns, field("client_assertion"), host, super::wall_secs())?;
     let token = format!("ns.{}", crate::http::oauth::random_text(64));
     let lifetime = ns.options.token_lifetime_secs;
     ns.bearer

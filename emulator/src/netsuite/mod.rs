@@ -368,6 +368,16 @@ fn authenticate(call: &Call, uri: &Uri) -> Result<(), NsError> {
         .map_err(|_| errors::invalid_login_tba(&call.ns.options.account))
 }
 
+/// Real (wall-clock) seconds. Times a client writes — `oauth_timestamp`, a JWT's
+/// `iat`/`exp` — are checked against these, because a client cannot follow the
+/// emulator's moved clock; times the emulator keeps (record stamps, token expiry) move
+/// with [`Clock`].
+pub(crate) fn wall_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// `http://host[:port]` as the client addressed it (the `Host` header).
 fn origin(headers: &HeaderMap) -> String {
     let host = headers

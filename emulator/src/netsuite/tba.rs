@@ -181,7 +181,7 @@ pub fn verify(call: &Call, path: &str, query: &str, header: &str) -> Result<(), 
     let timestamp: i64 = get("oauth_timestamp")?
         .parse()
         .map_err(|_| Refusal::Timestamp)?;
-    let now = call.now_ms.div_euclid(1000);
+    let now = super::wall_secs();
     let window = options.timestamp_window_secs;
     if (timestamp - now).abs() > window {
         return Err(Refusal::Timestamp);
