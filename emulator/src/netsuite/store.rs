@@ -8,7 +8,32 @@ use super::errors::NsError;
 use super::schema::{Field, FieldType, RecordType, Schema, Target};
 use super::{Options, PropertyValidation};
 use serde_json::{Map, Value as Json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+/// What must be unique among the records of a type: the `entityId` (for contacts,
+/// within their company), and the `externalId`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Unique {
+    Entity(RecordType, String, Option<String>),
+    External(RecordType, String),
+}
+
+/// The unique keys of a record's values.
+fn unique_keys(kind: RecordType, values: &BTreeMap<String, Json>) -> Vec<Unique> {
+    let text = |name: &str| values.get(name).and_then(Json::as_str).map(String::from);
+    let mut keys = Vec::with_capacity(2);
+    if let Some(entity) = text("entityId") {
+        let company = match kind {
+            RecordType::Customer => None,
+            RecordType::Contact => text("company"),
+        };
+        keys.push(Unique::Entity(kind, entity, company));
+    }
+    if let Some(external) = text("externalId") {
+        keys.push(Unique::External(kind, external));
+    }
+    keys
+}
 
 /// One customer or contact. `values` holds body fields by REST name; references hold
 /// the target's internal id as a string.
@@ -59,6 +84,8 @@ pub struct Store {
     contacts: BTreeMap<u64, Record>,
     /// Reference targets of `subsidiary`: id → name.
     pub subsidiaries: BTreeMap<u64, String>,
+    /// Index of the unique keys, so uniqueness checks and `eid:` lookups cost no scan.
+    unique: HashMap<Unique, u64>,
     /// The `deletedrecord` table, oldest first.
     pub deleted: Vec<Deleted>,
     /// Writes so far.
@@ -82,6 +109,7 @@ impl Store {
             customers: BTreeMap::new(),
             contacts: BTreeMap::new(),
             subsidiaries: BTreeMap::from([(1, "Parent Company".to_string())]),
+            unique: HashMap::new(),
             deleted: Vec::new(),
             stats: Stats::default(),
         }
@@ -104,10 +132,9 @@ impl Store {
 
     /// The internal id of the record with this external id.
     pub fn by_external_id(&self, kind: RecordType, external: &str) -> Option<u64> {
-        self.table(kind)
-            .values()
-            .find(|r| r.text("externalId") == Some(external))
-            .map(|r| r.id)
+        self.unique
+            .get(&Unique::External(kind, external.to_string()))
+            .copied()
     }
 
     /// The `refName` of a reference.
@@ -176,8 +203,13 @@ impl Store {
         let id = match id {
             Some(id) => {
                 let record = self.table_mut(kind).get_mut(&id).expect("checked above");
-                record.values = values;
+                let old = std::mem::replace(&mut record.values, values);
                 record.modified_ms = now;
+                let new = unique_keys(kind, &record.values);
+                for key in unique_keys(kind, &old) {
+                    self.unique.remove(&key);
+                }
+                self.unique.extend(new.into_iter().map(|key| (key, id)));
                 self.stats.updated += 1;
                 id
             }
@@ -190,6 +222,11 @@ impl Store {
                     created_ms: now,
                     modified_ms: now,
                 };
+                self.unique.extend(
+                    unique_keys(kind, &record.values)
+                        .into_iter()
+                        .map(|key| (key, id)),
+                );
                 self.table_mut(kind).insert(id, record);
                 self.stats.created += 1;
                 id
@@ -305,21 +342,11 @@ impl Store {
             let name = derived.ok_or_else(|| require("Name"))?;
             values.insert("entityId".into(), Json::String(name));
         }
-        let duplicate = || NsError::user(ctx.options.duplicate_detail.clone());
-        let others = self.table(kind).values().filter(|r| Some(r.id) != id);
-        for other in others {
-            let same = |name: &str| {
-                values.get(name).is_some() && other.values.get(name) == values.get(name)
-            };
-            let same_entity = match kind {
-                RecordType::Customer => same("entityId"),
-                RecordType::Contact => {
-                    same("entityId") && other.values.get("company") == values.get("company")
-                }
-            };
-            if same_entity || same("externalId") {
-                return Err(duplicate());
-            }
+        let taken = unique_keys(kind, values)
+            .iter()
+            .any(|key| self.unique.get(key).is_some_and(|owner| Some(*owner) != id));
+        if taken {
+            return Err(NsError::user(ctx.options.duplicate_detail.clone()));
         }
         Ok(())
     }
@@ -328,11 +355,20 @@ impl Store {
     /// customer lose their `company` (UNVERIFIED: NetSuite may refuse instead).
     pub fn delete(&mut self, kind: RecordType, id: u64, now_ms: i64) -> Option<Record> {
         let record = self.table_mut(kind).remove(&id)?;
+        for key in unique_keys(kind, &record.values) {
+            self.unique.remove(&key);
+        }
         if kind == RecordType::Customer {
             let key = Json::String(id.to_string());
             for contact in self.contacts.values_mut() {
                 if contact.values.get("company") == Some(&key) {
+                    for old in unique_keys(RecordType::Contact, &contact.values) {
+                        self.unique.remove(&old);
+                    }
                     contact.values.remove("company");
+                    for new in unique_keys(RecordType::Contact, &contact.values) {
+                        self.unique.entry(new).or_insert(contact.id);
+                    }
                 }
             }
         }
@@ -362,5 +398,83 @@ impl Store {
                 record.modified_ms = m;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(value: Json) -> Map<String, Json> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn unique_keys_follow_updates_and_deletes() {
+        let schema = Schema::default();
+        let options = Options::default();
+        let ctx = WriteCtx {
+            schema: &schema,
+            options: &options,
+            validation: PropertyValidation::Error,
+            now_ms: 1_000,
+        };
+        let mut store = Store::new();
+        let sub = json!({"id": "1"});
+        let a = store
+            .write(
+                &ctx,
+                RecordType::Customer,
+                None,
+                &body(json!({"companyName": "A", "externalId": "x", "subsidiary": sub})),
+            )
+            .unwrap();
+        let taken = store.write(
+            &ctx,
+            RecordType::Customer,
+            None,
+            &body(json!({"companyName": "B", "externalId": "x", "subsidiary": sub})),
+        );
+        assert_eq!(taken.unwrap_err().code, "USER_ERROR");
+        // Renaming frees the old name and external id.
+        store
+            .write(
+                &ctx,
+                RecordType::Customer,
+                Some(a),
+                &body(json!({"entityId": "A2", "externalId": "y"})),
+            )
+            .unwrap();
+        assert_eq!(store.by_external_id(RecordType::Customer, "x"), None);
+        assert_eq!(store.by_external_id(RecordType::Customer, "y"), Some(a));
+        let b = store
+            .write(
+                &ctx,
+                RecordType::Customer,
+                None,
+                &body(json!({"companyName": "A", "externalId": "x", "subsidiary": sub})),
+            )
+            .unwrap();
+        // Contacts are unique per company; deleting the company detaches them.
+        let jane = json!({"firstName": "Jane", "lastName": "Roe", "subsidiary": sub, "company": {"id": a.to_string()}});
+        let c = store
+            .write(&ctx, RecordType::Contact, None, &body(jane.clone()))
+            .unwrap();
+        assert!(store
+            .write(&ctx, RecordType::Contact, None, &body(jane))
+            .is_err());
+        let other = json!({"firstName": "Jane", "lastName": "Roe", "subsidiary": sub, "company": {"id": b.to_string()}});
+        assert!(store
+            .write(&ctx, RecordType::Contact, None, &body(other))
+            .is_ok());
+        store.delete(RecordType::Customer, a, 2_000).unwrap();
+        assert_eq!(store.by_external_id(RecordType::Customer, "y"), None);
+        assert!(store.table(RecordType::Contact)[&c]
+            .values
+            .get("company")
+            .is_none());
+        assert_eq!(store.deleted.len(), 1);
+        assert_eq!(store.deleted[0].deleted_ms, 2_000);
     }
 }
