@@ -470,10 +470,9 @@ mod tests {
             .is_ok());
         store.delete(RecordType::Customer, a, 2_000).unwrap();
         assert_eq!(store.by_external_id(RecordType::Customer, "y"), None);
-        assert!(store.table(RecordType::Contact)[&c]
+        assert!(!store.table(RecordType::Contact)[&c]
             .values
-            .get("company")
-            .is_none());
+            .contains_key("company"));
         assert_eq!(store.deleted.len(), 1);
         assert_eq!(store.deleted[0].deleted_ms, 2_000);
     }
