@@ -422,52 +422,26 @@ mod tests {
         };
         let mut store = Store::new();
         let sub = json!({"id": "1"});
-        let a = store
-            .write(
-                &ctx,
-                RecordType::Customer,
-                None,
-                &body(json!({"companyName": "A", "externalId": "x", "subsidiary": sub})),
-            )
-            .unwrap();
-        let taken = store.write(
-            &ctx,
-            RecordType::Customer,
-            None,
-            &body(json!({"companyName": "B", "externalId": "x", "subsidiary": sub})),
-        );
+        let mut put = |kind, id, value: Json| store.write(&ctx, kind, id, &body(value));
+        let customer = |name: &str, external: &str| json!({"companyName": name, "externalId": external, "subsidiary": {"id": "1"}});
+        let a = put(RecordType::Customer, None, customer("A", "x")).unwrap();
+        let taken = put(RecordType::Customer, None, customer("B", "x"));
         assert_eq!(taken.unwrap_err().code, "USER_ERROR");
         // Renaming frees the old name and external id.
-        store
-            .write(
-                &ctx,
-                RecordType::Customer,
-                Some(a),
-                &body(json!({"entityId": "A2", "externalId": "y"})),
-            )
-            .unwrap();
-        assert_eq!(store.by_external_id(RecordType::Customer, "x"), None);
-        assert_eq!(store.by_external_id(RecordType::Customer, "y"), Some(a));
-        let b = store
-            .write(
-                &ctx,
-                RecordType::Customer,
-                None,
-                &body(json!({"companyName": "A", "externalId": "x", "subsidiary": sub})),
-            )
-            .unwrap();
+        put(
+            RecordType::Customer,
+            Some(a),
+            json!({"entityId": "A2", "externalId": "y"}),
+        )
+        .unwrap();
+        let b = put(RecordType::Customer, None, customer("A", "x")).unwrap();
         // Contacts are unique per company; deleting the company detaches them.
-        let jane = json!({"firstName": "Jane", "lastName": "Roe", "subsidiary": sub, "company": {"id": a.to_string()}});
-        let c = store
-            .write(&ctx, RecordType::Contact, None, &body(jane.clone()))
-            .unwrap();
-        assert!(store
-            .write(&ctx, RecordType::Contact, None, &body(jane))
-            .is_err());
-        let other = json!({"firstName": "Jane", "lastName": "Roe", "subsidiary": sub, "company": {"id": b.to_string()}});
-        assert!(store
-            .write(&ctx, RecordType::Contact, None, &body(other))
-            .is_ok());
+        let jane = |company: u64| json!({"firstName": "Jane", "lastName": "Roe", "subsidiary": sub, "company": {"id": company.to_string()}});
+        let c = put(RecordType::Contact, None, jane(a)).unwrap();
+        assert!(put(RecordType::Contact, None, jane(a)).is_err());
+        assert!(put(RecordType::Contact, None, jane(b)).is_ok());
+        assert_eq!(store.by_external_id(RecordType::Customer, "x"), Some(b));
+        assert_eq!(store.by_external_id(RecordType::Customer, "y"), Some(a));
         store.delete(RecordType::Customer, a, 2_000).unwrap();
         assert_eq!(store.by_external_id(RecordType::Customer, "y"), None);
         assert!(!store.table(RecordType::Contact)[&c]
