@@ -961,14 +961,38 @@ fn suiteql_flags_pin_unverified_behaviour() {
 fn custom_entity_fields_come_from_the_schema_file() {
     let schema = json!({"customFields": [
         {"id": "custentity_tier", "type": "text", "label": "Tier", "appliesTo": ["customer"]},
-        {"id": "custentity_vip", "type": "checkbox", "appliesTo": ["customer", "contact"]}
+        {"id": "custentity_vip", "type": "checkbox", "appliesTo": ["customer", "contact"]},
+        {"id": "custentity_synced", "type": "datetime", "appliesTo": ["customer"]}
     ]});
     let ns = Account::with(Options {
         schema_json: Some(schema.to_string()),
         ..Options::default()
     });
-    let id = ns.create("customer", json!({"companyName": "Acme", "subsidiary": {"id": "1"}, "custentity_tier": "gold", "custentity_vip": true}));
+    let id = ns.create("customer", json!({"companyName": "Acme", "subsidiary": {"id": "1"}, "custentity_tier": "gold", "custentity_vip": true, "custentity_synced": "2024-01-15T11:02:11+01:00"}));
     let record = ns.get(&format!("/record/v1/customer/{id}"));
+    assert_eq!(
+        record["custentity_synced"], "2024-01-15T10:02:11Z",
+        "datetimes read back in UTC"
+    );
+    let synced = ns.rows("SELECT TO_CHAR(custentity_synced, 'YYYY-MM-DD HH24:MI:SS') AS s FROM customer WHERE custentity_synced > TO_TIMESTAMP('2024-01-15 10:00:00', 'YYYY-MM-DD HH24:MI:SS')");
+    assert_eq!(
+        synced,
+        vec![json!({"links": [], "s": "2024-01-15 10:02:11"})]
+    );
+    let listed = ns.get(&format!(
+        "/record/v1/customer?q={}",
+        encode("custentity_synced ON \"1/15/2024\"")
+    ));
+    assert_eq!(listed["totalResults"], 1);
+    let bad = ns.call(
+        "PATCH",
+        &format!("/record/v1/customer/{id}"),
+        Some(json!({"custentity_synced": "yesterday"})),
+    );
+    assert_eq!(
+        (bad.status, error_code(&bad)),
+        (400, "INVALID_CONTENT".to_string())
+    );
     assert_eq!(
         (
             record["custentity_tier"].as_str(),

@@ -148,7 +148,7 @@ impl Op {
                 )
             }
             FieldType::Ref(_) => matches!(self, AnyOf | Equal),
-            FieldType::Date | FieldType::Stamp => {
+            FieldType::Date | FieldType::DateTime | FieldType::Stamp => {
                 matches!(self, After | Before | On | OnOrAfter | OnOrBefore)
             }
         }
@@ -375,10 +375,13 @@ fn test(
                 _ => want.len() == 2 && have >= want[0] && have <= want[1],
             }
         }
-        FieldType::Date | FieldType::Stamp => {
+        FieldType::Date | FieldType::DateTime | FieldType::Stamp => {
             let tz = options.timezone_offset_minutes;
             let day_of = |ms: i64| timefmt::format(ms, "YYYY-MM-DD", tz).ok();
             let have = match value {
+                Json::String(s) if kind == FieldType::DateTime => {
+                    timefmt::parse_iso(s).and_then(day_of)
+                }
                 Json::String(s) => Some(s.clone()),
                 other => other.as_i64().and_then(day_of),
             };

@@ -364,6 +364,7 @@ fn metadata(call: &Call, rest: &[&str]) -> Result<Response<Body>, NsError> {
                     FieldType::Integer => ("integer", Some("int64")),
                     FieldType::Float => ("number", Some("double")),
                     FieldType::Date => ("string", Some("date")),
+                    FieldType::DateTime => ("string", Some("date-time")),
                     FieldType::Stamp => ("string", Some("date-time")),
                     FieldType::Ref(_) => ("object", None),
                 };

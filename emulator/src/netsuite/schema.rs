@@ -41,6 +41,8 @@ pub enum FieldType {
     Float,
     /// A `YYYY-MM-DD` date (no time zone).
     Date,
+    /// A datetime: written ISO-8601 with `Z` or an offset, read back in UTC (`…Z`).
+    DateTime,
     /// `{"id": "…"}` on write; `{"links", "id", "refName"}` on read.
     Ref(Target),
     /// `dateCreated`, `lastModifiedDate`: set by the server, ignored on write.
@@ -167,9 +169,10 @@ impl Schema {
                 "integer" => FieldType::Integer,
                 "float" => FieldType::Float,
                 "date" => FieldType::Date,
+                "datetime" => FieldType::DateTime,
                 other => {
                     return Err(format!(
-                        "schema file: {id}: type {other:?} is not text, checkbox, integer, float or date"
+                        "schema file: {id}: type {other:?} is not text, checkbox, integer, float, date or datetime"
                     ))
                 }
             };

@@ -256,6 +256,12 @@ impl Store {
             FieldType::Date => value.as_str().is_some_and(|s| {
                 super::timefmt::parse(s, "YYYY-MM-DD", 0).is_ok() && s.len() == 10
             }),
+            FieldType::DateTime => {
+                let ms = value.as_str().and_then(super::timefmt::parse_iso);
+                return ms
+                    .map(|ms| Some(Json::String(super::timefmt::iso(ms))))
+                    .ok_or_else(invalid);
+            }
             FieldType::Ref(target) => {
                 let id = match &value["id"] {
                     Json::String(s) => s.clone(),

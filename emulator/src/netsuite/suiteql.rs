@@ -506,6 +506,7 @@ impl Env<'_> {
                             FieldType::Date => {
                                 timefmt::parse(s, "YYYY-MM-DD", 0).map_or(V::Null, V::Time)
                             }
+                            FieldType::DateTime => timefmt::parse_iso(s).map_or(V::Null, V::Time),
                             _ => V::Text(s.clone()),
                         },
                         Some(other) => V::Text(other.to_string()),
