@@ -20,7 +20,7 @@ enum DeletedAnswer {
 
 /// Faithful local SaaS APIs (Salesforce by default) for trying and testing syncs offline.
 #[derive(Parser)]
-#[command(version, about, args_conflicts_with_subcommands = true)]
+#[command(version, args_conflicts_with_subcommands = true)]
 struct Cli {
     /// The system to emulate; without one, Salesforce.
     #[command(subcommand)]
