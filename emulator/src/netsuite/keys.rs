@@ -115,3 +115,44 @@ fn certificate_spki(der: &[u8]) -> Result<Vec<u8>, String> {
     let (_, _, after) = element(tbs)?;
     Ok(tbs[..tbs.len() - after.len()].to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EC_CERTIFICATE: &str = include_str!("testdata/ec.crt");
+    const EC_SPKI: &str = include_str!("testdata/ec.pub");
+    const RSA_SPKI: &str = include_str!("testdata/rsa.pub");
+    const RSA_PKCS1: &str = include_str!("testdata/rsa1.pub");
+
+    fn der(key: &PublicKey) -> (&'static str, &[u8]) {
+        match key {
+            PublicKey::Rsa(d) => ("rsa", d),
+            PublicKey::Ec(d) => ("ec", d),
+        }
+    }
+
+    #[test]
+    fn reads_every_pem_form_of_one_key_alike() {
+        let from_certificate = PublicKey::from_pem(EC_CERTIFICATE).unwrap();
+        let from_spki = PublicKey::from_pem(EC_SPKI).unwrap();
+        assert_eq!(der(&from_certificate), der(&from_spki));
+        assert_eq!(der(&from_spki).1.len(), 65, "an uncompressed P-256 point");
+        let spki = PublicKey::from_pem(RSA_SPKI).unwrap();
+        let pkcs1 = PublicKey::from_pem(RSA_PKCS1).unwrap();
+        assert_eq!(der(&spki), der(&pkcs1));
+        assert!(
+            spki.verify("ES256", b"x", b"y").is_err(),
+            "alg must fit the key"
+        );
+        assert!(from_spki.verify("ES256", b"x", &[0; 64]).is_err());
+        for bad in [
+            "no pem here",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+            "-----BEGIN PUBLIC KEY-----\n!!!\n-----END PUBLIC KEY-----",
+            "-----BEGIN PUBLIC KEY-----\nMAMCAQA=\n-----END PUBLIC KEY-----",
+        ] {
+            assert!(PublicKey::from_pem(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -301,10 +301,6 @@ impl Parser {
         for op in ["=", "<>", "!=", "<=", ">=", "<", ">"] {
             if self.sym(op) {
                 let op = if op == "!=" { "<>" } else { op };
-                let op = ["=", "<>", "<=", ">=", "<", ">"]
-                    .into_iter()
-                    .find(|o| *o == op)
-                    .unwrap_or("=");
                 return Ok(Expr::Cmp(op, Box::new(left), Box::new(self.primary()?)));
             }
         }
