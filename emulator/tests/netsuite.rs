@@ -1122,8 +1122,15 @@ fn faults_are_injected_through_the_admin_api() {
 
 #[test]
 fn the_binary_serves_netsuite_as_a_subcommand() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let schema = format!("{examples}/netsuite-schema.json");
+    let data = format!("{examples}/netsuite-data.json");
     let (mut child, url) = spawn_binary(&[
         "netsuite",
+        "--schema",
+        &schema,
+        "--data",
+        &data,
         "--port",
         "0",
         "--concurrency-limit",
@@ -1147,9 +1154,30 @@ fn the_binary_serves_netsuite_as_a_subcommand() {
         None,
     )
     .json();
+    let counters = send(
+        &agent(),
+        "GET",
+        &format!("{url}/__emulator/counters"),
+        &[],
+        None,
+    )
+    .json();
+    let contacts = send(
+        &agent(),
+        "GET",
+        &format!("{url}/__emulator/records/contact"),
+        &[],
+        None,
+    )
+    .json();
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(health["system"], "netsuite");
+    assert_eq!(counters["records"]["customer"], 2, "the example data loads");
+    assert_eq!(
+        contacts["items"][0]["custentity_hubsync_vip"], true,
+        "with the example schema"
+    );
     assert_eq!(governance["limit"], 3);
     let refused = std::process::Command::new(env!("CARGO_BIN_EXE_hubsync-emulator"))
         .args(["netsuite", "--upsert-status", "42"])
