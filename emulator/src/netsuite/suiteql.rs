@@ -397,6 +397,18 @@ impl Parser {
                     // The qualifier is checked against the FROM clause when binding.
                     name = format!("{name}.{column}");
                 }
+                if name == "count" && self.sym("(") {
+                    if self.is_kw("distinct") {
+                        return Err(unsupported("COUNT(DISTINCT …)"));
+                    }
+                    if self.sym("*") {
+                        self.expect_sym(")")?;
+                        return Ok(Expr::Func(name, Vec::new()));
+                    }
+                    let arg = self.expr()?;
+                    self.expect_sym(")")?;
+                    return Ok(Expr::Func(name, vec![arg]));
+                }
                 if self.sym("(") {
                     let mut args = Vec::new();
                     if !self.sym(")") {
@@ -555,6 +567,8 @@ impl Env<'_> {
                     "to_char" => 1..=2,
                     "upper" | "lower" => 1..=1,
                     "nvl" => 2..=2,
+                    // `COUNT(*)` has no argument.
+                    "count" => 0..=1,
                     _ => return Err(unsupported(format!("the function {}", name.to_uppercase()))),
                 };
                 if !arity.contains(&args.len()) {
@@ -753,6 +767,11 @@ fn function(name: &str, args: &[V], tz: i32) -> Result<V, NsError> {
         ("upper", [V::Text(t)]) => V::Text(t.to_uppercase()),
         ("lower", [V::Text(t)]) => V::Text(t.to_lowercase()),
         ("nvl", [value, _]) => value.clone(),
+        ("count", _) => {
+            return Err(unsupported(
+                "COUNT beside other columns or inside a function (there is no GROUP BY)",
+            ))
+        }
         _ => {
             return Err(unsupported(format!(
                 "{} with these arguments",
@@ -769,6 +788,41 @@ fn sort_key(a: &V, b: &V) -> Ordering {
         (_, V::Null) => Ordering::Less,
         _ => compare(a, b).ok().flatten().unwrap_or(Ordering::Equal),
     }
+}
+
+fn is_count(expr: &Expr) -> bool {
+    matches!(expr, Expr::Func(name, _) if name == "count")
+}
+
+/// The one row of `SELECT COUNT(*) [, COUNT(col)…]` over the rows kept: `COUNT(*)`
+/// counts them, `COUNT(expr)` those where `expr` is not null. Without `GROUP BY`, a
+/// plain column beside a count (or an `ORDER BY`) is refused, as Oracle refuses it.
+fn aggregate(
+    env: &Env,
+    items: &[(Expr, String)],
+    kept: &[usize],
+    unordered: bool,
+) -> Result<Vec<V>, NsError> {
+    if !unordered {
+        return Err(unsupported("ORDER BY with COUNT"));
+    }
+    items
+        .iter()
+        .map(|(expr, _)| match expr {
+            Expr::Func(name, args) if name == "count" => {
+                let mut n = 0usize;
+                for row in kept {
+                    let counted = match args.first() {
+                        None => true,
+                        Some(arg) => env.eval(*row, arg)? != V::Null,
+                    };
+                    n += usize::from(counted);
+                }
+                Ok(V::Num(n as f64))
+            }
+            _ => Err(unsupported("a column beside COUNT (there is no GROUP BY)")),
+        })
+        .collect()
 }
 
 /// The SuiteQL endpoint.
@@ -905,15 +959,29 @@ pub fn handle(call: &Call) -> Result<Response<Body>, NsError> {
             .find(|o| o.is_ne())
             .unwrap_or(Ordering::Equal)
     });
-    rows.truncate(query.top.unwrap_or(usize::MAX).min(max_rows));
-    let total = rows.len();
+    let kept: Vec<usize> = rows.into_iter().map(|(row, _)| row).collect();
+    let mut results = if items.iter().any(|(e, _)| is_count(e)) {
+        vec![aggregate(&env, &items, &kept, order.is_empty())?]
+    } else {
+        let mut results = Vec::new();
+        for row in kept.iter().take(query.top.unwrap_or(usize::MAX)) {
+            let values = items
+                .iter()
+                .map(|(expr, _)| env.eval(*row, expr))
+                .collect::<Result<Vec<_>, _>>()?;
+            results.push(values);
+        }
+        results
+    };
+    results.truncate(max_rows);
+    let total = results.len();
     let options = &call.ns.options;
     let mut page = Vec::new();
-    for (row, _) in rows.iter().skip(offset).take(limit) {
+    for values in results.into_iter().skip(offset).take(limit) {
         let mut item = Map::new();
         item.insert("links".into(), json!([]));
-        for (expr, name) in &items {
-            let text = match env.eval(*row, expr)? {
+        for ((_, name), value) in items.iter().zip(values) {
+            let text = match value {
                 V::Null if options.suiteql_omit_nulls => continue,
                 V::Null => Json::Null,
                 V::Text(t) => Json::String(t),
