@@ -152,6 +152,8 @@ async def main():
         limit=1000,
     )
     check("TO_TIMESTAMP/TO_CHAR watermark query finds today's changes", modified["count"] == 2 and len(modified["items"][0]["lastmodified"]) == 19, modified)
+    counted = await ns.suiteql(q="SELECT COUNT(*) AS n FROM customer")
+    check("SuiteQL COUNT(*) counts the customers", counted["items"] == [{"links": [], "n": "2"}], counted)
     status, code = await error_of(ns.suiteql(q="SELECT foo FROM customer"))
     check("an unknown SuiteQL field is 400 USER_ERROR", (status, code) == (400, "USER_ERROR"), (status, code))
     status, code = await error_of(ns.suiteql(q="SELECT c.id FROM customer c JOIN contact t ON t.company = c.id"))
