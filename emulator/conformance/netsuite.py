@@ -16,6 +16,13 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 
+import warnings  # noqa: E402
+
+# authlib forces its notice that its httpx integration is deprecated; it is not ours to fix.
+from authlib.deprecate import AuthlibDeprecationWarning  # noqa: E402
+
+warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+
 import httpx  # noqa: E402
 from netsuite import Config, NetSuite, TokenAuth  # noqa: E402
 from netsuite.exceptions import NetsuiteAPIRequestError  # noqa: E402

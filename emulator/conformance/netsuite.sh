@@ -11,4 +11,4 @@ conformance_venv "$venv" "netsuite==0.12.0" \
     "__import__('importlib.metadata').metadata.version('netsuite') == '0.12.0'"
 conformance_emulator "$work/emulator-netsuite.log" netsuite
 
-"$venv/bin/python" -W "ignore:The httpx module is deprecated" "$here/netsuite.py" "$EMULATOR_URL"
+"$venv/bin/python" "$here/netsuite.py" "$EMULATOR_URL"
