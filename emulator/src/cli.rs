@@ -1,6 +1,6 @@
 //! Command-line flags every emulated system shares: where to listen, threads, the fault
-//! seed. Each system's own flags live in its module tree (`zendesk::cli`); the binary
-//! has a subcommand per system.
+//! seed. Each system's own flags live in its module tree (`zendesk::cli`,
+//! `netsuite::args`); the binary has a subcommand per system.
 
 use clap::Args;
 use std::net::IpAddr;

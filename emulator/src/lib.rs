@@ -3,10 +3,12 @@
 //! query paging, replication endpoints, limits, validation and automation), plus an
 //! admin API under `/__emulator/` for fault injection and inspection. The same server,
 //! clock, faults and admin API also serve a local Zendesk Support API (Organizations
-//! and Users, module `zendesk`): each system is one module tree and one `start_*`
-//! function, and the binary has a subcommand per system.
+//! and Users, module `zendesk`) and a local NetSuite (SuiteTalk REST and SuiteQL,
+//! [`netsuite`]): each system is one module tree and one start function, and the
+//! binary has a subcommand per system.
 //!
-//! Start one in-process with [`start`] (Salesforce) or [`start_zendesk`]; the
+//! Start one in-process with [`start`] (Salesforce), [`start_zendesk`] or
+//! [`netsuite::start`]; the
 //! `hubsync-emulator` binary is a thin wrapper.
 
 #![recursion_limit = "256"]
@@ -21,6 +23,7 @@ mod faults;
 mod http;
 mod ids;
 mod load;
+pub mod netsuite;
 mod number;
 mod save;
 mod schema;
@@ -140,6 +143,9 @@ pub enum StartError {
     Schema(String),
     #[error("data file: {0}")]
     Data(String),
+    /// A NetSuite option (key file, schema file) that cannot be used.
+    #[error("{0}")]
+    Config(String),
     #[error("cannot listen on {addr}: {source}; pick another --port or free this one")]
     Bind {
         addr: SocketAddr,

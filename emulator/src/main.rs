@@ -1,11 +1,12 @@
 //! `hubsync-emulator`: runs a local Salesforce (no subcommand, or `salesforce`) or another
-//! system (`hubsync-emulator zendesk …`) until killed. Prints `listening on <url>` as the
-//! first line of stdout.
+//! system (`hubsync-emulator zendesk …`, `hubsync-emulator netsuite …`) until killed.
+//! Prints `listening on <url>` as the first line of stdout.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use hubsync_emulator::cli::ServerArgs;
 use hubsync_emulator::{
-    read_flag_file, start, DeletedRecordError, EmulatorOptions, RunningEmulator, ZendeskArgs,
+    netsuite, read_flag_file, start, DeletedRecordError, EmulatorOptions, RunningEmulator,
+    ZendeskArgs,
 };
 use std::io::Write;
 use std::path::PathBuf;
@@ -36,6 +37,8 @@ enum System {
     Salesforce(SalesforceArgs),
     /// A local Zendesk: Support API v2 Organizations and Users, jobs, incremental exports.
     Zendesk(ZendeskArgs),
+    /// A local NetSuite: SuiteTalk REST (customer, contact), SuiteQL, TBA and OAuth 2.0 M2M.
+    Netsuite(netsuite::Args),
 }
 
 /// The Salesforce emulator's flags.
@@ -148,12 +151,19 @@ fn start_zendesk(args: ZendeskArgs) -> Result<RunningEmulator, (u8, String)> {
     hubsync_emulator::start_zendesk(options).map_err(|e| (1, e.to_string()))
 }
 
+/// Starts the NetSuite emulator; `Err` carries the exit code and message.
+fn start_netsuite(args: netsuite::Args) -> Result<RunningEmulator, (u8, String)> {
+    let options = args.options().map_err(|e| (2, e))?;
+    netsuite::start(options).map_err(|e| (1, e.to_string()))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let started = match cli.system {
         None => start_salesforce(cli.salesforce),
         Some(System::Salesforce(args)) => start_salesforce(args),
         Some(System::Zendesk(args)) => start_zendesk(args),
+        Some(System::Netsuite(args)) => start_netsuite(args),
     };
     let running = match started {
         Ok(r) => r,
