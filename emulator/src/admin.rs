@@ -3,16 +3,17 @@
 //! log. Kept apart from the Salesforce paths so no client confuses the two. The fault
 //! and clock endpoints ([`common`]) serve every emulated system.
 
-use crate::app::{App, Clock};
+use crate::app::{App, Clock, Counters};
 use crate::faults::Faults;
 use crate::http::json_response;
 use crate::schema::Automation;
+use crate::store::WriteStats;
 use crate::timefmt::format_datetime;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{Method, Response};
 use serde::Deserialize;
-use serde_json::{json, Value as Json};
+use serde_json::{json, Map, Value as Json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -89,15 +90,26 @@ pub(crate) fn unknown(method: &str, segments: &[&str]) -> AdminError {
     )
 }
 
-/// The endpoints every emulated system shares: fault rules and the clock. `None` when
-/// the path is not one of them.
+/// What every emulated system keeps that the shared admin endpoints reach.
+pub(crate) struct Shared<'a> {
+    pub faults: &'a Faults,
+    pub clock: &'a Clock,
+    pub counters: &'a Counters,
+}
+
+/// The endpoints every emulated system shares: fault rules, the clock and resetting the
+/// counters. `None` when the path is not one of them.
 pub(crate) fn common(
-    faults: &Faults,
-    clock: &Clock,
+    shared: Shared<'_>,
     method: &str,
     segments: &[&str],
     body: &[u8],
 ) -> Option<Result<Json, AdminError>> {
+    let Shared {
+        faults,
+        clock,
+        counters,
+    } = shared;
     Some(match (method, segments) {
         ("GET", ["faults"]) => Ok(json!({"rules": faults.rules()})),
         ("PUT", ["faults"]) => change_faults(faults, body, true),
@@ -111,8 +123,34 @@ pub(crate) fn common(
             clock.advance(b.advance_seconds * 1000);
             clock_json(clock)
         }),
+        ("POST", ["counters", "reset"]) => {
+            counters.reset();
+            Ok(json!({"reset": true}))
+        }
         _ => return None,
     })
+}
+
+/// The counters every system reports in `GET counters`: calls per endpoint class,
+/// answers per status, injected faults and record writes; a system adds its own.
+pub(crate) fn counter_fields(counters: &Counters, stats: WriteStats) -> Map<String, Json> {
+    let snapshot = counters.snapshot();
+    let by_status: Map<String, Json> = snapshot
+        .requests_by_status
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let Json::Object(fields) = json!({
+        "apiCallsByEndpoint": snapshot.api_calls_by_endpoint,
+        "requestsByStatus": by_status,
+        "faultsInjected": snapshot.faults_injected,
+        "recordsCreated": stats.created,
+        "recordsUpdated": stats.updated,
+        "recordsDeleted": stats.deleted,
+    }) else {
+        unreachable!("a JSON object literal")
+    };
+    fields
 }
 
 /// Replaces (PUT) or extends (POST) the fault rules.
@@ -135,16 +173,17 @@ fn route(
     params: &HashMap<String, String>,
     body: &[u8],
 ) -> Result<Json, AdminError> {
-    if let Some(answer) = common(&app.faults, &app.clock, method, segments, body) {
+    let shared = Shared {
+        faults: &app.faults,
+        clock: &app.clock,
+        counters: &app.counters,
+    };
+    if let Some(answer) = common(shared, method, segments, body) {
         return answer;
     }
     Ok(match (method, segments) {
         ("GET", ["health"]) => json!({"ok": true, "url": app.base_url}),
         ("GET", ["counters"]) => counters(app),
-        ("POST", ["counters", "reset"]) => {
-            app.counters.reset();
-            json!({"reset": true})
-        }
         ("POST", ["tokens", "expire"]) => {
             app.tokens.expire_all();
             json!({"expired": true})
@@ -211,26 +250,22 @@ fn check_automation(app: &App, automation: &Automation) -> Result<(), String> {
 }
 
 fn counters(app: &App) -> Json {
-    let snapshot = app.counters.snapshot();
     let org = app.org.read();
     let stats = org.stats;
-    let records: serde_json::Map<String, Json> = org
+    let records: Map<String, Json> = org
         .record_counts()
         .into_iter()
         .map(|(name, (live, deleted))| (name, json!({"live": live, "deleted": deleted})))
         .collect();
     let (used, max) = app.usage.get();
-    json!({
-        "apiCallsByEndpoint": snapshot.api_calls_by_endpoint,
-        "requestsByStatus": snapshot.requests_by_status.iter().map(|(k, v)| (k.to_string(), *v)).collect::<HashMap<_, _>>(),
-        "faultsInjected": snapshot.faults_injected,
-        "recordsWritten": stats.created + stats.updated + stats.deleted,
-        "recordsCreated": stats.created,
-        "recordsUpdated": stats.updated,
-        "recordsDeleted": stats.deleted,
-        "records": records,
-        "apiUsage": {"used": used, "max": max},
-    })
+    let mut fields = counter_fields(&app.counters, stats);
+    fields.insert(
+        "recordsWritten".into(),
+        json!(stats.created + stats.updated + stats.deleted),
+    );
+    fields.insert("records".into(), json!(records));
+    fields.insert("apiUsage".into(), json!({"used": used, "max": max}));
+    Json::Object(fields)
 }
 
 fn limits(app: &App) -> Json {

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{agent, encode, send, spawn_binary, try_send, wait_for, Resp};
+use common::{
+    admin_call, agent, encode, post_form, send, spawn_binary, try_send, wait_for, Client, Resp,
+};
 use hubsync_emulator::netsuite::{self, client_header, Options};
 use hubsync_emulator::RunningEmulator;
 use serde_json::{json, Value as Json};
@@ -63,37 +65,8 @@ impl Account {
         self.header_as(&self.options.account, method, path, query, now_secs())
     }
 
-    /// A TBA-signed call; `target` is below `/services/rest` and may hold a query.
-    fn call(&self, method: &str, target: &str, body: Option<Json>) -> Resp {
-        self.call_with(method, target, &[], body)
-    }
-
-    fn call_with(
-        &self,
-        method: &str,
-        target: &str,
-        headers: &[(&str, &str)],
-        body: Option<Json>,
-    ) -> Resp {
-        let path = format!("/services/rest{}", target.split('?').next().unwrap());
-        let query = target.split_once('?').map(|(_, q)| q).unwrap_or_default();
-        let auth = self.header(method, &path, query);
-        let mut all = vec![("Authorization", auth.as_str())];
-        all.extend_from_slice(headers);
-        let text = body.map(|b| b.to_string());
-        let url = format!("{}/services/rest{target}", self.emulator.url());
-        send(&self.agent, method, &url, &all, text.as_deref())
-    }
-
     fn admin(&self, method: &str, path: &str, body: Option<Json>) -> Resp {
-        let text = body.map(|b| b.to_string());
-        send(
-            &self.agent,
-            method,
-            &format!("{}/__emulator/{path}", self.emulator.url()),
-            &[],
-            text.as_deref(),
-        )
+        admin_call(&self.agent, self.emulator.url(), method, path, body)
     }
 
     fn advance(&self, seconds: i64) {
@@ -119,8 +92,9 @@ impl Account {
         location.rsplit('/').next().unwrap().to_string()
     }
 
-    fn get(&self, target: &str) -> Json {
-        let r = self.call("GET", target, None);
+    /// GET `target`, which must answer 200, as JSON.
+    fn read(&self, target: &str) -> Json {
+        let r = self.get(target);
         assert_eq!(r.status, 200, "{}", r.body);
         r.json()
     }
@@ -138,6 +112,23 @@ impl Account {
         let r = self.suiteql(q, "");
         assert_eq!(r.status, 200, "{q}: {}", r.body);
         r.json()["items"].as_array().unwrap().clone()
+    }
+}
+
+/// TBA-signed calls; a path is below `/services/rest` and may hold a query.
+impl Client for Account {
+    fn http(&self) -> &Agent {
+        &self.agent
+    }
+
+    fn api_url(&self, target: &str) -> String {
+        format!("{}/services/rest{target}", self.emulator.url())
+    }
+
+    fn authorization(&self, method: &str, url: &str) -> String {
+        let target = url.strip_prefix(self.emulator.url()).expect("own URL");
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        self.header(method, path, query)
     }
 }
 
@@ -307,22 +298,6 @@ fn token_form(assertion: &str) -> String {
     )
 }
 
-fn post_form(agent: &Agent, url: &str, form: &str) -> Resp {
-    let request = ureq::http::Request::builder()
-        .method("POST")
-        .uri(url)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(form.to_string())
-        .unwrap();
-    let mut response = agent.run(request).unwrap();
-    let status = response.status().as_u16();
-    Resp {
-        status,
-        headers: Vec::new(),
-        body: response.body_mut().read_to_string().unwrap_or_default(),
-    }
-}
-
 #[test]
 fn m2m_assertions_are_checked_and_tokens_last_an_hour() {
     let (pair, pem) = es256_key();
@@ -389,17 +364,17 @@ fn m2m_assertions_are_checked_and_tokens_last_an_hour() {
         ("not a JWT", "abc".into(), "invalid_request"),
     ];
     for (what, assertion, error) in refusals {
-        let r = post_form(&ns.agent, &token_url, &token_form(&assertion));
+        let r = post_form(&ns.agent, &token_url, &token_form(&assertion), &[]);
         assert!(r.status == 400 || r.status == 401, "{what}: {}", r.status);
         assert_eq!(r.json()["error"], error, "{what}: {}", r.body);
     }
-    let wrong_grant = post_form(&ns.agent, &token_url, "grant_type=password");
+    let wrong_grant = post_form(&ns.agent, &token_url, "grant_type=password", &[]);
     assert_eq!(wrong_grant.json()["error"], "unsupported_grant_type");
     // A comma-separated scope string is accepted too.
     let good = with(&header, &claims, &|_, c| {
         c["scope"] = json!("restlets,rest_webservices")
     });
-    let r = post_form(&ns.agent, &token_url, &token_form(&good));
+    let r = post_form(&ns.agent, &token_url, &token_form(&good), &[]);
     assert_eq!(r.status, 200, "{}", r.body);
     let answer = r.json();
     assert_eq!(answer["expires_in"], "3600");
@@ -433,6 +408,7 @@ fn m2m_assertions_are_checked_and_tokens_last_an_hour() {
         &keyless.agent,
         &keyless_url,
         &token_form(&jwt(&pair, &header, &claims)),
+        &[],
     );
     assert_eq!(r.json()["error"], "invalid_client");
 }
@@ -441,7 +417,7 @@ fn m2m_assertions_are_checked_and_tokens_last_an_hour() {
 fn records_are_created_read_updated_upserted_and_deleted() {
     let ns = Account::start();
     let id = ns.create("customer", globex());
-    let record = ns.get(&format!("/record/v1/customer/{id}"));
+    let record = ns.read(&format!("/record/v1/customer/{id}"));
     assert_eq!(record["id"], json!(id));
     assert_eq!(record["entityId"], "Globex Inc");
     assert_eq!(record["isPerson"], false);
@@ -453,7 +429,7 @@ fn records_are_created_read_updated_upserted_and_deleted() {
     assert!(created.ends_with('Z') && created.len() == 20, "{created}");
     assert!(record.get("phone").is_none());
     assert_eq!(
-        ns.get(&format!("/record/v1/customer/{id}?fields=email"))
+        ns.read(&format!("/record/v1/customer/{id}?fields=email"))
             .as_object()
             .unwrap()
             .keys()
@@ -473,7 +449,7 @@ fn records_are_created_read_updated_upserted_and_deleted() {
         .header("location")
         .unwrap()
         .ends_with(&format!("/customer/{id}")));
-    let record = ns.get("/record/v1/customer/eid:crm-42");
+    let record = ns.read("/record/v1/customer/eid:crm-42");
     assert_eq!(record["phone"], "555-0100");
     assert!(record.get("email").is_none(), "null clears a field");
     assert_eq!(record["dateCreated"], json!(created));
@@ -486,7 +462,7 @@ fn records_are_created_read_updated_upserted_and_deleted() {
     let second = put(json!({"email": "hq@initech.example"}));
     assert_eq!(second.status, 204, "{}", second.body);
     assert_eq!(first.header("location"), second.header("location"));
-    let upserted = ns.get("/record/v1/customer/eid:crm-43");
+    let upserted = ns.read("/record/v1/customer/eid:crm-43");
     assert_eq!(
         (
             upserted["companyName"].as_str(),
@@ -507,7 +483,7 @@ fn records_are_created_read_updated_upserted_and_deleted() {
     );
 
     let contact = ns.create("contact", json!({"firstName": "Jane", "lastName": "Roe", "company": {"id": id}, "subsidiary": {"id": "1"}}));
-    let read = ns.get(&format!("/record/v1/contact/{contact}"));
+    let read = ns.read(&format!("/record/v1/contact/{contact}"));
     assert_eq!(read["entityId"], "Jane Roe");
     assert_eq!(read["company"]["refName"], "Globex Inc");
 
@@ -723,7 +699,7 @@ fn listing_pages_and_filters_with_q() {
             json!({"companyName": name, "email": email, "subsidiary": {"id": "1"}}),
         ));
     }
-    let page = ns.get("/record/v1/customer?limit=2&offset=0");
+    let page = ns.read("/record/v1/customer?limit=2&offset=0");
     assert_eq!(
         (
             page["count"].as_u64(),
@@ -744,7 +720,7 @@ fn listing_pages_and_filters_with_q() {
         .map(|l| l["rel"].as_str().unwrap())
         .collect();
     assert_eq!(rels, ["next", "last", "self"]);
-    let last = ns.get("/record/v1/customer?limit=2&offset=2");
+    let last = ns.read("/record/v1/customer?limit=2&offset=2");
     assert_eq!(
         (last["count"].as_u64(), last["hasMore"].as_bool()),
         (Some(1), Some(false))
@@ -765,7 +741,7 @@ fn listing_pages_and_filters_with_q() {
         ("phone EMPTY", vec![0, 1, 2]),
     ];
     for (q, expected) in cases {
-        let listed = ns.get(&format!("/record/v1/customer?q={}", encode(q)));
+        let listed = ns.read(&format!("/record/v1/customer?q={}", encode(q)));
         let got: Vec<&str> = listed["items"]
             .as_array()
             .unwrap()
@@ -976,7 +952,7 @@ fn custom_entity_fields_come_from_the_schema_file() {
         ..Options::default()
     });
     let id = ns.create("customer", json!({"companyName": "Acme", "subsidiary": {"id": "1"}, "custentity_tier": "gold", "custentity_vip": true, "custentity_synced": "2024-01-15T11:02:11+01:00"}));
-    let record = ns.get(&format!("/record/v1/customer/{id}"));
+    let record = ns.read(&format!("/record/v1/customer/{id}"));
     assert_eq!(
         record["custentity_synced"], "2024-01-15T10:02:11Z",
         "datetimes read back in UTC"
@@ -986,7 +962,7 @@ fn custom_entity_fields_come_from_the_schema_file() {
         synced,
         vec![json!({"links": [], "s": "2024-01-15 10:02:11"})]
     );
-    let listed = ns.get(&format!(
+    let listed = ns.read(&format!(
         "/record/v1/customer?q={}",
         encode("custentity_synced ON \"1/15/2024\"")
     ));
@@ -1021,7 +997,7 @@ fn custom_entity_fields_come_from_the_schema_file() {
         (400, "INVALID_CONTENT".to_string()),
         "tier applies to customers only"
     );
-    let catalog = ns.get("/record/v1/metadata-catalog/customer");
+    let catalog = ns.read("/record/v1/metadata-catalog/customer");
     assert_eq!(catalog["properties"]["custentity_tier"]["title"], "Tier");
     assert_eq!(
         catalog["properties"]["custentity_tier"]["x-ns-custom-field"],

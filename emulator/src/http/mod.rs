@@ -8,8 +8,10 @@ pub mod oauth;
 use crate::app::{App, Counters};
 use crate::errors::{ApiError, SfError};
 use crate::faults::{FaultKind, Faults};
-use axum::body::Body;
-use axum::http::{header, HeaderValue, Response, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::extract::{Extension, FromRequest, FromRequestParts, Request};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
+use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
 use axum::Router;
 use hyper_util::rt::TokioIo;
@@ -28,6 +30,43 @@ impl ConnKill {
     /// Drops the connection this request came on.
     pub fn kill(&self) {
         self.0.notify_one();
+    }
+}
+
+/// What every system's API handler reads of a request: the connection (so a fault can
+/// drop it), method, URI, headers and the whole body.
+pub struct ApiRequest {
+    /// Drops the connection the request came on.
+    pub conn: ConnKill,
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for ApiRequest {
+    type Rejection = Response<Body>;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let Extension(conn) = Extension::<ConnKill>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let (method, uri, headers) = (
+            parts.method.clone(),
+            parts.uri.clone(),
+            parts.headers.clone(),
+        );
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(ApiRequest {
+            conn,
+            method,
+            uri,
+            headers,
+            body,
+        })
     }
 }
 

@@ -5,7 +5,7 @@
 use super::schema::RecordType;
 use super::store::WriteCtx;
 use super::{records, timefmt, Call, Ns, PropertyValidation};
-use crate::admin::{bad, common, parse, respond, unknown, AdminError};
+use crate::admin::{bad, common, counter_fields, parse, respond, unknown, AdminError, Shared};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, Response};
@@ -39,7 +39,12 @@ fn route(
     segments: &[&str],
     body: &[u8],
 ) -> Result<Json, AdminError> {
-    if let Some(answer) = common(&ns.faults, &ns.clock, method.as_str(), segments, body) {
+    let shared = Shared {
+        faults: &ns.faults,
+        clock: &ns.clock,
+        counters: &ns.counters,
+    };
+    if let Some(answer) = common(shared, method.as_str(), segments, body) {
         return answer;
     }
     Ok(match (method.as_str(), segments) {
@@ -47,10 +52,6 @@ fn route(
             json!({"ok": true, "system": "netsuite", "url": ns.base_url, "account": ns.options.account})
         }
         ("GET", ["counters"]) => counters(ns),
-        ("POST", ["counters", "reset"]) => {
-            ns.counters.reset();
-            json!({"reset": true})
-        }
         ("POST", ["reset"]) => {
             *ns.store.write() = super::store::Store::new();
             ns.nonces.lock().clear();
@@ -144,22 +145,15 @@ fn governance(ns: &Ns) -> Json {
 }
 
 fn counters(ns: &Ns) -> Json {
-    let snapshot = ns.counters.snapshot();
     let store = ns.store.read();
-    let stats = store.stats;
-    json!({
-        "apiCallsByEndpoint": snapshot.api_calls_by_endpoint,
-        "requestsByStatus": snapshot.requests_by_status.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<String, Json>>(),
-        "faultsInjected": snapshot.faults_injected,
-        "recordsCreated": stats.created,
-        "recordsUpdated": stats.updated,
-        "recordsDeleted": stats.deleted,
-        "records": {
-            "customer": store.table(RecordType::Customer).len(),
-            "contact": store.table(RecordType::Contact).len(),
-            "deletedrecord": store.deleted.len(),
-        },
-    })
+    let mut fields = counter_fields(&ns.counters, store.stats);
+    let records = json!({
+        "customer": store.table(RecordType::Customer).len(),
+        "contact": store.table(RecordType::Contact).len(),
+        "deletedrecord": store.deleted.len(),
+    });
+    fields.insert("records".into(), records);
+    Json::Object(fields)
 }
 
 /// Loads `{"subsidiary": [{"id", "name"}], "customer": [{…}], "contact": [{…}]}`:

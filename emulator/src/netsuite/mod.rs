@@ -28,10 +28,10 @@ pub use tba::client_header;
 
 use crate::app::{Clock, Counters};
 use crate::faults::{FaultKind, FaultScope, Faults};
-use crate::http::ConnKill;
+use crate::http::ApiRequest;
 use crate::{RunningEmulator, StartError};
-use axum::body::{Body, Bytes};
-use axum::extract::{Extension, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, Response, Uri};
 use axum::routing::{any, post};
 use axum::Router;
@@ -289,46 +289,33 @@ impl Call<'_> {
 
 /// Every record and SuiteQL request: concurrency slot, authentication, faults, then
 /// the resource.
-async fn api(
-    State(ns): State<Arc<Ns>>,
-    Extension(conn): Extension<ConnKill>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response<Body> {
-    let response = answer(&ns, &conn, &method, &uri, &headers, &body).await;
+async fn api(State(ns): State<Arc<Ns>>, request: ApiRequest) -> Response<Body> {
+    let response = answer(&ns, &request).await;
     ns.counters.status(response.status().as_u16());
     response
 }
 
-async fn answer(
-    ns: &Ns,
-    conn: &ConnKill,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Response<Body> {
+async fn answer(ns: &Ns, request: &ApiRequest) -> Response<Body> {
     let Some(_slot) = ns.governor.acquire() else {
         return errors::concurrency(&ns.options.concurrency_error_code).response();
     };
     ns.governor.wait_open().await;
-    let path = uri
+    let path = request
+        .uri
         .path()
         .strip_prefix("/services/rest/")
         .unwrap_or_default();
     let call = Call {
         ns,
-        method,
-        origin: origin(headers),
+        method: &request.method,
+        origin: origin(&request.headers),
         path,
-        query: crate::api::query_params(uri.query().unwrap_or_default()),
-        headers,
-        body,
+        query: crate::api::query_params(request.uri.query().unwrap_or_default()),
+        headers: &request.headers,
+        body: &request.body,
         now_ms: ns.clock.now_ms(),
     };
-    if let Err(e) = authenticate(&call, uri) {
+    if let Err(e) = authenticate(&call, &request.uri) {
         return e.response();
     }
     let class = if path.starts_with("query/") {
@@ -340,7 +327,7 @@ async fn answer(
     };
     let fail = |kind| errors::fault(kind).response();
     if let Err(failure) =
-        crate::http::apply_faults(&ns.faults, &ns.counters, class, conn, fail).await
+        crate::http::apply_faults(&ns.faults, &ns.counters, class, &request.conn, fail).await
     {
         return failure;
     }

@@ -7,6 +7,7 @@
 use super::errors::NsError;
 use super::schema::{Field, FieldType, RecordType, Schema, Target};
 use super::{Options, PropertyValidation};
+use crate::store::WriteStats;
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -69,14 +70,6 @@ pub struct Deleted {
     pub name: Option<String>,
 }
 
-/// Counts for the admin API.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Stats {
-    pub created: u64,
-    pub updated: u64,
-    pub deleted: u64,
-}
-
 /// Everything stored.
 pub struct Store {
     next_id: u64,
@@ -89,7 +82,7 @@ pub struct Store {
     /// The `deletedrecord` table, oldest first.
     pub deleted: Vec<Deleted>,
     /// Writes so far.
-    pub stats: Stats,
+    pub stats: WriteStats,
 }
 
 /// How a write treats the body.
@@ -111,7 +104,7 @@ impl Store {
             subsidiaries: BTreeMap::from([(1, "Parent Company".to_string())]),
             unique: HashMap::new(),
             deleted: Vec::new(),
-            stats: Stats::default(),
+            stats: WriteStats::default(),
         }
     }
 

@@ -5,7 +5,7 @@
 use super::record::{clock_time, parse_timestamp, read_changes, Kind};
 use super::state::Zendesk;
 use super::store::Store;
-use crate::admin::{bad, common, parse, respond, unknown, AdminError};
+use crate::admin::{bad, common, counter_fields, parse, respond, unknown, AdminError, Shared};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{Method, Response};
@@ -40,7 +40,12 @@ pub async fn handle(
 }
 
 fn route(zd: &Zendesk, method: &str, segments: &[&str], body: &[u8]) -> Result<Json, AdminError> {
-    if let Some(answer) = common(&zd.faults, &zd.clock, method, segments, body) {
+    let shared = Shared {
+        faults: &zd.faults,
+        clock: &zd.clock,
+        counters: &zd.counters,
+    };
+    if let Some(answer) = common(shared, method, segments, body) {
         // The clock's `now` as Zendesk writes a timestamp.
         return answer.map(|mut json| {
             if segments == ["clock"] {
@@ -52,10 +57,6 @@ fn route(zd: &Zendesk, method: &str, segments: &[&str], body: &[u8]) -> Result<J
     Ok(match (method, segments) {
         ("GET", ["health"]) => json!({"ok": true, "url": zd.base_url}),
         ("GET", ["counters"]) => counters(zd),
-        ("POST", ["counters", "reset"]) => {
-            zd.counters.reset();
-            json!({"reset": true})
-        }
         ("POST", ["reset"]) => {
             zd.store.write().reset();
             zd.jobs.reset();
@@ -105,19 +106,11 @@ fn route(zd: &Zendesk, method: &str, segments: &[&str], body: &[u8]) -> Result<J
 }
 
 fn counters(zd: &Zendesk) -> Json {
-    let snapshot = zd.counters.snapshot();
     let store = zd.store.read();
-    let stats = store.stats;
-    json!({
-        "apiCallsByEndpoint": snapshot.api_calls_by_endpoint,
-        "requestsByStatus": snapshot.requests_by_status.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<_, _>>(),
-        "faultsInjected": snapshot.faults_injected,
-        "recordsCreated": stats.created,
-        "recordsUpdated": stats.updated,
-        "recordsDeleted": stats.deleted,
-        "records": store.counts(),
-        "activeJobs": zd.jobs.active(),
-    })
+    let mut fields = counter_fields(&zd.counters, store.stats);
+    fields.insert("records".into(), store.counts());
+    fields.insert("activeJobs".into(), json!(zd.jobs.active()));
+    Json::Object(fields)
 }
 
 fn limits(zd: &Zendesk) -> Json {

@@ -9,10 +9,10 @@ use super::pages::Params;
 use super::routes::{route, Route};
 use super::state::Zendesk;
 use crate::faults::FaultKind;
-use crate::http::{apply_faults, empty_response, typed_response, ConnKill};
-use axum::body::{Body, Bytes};
-use axum::extract::{Extension, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, Response, Uri};
+use crate::http::{apply_faults, empty_response, typed_response, ApiRequest};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Response};
 use axum::routing::any;
 use axum::Router;
 use base64::Engine;
@@ -31,15 +31,8 @@ pub fn routes(zd: Arc<Zendesk>) -> Router {
         .with_state(zd)
 }
 
-async fn handle(
-    State(zd): State<Arc<Zendesk>>,
-    Extension(conn): Extension<ConnKill>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response<Body> {
-    let (response, standing) = answer(&zd, &conn, &method, &uri, &headers, &body).await;
+async fn handle(State(zd): State<Arc<Zendesk>>, request: ApiRequest) -> Response<Body> {
+    let (response, standing) = answer(&zd, &request).await;
     let mut response = response;
     let standing = standing.unwrap_or_else(|| zd.api_window.peek(zd.now()));
     let h = response.headers_mut();
@@ -58,19 +51,16 @@ async fn handle(
 }
 
 /// The answer and, once the request was counted, the window's standing after it.
-async fn answer(
-    zd: &Arc<Zendesk>,
-    conn: &ConnKill,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> (Response<Body>, Option<Standing>) {
-    let path = uri.path().strip_prefix("/api/v2/").unwrap_or_default();
-    let Some(route) = route(method.as_str(), path) else {
+async fn answer(zd: &Arc<Zendesk>, request: &ApiRequest) -> (Response<Body>, Option<Standing>) {
+    let path = request
+        .uri
+        .path()
+        .strip_prefix("/api/v2/")
+        .unwrap_or_default();
+    let Some(route) = route(request.method.as_str(), path) else {
         return (error_response(&ZdError::invalid_endpoint()), None);
     };
-    if let Err(e) = authenticate(zd, headers) {
+    if let Err(e) = authenticate(zd, &request.headers) {
         return (error_response(&e), None);
     }
     let export = matches!(route, Route::ExportByTime(_) | Route::ExportByCursor(_));
@@ -80,8 +70,14 @@ async fn answer(
         }
     }
     let class = route.class();
-    if let Err(failure) =
-        apply_faults(&zd.faults, &zd.counters, class, conn, failure_response).await
+    if let Err(failure) = apply_faults(
+        &zd.faults,
+        &zd.counters,
+        class,
+        &request.conn,
+        failure_response,
+    )
+    .await
     {
         return (failure, None);
     }
@@ -97,7 +93,7 @@ async fn answer(
     }
     zd.counters.api_call(class);
     let parsed = if route.takes_body() {
-        match parse_body(body) {
+        match parse_body(&request.body) {
             Ok(json) => Some(json),
             Err(e) => return (error_response(&e), Some(standing)),
         }
@@ -106,8 +102,8 @@ async fn answer(
     };
     let ctx = Ctx {
         zd,
-        base: base_url(zd, headers),
-        params: Params::parse(uri.query().unwrap_or_default()),
+        base: base_url(zd, &request.headers),
+        params: Params::parse(request.uri.query().unwrap_or_default()),
         now,
     };
     let response = match api::execute(&ctx, route, parsed) {

@@ -9,6 +9,7 @@ use super::errors::FieldError;
 use super::fields::Schema;
 use super::record::{label, Changes, Kind, Record};
 use super::{OrgDeletions, ZendeskOptions};
+use crate::store::WriteStats;
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -37,17 +38,6 @@ pub enum WriteError {
     Invalid(Vec<FieldError>),
 }
 
-/// Write counters for the admin API.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Stats {
-    /// Records created.
-    pub created: u64,
-    /// Records updated.
-    pub updated: u64,
-    /// Records deleted (soft deletes and purges count).
-    pub deleted: u64,
-}
-
 /// Organizations and users.
 #[derive(Clone)]
 pub struct Store {
@@ -60,7 +50,7 @@ pub struct Store {
     org_deletions: OrgDeletions,
     deleted_users_in_export: bool,
     /// Write counters.
-    pub stats: Stats,
+    pub stats: WriteStats,
 }
 
 impl Store {
@@ -74,7 +64,7 @@ impl Store {
             org_name_case_insensitive: options.org_name_case_insensitive,
             org_deletions: options.org_deletions,
             deleted_users_in_export: options.deleted_users_in_export,
-            stats: Stats::default(),
+            stats: WriteStats::default(),
         }
     }
 
@@ -83,7 +73,7 @@ impl Store {
         self.orgs = Table::default();
         self.users = Table::default();
         self.next_id = FIRST_ID;
-        self.stats = Stats::default();
+        self.stats = WriteStats::default();
     }
 
     /// One kind's records.

@@ -103,22 +103,27 @@ pub fn try_send(
     agent.run(request)
 }
 
-/// Posts a form to the token endpoint.
+/// Posts a form to the Salesforce token endpoint.
 pub fn token_request(
     agent: &Agent,
     base: &str,
     form: &[(&str, &str)],
     headers: &[(&str, &str)],
 ) -> Resp {
-    let body: String = form_urlencoded_body(form);
+    let url = format!("{base}/services/oauth2/token");
+    post_form(agent, &url, &form_urlencoded_body(form), headers)
+}
+
+/// Posts an already encoded form body to `url`.
+pub fn post_form(agent: &Agent, url: &str, body: &str, headers: &[(&str, &str)]) -> Resp {
     let mut request = ureq::http::Request::builder()
         .method("POST")
-        .uri(format!("{base}/services/oauth2/token"))
+        .uri(url)
         .header("Content-Type", "application/x-www-form-urlencoded");
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
-    read(agent.run(request.body(body).expect("request")))
+    read(agent.run(request.body(body.to_string()).expect("request")))
 }
 
 fn form_urlencoded_body(form: &[(&str, &str)]) -> String {
@@ -185,24 +190,6 @@ impl Org {
     /// `base/services/data/vXX.X` + path.
     pub fn url(&self, path: &str) -> String {
         format!("{}/services/data/v{}{}", self.base(), self.version, path)
-    }
-
-    fn auth(&self) -> String {
-        format!("Bearer {}", self.token)
-    }
-
-    pub fn call_with(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<Json>,
-    ) -> Resp {
-        let auth = self.auth();
-        let mut all = vec![("Authorization", auth.as_str())];
-        all.extend_from_slice(headers);
-        let text = body.map(|b| b.to_string());
-        send(&self.agent, method, &self.url(path), &all, text.as_deref())
     }
 
     /// `GET /query?q=`.
@@ -296,20 +283,29 @@ pub trait Client {
     /// The full URL of an API path.
     fn api_url(&self, path: &str) -> String;
 
-    /// The `Authorization` header value.
-    fn authorization(&self) -> String;
+    /// The `Authorization` header value of a `method` request to `url` (per request for
+    /// systems that sign each one).
+    fn authorization(&self, method: &str, url: &str) -> String;
 
     /// Sends `method` to the API path `path` with the client's credentials.
     fn call(&self, method: &str, path: &str, body: Option<Json>) -> Resp {
+        self.call_with(method, path, &[], body)
+    }
+
+    /// Like [`Client::call`], with extra request headers.
+    fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Json>,
+    ) -> Resp {
+        let url = self.api_url(path);
+        let auth = self.authorization(method, &url);
+        let mut all = vec![("Authorization", auth.as_str())];
+        all.extend_from_slice(headers);
         let text = body.map(|b| b.to_string());
-        let auth = self.authorization();
-        send(
-            self.http(),
-            method,
-            &self.api_url(path),
-            &[("Authorization", &auth)],
-            text.as_deref(),
-        )
+        send(self.http(), method, &url, &all, text.as_deref())
     }
 
     /// GET.
@@ -347,8 +343,8 @@ impl Client for Org {
         self.url(path)
     }
 
-    fn authorization(&self) -> String {
-        self.auth()
+    fn authorization(&self, _method: &str, _url: &str) -> String {
+        format!("Bearer {}", self.token)
     }
 }
 

@@ -39,7 +39,7 @@ impl Client for Account {
     }
 
     /// The demo API token.
-    fn authorization(&self) -> String {
+    fn authorization(&self, _method: &str, _url: &str) -> String {
         TOKEN_AUTH.into()
     }
 }
