@@ -354,17 +354,12 @@ fn the_worker_writes_as_the_sync_owner() {
             json!({"Name": name, "Industry": industry}),
         );
     }
-    let setup = "CREATE TABLE public.audit (who text, superuser text, op text); \
-         CREATE FUNCTION public.audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-             INSERT INTO public.audit SELECT current_user, rolsuper::text, TG_OP \
-                 FROM pg_catalog.pg_roles WHERE rolname = current_user; \
-             RETURN NEW; END $$; \
-         CREATE TRIGGER audit BEFORE INSERT OR UPDATE ON accounts \
-             FOR EACH ROW EXECUTE FUNCTION public.audit(); \
-         ALTER TABLE accounts ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY; \
+    let setup = format!(
+        "{AUDIT} ALTER TABLE accounts ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY; \
          CREATE POLICY no_forbidden ON accounts USING (true) \
-             WITH CHECK (industry_type IS DISTINCT FROM 'Forbidden');";
-    let mut t = tenants("as_owner", remote, setup, fast_polling());
+             WITH CHECK (industry_type IS DISTINCT FROM 'Forbidden');"
+    );
+    let mut t = tenants("as_owner", remote, &setup, fast_polling());
 
     // The database's owner points everyone's search_path at a schema of theirs.
     t.admin
@@ -441,6 +436,64 @@ fn the_worker_writes_as_the_sync_owner() {
         trapped, 0,
         "the worker resolved a name through the database's search_path"
     );
+}
+
+/// What alice's audit trigger records: who wrote her table, as which kind of role.
+const AUDIT: &str = "CREATE TABLE public.audit (who text, superuser text, op text); \
+     CREATE FUNCTION public.audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         INSERT INTO public.audit SELECT current_user, rolsuper::text, TG_OP \
+             FROM pg_catalog.pg_roles WHERE rolname = current_user; \
+         RETURN NEW; END $$; \
+     CREATE TRIGGER audit BEFORE INSERT OR UPDATE ON accounts \
+         FOR EACH ROW EXECUTE FUNCTION public.audit();";
+
+#[test]
+fn resolve_writes_as_the_sync_owner() {
+    let manual = json!({"sync_settings": {"conflict_resolution": "manual"}});
+    let mut t = tenants(
+        "resolve",
+        Remote::start(),
+        AUDIT,
+        merge_patch(&fast_polling(), &manual),
+    );
+    t.alice
+        .batch_execute("INSERT INTO accounts (account_name) VALUES ('Base')")
+        .unwrap();
+    let sf_id: String = wait_until(PATIENCE, "the id written back", || {
+        scalar(&mut t.alice, "SELECT sf_id FROM accounts")
+    });
+    t.alice
+        .execute("SELECT hubsync.pause_sync($1)", &[&t.sync])
+        .unwrap();
+    t.alice
+        .batch_execute("UPDATE accounts SET account_name = 'Local'")
+        .unwrap();
+    t.remote
+        .write("PATCH", "Account", Some(&sf_id), json!({"Name": "Remote"}));
+    t.alice
+        .execute("SELECT hubsync.resume_sync($1)", &[&t.sync])
+        .unwrap();
+    let id: i64 = wait_until(PATIENCE, "the conflict in review", || {
+        t.alice
+            .query_opt(
+                "SELECT id FROM hubsync.review_queue WHERE kind = 'conflict'",
+                &[],
+            )
+            .unwrap()
+            .map(|r| r.get(0))
+    });
+    t.alice.batch_execute("DELETE FROM public.audit").unwrap();
+    t.alice
+        .execute("SELECT hubsync.resolve($1, 'remote')", &[&id])
+        .unwrap();
+    let writers: Vec<(String, String)> = t
+        .alice
+        .query("SELECT DISTINCT who, superuser FROM public.audit", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(writers, [("alice".to_string(), "false".to_string())]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -683,4 +736,94 @@ fn hostile_identifiers_sync_both_ways() {
     );
     db.execute("SELECT hubsync.drop_sync($1)", &[&sync])
         .unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// Work in flight when the config or the credentials change.
+
+/// Waits until `n` requests held back by a latency fault have been answered.
+fn answered(t: &mut Tenants, endpoint: &str, n: u64) {
+    wait_until(PATIENCE, &format!("{n} {endpoint} answers"), || {
+        (t.remote.calls(endpoint) >= n).then_some(())
+    });
+    let since: String = scalar(&mut t.admin, "SELECT clock_timestamp()::text");
+    let beat = format!("SELECT last_heartbeat > '{since}'::timestamptz FROM hubsync.worker");
+    for round in ["a worker round", "another worker round"] {
+        wait_for_value(PATIENCE, round, &mut t.admin, &beat, |b: &bool| *b);
+    }
+}
+
+#[test]
+fn a_page_read_before_alter_sync_is_not_applied_under_the_new_config() {
+    let remote = Remote::start();
+    for i in 0..20 {
+        remote.write(
+            "POST",
+            "Account",
+            None,
+            json!({"Name": format!("Remote {i}")}),
+        );
+    }
+    remote.inject(json!([{"endpoint": "query", "kind": "latency", "latency_ms": 1500}]));
+    let mut t = tenants("altered_pull", remote, "", fast_polling());
+    wait_until(PATIENCE, "the full load's query", || {
+        (delayed(&t.remote) >= 1).then_some(())
+    });
+    // Now push-only: the page on its way belongs to a config that no longer pulls.
+    let push_only = json!({
+        "sync_settings": {"sync_type": "one_way", "target_to_source": true},
+        "field_mappings": [{"source": "Id", "target": "sf_id"},
+                           {"source": "Name", "target": "account_name"}]
+    });
+    t.alice
+        .execute("SELECT hubsync.alter_sync($1, $2)", &[&t.sync, &push_only])
+        .unwrap();
+    answered(&mut t, "query", 1);
+    let rows: i64 = scalar(&mut t.admin, "SELECT count(*) FROM accounts");
+    assert_eq!(rows, 0, "a page read under the old config was applied");
+}
+
+#[test]
+fn an_answer_arriving_while_credentials_rotate_still_writes_its_ids_back() {
+    let mut t = tenants("rotated", Remote::start(), "", fast_polling());
+    wait_for_health(&mut t.admin, &t.sync.clone(), "ok");
+    t.remote.inject(json!([
+        {"endpoint": "collections", "kind": "latency", "latency_ms": 1500},
+        {"endpoint": "describe", "kind": "latency", "latency_ms": 4000}
+    ]));
+    t.alice
+        .batch_execute(
+            "INSERT INTO accounts (account_name) SELECT 'Local ' || i FROM generate_series(1, 5) i",
+        )
+        .unwrap();
+    wait_until(PATIENCE, "the push to be sent", || {
+        (delayed(&t.remote) >= 1).then_some(())
+    });
+    // Rotated while the push is in flight: the sync is rebuilt and describes its object anew.
+    let secret = json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET});
+    t.alice
+        .execute(
+            "SELECT hubsync.set_credentials($1, $2)",
+            &[&t.sync, &secret],
+        )
+        .unwrap();
+    answered(&mut t, "collections", 1);
+    // The new describe is still on its way: the ids come from the config, not from it.
+    let linked: i64 = scalar(&mut t.alice, "SELECT count(sf_id) FROM accounts");
+    assert_eq!(
+        linked,
+        5,
+        "ids not written back: {:?}",
+        health(&mut t.admin, &t.sync)
+    );
+    t.remote.heal();
+    let pulled: bool = t
+        .alice
+        .query_one("SELECT hubsync.wait_for_pull($1)", &[&t.sync])
+        .unwrap()
+        .get(0);
+    assert!(pulled);
+    let rows: i64 = scalar(&mut t.alice, "SELECT count(*) FROM accounts");
+    assert_eq!(rows, 5, "records pushed were pulled back as new rows");
+    assert_eq!(remote_names(&t.remote).len(), 5);
 }
