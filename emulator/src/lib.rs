@@ -8,8 +8,7 @@
 //! binary has a subcommand per system.
 //!
 //! Start one in-process with [`start`] (Salesforce), [`start_zendesk`] or
-//! [`netsuite::start`]; the
-//! `hubsync-emulator` binary is a thin wrapper.
+//! [`netsuite::start`]; the `hubsync-emulator` binary is a thin wrapper.
 
 #![recursion_limit = "256"]
 
