@@ -1,13 +1,14 @@
-//! Fault injection: make the emulator fail the way Salesforce fails under load —
-//! 503s, 500s, row-lock contention, dropped connections, slow answers — either at a
-//! seeded random rate or deterministically for the next N requests.
+//! Fault injection: make the emulator fail the way a SaaS API fails under load —
+//! 503s, 500s, 429 storms, row-lock contention, dropped connections, slow answers —
+//! either at a seeded random rate or deterministically for the next N requests.
+//! Each emulated system has its own [`FaultScope`] (endpoint classes and the kinds that
+//! make sense there) and renders a failure in its own error shape.
 
-use crate::errors::{ApiError, SfError};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// Endpoint classes a rule can target (besides `all`).
+/// Salesforce's endpoint classes a rule can target (besides `all`).
 pub const CLASSES: &[&str] = &[
     "token",
     "sobject",
@@ -19,6 +20,27 @@ pub const CLASSES: &[&str] = &[
     "limits",
     "meta",
 ];
+
+/// What faults one emulated system accepts: its endpoint classes (besides `all`) and
+/// the kinds it can render, so a rule that could never fire is refused up front.
+pub struct FaultScope {
+    /// Endpoint classes a rule can target.
+    pub classes: &'static [&'static str],
+    /// Fault kinds this system can produce.
+    pub kinds: &'static [FaultKind],
+}
+
+/// The Salesforce emulator's endpoint classes and fault kinds.
+pub const SALESFORCE: FaultScope = FaultScope {
+    classes: CLASSES,
+    kinds: &[
+        FaultKind::Unavailable,
+        FaultKind::ServerError,
+        FaultKind::LockRow,
+        FaultKind::Drop,
+        FaultKind::Latency,
+    ],
+};
 
 /// What a fault does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +56,8 @@ pub enum FaultKind {
     Drop,
     /// Answer `latency_ms` later.
     Latency,
+    /// 429 with `Retry-After: retry_after_secs` (systems that rate-limit that way).
+    RateLimited,
 }
 
 impl FaultKind {
@@ -44,6 +68,7 @@ impl FaultKind {
             FaultKind::LockRow => "lock_row",
             FaultKind::Drop => "drop",
             FaultKind::Latency => "latency",
+            FaultKind::RateLimited => "rate_limited",
         }
     }
 }
@@ -54,26 +79,39 @@ impl FaultKind {
 pub struct FaultRule {
     /// An endpoint class or `all`.
     pub endpoint: String,
+    /// What it does.
     pub kind: FaultKind,
     /// Probability per request (per record for `lock_row`); 1.0 when neither it nor
     /// `next` is given.
     pub rate: Option<f64>,
     /// Fire for exactly the next N matching requests (records for `lock_row`), then stop.
     pub next: Option<u64>,
+    /// Delay of a `latency` fault.
     #[serde(default)]
     pub latency_ms: u64,
+    /// `Retry-After` seconds of a `rate_limited` fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
     /// How often it fired (reported back, ignored on input).
     #[serde(default)]
     pub fired: u64,
 }
 
 impl FaultRule {
-    fn check(&self) -> Result<(), String> {
-        if self.endpoint != "all" && !CLASSES.contains(&self.endpoint.as_str()) {
+    fn check(&self, scope: &FaultScope) -> Result<(), String> {
+        if self.endpoint != "all" && !scope.classes.contains(&self.endpoint.as_str()) {
             return Err(format!(
                 "unknown endpoint class {:?}; use all or one of {}",
                 self.endpoint,
-                CLASSES.join(", ")
+                scope.classes.join(", ")
+            ));
+        }
+        if !scope.kinds.contains(&self.kind) {
+            let kinds: Vec<&str> = scope.kinds.iter().map(|k| k.name()).collect();
+            return Err(format!(
+                "fault kind {} is not emulated here; use one of {}",
+                self.kind.name(),
+                kinds.join(", ")
             ));
         }
         if let Some(rate) = self.rate {
@@ -110,20 +148,32 @@ impl FaultRule {
 /// What to do to one request.
 #[derive(Debug, Default)]
 pub struct RequestFaults {
+    /// Injected latency to wait out first.
     pub delay: Duration,
+    /// Reset the connection without answering.
     pub drop: bool,
-    pub fail: Option<ApiError>,
+    /// `Unavailable`, `ServerError` or `RateLimited`: the system renders its own error body.
+    pub fail: Option<FaultKind>,
+    /// `Retry-After` seconds of a `RateLimited` failure.
+    pub retry_after_secs: u64,
 }
 
 /// The configured rules and the seeded generator behind their random choices.
 pub struct Faults {
+    scope: &'static FaultScope,
     state: Mutex<(Vec<FaultRule>, SplitMix64)>,
 }
 
 impl Faults {
-    /// No faults, with this seed.
+    /// No faults, with this seed, for the Salesforce emulator.
     pub fn new(seed: u64) -> Faults {
+        Faults::for_system(seed, &SALESFORCE)
+    }
+
+    /// No faults, with this seed, accepting the rules `scope` allows.
+    pub fn for_system(seed: u64, scope: &'static FaultScope) -> Faults {
         Faults {
+            scope,
             state: Mutex::new((Vec::new(), SplitMix64(seed))),
         }
     }
@@ -131,7 +181,7 @@ impl Faults {
     /// Replaces the rules (and optionally reseeds) after checking them.
     pub fn set(&self, rules: Vec<FaultRule>, seed: Option<u64>) -> Result<(), String> {
         for rule in &rules {
-            rule.check()?;
+            rule.check(self.scope)?;
         }
         let mut state = self.state.lock();
         state.0 = rules;
@@ -144,7 +194,7 @@ impl Faults {
     /// Adds rules to the current ones.
     pub fn add(&self, rules: Vec<FaultRule>) -> Result<(), String> {
         for rule in &rules {
-            rule.check()?;
+            rule.check(self.scope)?;
         }
         self.state.lock().0.extend(rules);
         Ok(())
@@ -175,20 +225,10 @@ impl Faults {
             match rule.kind {
                 FaultKind::Latency => out.delay += Duration::from_millis(rule.latency_ms),
                 FaultKind::Drop => out.drop = true,
-                FaultKind::Unavailable => {
-                    out.fail = Some(ApiError::new(
-                        503,
-                        SfError::new("SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry"),
-                    ))
-                }
-                FaultKind::ServerError => {
-                    out.fail = Some(ApiError::new(
-                        500,
-                        SfError::new(
-                            "UNKNOWN_EXCEPTION",
-                            "An unexpected error occurred. Please include this ErrorId if you contact support: 1958320377-43051 (-1364373624)",
-                        ),
-                    ))
+                FaultKind::Unavailable | FaultKind::ServerError => out.fail = Some(rule.kind),
+                FaultKind::RateLimited => {
+                    out.fail = Some(rule.kind);
+                    out.retry_after_secs = rule.retry_after_secs.unwrap_or(1);
                 }
                 FaultKind::LockRow => {}
             }
@@ -211,7 +251,13 @@ impl Faults {
 pub struct SplitMix64(u64);
 
 impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> SplitMix64 {
+        SplitMix64(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -57,7 +57,7 @@ impl TokenStore {
 }
 
 /// Unguessable text from the process's random hash keys.
-fn random_text(len: usize) -> String {
+pub(crate) fn random_text(len: usize) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._";
     let mut out = String::with_capacity(len);
     while out.len() < len {
