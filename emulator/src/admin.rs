@@ -114,6 +114,7 @@ fn route(
         ("POST", ["reset"]) => {
             app.org.write().reset();
             app.cursors.expire_all();
+            app.bulk.clear();
             app.faults.set(Vec::new(), None).map_err(bad)?;
             app.usage.set(Some(0), None);
             app.counters.reset();
@@ -158,6 +159,17 @@ fn route(
             json!({"expired": true})
         }
         ("GET", ["changes", object]) => changes(app, object, params)?,
+        ("GET", ["bulk"]) => app.bulk.summary(),
+        ("PUT", ["bulk"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Body {
+                paused: bool,
+            }
+            let b: Body = parse(body)?;
+            app.bulk.set_paused(b.paused);
+            app.bulk.summary()
+        }
         _ => {
             return Err(AdminError(
                 404,

@@ -25,6 +25,8 @@ pub struct App {
     pub usage: Usage,
     pub counters: Counters,
     pub cursors: Cursors,
+    /// Bulk API 2.0 jobs.
+    pub bulk: crate::api::bulk::Jobs,
 }
 
 impl App {
@@ -40,6 +42,7 @@ impl App {
             usage: Usage::new(options.api_request_limit),
             counters: Counters::default(),
             cursors: Cursors::default(),
+            bulk: Default::default(),
             options,
         }
     }

@@ -18,6 +18,8 @@ pub const CLASSES: &[&str] = &[
     "composite",
     "limits",
     "meta",
+    "bulk",
+    "streaming",
 ];
 
 /// What a fault does.

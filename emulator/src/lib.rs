@@ -24,6 +24,8 @@ mod store;
 mod timefmt;
 mod value;
 
+pub use api::bulk::BulkOptions;
+
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -73,6 +75,8 @@ pub struct EmulatorOptions {
     pub fault_seed: u64,
     /// Worker threads of the server's runtime (0: one per core).
     pub worker_threads: usize,
+    /// Bulk API 2.0 behaviour and allocations.
+    pub bulk: BulkOptions,
 }
 
 impl Default for EmulatorOptions {
@@ -94,6 +98,7 @@ impl Default for EmulatorOptions {
             deleted_record_error: DeletedRecordError::NotFound,
             fault_seed: 1,
             worker_threads: 0,
+            bulk: BulkOptions::default(),
         }
     }
 }
@@ -120,6 +125,7 @@ impl fmt::Debug for EmulatorOptions {
             .field("query_locator_ttl", &self.query_locator_ttl)
             .field("deleted_record_error", &self.deleted_record_error)
             .field("fault_seed", &self.fault_seed)
+            .field("bulk", &self.bulk)
             .finish()
     }
 }

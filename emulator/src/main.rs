@@ -1,6 +1,8 @@
 //! `hubsync-emulator`: runs the local Salesforce until killed. Prints
 //! `listening on <url>` as the first line of stdout.
 
+mod cli_realtime;
+
 use clap::{Parser, ValueEnum};
 use hubsync_emulator::{start, DeletedRecordError, EmulatorOptions};
 use std::io::Write;
@@ -85,6 +87,8 @@ struct Cli {
     /// Server worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    #[command(flatten)]
+    realtime: cli_realtime::RealtimeArgs,
 }
 
 fn read(path: &Option<PathBuf>, what: &str) -> Result<Option<String>, String> {
@@ -110,7 +114,7 @@ fn options(cli: Cli) -> Result<EmulatorOptions, String> {
                 cli.api_version
             )
         })?;
-    Ok(EmulatorOptions {
+    let mut options = EmulatorOptions {
         bind: cli.bind,
         port: cli.port,
         max_api_version,
@@ -130,7 +134,10 @@ fn options(cli: Cli) -> Result<EmulatorOptions, String> {
         },
         fault_seed: cli.fault_seed,
         worker_threads: cli.threads,
-    })
+        ..EmulatorOptions::default()
+    };
+    cli.realtime.apply(&mut options)?;
+    Ok(options)
 }
 
 fn main() -> ExitCode {

@@ -2,6 +2,7 @@
 //! and dispatch to the resource handlers. Composite requests re-enter [`run_locked`]
 //! with each subrequest, so every resource behaves the same inside and outside them.
 
+pub mod bulk;
 pub mod collections;
 pub mod composite;
 pub mod describe;

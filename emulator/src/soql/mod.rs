@@ -8,7 +8,7 @@ mod eval;
 mod lexer;
 mod parser;
 
-pub use eval::{compile, execute};
+pub use eval::{compile, execute, Plan};
 pub use parser::parse;
 
 /// A SOQL failure with Salesforce's error code and message (the multi-line
