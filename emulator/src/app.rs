@@ -27,12 +27,15 @@ pub struct App {
     pub cursors: Cursors,
     /// Bulk API 2.0 jobs.
     pub bulk: crate::api::bulk::Jobs,
+    /// Streaming API clients and change-event state.
+    pub streaming: crate::streaming::Bus,
 }
 
 impl App {
     /// A fresh org.
     pub fn new(options: EmulatorOptions, schema: Arc<Schema>, base_url: String) -> App {
         App {
+            streaming: crate::streaming::Bus::new(&options.streaming, &schema),
             org: RwLock::new(Org::new(schema.clone())),
             schema,
             base_url,

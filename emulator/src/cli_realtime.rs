@@ -26,6 +26,32 @@ pub struct RealtimeArgs {
     /// Bulk ingest batches (10,000 records each) allowed per rolling 24 hours.
     #[arg(long, default_value_t = 15_000)]
     bulk_daily_batches: u64,
+    /// Hours change events stay replayable.
+    #[arg(long, default_value_t = 72)]
+    cdc_retention_hours: u64,
+    /// Longest a CometD /meta/connect is held, in seconds.
+    #[arg(long, default_value_t = 110)]
+    cdc_poll_timeout_secs: u64,
+    /// A CometD client silent this long (emulator clock) is forgotten: 403::Unknown client.
+    #[arg(long, default_value_t = 40)]
+    cdc_session_timeout_secs: u64,
+    /// Change events delivered per rolling 24 hours, all clients together.
+    #[arg(long, default_value_t = 25_000)]
+    cdc_daily_delivery_allocation: u64,
+    /// Objects with Change Data Capture enabled, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    cdc_entities: Option<Vec<String>>,
+    /// Subscribing to a disabled object's channel: refuse (channel does not exist) or
+    /// accept and deliver nothing.
+    #[arg(long, value_enum, default_value = "refuse")]
+    cdc_disabled_channel: DisabledChannel,
+}
+
+/// What subscribing to the channel of an object without CDC does.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DisabledChannel {
+    Refuse,
+    Silent,
 }
 
 impl RealtimeArgs {
@@ -38,6 +64,13 @@ impl RealtimeArgs {
         bulk.accept_upload_parts = self.bulk_accept_upload_parts;
         bulk.daily_query_jobs = self.bulk_daily_query_jobs;
         bulk.daily_batches = self.bulk_daily_batches;
+        let cdc = &mut options.streaming;
+        cdc.retention = Duration::from_secs(self.cdc_retention_hours * 3600);
+        cdc.poll_timeout = Duration::from_secs(self.cdc_poll_timeout_secs);
+        cdc.session_timeout = Duration::from_secs(self.cdc_session_timeout_secs);
+        cdc.daily_delivery_allocation = self.cdc_daily_delivery_allocation;
+        cdc.entities = self.cdc_entities;
+        cdc.refuse_disabled_channels = matches!(self.cdc_disabled_channel, DisabledChannel::Refuse);
         Ok(())
     }
 }

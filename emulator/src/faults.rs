@@ -281,7 +281,7 @@ mod tests {
         let err = faults
             .set(
                 vec![rule(
-                    serde_json::json!({"endpoint": "bulk", "kind": "drop"}),
+                    serde_json::json!({"endpoint": "nope", "kind": "drop"}),
                 )],
                 None,
             )

@@ -8,6 +8,7 @@
 #![recursion_limit = "256"]
 
 mod admin;
+mod allocation;
 mod api;
 mod app;
 mod decode;
@@ -21,10 +22,12 @@ mod save;
 mod schema;
 mod soql;
 mod store;
+mod streaming;
 mod timefmt;
 mod value;
 
 pub use api::bulk::BulkOptions;
+pub use streaming::StreamingOptions;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -77,6 +80,8 @@ pub struct EmulatorOptions {
     pub worker_threads: usize,
     /// Bulk API 2.0 behaviour and allocations.
     pub bulk: BulkOptions,
+    /// Streaming API (Change Data Capture) behaviour and allocations.
+    pub streaming: StreamingOptions,
 }
 
 impl Default for EmulatorOptions {
@@ -99,6 +104,7 @@ impl Default for EmulatorOptions {
             fault_seed: 1,
             worker_threads: 0,
             bulk: BulkOptions::default(),
+            streaming: StreamingOptions::default(),
         }
     }
 }
@@ -126,6 +132,7 @@ impl fmt::Debug for EmulatorOptions {
             .field("deleted_record_error", &self.deleted_record_error)
             .field("fault_seed", &self.fault_seed)
             .field("bulk", &self.bulk)
+            .field("streaming", &self.streaming)
             .finish()
     }
 }

@@ -55,6 +55,10 @@ pub fn limits(ctx: &Ctx) -> ApiResponse {
         "DailyBulkApiBatches": counted(bulk.daily_batches, batches),
         "DailyBulkV2QueryFileStorageMB": fixed(976562),
         "DailyBulkV2QueryJobs": counted(bulk.daily_query_jobs, query_jobs),
+        "DailyDeliveredPlatformEvents": counted(
+            ctx.app.options.streaming.daily_delivery_allocation,
+            ctx.app.streaming.delivered(ctx.now_ms),
+        ),
         "DailyDurableStreamingApiEvents": fixed(10000),
         "DailyStreamingApiEvents": fixed(10000),
         "DataStorageMB": fixed(1024),

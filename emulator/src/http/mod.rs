@@ -50,6 +50,7 @@ fn routes(app: Arc<App>) -> Router {
         .route("/services/data", get(data::versions))
         .route("/services/data/", get(data::versions))
         .route("/services/data/{*rest}", any(data::handle))
+        .route("/cometd/{version}", post(crate::streaming::handle))
         .route("/__emulator/{*rest}", any(crate::admin::handle))
         .fallback(|| async { json_response(404, crate::errors::ApiError::not_found().body()) })
         .layer(axum::extract::DefaultBodyLimit::max(160 * 1024 * 1024))

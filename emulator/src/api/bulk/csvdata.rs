@@ -82,21 +82,23 @@ impl LineEnding {
     }
 }
 
-/// Reads uploaded CSV: the header row and the data rows. Data whose line endings do not
-/// match the job's setting fails the whole job, with the message a real org gives.
-pub fn read(
-    data: &[u8],
-    delimiter: Delimiter,
-    ending: LineEnding,
-) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+/// Uploaded CSV: the header row and the data rows.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Csv {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Reads uploaded CSV. Data whose line endings do not match the job's setting fails
+/// the whole job, with the message a real org gives.
+pub fn read(data: &[u8], delimiter: Delimiter, ending: LineEnding) -> Result<Csv, String> {
     let has_crlf = data.windows(2).any(|w| w == b"\r\n");
-    if ending == LineEnding::Lf && has_crlf || ending == LineEnding::Crlf && !has_crlf {
-        if data.contains(&b'\n') {
-            return Err(format!(
-                "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is {}",
-                ending.name()
-            ));
-        }
+    let foreign = ending == LineEnding::Lf && has_crlf || ending == LineEnding::Crlf && !has_crlf;
+    if foreign && data.contains(&b'\n') {
+        return Err(format!(
+            "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is {}",
+            ending.name()
+        ));
     }
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter.byte())
@@ -114,7 +116,7 @@ pub fn read(
         let row = row.map_err(|e| format!("InvalidBatch : Failed to parse CSV: {e}"))?;
         rows.push(row.iter().map(str::to_string).collect());
     }
-    Ok((header, rows))
+    Ok(Csv { header, rows })
 }
 
 /// A CSV writer with the job's delimiter and line ending, every field quoted as
@@ -168,11 +170,7 @@ pub fn value_text(value: &Value) -> String {
         }
         Value::Double(d) => write_java_double(&mut out, *d),
         Value::Date(days) => timefmt::write_date(&mut out, *days),
-        Value::DateTime(ms) => {
-            timefmt::write_datetime(&mut out, *ms);
-            out.truncate(out.len() - "+0000".len());
-            out.push('Z');
-        }
+        Value::DateTime(ms) => timefmt::write_datetime_z(&mut out, *ms),
         Value::Time(ms) => timefmt::write_time(&mut out, *ms),
         Value::Id(id) => out.push_str(id.as_str()),
     }
@@ -185,18 +183,18 @@ mod tests {
 
     #[test]
     fn reads_quoted_fields_and_refuses_foreign_line_endings() {
-        let (header, rows) = read(
+        let csv = read(
             b"Name,Phone\n\"Acme, Inc.\",\"1\"\"2\"\nB,#N/A\n",
             Delimiter::Comma,
             LineEnding::Lf,
         )
         .unwrap();
-        assert_eq!(header, ["Name", "Phone"]);
-        assert_eq!(rows, [["Acme, Inc.", "1\"2"], ["B", "#N/A"]]);
+        assert_eq!(csv.header, ["Name", "Phone"]);
+        assert_eq!(csv.rows, [["Acme, Inc.", "1\"2"], ["B", "#N/A"]]);
         let err = read(b"Name\r\nA\r\n", Delimiter::Comma, LineEnding::Lf).unwrap_err();
         assert!(err.contains("LineEnding is invalid"), "{err}");
-        let (_, rows) = read(b"Name|X\r\nA|B\r\n", Delimiter::Pipe, LineEnding::Crlf).unwrap();
-        assert_eq!(rows, [["A", "B"]]);
+        let csv = read(b"Name|X\r\nA|B\r\n", Delimiter::Pipe, LineEnding::Crlf).unwrap();
+        assert_eq!(csv.rows, [["A", "B"]]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Ingest jobs: creation, CSV upload, `UploadComplete`, the asynchronous processing
 //! through the save pipeline, and the three result files.
 
-use super::csvdata::{self, Delimiter, LineEnding};
+use super::csvdata::{self, Csv, Delimiter, LineEnding};
 use super::job::{Job, JobKind, Operation, Outcome, State};
 use super::{wait_turn, wrong_state, BulkCall, BulkOptions};
 use crate::api::body_object;
@@ -85,7 +85,6 @@ pub fn create(call: &BulkCall, now: i64) -> Result<Arc<Mutex<Job>>, ApiError> {
         _ => None,
     };
     let mut job = Job::new(
-        call.app.bulk.new_id(),
         JobKind::Ingest,
         operation,
         object.name.clone(),
@@ -142,26 +141,25 @@ pub fn upload_complete(app: &Arc<App>, job: &Arc<Mutex<Job>>, now: i64) -> Resul
     Ok(())
 }
 
-/// The uploads read as one CSV: the header and every row (parts must share a header).
-fn read_uploads(job: &Job) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+/// The uploads read as one CSV (parts must share a header row).
+fn read_uploads(job: &Job) -> Result<Csv, String> {
     if job.uploads.is_empty() {
         return Err("InvalidBatch : No data was uploaded for the job".into());
     }
-    let mut header: Option<Vec<String>> = None;
-    let mut rows = Vec::new();
+    let mut all: Option<Csv> = None;
     for part in &job.uploads {
-        let (h, mut r) = csvdata::read(part, job.delimiter, job.ending)?;
-        match &header {
-            Some(first) if *first != h => {
+        let mut csv = csvdata::read(part, job.delimiter, job.ending)?;
+        match &mut all {
+            Some(first) if first.header != csv.header => {
                 return Err(
                     "InvalidBatch : Every upload of a job must have the same header row".into(),
                 )
             }
-            _ => header = Some(h),
+            Some(first) => first.rows.append(&mut csv.rows),
+            None => all = Some(csv),
         }
-        rows.append(&mut r);
     }
-    Ok((header.unwrap_or_default(), rows))
+    Ok(all.unwrap_or_default())
 }
 
 /// What processing needs of the job, taken once.
@@ -205,9 +203,9 @@ async fn run(app: Arc<App>, job: Arc<Mutex<Job>>) {
             .external_id_field
             .as_deref()
             .and_then(|f| object.field_index(f));
-        let read = read_uploads(&j).and_then(|(header, rows)| {
-            check_header(&object, &header, j.operation)?;
-            Ok((header, rows))
+        let read = read_uploads(&j).and_then(|csv| {
+            check_header(&object, &csv.header, j.operation)?;
+            Ok(csv)
         });
         let plan = Plan {
             table: j.table,
@@ -219,26 +217,25 @@ async fn run(app: Arc<App>, job: Arc<Mutex<Job>>) {
         };
         (read, plan)
     };
-    let (header, rows) = match read {
-        Ok(parsed) => parsed,
+    let parsed = match read {
+        Ok(parsed) => Arc::new(parsed),
         Err(message) => return job.lock().fail(message, now()),
     };
     let options = &app.options.bulk;
     if let Err(message) = app.bulk.take_records(
-        rows.len() as u64,
+        parsed.rows.len() as u64,
         options.daily_records,
         options.daily_batches,
         now(),
     ) {
         return job.lock().fail(message, now());
     }
-    let parsed = Arc::new((header, rows));
     job.lock().parsed = Some(parsed.clone());
     let plan = Plan {
-        header: parsed.0.clone(),
+        header: parsed.header.clone(),
         ..plan
     };
-    let rows = &parsed.1;
+    let rows = &parsed.rows;
     let mut next = 0;
     while next < rows.len() {
         app.bulk.wait_unpaused().await;
@@ -413,7 +410,7 @@ fn upsert_row(
 }
 
 /// The parsed rows of a job, reading the uploads when processing never did.
-fn rows_of(job: &Job) -> Option<Arc<(Vec<String>, Vec<Vec<String>>)>> {
+fn rows_of(job: &Job) -> Option<Arc<Csv>> {
     job.parsed
         .clone()
         .or_else(|| read_uploads(job).ok().map(Arc::new))
@@ -424,7 +421,10 @@ fn rows_of(job: &Job) -> Option<Arc<(Vec<String>, Vec<Vec<String>>)>> {
 pub fn results(job: &Job, successful: bool) -> Vec<u8> {
     let mut out = csvdata::Writer::new(job.delimiter, job.ending);
     let parsed = job.parsed.clone();
-    let header = parsed.as_ref().map(|p| p.0.as_slice()).unwrap_or_default();
+    let header = parsed
+        .as_ref()
+        .map(|p| p.header.as_slice())
+        .unwrap_or_default();
     let second = if successful {
         "sf__Created"
     } else {
@@ -436,7 +436,7 @@ pub fn results(job: &Job, successful: bool) -> Vec<u8> {
             .chain(header.iter().map(String::as_str)),
     );
     if let Some(parsed) = &parsed {
-        for (outcome, row) in job.outcomes.iter().zip(&parsed.1) {
+        for (outcome, row) in job.outcomes.iter().zip(&parsed.rows) {
             let (id, second) = match (outcome, successful) {
                 (Outcome::Saved(id, created), true) => (id.to_string(), created.to_string()),
                 (Outcome::Failed(id, error), false) => {
@@ -458,8 +458,8 @@ pub fn results(job: &Job, successful: bool) -> Vec<u8> {
 pub fn unprocessed(job: &Job) -> Vec<u8> {
     let mut out = csvdata::Writer::new(job.delimiter, job.ending);
     if let Some(parsed) = rows_of(job) {
-        out.row(&parsed.0);
-        for row in parsed.1.iter().skip(job.outcomes.len()) {
+        out.row(&parsed.header);
+        for row in parsed.rows.iter().skip(job.outcomes.len()) {
             out.row(row);
         }
     }

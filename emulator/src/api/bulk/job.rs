@@ -2,9 +2,10 @@
 //! jobs (kept 7 days after they finish, as Salesforce keeps them) and the rolling
 //! 24-hour allocations.
 
-use super::csvdata::{Delimiter, LineEnding};
+use super::csvdata::{Csv, Delimiter, LineEnding};
 use super::query::QueryResult;
 use super::{job_not_found, wrong_state};
+use crate::allocation::Rolling;
 use crate::api::Version;
 use crate::errors::{ApiError, SfError};
 use crate::ids::{user_id, Id};
@@ -13,7 +14,6 @@ use axum::body::Bytes;
 use indexmap::IndexMap;
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value as Json};
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -125,7 +125,7 @@ pub struct Job {
     /// Ingest: the uploaded CSV, one entry per `PUT`.
     pub uploads: Vec<Bytes>,
     /// Ingest: the parsed upload (header, rows), once processing has read it.
-    pub parsed: Option<Arc<(Vec<String>, Vec<Vec<String>>)>>,
+    pub parsed: Option<Arc<Csv>>,
     /// Ingest: one outcome per processed row, in row order (rows before
     /// `outcomes.len()` are processed, the rest are not).
     pub outcomes: Vec<Outcome>,
@@ -136,9 +136,8 @@ pub struct Job {
 }
 
 impl Job {
-    /// A new job in its first state.
+    /// A new job in its first state (its id is given when it is stored).
     pub fn new(
-        id: Id,
         kind: JobKind,
         operation: Operation,
         object: String,
@@ -148,7 +147,7 @@ impl Job {
         now: i64,
     ) -> Job {
         Job {
-            id,
+            id: Id::generate("750", 0),
             kind,
             operation,
             object,
@@ -269,19 +268,6 @@ impl Job {
     }
 }
 
-/// A rolling 24-hour allocation: amounts used with the time they were used.
-#[derive(Default)]
-struct Rolling(VecDeque<(i64, u64)>);
-
-impl Rolling {
-    fn used(&mut self, now: i64) -> u64 {
-        while self.0.front().is_some_and(|(at, _)| *at <= now - DAY_MS) {
-            self.0.pop_front();
-        }
-        self.0.iter().map(|(_, n)| n).sum()
-    }
-}
-
 /// The daily Bulk allocations in use.
 #[derive(Default)]
 struct Allocations {
@@ -313,14 +299,10 @@ impl Default for Jobs {
 const KEEP_MS: i64 = 7 * DAY_MS;
 
 impl Jobs {
-    /// A fresh job id (`750…`).
-    pub fn new_id(&self) -> Id {
-        Id::generate("750", self.counter.fetch_add(1, Ordering::Relaxed) + 1)
-    }
-
-    /// Stores a job.
-    pub fn insert(&self, job: Job) -> Arc<Mutex<Job>> {
-        let id = job.id;
+    /// Stores a job under a fresh id (`750…`).
+    pub fn insert(&self, mut job: Job) -> Arc<Mutex<Job>> {
+        let id = Id::generate("750", self.counter.fetch_add(1, Ordering::Relaxed) + 1);
+        job.id = id;
         let job = Arc::new(Mutex::new(job));
         self.jobs.lock().insert(id, job.clone());
         job
@@ -386,7 +368,7 @@ impl Jobs {
         if a.query_jobs.used(now) >= max {
             return Err(exceeded("query jobs", max));
         }
-        a.query_jobs.0.push_back((now, 1));
+        a.query_jobs.add(now, 1);
         Ok(())
     }
 
@@ -411,8 +393,8 @@ impl Jobs {
                 "ExceededQuota : The daily allocation of {max_batches} Bulk API batches is used up"
             ));
         }
-        a.records.0.push_back((now, records));
-        a.batches.0.push_back((now, batches));
+        a.records.add(now, records);
+        a.batches.add(now, batches);
         Ok(())
     }
 

@@ -62,7 +62,6 @@ pub fn create(call: &BulkCall, now: i64) -> Result<Arc<Mutex<Job>>, ApiError> {
     app.bulk
         .take_query_job(app.options.bulk.daily_query_jobs, now)?;
     let mut job = Job::new(
-        app.bulk.new_id(),
         JobKind::Query,
         operation,
         app.schema.objects[plan.table].name.clone(),
