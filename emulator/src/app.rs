@@ -17,6 +17,9 @@ pub struct App {
     pub options: EmulatorOptions,
     pub base_url: String,
     pub schema: Arc<Schema>,
+    /// When the schema was last changed (start-up, to the second): describe's
+    /// `Last-Modified`.
+    pub schema_stamp_ms: i64,
     /// The data. Held only for in-memory work, never across I/O or sleeps.
     pub org: RwLock<Org>,
     pub clock: Clock,
@@ -38,6 +41,10 @@ impl App {
             streaming: crate::streaming::Bus::new(&options.streaming, &schema),
             org: RwLock::new(Org::new(schema.clone())),
             schema,
+            schema_stamp_ms: {
+                let now = Clock::default().now_ms();
+                now - now.rem_euclid(1000)
+            },
             base_url,
             clock: Clock::default(),
             tokens: TokenStore::default(),

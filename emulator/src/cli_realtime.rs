@@ -45,6 +45,9 @@ pub struct RealtimeArgs {
     /// accept and deliver nothing.
     #[arg(long, value_enum, default_value = "refuse")]
     cdc_disabled_channel: DisabledChannel,
+    /// The connected app's certificate (PEM; or an RSA public key) for the JWT bearer grant.
+    #[arg(long)]
+    jwt_certificate: Option<std::path::PathBuf>,
 }
 
 /// What subscribing to the channel of an object without CDC does.
@@ -71,6 +74,12 @@ impl RealtimeArgs {
         cdc.daily_delivery_allocation = self.cdc_daily_delivery_allocation;
         cdc.entities = self.cdc_entities;
         cdc.refuse_disabled_channels = matches!(self.cdc_disabled_channel, DisabledChannel::Refuse);
+        if let Some(path) = &self.jwt_certificate {
+            options.jwt_certificate_pem =
+                Some(std::fs::read_to_string(path).map_err(|e| {
+                    format!("cannot read the JWT certificate {}: {e}", path.display())
+                })?);
+        }
         Ok(())
     }
 }

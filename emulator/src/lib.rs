@@ -82,6 +82,9 @@ pub struct EmulatorOptions {
     pub bulk: BulkOptions,
     /// Streaming API (Change Data Capture) behaviour and allocations.
     pub streaming: StreamingOptions,
+    /// PEM certificate (or RSA public key) of the connected app, which verifies JWT
+    /// bearer assertions; without it the JWT grant refuses every assertion.
+    pub jwt_certificate_pem: Option<String>,
 }
 
 impl Default for EmulatorOptions {
@@ -105,6 +108,7 @@ impl Default for EmulatorOptions {
             worker_threads: 0,
             bulk: BulkOptions::default(),
             streaming: StreamingOptions::default(),
+            jwt_certificate_pem: None,
         }
     }
 }
@@ -133,6 +137,7 @@ impl fmt::Debug for EmulatorOptions {
             .field("fault_seed", &self.fault_seed)
             .field("bulk", &self.bulk)
             .field("streaming", &self.streaming)
+            .field("jwt_certificate_pem", &self.jwt_certificate_pem.is_some())
             .finish()
     }
 }
@@ -151,6 +156,8 @@ pub enum StartError {
     },
     #[error("cannot start the server runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("{0}")]
+    JwtKey(String),
 }
 
 /// A running emulator; dropping it shuts it down.
@@ -194,6 +201,12 @@ pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
         Some(text) => schema::load_schema_file(text).map_err(StartError::Schema)?,
         None => schema::Schema::standard(),
     };
+    let jwt_key = options
+        .jwt_certificate_pem
+        .as_deref()
+        .map(http::jwt::JwtKey::from_pem)
+        .transpose()
+        .map_err(StartError::JwtKey)?;
     let addr = SocketAddr::new(options.bind, options.port);
     let listener =
         std::net::TcpListener::bind(addr).map_err(|source| StartError::Bind { addr, source })?;
@@ -202,11 +215,9 @@ pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
         .map_err(StartError::Runtime)?;
     let local = listener.local_addr().map_err(StartError::Runtime)?;
     let url = format!("http://{local}");
-    let app = Arc::new(app::App::new(
-        options.clone(),
-        Arc::new(schema),
-        url.clone(),
-    ));
+    let mut app = app::App::new(options.clone(), Arc::new(schema), url.clone());
+    app.tokens.jwt_key = jwt_key;
+    let app = Arc::new(app);
     if let Some(data) = &options.data_json {
         load::load_json(&app, data).map_err(StartError::Data)?;
     }

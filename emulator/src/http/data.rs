@@ -97,6 +97,9 @@ async fn answer(
         batch_size: batch_size(headers),
         now_ms: app.clock.now_ms(),
         all_or_none: false,
+        conditions: api::conditional::Conditions::read(|name| {
+            headers.get(name).and_then(|v| v.to_str().ok())
+        }),
     };
     to_http(api::execute(&ctx, route, parsed))
 }
@@ -217,6 +220,11 @@ fn to_http(answer: ApiResponse) -> Response<Body> {
     };
     if let Some(location) = answer.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(header::LOCATION, location);
+    }
+    for (name, value) in answer.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
     }
     response
 }

@@ -3,6 +3,7 @@
 //! admin API.
 
 mod data;
+pub mod jwt;
 pub mod oauth;
 
 use crate::app::App;
