@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Independent conformance check: drives the emulator binary with a real Salesforce
-# client library (simple-salesforce 1.12.10) and fails on any mismatch.
+# client libraries (simple-salesforce 1.12.10 for REST and Bulk API 2.0, aiosfstream-ng
+# 0.7.5 for Change Data Capture over CometD) and fails on any mismatch.
 # Usage: emulator/conformance/run.sh   (non-interactive; Debian 12 + python3 3.11)
 set -euo pipefail
 
@@ -26,8 +27,8 @@ venv="$work/venv"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c 'import simple_salesforce, sys; sys.exit(simple_salesforce.__version__ != "1.12.10")' >/dev/null 2>&1; then
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "simple-salesforce==1.12.10"
+if ! "$venv/bin/python" -c 'import aiosfstream_ng, simple_salesforce, sys; sys.exit(simple_salesforce.__version__ != "1.12.10")' >/dev/null 2>&1; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "simple-salesforce==1.12.10" "aiosfstream-ng==0.7.5"
 fi
 
 (cd "$root" && cargo build --quiet -p hubsync-emulator)

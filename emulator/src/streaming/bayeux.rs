@@ -427,11 +427,14 @@ async fn long_poll(app: &Arc<App>, message: &Map<String, Json>) -> Vec<Json> {
     };
     app.streaming.wake.notify_waiters();
     let server_ms = app.options.streaming.poll_timeout.as_millis() as u64;
-    let wait_ms = message
-        .get("advice")
-        .and_then(|a| a.get("timeout"))
-        .and_then(Json::as_u64)
-        .map_or(server_ms, |t| t.min(server_ms));
+    let wait_ms = match poll {
+        1 => 0,
+        _ => message
+            .get("advice")
+            .and_then(|a| a.get("timeout"))
+            .and_then(Json::as_u64)
+            .map_or(server_ms, |t| t.min(server_ms)),
+    };
     let deadline = tokio::time::Instant::now() + Duration::from_millis(wait_ms);
     let notify = app.org.read().committed.clone();
     let mut replies = Vec::new();

@@ -91,7 +91,8 @@ pub struct Client {
     /// Emulator time of the last answer, for the session timeout.
     pub last_seen_ms: i64,
     /// Bumped by each `/meta/connect`; an older held poll that sees a newer one
-    /// answers at once, so two polls never deliver the same events.
+    /// answers at once, so two polls never deliver the same events. Zero until the
+    /// first connect, which CometD servers answer without holding it.
     pub poll: u64,
 }
 
