@@ -56,15 +56,7 @@ fn refresh_token_grant_accepts_the_configured_token_only() {
         r.json().get("refresh_token").is_none(),
         "refresh grant issues no new refresh token"
     );
-    let access = r.json()["access_token"].as_str().unwrap().to_string();
-    let ok = send(
-        &org.agent,
-        "GET",
-        &org.url("/limits"),
-        &[("Authorization", &format!("Bearer {access}"))],
-        None,
-    );
-    assert_eq!(ok.status, 200);
+    assert_token_works(&org, r.json()["access_token"].as_str().unwrap());
     let bad = token_request(
         &org.agent,
         org.base(),
@@ -254,15 +246,7 @@ fn jwt_bearer_grant_verifies_the_assertion_against_the_certificate() {
         }
         assert_eq!(body["instance_url"], org.base());
         assert_eq!(body["token_type"], "Bearer");
-        let access = body["access_token"].as_str().unwrap();
-        let ok = send(
-            &org.agent,
-            "GET",
-            &org.url("/limits"),
-            &[("Authorization", &format!("Bearer {access}"))],
-            None,
-        );
-        assert_eq!(ok.status, 200);
+        assert_token_works(&org, body["access_token"].as_str().unwrap());
         let emulator_aud = jwt_login(
             &org,
             &assertion(claims(
@@ -334,4 +318,16 @@ fn jwt_bearer_grant_verifies_the_assertion_against_the_certificate() {
     let r = jwt_login(&org, &assertion(claims));
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error_description"], "invalid assertion");
+}
+
+/// An access token opens the REST API.
+fn assert_token_works(org: &Org, access: &str) {
+    let ok = send(
+        &org.agent,
+        "GET",
+        &org.url("/limits"),
+        &[("Authorization", &format!("Bearer {access}"))],
+        None,
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
 }

@@ -25,12 +25,8 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
-    let response = with_limit(
-        &app,
-        answer(&app, &conn, &method, &uri, &headers, body).await,
-    );
-    app.counters.status(response.status().as_u16());
-    response
+    let response = answer(&app, &conn, &method, &uri, &headers, body).await;
+    super::counted(&app, with_limit(&app, response))
 }
 
 async fn answer(
@@ -66,21 +62,10 @@ async fn answer(
         Ok(route) => route,
         Err(e) => return json_response(e.status, e.body()),
     };
-    if let Err(e) = authenticate(app, headers) {
-        return json_response(e.status, e.body());
-    }
     let class = route.class();
-    if let Err(failure) = inject_faults(app, class, conn).await {
-        return failure;
+    if let Err(refused) = admit(app, conn, headers, class).await {
+        return refused;
     }
-    if !app.usage.try_consume() {
-        let e = ApiError::new(
-            403,
-            SfError::new("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
-        );
-        return json_response(e.status, e.body());
-    }
-    app.counters.api_call(class);
     let parsed = if route.takes_body() {
         match api::parse_body(&body) {
             Ok(json) => json,
@@ -104,7 +89,28 @@ async fn answer(
     to_http(api::execute(&ctx, route, parsed))
 }
 
-/// A Bulk API 2.0 call: authenticated, fault-checked and counted like any other.
+/// What every API call passes, in a real org's order: authentication, then injected
+/// faults, then the daily request limit; the call is then counted for `class`.
+async fn admit(
+    app: &App,
+    conn: &ConnKill,
+    headers: &HeaderMap,
+    class: &'static str,
+) -> Result<(), Response<Body>> {
+    authenticate(app, headers).map_err(|e| json_response(e.status, e.body()))?;
+    inject_faults(app, class, conn).await?;
+    if !app.usage.try_consume() {
+        let e = ApiError::new(
+            403,
+            SfError::new("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
+        );
+        return Err(json_response(e.status, e.body()));
+    }
+    app.counters.api_call(class);
+    Ok(())
+}
+
+/// A Bulk API 2.0 call: admitted and counted like any other.
 #[allow(clippy::too_many_arguments)]
 async fn bulk(
     app: &Arc<App>,
@@ -116,20 +122,9 @@ async fn bulk(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
-    if let Err(e) = authenticate(app, headers) {
-        return json_response(e.status, e.body());
+    if let Err(refused) = admit(app, conn, headers, "bulk").await {
+        return refused;
     }
-    if let Err(failure) = inject_faults(app, "bulk", conn).await {
-        return failure;
-    }
-    if !app.usage.try_consume() {
-        let e = ApiError::new(
-            403,
-            SfError::new("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
-        );
-        return json_response(e.status, e.body());
-    }
-    app.counters.api_call("bulk");
     api::bulk::handle(api::bulk::BulkCall {
         app,
         method: method.as_str(),
@@ -146,28 +141,17 @@ async fn bulk(
 const BULK_ORIGIN_API: &str = "bulkapi";
 
 /// Checks `Authorization: Bearer <token>` (or `OAuth <token>`).
-pub(crate) fn authenticate(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return Err(ApiError::new(
+fn authenticate(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    match super::session(app, headers) {
+        super::Session::Valid => Ok(()),
+        super::Session::Missing => Err(ApiError::new(
             401,
             SfError::new("INVALID_AUTH_HEADER", "INVALID_HEADER_TYPE"),
-        ));
-    };
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("OAuth "))
-        .unwrap_or_default()
-        .trim();
-    if app.tokens.valid(token, app.clock.now_ms()) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
+        )),
+        super::Session::Invalid => Err(ApiError::new(
             401,
             SfError::new("INVALID_SESSION_ID", "Session expired or invalid"),
-        ))
+        )),
     }
 }
 

@@ -113,6 +113,39 @@ pub async fn inject_faults(
     }
 }
 
+/// What the `Authorization` header (`Bearer <token>` or `OAuth <token>`) holds.
+pub enum Session {
+    Valid,
+    Missing,
+    Invalid,
+}
+
+/// Checks the request's session token against the issued, unexpired ones.
+pub fn session(app: &App, headers: &axum::http::HeaderMap) -> Session {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Session::Missing;
+    };
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("OAuth "))
+        .unwrap_or_default()
+        .trim();
+    if app.tokens.valid(token, app.clock.now_ms()) {
+        Session::Valid
+    } else {
+        Session::Invalid
+    }
+}
+
+/// Counts a response by status for the admin counters, and passes it on.
+pub fn counted(app: &App, response: Response<Body>) -> Response<Body> {
+    app.counters.status(response.status().as_u16());
+    response
+}
+
 /// A JSON response with Salesforce's content type.
 pub fn json_response(status: u16, body: String) -> Response<Body> {
     let mut response = Response::new(Body::from(body));

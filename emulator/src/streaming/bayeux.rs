@@ -6,7 +6,7 @@
 use super::events::{self, Query};
 use super::{Bus, Channel, Client, Subscription};
 use crate::app::App;
-use crate::http::{inject_faults, json_response, ConnKill};
+use crate::http::{counted, inject_faults, json_response, session, ConnKill, Session};
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Response};
@@ -27,9 +27,7 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
-    let response = answer(&app, &conn, &version, &headers, &body).await;
-    app.counters.status(response.status().as_u16());
-    response
+    counted(&app, answer(&app, &conn, &version, &headers, &body).await)
 }
 
 async fn answer(
@@ -128,19 +126,10 @@ fn bayeux(status: u16, replies: Vec<Json>, cookie: Option<String>) -> Response<B
 
 /// `Authorization: Bearer …` or `OAuth …`, as a Bayeux error when it is not valid.
 fn authenticate(app: &App, headers: &HeaderMap) -> Result<(), &'static str> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or("401::Request requires authentication")?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("OAuth "))
-        .unwrap_or_default()
-        .trim();
-    if app.tokens.valid(token, app.clock.now_ms()) {
-        Ok(())
-    } else {
-        Err("401::Authentication invalid")
+    match session(app, headers) {
+        Session::Valid => Ok(()),
+        Session::Missing => Err("401::Request requires authentication"),
+        Session::Invalid => Err("401::Authentication invalid"),
     }
 }
 
