@@ -41,6 +41,12 @@ fn check(app: &App, text: &str, now: i64) -> Result<soql::Plan, ApiError> {
             "Aggregate queries are not supported by Bulk API 2.0 query jobs",
         ));
     }
+    if plan.has_relationships() {
+        return Err(ApiError::bad_request(
+            "INVALIDJOB",
+            "This emulator's Bulk query jobs select the object's own fields only (no relationship fields or subqueries)",
+        ));
+    }
     Ok(plan)
 }
 
