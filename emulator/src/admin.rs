@@ -202,6 +202,16 @@ fn route(
             app.bulk.set_paused(b.paused);
             app.bulk.summary()
         }
+        ("POST", ["bulk", "step"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Body {
+                chunks: u64,
+            }
+            let b: Body = parse(body)?;
+            app.bulk.step(b.chunks);
+            app.bulk.summary()
+        }
         _ => {
             return Err(AdminError(
                 404,

@@ -1,7 +1,8 @@
 //! hubsync-emulator: a local Salesforce REST API that behaves like a real org in every
 //! way a sync depends on (OAuth, describe, CRUD, upsert, collections, composite, SOQL
-//! query paging, replication endpoints, limits, validation and automation), plus an
-//! admin API under `/__emulator/` for fault injection and inspection.
+//! query paging, replication endpoints, limits, validation and automation, Bulk API
+//! 2.0, Change Data Capture over CometD), plus an admin API under `/__emulator/` for
+//! fault injection and inspection.
 //!
 //! Start one in-process with [`start`]; the `hubsync-emulator` binary is a thin wrapper.
 

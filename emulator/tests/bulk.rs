@@ -122,6 +122,22 @@ fn insert_job_saves_through_the_pipeline_and_reports_each_row() {
         change["changeOrigin"],
         "com/salesforce/api/bulkapi/59.0;client=bulk-test"
     );
+    org.admin(
+        "POST",
+        "faults",
+        Some(json!({"rules": [{"endpoint": "bulk", "kind": "lock_row", "next": 1}]})),
+    );
+    let (job, _) = ingest(
+        &org,
+        json!({"object": "Account", "operation": "insert"}),
+        "Name\nLocked\nFree\n",
+    );
+    let failed = csv_rows(&org, &format!("/jobs/ingest/{job}/failedResults"));
+    assert!(
+        failed[1][1].starts_with("UNABLE_TO_LOCK_ROW:"),
+        "{failed:?}"
+    );
+    assert_eq!(failed.len(), 2, "only the first record met the row lock");
     let validation = ingest(
         &org,
         json!({"object": "Account", "operation": "insert"}),
@@ -383,4 +399,34 @@ fn query_jobs_page_with_locators() {
     );
     let counters = org.admin("GET", "counters", None).json();
     assert!(counters["apiCallsByEndpoint"]["bulk"].as_u64().unwrap() > 5);
+}
+
+#[test]
+fn a_job_aborted_half_way_keeps_its_saved_chunks_and_lists_the_rest() {
+    let org = org_with(BulkOptions {
+        chunk_size: 2,
+        ..Default::default()
+    });
+    org.admin("PUT", "bulk", Some(json!({"paused": true})));
+    let job = create_job(&org, json!({"object": "Account", "operation": "insert"}));
+    upload(&org, &job, "Name\nA\nB\nC\nD\nE\n");
+    close(&org, &job);
+    org.admin("POST", "bulk/step", Some(json!({"chunks": 1})));
+    let info = wait_state(&org, "ingest", &job, "InProgress");
+    wait_for("the first chunk", || {
+        org.get(&format!("/jobs/ingest/{job}")).json()["numberRecordsProcessed"] == 2
+    });
+    assert_eq!(info["state"], "InProgress");
+    let aborted = org.patch(&format!("/jobs/ingest/{job}"), json!({"state": "Aborted"}));
+    assert_eq!(aborted.json()["state"], "Aborted");
+    org.admin("PUT", "bulk", Some(json!({"paused": false})));
+    let ok = csv_rows(&org, &format!("/jobs/ingest/{job}/successfulResults"));
+    assert_eq!(ok.len(), 3);
+    let rest = csv_rows(&org, &format!("/jobs/ingest/{job}/unprocessedrecords"));
+    assert_eq!(rest, [["Name"], ["C"], ["D"], ["E"]]);
+    assert_eq!(org.count("Account"), 2);
+    assert_eq!(
+        org.get(&format!("/jobs/ingest/{job}")).json()["numberRecordsProcessed"],
+        2
+    );
 }

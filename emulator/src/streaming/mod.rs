@@ -134,6 +134,7 @@ impl Bus {
         s.clients.clear();
         s.gaps.clear();
         s.delivered.clear();
+        self.wake.notify_waiters();
     }
 
     /// Events delivered in the last 24 hours (`DailyDeliveredPlatformEvents`).
@@ -175,11 +176,7 @@ impl Bus {
                 )
             })
             .collect();
-        let summary = json!({"entities": entities, "clients": clients});
-        let delivered = s.delivered.used(now);
-        let mut summary = summary;
-        summary["delivered"] = json!(delivered);
-        summary
+        json!({"entities": entities, "clients": clients, "delivered": s.delivered.used(now)})
     }
 
     /// Sets which objects have CDC enabled; newly enabled objects publish from now on.

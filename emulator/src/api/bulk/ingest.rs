@@ -238,7 +238,7 @@ async fn run(app: Arc<App>, job: Arc<Mutex<Job>>) {
     let rows = &parsed.rows;
     let mut next = 0;
     while next < rows.len() {
-        app.bulk.wait_unpaused().await;
+        app.bulk.take_chunk().await;
         if job.lock().state != State::InProgress {
             break;
         }

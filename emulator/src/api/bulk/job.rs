@@ -281,7 +281,21 @@ pub struct Jobs {
     jobs: Mutex<IndexMap<Id, Arc<Mutex<Job>>>>,
     counter: AtomicU64,
     allocations: Mutex<Allocations>,
-    paused: tokio::sync::watch::Sender<bool>,
+    gate: tokio::sync::watch::Sender<Gate>,
+}
+
+/// Whether jobs may run: the admin API pauses processing, and lets a paused org run a
+/// given number of chunks (so a test can stop a job half way, deterministically).
+#[derive(Debug, Clone, Copy, Default)]
+struct Gate {
+    paused: bool,
+    chunks: u64,
+}
+
+impl Gate {
+    fn open(&self) -> bool {
+        !self.paused || self.chunks > 0
+    }
 }
 
 impl Default for Jobs {
@@ -290,7 +304,7 @@ impl Default for Jobs {
             jobs: Mutex::default(),
             counter: AtomicU64::new(0),
             allocations: Mutex::default(),
-            paused: tokio::sync::watch::Sender::new(false),
+            gate: tokio::sync::watch::Sender::new(Gate::default()),
         }
     }
 }
@@ -406,18 +420,42 @@ impl Jobs {
 
     /// Pauses or resumes processing (jobs already running finish their current chunk).
     pub fn set_paused(&self, paused: bool) {
-        self.paused.send_replace(paused);
+        self.gate.send_modify(|g| *g = Gate { paused, chunks: 0 });
+    }
+
+    /// Lets a paused org process `chunks` more chunks (over all jobs), then hold again.
+    pub fn step(&self, chunks: u64) {
+        self.gate.send_modify(|g| g.chunks += chunks);
     }
 
     /// Whether processing is paused.
     pub fn paused(&self) -> bool {
-        *self.paused.borrow()
+        self.gate.borrow().paused
     }
 
-    /// Returns once processing is not paused.
-    pub async fn wait_unpaused(&self) {
-        let mut rx = self.paused.subscribe();
-        let _ = rx.wait_for(|paused| !*paused).await;
+    /// Returns once a job may start (processing not paused, or chunks allowed).
+    pub async fn wait_open(&self) {
+        let mut rx = self.gate.subscribe();
+        let _ = rx.wait_for(Gate::open).await;
+    }
+
+    /// Returns once one more chunk may run, using up an allowed chunk when paused.
+    pub async fn take_chunk(&self) {
+        loop {
+            self.wait_open().await;
+            let mut taken = false;
+            self.gate.send_if_modified(|g| {
+                taken = g.open();
+                if taken && g.paused {
+                    g.chunks -= 1;
+                    return true;
+                }
+                false
+            });
+            if taken {
+                return;
+            }
+        }
     }
 
     /// Id, kind and state of every job (admin API).

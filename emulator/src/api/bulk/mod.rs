@@ -186,7 +186,7 @@ async fn wait_turn(app: &App) {
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    app.bulk.wait_unpaused().await;
+    app.bulk.wait_open().await;
 }
 
 /// A job that was never found, or belongs to the other job kind.
