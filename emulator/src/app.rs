@@ -20,6 +20,9 @@ pub struct App {
     /// When the schema was last changed (start-up, to the second): describe's
     /// `Last-Modified`.
     pub schema_stamp_ms: i64,
+    /// The `errorCode` of a 412 (`--precondition-failed-code`), kept for the life of
+    /// the process as error codes are static text.
+    pub precondition_failed_code: &'static str,
     /// The data. Held only for in-memory work, never across I/O or sleeps.
     pub org: RwLock<Org>,
     pub clock: Clock,
@@ -41,6 +44,9 @@ impl App {
             streaming: crate::streaming::Bus::new(&options.streaming, &schema),
             org: RwLock::new(Org::new(schema.clone())),
             schema,
+            precondition_failed_code: Box::leak(
+                options.precondition_failed_code.clone().into_boxed_str(),
+            ),
             schema_stamp_ms: {
                 let now = Clock::default().now_ms();
                 now - now.rem_euclid(1000)

@@ -1,5 +1,6 @@
-//! Command-line options of the Bulk API, Streaming API and JWT grant, kept apart from
-//! `main.rs` so the other APIs' options can grow there without touching these.
+//! Command-line options of the Bulk API, Streaming API, JWT grant and conditional
+//! requests, kept apart from `main.rs` so the other APIs' options can grow there
+//! without touching these.
 
 use clap::Args;
 use hubsync_emulator::EmulatorOptions;
@@ -48,6 +49,9 @@ pub struct RealtimeArgs {
     /// The connected app's certificate (PEM; or an RSA public key) for the JWT bearer grant.
     #[arg(long)]
     jwt_certificate: Option<std::path::PathBuf>,
+    /// errorCode of a 412 answer to a failed conditional PATCH (unconfirmed in real orgs).
+    #[arg(long, default_value = "PRECONDITION_FAILED")]
+    precondition_failed_code: String,
 }
 
 /// What subscribing to the channel of an object without CDC does.
@@ -74,6 +78,7 @@ impl RealtimeArgs {
         cdc.daily_delivery_allocation = self.cdc_daily_delivery_allocation;
         cdc.entities = self.cdc_entities;
         cdc.refuse_disabled_channels = matches!(self.cdc_disabled_channel, DisabledChannel::Refuse);
+        options.precondition_failed_code = self.precondition_failed_code;
         if let Some(path) = &self.jwt_certificate {
             options.jwt_certificate_pem =
                 Some(std::fs::read_to_string(path).map_err(|e| {

@@ -86,6 +86,9 @@ pub struct EmulatorOptions {
     /// PEM certificate (or RSA public key) of the connected app, which verifies JWT
     /// bearer assertions; without it the JWT grant refuses every assertion.
     pub jwt_certificate_pem: Option<String>,
+    /// The `errorCode` of a 412 answer to a failed conditional PATCH (not confirmed
+    /// against a real org; reference §3.6).
+    pub precondition_failed_code: String,
 }
 
 impl Default for EmulatorOptions {
@@ -110,6 +113,7 @@ impl Default for EmulatorOptions {
             bulk: BulkOptions::default(),
             streaming: StreamingOptions::default(),
             jwt_certificate_pem: None,
+            precondition_failed_code: "PRECONDITION_FAILED".into(),
         }
     }
 }
@@ -139,6 +143,7 @@ impl fmt::Debug for EmulatorOptions {
             .field("bulk", &self.bulk)
             .field("streaming", &self.streaming)
             .field("jwt_certificate_pem", &self.jwt_certificate_pem.is_some())
+            .field("precondition_failed_code", &self.precondition_failed_code)
             .finish()
     }
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use hubsync_emulator::EmulatorOptions;
 use serde_json::json;
 
 #[test]
@@ -89,4 +90,21 @@ fn patch_with_a_stale_precondition_answers_412_and_changes_nothing() {
         Some(json!({"Name": "Lost"})),
     );
     assert_eq!(unreadable.status, 400);
+}
+
+#[test]
+fn the_412_error_code_is_configurable() {
+    let org = Org::with(EmulatorOptions {
+        precondition_failed_code: "CONFLICT".into(),
+        ..Default::default()
+    });
+    let id = org.create("Account", json!({"Name": "X"}));
+    let r = org.call_with(
+        "PATCH",
+        &format!("/sobjects/Account/{id}"),
+        &[("If-Match", "\"stale\"")],
+        Some(json!({"Name": "Y"})),
+    );
+    assert_eq!(r.status, 412);
+    assert_eq!(r.error_code(), "CONFLICT");
 }

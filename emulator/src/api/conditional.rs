@@ -16,13 +16,16 @@ const HTTP_DATE: &[FormatItem<'static>] = format_description!(
     "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
 );
 
-/// The error code of a 412. Salesforce's documentation does not show the body of a
-/// failed precondition; this is the reference's best guess.
+/// The default error code of a 412. Salesforce's documentation does not show the body
+/// of a failed precondition; this is the reference's best guess, and
+/// `--precondition-failed-code` changes it.
 pub const PRECONDITION_FAILED: &str = "PRECONDITION_FAILED";
 
 /// The conditional headers of one request.
 #[derive(Debug, Clone, Default)]
 pub struct Conditions {
+    /// The `errorCode` a 412 carries (empty: [`PRECONDITION_FAILED`]).
+    pub failed_code: &'static str,
     pub if_modified_since: Option<i64>,
     pub if_unmodified_since: Option<i64>,
     pub if_match: Option<String>,
@@ -61,9 +64,16 @@ fn etag_matches(list: &str, etag: &str) -> bool {
 }
 
 impl Conditions {
-    /// Reads the headers (`name` → value) of a request.
-    pub fn read<'a>(mut header: impl FnMut(&str) -> Option<&'a str>) -> Conditions {
-        let mut out = Conditions::default();
+    /// Reads the headers (`name` → value) of a request; a failed precondition will
+    /// answer with `failed_code`.
+    pub fn read<'a>(
+        mut header: impl FnMut(&str) -> Option<&'a str>,
+        failed_code: &'static str,
+    ) -> Conditions {
+        let mut out = Conditions {
+            failed_code,
+            ..Conditions::default()
+        };
         let mut date = |name: &str, out: &mut Conditions| {
             let text = header(name)?;
             let parsed = parse_http_date(text);
@@ -102,7 +112,11 @@ impl Conditions {
             Err(ApiError::new(
                 412,
                 SfError::new(
-                    PRECONDITION_FAILED,
+                    if self.failed_code.is_empty() {
+                        PRECONDITION_FAILED
+                    } else {
+                        self.failed_code
+                    },
                     format!("The precondition {what} failed: the record was modified"),
                 ),
             ))

@@ -82,9 +82,10 @@ async fn answer(
         batch_size: batch_size(headers),
         now_ms: app.clock.now_ms(),
         all_or_none: false,
-        conditions: api::conditional::Conditions::read(|name| {
-            headers.get(name).and_then(|v| v.to_str().ok())
-        }),
+        conditions: api::conditional::Conditions::read(
+            |name| headers.get(name).and_then(|v| v.to_str().ok()),
+            app.precondition_failed_code,
+        ),
     };
     to_http(api::execute(&ctx, route, parsed))
 }
