@@ -39,6 +39,9 @@ pub struct RealtimeArgs {
     /// Change events delivered per rolling 24 hours, all clients together.
     #[arg(long, default_value_t = 25_000)]
     cdc_daily_delivery_allocation: u64,
+    /// CometD clients at once; one more is refused at handshake.
+    #[arg(long, default_value_t = 1_000)]
+    cdc_max_clients: usize,
     /// Objects with Change Data Capture enabled, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     cdc_entities: Option<Vec<String>>,
@@ -76,6 +79,7 @@ impl RealtimeArgs {
         cdc.poll_timeout = Duration::from_secs(self.cdc_poll_timeout_secs);
         cdc.session_timeout = Duration::from_secs(self.cdc_session_timeout_secs);
         cdc.daily_delivery_allocation = self.cdc_daily_delivery_allocation;
+        cdc.max_clients = self.cdc_max_clients;
         cdc.entities = self.cdc_entities;
         cdc.refuse_disabled_channels = matches!(self.cdc_disabled_channel, DisabledChannel::Refuse);
         options.precondition_failed_code = self.precondition_failed_code;

@@ -387,3 +387,25 @@ fn dropped_long_polls_lose_no_events_and_bad_sessions_are_refused() {
     );
     assert_eq!(old.status, 404, "durable streaming starts at 37.0");
 }
+
+#[test]
+fn handshakes_beyond_the_concurrent_client_limit_are_denied() {
+    let org = long_lived(StreamingOptions {
+        max_clients: 1,
+        ..Default::default()
+    });
+    let first = Bayeux::handshake(&org);
+    let denied = Bayeux::post(&org, json!([{"channel": "/meta/handshake", "id": "1"}]));
+    let reply = &denied.json()[0];
+    assert_eq!(reply["successful"], false);
+    assert_eq!(reply["error"], "403::Handshake denied");
+    assert_eq!(
+        reply["ext"]["sfdc"]["failureReason"],
+        "403::Organization concurrent user limit exceeded"
+    );
+    // A silent client no longer counts once its session has timed out.
+    org.advance(41);
+    Bayeux::handshake(&org);
+    let (_, reply) = first.poll();
+    assert_eq!(reply["error"], "403::Unknown client");
+}

@@ -192,13 +192,32 @@ fn with_client<T>(
 fn handshake(app: &App, message: &Map<String, Json>) -> (Json, String) {
     let bus: &Bus = &app.streaming;
     let id = bus.new_client_id();
-    bus.state.lock().clients.insert(
-        id.clone(),
-        Client {
-            last_seen_ms: app.clock.now_ms(),
-            ..Client::default()
-        },
-    );
+    let now = app.clock.now_ms();
+    let options = &app.options.streaming;
+    let timeout = options.session_timeout.as_millis() as i64;
+    {
+        let mut state = bus.state.lock();
+        state.clients.retain(|_, c| now - c.last_seen_ms <= timeout);
+        if state.clients.len() >= options.max_clients {
+            drop(state);
+            let mut reply = base_reply(message);
+            reply.insert("successful".into(), false.into());
+            reply.insert("error".into(), "403::Handshake denied".into());
+            reply.insert(
+                "ext".into(),
+                json!({"sfdc": {"failureReason": "403::Organization concurrent user limit exceeded"}}),
+            );
+            reply.insert("advice".into(), json!({"reconnect": "none", "interval": 0}));
+            return (Json::Object(reply), bus.new_client_id());
+        }
+        state.clients.insert(
+            id.clone(),
+            Client {
+                last_seen_ms: now,
+                ..Client::default()
+            },
+        );
+    }
     let mut reply = base_reply(message);
     reply.insert("clientId".into(), id.clone().into());
     reply.insert("version".into(), "1.0".into());

@@ -36,6 +36,8 @@ pub struct StreamingOptions {
     pub daily_delivery_allocation: u64,
     /// Most events sent in one `/meta/connect` answer.
     pub max_events_per_connect: usize,
+    /// Most CometD clients at once (Enterprise: 1,000); one more is refused at handshake.
+    pub max_clients: usize,
     /// Objects with Change Data Capture enabled at start; `None` enables every object.
     pub entities: Option<Vec<String>>,
     /// Subscribing to the channel of an object whose CDC is not enabled fails with
@@ -52,6 +54,7 @@ impl Default for StreamingOptions {
             session_timeout: Duration::from_secs(40),
             daily_delivery_allocation: 25_000,
             max_events_per_connect: 200,
+            max_clients: 1_000,
             entities: None,
             refuse_disabled_channels: true,
         }
