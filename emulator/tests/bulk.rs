@@ -430,3 +430,29 @@ fn a_job_aborted_half_way_keeps_its_saved_chunks_and_lists_the_rest() {
         2
     );
 }
+
+#[test]
+fn query_jobs_flatten_parent_fields_and_refuse_subqueries() {
+    let org = Org::start();
+    let acme = org.create("Account", json!({"Name": "Acme, Inc."}));
+    org.create("Contact", json!({"LastName": "Amy", "AccountId": acme}));
+    org.create("Contact", json!({"LastName": "Orphan"}));
+    let job = query_job(
+        &org,
+        json!({"operation": "query",
+               "query": "SELECT LastName, Account.Name, Owner.Username FROM Contact ORDER BY LastName"}),
+    );
+    let r = org.get(&format!("/jobs/query/{job}/results"));
+    assert_eq!(
+        r.body,
+        "\"LastName\",\"Account.Name\",\"Owner.Username\"\n\
+         \"Amy\",\"Acme, Inc.\",\"demo@hubsync.local\"\n\
+         \"Orphan\",\"\",\"demo@hubsync.local\"\n"
+    );
+    let refused = org.post(
+        "/jobs/query",
+        json!({"operation": "query", "query": "SELECT Id, (SELECT Id FROM Contacts) FROM Account"}),
+    );
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.error_code(), "INVALIDJOB");
+}

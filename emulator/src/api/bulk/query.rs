@@ -9,9 +9,10 @@ use super::{wait_turn, wrong_state, BulkCall};
 use crate::api::{body_object, query_params};
 use crate::app::App;
 use crate::errors::{ApiError, SfError};
-use crate::schema::Kind;
-use crate::soql;
+use crate::schema::{Kind, Schema};
+use crate::soql::{self, Column, ParentKind, Related, USER_FIELDS};
 use crate::store::Record;
+use crate::value::Value;
 use axum::body::Body;
 use axum::http::{HeaderValue, Response};
 use base64::engine::general_purpose::STANDARD_NO_PAD;
@@ -20,11 +21,12 @@ use parking_lot::Mutex;
 use serde_json::Value as Json;
 use std::sync::Arc;
 
-/// A finished query: the selected fields and the matching record versions.
+/// A finished query: its plan, the matching record versions and their parents.
 pub struct QueryResult {
-    pub table: usize,
-    pub fields: Vec<usize>,
+    pub plan: soql::Plan,
     pub rows: Vec<Arc<Record>>,
+    /// Each row's parent records (empty without relationship columns).
+    pub related: Vec<Related>,
 }
 
 fn soql_error(e: soql::SoqlError) -> ApiError {
@@ -41,10 +43,14 @@ fn check(app: &App, text: &str, now: i64) -> Result<soql::Plan, ApiError> {
             "Aggregate queries are not supported by Bulk API 2.0 query jobs",
         ));
     }
-    if plan.has_relationships() {
+    if plan
+        .columns
+        .iter()
+        .any(|c| matches!(c, Column::Children { .. }))
+    {
         return Err(ApiError::bad_request(
             "INVALIDJOB",
-            "This emulator's Bulk query jobs select the object's own fields only (no relationship fields or subqueries)",
+            "Bulk API 2.0 query jobs do not support parent-to-child subqueries",
         ));
     }
     Ok(plan)
@@ -111,10 +117,15 @@ async fn run(app: Arc<App>, job: Arc<Mutex<Job>>) {
         }
         let org = app.org.read();
         let rows = soql::execute(&plan, &org.tables[plan.table], all);
+        let related = if plan.has_relationships() {
+            soql::relate(&plan.columns, &org.tables, &rows, all)
+        } else {
+            Vec::new()
+        };
         Ok(QueryResult {
-            table: plan.table,
-            fields: plan.fields,
+            plan,
             rows,
+            related,
         })
     });
     let mut j = job.lock();
@@ -136,6 +147,80 @@ async fn run(app: Arc<App>, job: Arc<Mutex<Job>>) {
             j.fail(message, app.clock.now_ms());
         }
     }
+}
+
+/// The CSV header: field names, parent fields as `Account.Name`.
+fn header(schema: &Schema, plan: &soql::Plan) -> Vec<String> {
+    let object = &schema.objects[plan.table];
+    let mut out = Vec::new();
+    for column in &plan.columns {
+        match column {
+            Column::Field(f) => out.push(object.fields[*f].name.clone()),
+            Column::Parent {
+                name,
+                target,
+                fields,
+                ..
+            } => out.extend(fields.iter().map(|f| {
+                let field = match target {
+                    ParentKind::Table(t) => schema.objects[*t].fields[*f].name.as_str(),
+                    ParentKind::User => USER_FIELDS[*f],
+                };
+                format!("{name}.{field}")
+            })),
+            Column::Children { .. } => {}
+        }
+    }
+    out
+}
+
+/// One CSV row; a missing parent leaves its fields empty.
+fn row(
+    plan: &soql::Plan,
+    record: &Record,
+    related: Option<&Related>,
+    username: &str,
+) -> Vec<String> {
+    let mut parents = related.map(|r| r.parents.iter());
+    let mut out = Vec::new();
+    for column in &plan.columns {
+        match column {
+            Column::Field(f) => out.push(value_text(&record.values[*f])),
+            Column::Parent {
+                target: ParentKind::Table(_),
+                fields,
+                ..
+            } => {
+                let parent = parents
+                    .as_mut()
+                    .and_then(|p| p.next())
+                    .and_then(Option::as_ref);
+                out.extend(fields.iter().map(|f| {
+                    parent
+                        .map(|p| value_text(&p.values[*f]))
+                        .unwrap_or_default()
+                }));
+            }
+            Column::Parent {
+                target: ParentKind::User,
+                via,
+                fields,
+                ..
+            } => {
+                let user = match &record.values[*via] {
+                    Value::Id(id) => Some(id.to_string()),
+                    _ => None,
+                };
+                out.extend(fields.iter().map(|f| match (&user, USER_FIELDS[*f]) {
+                    (None, _) => String::new(),
+                    (Some(id), "Id") => id.clone(),
+                    (Some(_), _) => username.to_string(),
+                }));
+            }
+            Column::Children { .. } => {}
+        }
+    }
+    out
 }
 
 /// `GET /jobs/query/{id}/results[?locator=…&maxRecords=…]`.
@@ -185,16 +270,17 @@ pub fn results(call: &BulkCall, job: &Mutex<Job>) -> Result<Response<Body>, ApiE
         })?,
     };
     let end = offset.saturating_add(max).min(result.rows.len());
-    let object = &call.app.schema.objects[result.table];
+    let schema = &call.app.schema;
     let mut out = csvdata::Writer::new(job.delimiter, job.ending);
-    out.row(
-        result
-            .fields
-            .iter()
-            .map(|f| object.fields[*f].name.as_str()),
-    );
-    for record in &result.rows[offset..end] {
-        out.row(result.fields.iter().map(|f| value_text(&record.values[*f])));
+    out.row(header(schema, &result.plan));
+    for (i, record) in result.rows[offset..end].iter().enumerate() {
+        let related = result.related.get(offset + i);
+        out.row(row(
+            &result.plan,
+            record,
+            related,
+            &call.app.options.username,
+        ));
     }
     let next = if end < result.rows.len() {
         STANDARD_NO_PAD.encode(end.to_string())
