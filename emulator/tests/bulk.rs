@@ -138,6 +138,18 @@ fn insert_job_saves_through_the_pipeline_and_reports_each_row() {
         "{failed:?}"
     );
     assert_eq!(failed.len(), 2, "only the first record met the row lock");
+    let long = "x".repeat(32_001);
+    let (job, _) = ingest(
+        &org,
+        json!({"object": "Account", "operation": "insert"}),
+        &format!("Name,Description\nLong,{long}\n"),
+    );
+    let failed = csv_rows(&org, &format!("/jobs/ingest/{job}/failedResults"));
+    assert!(
+        failed[1][1].starts_with("STRING_TOO_LONG:Description:"),
+        "{}",
+        &failed[1][1][..80]
+    );
     let validation = ingest(
         &org,
         json!({"object": "Account", "operation": "insert"}),

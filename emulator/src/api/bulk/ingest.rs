@@ -172,8 +172,20 @@ struct Plan {
     origin: Arc<str>,
 }
 
+/// Bulk API 2.0's per-record limits: characters in one field and in one record, and
+/// fields in one record.
+const MAX_FIELD_CHARS: usize = 32_000;
+const MAX_RECORD_CHARS: usize = 400_000;
+const MAX_FIELDS: usize = 5_000;
+
 /// Checks the header row against the object: every column must be a field (or `Id`).
 fn check_header(object: &ObjectDef, header: &[String], operation: Operation) -> Result<(), String> {
+    if header.len() > MAX_FIELDS {
+        return Err(format!(
+            "InvalidBatch : A record can have at most {MAX_FIELDS} fields; this header has {}",
+            header.len()
+        ));
+    }
     for column in header {
         if !column.eq_ignore_ascii_case("id") && object.field_index(column).is_none() {
             return Err(format!("InvalidBatch : Field name not found : {column}"));
@@ -302,6 +314,23 @@ fn save_row(
     row: &[String],
     ctx: &mut SaveCtx,
 ) -> Outcome {
+    let chars: Vec<usize> = row.iter().map(|v| v.chars().count()).collect();
+    if let Some(at) = chars.iter().position(|n| *n > MAX_FIELD_CHARS) {
+        let column = plan.header.get(at).cloned().unwrap_or_default();
+        let e = SfError::on_fields(
+            "STRING_TOO_LONG",
+            format!("{column}: a Bulk API field holds at most {MAX_FIELD_CHARS} characters"),
+            vec![column.clone()],
+        );
+        return Outcome::Failed(None, error_text(&e));
+    }
+    if chars.iter().sum::<usize>() > MAX_RECORD_CHARS {
+        let e = SfError::new(
+            "STRING_TOO_LONG",
+            format!("a Bulk API record holds at most {MAX_RECORD_CHARS} characters"),
+        );
+        return Outcome::Failed(None, error_text(&e));
+    }
     let mut body = Map::new();
     for (column, value) in plan.header.iter().zip(row) {
         match value.as_str() {
