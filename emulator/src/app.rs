@@ -53,7 +53,12 @@ impl App {
             },
             base_url,
             clock: Clock::default(),
-            tokens: TokenStore::default(),
+            // `start` has checked the JWT key already.
+            tokens: TokenStore::new(
+                crate::http::jwt::JwtKey::from_options(&options)
+                    .ok()
+                    .flatten(),
+            ),
             faults: Faults::new(options.fault_seed),
             usage: Usage::new(options.api_request_limit),
             counters: Counters::default(),

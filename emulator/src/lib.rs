@@ -1,8 +1,7 @@
 //! hubsync-emulator: a local Salesforce REST API that behaves like a real org in every
 //! way a sync depends on (OAuth, describe, CRUD, upsert, collections, composite, SOQL
-//! query paging, replication endpoints, limits, validation and automation, Bulk API
-//! 2.0, Change Data Capture over CometD), plus an admin API under `/__emulator/` for
-//! fault injection and inspection.
+//! query paging, replication endpoints, limits, validation and automation), plus an
+//! admin API under `/__emulator/` for fault injection and inspection.
 //!
 //! Start one in-process with [`start`]; the `hubsync-emulator` binary is a thin wrapper.
 
@@ -203,16 +202,11 @@ impl Drop for RunningEmulator {
 /// Starts an emulator on its own background runtime and returns once it accepts
 /// connections.
 pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
+    http::jwt::JwtKey::from_options(&options).map_err(StartError::JwtKey)?;
     let schema = match &options.schema_json {
         Some(text) => schema::load_schema_file(text).map_err(StartError::Schema)?,
         None => schema::Schema::standard(),
     };
-    let jwt_key = options
-        .jwt_certificate_pem
-        .as_deref()
-        .map(http::jwt::JwtKey::from_pem)
-        .transpose()
-        .map_err(StartError::JwtKey)?;
     let addr = SocketAddr::new(options.bind, options.port);
     let listener =
         std::net::TcpListener::bind(addr).map_err(|source| StartError::Bind { addr, source })?;
@@ -221,9 +215,11 @@ pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
         .map_err(StartError::Runtime)?;
     let local = listener.local_addr().map_err(StartError::Runtime)?;
     let url = format!("http://{local}");
-    let mut app = app::App::new(options.clone(), Arc::new(schema), url.clone());
-    app.tokens.jwt_key = jwt_key;
-    let app = Arc::new(app);
+    let app = Arc::new(app::App::new(
+        options.clone(),
+        Arc::new(schema),
+        url.clone(),
+    ));
     if let Some(data) = &options.data_json {
         load::load_json(&app, data).map_err(StartError::Data)?;
     }

@@ -20,6 +20,15 @@ pub enum JwtKey {
 }
 
 impl JwtKey {
+    /// The key `--jwt-certificate` gives, if any.
+    pub fn from_options(options: &crate::EmulatorOptions) -> Result<Option<JwtKey>, String> {
+        options
+            .jwt_certificate_pem
+            .as_deref()
+            .map(JwtKey::from_pem)
+            .transpose()
+    }
+
     /// Reads `BEGIN CERTIFICATE` or `BEGIN RSA PUBLIC KEY` PEM text.
     pub fn from_pem(pem: &str) -> Result<JwtKey, String> {
         if pem.contains("BEGIN CERTIFICATE") {

@@ -28,6 +28,14 @@ pub struct TokenStore {
 }
 
 impl TokenStore {
+    /// No tokens yet; JWT assertions verified with `jwt_key`.
+    pub fn new(jwt_key: Option<super::jwt::JwtKey>) -> TokenStore {
+        TokenStore {
+            access: RwLock::default(),
+            jwt_key,
+        }
+    }
+
     /// True when `token` was issued and has not expired at `now_ms`.
     pub fn valid(&self, token: &str, now_ms: i64) -> bool {
         self.access
