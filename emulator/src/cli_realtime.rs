@@ -65,8 +65,8 @@ enum DisabledChannel {
 }
 
 impl RealtimeArgs {
-    /// Sets these options on `options`.
-    pub fn apply(self, options: &mut EmulatorOptions) -> Result<(), String> {
+    /// `options` with these options set.
+    pub fn apply(self, mut options: EmulatorOptions) -> Result<EmulatorOptions, String> {
         let bulk = &mut options.bulk;
         bulk.processing_delay = Duration::from_millis(self.bulk_processing_delay_ms);
         bulk.chunk_size = self.bulk_chunk_size.max(1);
@@ -89,6 +89,6 @@ impl RealtimeArgs {
                     format!("cannot read the JWT certificate {}: {e}", path.display())
                 })?);
         }
-        Ok(())
+        Ok(options)
     }
 }

@@ -1,8 +1,6 @@
 //! `hubsync-emulator`: runs the local Salesforce until killed. Prints
 //! `listening on <url>` as the first line of stdout.
 
-mod cli_realtime;
-
 use clap::{Parser, ValueEnum};
 use hubsync_emulator::{start, DeletedRecordError, EmulatorOptions};
 use std::io::Write;
@@ -10,6 +8,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+
+mod cli_realtime;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum DeletedAnswer {
@@ -78,6 +78,8 @@ struct Cli {
     /// Idle lifetime of query locators in seconds.
     #[arg(long, default_value_t = 900)]
     query_locator_ttl_secs: u64,
+    #[command(flatten)]
+    realtime: cli_realtime::RealtimeArgs,
     /// Answer to a GET of a deleted record.
     #[arg(long, value_enum, default_value = "not-found")]
     deleted_record_error: DeletedAnswer,
@@ -87,8 +89,6 @@ struct Cli {
     /// Server worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    #[command(flatten)]
-    realtime: cli_realtime::RealtimeArgs,
 }
 
 fn read(path: &Option<PathBuf>, what: &str) -> Result<Option<String>, String> {
@@ -114,7 +114,8 @@ fn options(cli: Cli) -> Result<EmulatorOptions, String> {
                 cli.api_version
             )
         })?;
-    let mut options = EmulatorOptions {
+    let realtime = cli.realtime;
+    Ok(EmulatorOptions {
         bind: cli.bind,
         port: cli.port,
         max_api_version,
@@ -135,9 +136,8 @@ fn options(cli: Cli) -> Result<EmulatorOptions, String> {
         fault_seed: cli.fault_seed,
         worker_threads: cli.threads,
         ..EmulatorOptions::default()
-    };
-    cli.realtime.apply(&mut options)?;
-    Ok(options)
+    })
+    .and_then(|options| realtime.apply(options))
 }
 
 fn main() -> ExitCode {
