@@ -3,33 +3,13 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
-/// Starts the binary on a free port with `args`; returns it and the URL of its first line.
-fn spawn(args: &[&str]) -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hubsync-emulator"))
-        .args(["--port", "0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("first line names the URL")
-        .to_string();
-    (child, url)
-}
+use std::process::Command;
 
 #[test]
 fn prints_its_url_first_and_serves_the_schema() {
     let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/schema.json");
-    let (mut child, url) = spawn(&["--api-version", "62.0", "--schema", schema]);
+    let (mut child, url) =
+        spawn_binary(&["--port", "0", "--api-version", "62.0", "--schema", schema]);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let agent = agent();
     let versions = send(&agent, "GET", &format!("{url}/services/data"), &[], None).json();
@@ -99,7 +79,9 @@ fn every_data_response_but_the_versions_list_carries_the_limit_header() {
 #[test]
 fn bulk_cdc_and_jwt_options_reach_the_server() {
     let cert = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/jwt_test_cert.pem");
-    let (mut child, url) = spawn(&[
+    let (mut child, url) = spawn_binary(&[
+        "--port",
+        "0",
         "--cdc-entities",
         "Contact",
         "--bulk-daily-query-jobs",

@@ -149,6 +149,41 @@ pub const PASSWORD_FORM: [(&str, &str); 5] = [
     ("password", "demo-password"),
 ];
 
+/// An RS256 assertion signed with the test key, shaped as hubsync's JWT signer shapes it.
+pub fn assertion(claims: serde_json::Value) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use rustls_pki_types::pem::PemObject;
+    let der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(include_bytes!(
+        "../data/jwt_test_key.pem"
+    ))
+    .unwrap();
+    let key = ring::signature::RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap();
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut signature = vec![0; key.public().modulus_len()];
+    key.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        signing_input.as_bytes(),
+        &mut signature,
+    )
+    .unwrap();
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// Wall-clock seconds (JWT `exp` is checked against the emulator's clock, which starts
+/// at wall-clock time).
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 impl Org {
     /// The demo org with the example schema.
     pub fn start() -> Org {
@@ -291,39 +326,25 @@ impl Org {
     }
 }
 
-/// An RS256 assertion signed with the test key, shaped as hubsync's JWT signer shapes it.
-pub fn assertion(claims: serde_json::Value) -> String {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    use rustls_pki_types::pem::PemObject;
-    let der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(include_bytes!(
-        "../data/jwt_test_key.pem"
-    ))
-    .unwrap();
-    let key = ring::signature::RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap();
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let mut signature = vec![0; key.public().modulus_len()];
-    key.sign(
-        &ring::signature::RSA_PKCS1_SHA256,
-        &ring::rand::SystemRandom::new(),
-        signing_input.as_bytes(),
-        &mut signature,
-    )
-    .unwrap();
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
-}
-
-/// Wall-clock seconds (JWT `exp` is checked against the emulator's clock, which starts
-/// at wall-clock time).
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+/// Starts the `hubsync-emulator` binary with `args`: the child and the URL its first
+/// stdout line names.
+pub fn spawn_binary(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hubsync-emulator"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("first line names the URL")
+        .to_string();
+    (child, url)
 }
 
 /// Waits until `check` holds, failing after a generous deadline.
