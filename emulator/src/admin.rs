@@ -78,6 +78,58 @@ fn route(
 ) -> Result<Json, AdminError> {
     Ok(match (method, segments) {
         ("GET", ["health"]) => json!({"ok": true, "url": app.base_url}),
+        ("GET", ["bulk"]) => app.bulk.summary(),
+        ("GET", ["streaming"]) => app.streaming.summary(app),
+        ("PUT", ["streaming", "entities"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Body {
+                entities: Vec<String>,
+            }
+            let b: Body = parse(body)?;
+            app.streaming.set_entities(app, &b.entities).map_err(bad)?;
+            app.streaming.summary(app)
+        }
+        ("POST", ["streaming", "gap"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields, rename_all = "camelCase")]
+            struct Body {
+                object: String,
+                change_type: String,
+                #[serde(default)]
+                record_ids: Vec<String>,
+            }
+            let b: Body = parse(body)?;
+            let replay = app
+                .streaming
+                .inject_gap(app, &b.object, &b.change_type, b.record_ids)
+                .map_err(bad)?;
+            json!({"replayId": replay})
+        }
+        ("POST", ["streaming", "forget-clients"]) => {
+            json!({"forgotten": app.streaming.forget_clients()})
+        }
+        ("POST", ["undelete"]) => undelete(app, body)?,
+        ("PUT", ["bulk"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Body {
+                paused: bool,
+            }
+            let b: Body = parse(body)?;
+            app.bulk.set_paused(b.paused);
+            app.bulk.summary()
+        }
+        ("POST", ["bulk", "step"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Body {
+                chunks: u64,
+            }
+            let b: Body = parse(body)?;
+            app.bulk.step(b.chunks);
+            app.bulk.summary()
+        }
         ("GET", ["counters"]) => counters(app),
         ("POST", ["counters", "reset"]) => {
             app.counters.reset();
@@ -160,58 +212,6 @@ fn route(
             json!({"expired": true})
         }
         ("GET", ["changes", object]) => changes(app, object, params)?,
-        ("GET", ["bulk"]) => app.bulk.summary(),
-        ("GET", ["streaming"]) => app.streaming.summary(app),
-        ("PUT", ["streaming", "entities"]) => {
-            #[derive(Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct Body {
-                entities: Vec<String>,
-            }
-            let b: Body = parse(body)?;
-            app.streaming.set_entities(app, &b.entities).map_err(bad)?;
-            app.streaming.summary(app)
-        }
-        ("POST", ["streaming", "gap"]) => {
-            #[derive(Deserialize)]
-            #[serde(deny_unknown_fields, rename_all = "camelCase")]
-            struct Body {
-                object: String,
-                change_type: String,
-                #[serde(default)]
-                record_ids: Vec<String>,
-            }
-            let b: Body = parse(body)?;
-            let replay = app
-                .streaming
-                .inject_gap(app, &b.object, &b.change_type, b.record_ids)
-                .map_err(bad)?;
-            json!({"replayId": replay})
-        }
-        ("POST", ["streaming", "forget-clients"]) => {
-            json!({"forgotten": app.streaming.forget_clients()})
-        }
-        ("POST", ["undelete"]) => undelete(app, body)?,
-        ("PUT", ["bulk"]) => {
-            #[derive(Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct Body {
-                paused: bool,
-            }
-            let b: Body = parse(body)?;
-            app.bulk.set_paused(b.paused);
-            app.bulk.summary()
-        }
-        ("POST", ["bulk", "step"]) => {
-            #[derive(Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct Body {
-                chunks: u64,
-            }
-            let b: Body = parse(body)?;
-            app.bulk.step(b.chunks);
-            app.bulk.summary()
-        }
         _ => {
             return Err(AdminError(
                 404,
