@@ -311,6 +311,7 @@ fn query_job(org: &Org, body: Json) -> String {
     let r = org.post("/jobs/query", body);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["state"], "UploadComplete");
+    assert_eq!(r.json()["jobType"], "V2Query");
     let id = r.json()["id"].as_str().unwrap().to_string();
     let info = wait_state(org, "query", &id, "JobComplete");
     assert_eq!(info["jobType"], "V2Query");

@@ -241,7 +241,7 @@ impl Job {
         }
         put("lineEnding", self.ending.name().into());
         put("columnDelimiter", self.delimiter.name().into());
-        if !created {
+        if !created || self.kind == JobKind::Query {
             put(
                 "jobType",
                 match self.kind {
@@ -250,6 +250,8 @@ impl Job {
                 }
                 .into(),
             );
+        }
+        if !created {
             put("numberRecordsProcessed", json!(self.processed()));
             if self.kind == JobKind::Ingest {
                 put("numberRecordsFailed", json!(self.failed()));
