@@ -469,3 +469,43 @@ fn query_jobs_flatten_parent_fields_and_refuse_subqueries() {
     assert_eq!(refused.status, 400);
     assert_eq!(refused.error_code(), "INVALIDJOB");
 }
+
+#[test]
+fn relationship_columns_set_lookups_by_the_parent_external_id() {
+    let org = Org::start();
+    let acme = org.create("Account", json!({"Name": "Acme", "Hubsync_Id__c": "A-1"}));
+    let (job, info) = ingest(
+        &org,
+        json!({"object": "Contact", "operation": "insert"}),
+        "LastName,Account.Hubsync_Id__c\nLinked,A-1\nLost,A-404\nLoose,\n",
+    );
+    assert_eq!(info["numberRecordsFailed"], 1);
+    let ok = csv_rows(&org, &format!("/jobs/ingest/{job}/successfulResults"));
+    assert_eq!(
+        ok[0],
+        ["sf__Id", "sf__Created", "LastName", "Account.Hubsync_Id__c"]
+    );
+    let linked = org.record("Contact", &ok[1][0]);
+    assert_eq!(linked["AccountId"], acme.as_str());
+    assert_eq!(org.record("Contact", &ok[2][0])["AccountId"], Json::Null);
+    let failed = csv_rows(&org, &format!("/jobs/ingest/{job}/failedResults"));
+    assert_eq!(
+        failed[1][1],
+        "INVALID_FIELD:Foreign key external ID: A-404 not found for field Hubsync_Id__c in entity Account:--"
+    );
+    let (_, info) = ingest(
+        &org,
+        json!({"object": "Contact", "operation": "update"}),
+        &format!("Id,Account.Hubsync_Id__c\n{},#N/A\n", ok[1][0]),
+    );
+    assert_eq!(info["numberRecordsFailed"], 0);
+    assert_eq!(org.record("Contact", &ok[1][0])["AccountId"], Json::Null);
+    let job = create_job(&org, json!({"object": "Contact", "operation": "insert"}));
+    upload(&org, &job, "LastName,Account.Name\nX,Acme\n");
+    close(&org, &job);
+    let info = wait_state(&org, "ingest", &job, "Failed");
+    assert_eq!(
+        info["errorMessage"], "InvalidBatch : Field name not found : Account.Name",
+        "a relationship column names an external id field"
+    );
+}

@@ -6,12 +6,13 @@ use super::job::{Job, JobKind, Operation, Outcome, State};
 use super::{wait_turn, wrong_state, BulkCall, BulkOptions};
 use crate::api::body_object;
 use crate::app::App;
-use crate::decode::decode_record;
+use crate::decode::{decode_record, decode_value};
 use crate::errors::{ApiError, SfError};
 use crate::ids::{user_id, Id};
 use crate::save::{self, SaveCtx, UpsertError};
-use crate::schema::{ObjectDef, Role};
+use crate::schema::{ObjectDef, Role, Schema};
 use crate::store::{Org, Txn};
+use crate::value::Value;
 use axum::body::Bytes;
 use parking_lot::Mutex;
 use serde_json::{Map, Value as Json};
@@ -169,7 +170,18 @@ struct Plan {
     operation: Operation,
     key: Option<usize>,
     header: Vec<String>,
+    /// Per column: the parent lookup a `Relationship.ExternalId` column stands for.
+    lookups: Vec<Option<Lookup>>,
     origin: Arc<str>,
+}
+
+/// A `Account.Hubsync_Id__c`-style column: sets the reference field `via` to the
+/// `table` record whose `key` field has the cell's value.
+#[derive(Debug, Clone, Copy)]
+struct Lookup {
+    via: usize,
+    table: usize,
+    key: usize,
 }
 
 /// Bulk API 2.0's per-record limits: characters in one field and in one record, and
@@ -178,24 +190,61 @@ const MAX_FIELD_CHARS: usize = 32_000;
 const MAX_RECORD_CHARS: usize = 400_000;
 const MAX_FIELDS: usize = 5_000;
 
-/// Checks the header row against the object: every column must be a field (or `Id`).
-fn check_header(object: &ObjectDef, header: &[String], operation: Operation) -> Result<(), String> {
+/// Checks the header row against the object: every column must be a field, `Id`, or a
+/// parent's external id through a relationship (`Account.Hubsync_Id__c`); answers the
+/// lookups those relationship columns stand for.
+fn check_header(
+    schema: &Schema,
+    object: &ObjectDef,
+    header: &[String],
+    operation: Operation,
+) -> Result<Vec<Option<Lookup>>, String> {
     if header.len() > MAX_FIELDS {
         return Err(format!(
             "InvalidBatch : A record can have at most {MAX_FIELDS} fields; this header has {}",
             header.len()
         ));
     }
+    let mut lookups = Vec::with_capacity(header.len());
     for column in header {
-        if !column.eq_ignore_ascii_case("id") && object.field_index(column).is_none() {
-            return Err(format!("InvalidBatch : Field name not found : {column}"));
-        }
+        let not_found = || format!("InvalidBatch : Field name not found : {column}");
+        let lookup = match column.split_once('.') {
+            None if column.eq_ignore_ascii_case("id") || object.field_index(column).is_some() => {
+                None
+            }
+            None => return Err(not_found()),
+            Some((relationship, field)) => {
+                let via = object
+                    .fields
+                    .iter()
+                    .position(|f| {
+                        f.relationship_name
+                            .as_deref()
+                            .is_some_and(|r| r.eq_ignore_ascii_case(relationship))
+                    })
+                    .ok_or_else(not_found)?;
+                let to = object.fields[via]
+                    .reference_to
+                    .first()
+                    .ok_or_else(not_found)?;
+                let table = schema.object_index(to).ok_or_else(not_found)?;
+                let key = schema.objects[table]
+                    .field_index(field)
+                    .filter(|k| {
+                        let def = &schema.objects[table].fields[*k];
+                        def.external_id || def.id_lookup
+                    })
+                    .ok_or_else(not_found)?;
+                Some(Lookup { via, table, key })
+            }
+        };
+        lookups.push(lookup);
     }
     let has_id = header.iter().any(|c| c.eq_ignore_ascii_case("id"));
     if matches!(operation, Operation::Delete | Operation::HardDelete) && !has_id {
         return Err("InvalidBatch : The Id column is required to delete records".into());
     }
-    Ok(())
+    Ok(lookups)
 }
 
 /// Processes a closed job: waits its turn, reads the CSV, then saves chunk by chunk
@@ -216,8 +265,8 @@ async fn run(app: Arc<App>, job: Arc<Mutex<Job>>) {
             .as_deref()
             .and_then(|f| object.field_index(f));
         let read = read_uploads(&j).and_then(|csv| {
-            check_header(&object, &csv.header, j.operation)?;
-            Ok(csv)
+            let lookups = check_header(&app.schema, &object, &csv.header, j.operation)?;
+            Ok((csv, lookups))
         });
         let plan = Plan {
             table: j.table,
@@ -225,12 +274,13 @@ async fn run(app: Arc<App>, job: Arc<Mutex<Job>>) {
             operation: j.operation,
             key,
             header: Vec::new(),
+            lookups: Vec::new(),
             origin: j.origin.clone(),
         };
         (read, plan)
     };
-    let parsed = match read {
-        Ok(parsed) => Arc::new(parsed),
+    let (parsed, lookups) = match read {
+        Ok((parsed, lookups)) => (Arc::new(parsed), lookups),
         Err(message) => return job.lock().fail(message, now()),
     };
     let options = &app.options.bulk;
@@ -245,6 +295,7 @@ async fn run(app: Arc<App>, job: Arc<Mutex<Job>>) {
     job.lock().parsed = Some(parsed.clone());
     let plan = Plan {
         header: parsed.header.clone(),
+        lookups,
         ..plan
     };
     let rows = &parsed.rows;
@@ -332,7 +383,10 @@ fn save_row(
         return Outcome::Failed(None, error_text(&e));
     }
     let mut body = Map::new();
-    for (column, value) in plan.header.iter().zip(row) {
+    for ((column, value), lookup) in plan.header.iter().zip(row).zip(&plan.lookups) {
+        if lookup.is_some() {
+            continue;
+        }
         match value.as_str() {
             "" => {}
             "#N/A" => {
@@ -354,10 +408,25 @@ fn save_row(
         .and_then(Id::parse)
         .filter(|id| id.key_prefix() == object.key_prefix);
     let fail = |id: Option<Id>, e: &SfError| Outcome::Failed(id, error_text(e));
-    let decoded = match decode_record(object, &body) {
+    let mut decoded = match decode_record(object, &body) {
         Ok(d) => d,
         Err(e) => return fail(known_id, &e.errors[0]),
     };
+    for (lookup, text) in plan.lookups.iter().zip(row) {
+        let Some(lookup) = lookup else {
+            continue;
+        };
+        let value = match text.as_str() {
+            "" => continue,
+            "#N/A" => Value::Null,
+            text => match parent_id(org, lookup, text) {
+                Ok(id) => Value::Id(id),
+                Err(e) => return fail(known_id, &e),
+            },
+        };
+        decoded.fields.retain(|(f, _)| *f != lookup.via);
+        decoded.fields.push((lookup.via, value));
+    }
     let need_id = || match (&row_id, known_id) {
         (_, Some(id)) => Ok(id),
         (None, None) => Err(SfError::new(
@@ -404,7 +473,7 @@ fn upsert_row(
     };
     let def = &object.fields[key_field];
     let key = if def.role == Role::Id {
-        known_id.map(crate::value::Value::Id)
+        known_id.map(Value::Id)
     } else {
         decoded
             .fields
@@ -435,6 +504,31 @@ fn upsert_row(
             );
             Outcome::Failed(None, error_text(&e))
         }
+    }
+}
+
+/// The parent record a relationship column's value names by external id.
+fn parent_id(org: &Org, lookup: &Lookup, text: &str) -> Result<Id, SfError> {
+    let parent = &org.schema.objects[lookup.table];
+    let key = &parent.fields[lookup.key];
+    let value =
+        decode_value(key, &Json::String(text.to_string())).map_err(|e| e.errors[0].clone())?;
+    match save::find_by(org, lookup.table, lookup.key, &value).as_slice() {
+        [id] => Ok(*id),
+        [] => Err(SfError::new(
+            "INVALID_FIELD",
+            format!(
+                "Foreign key external ID: {text} not found for field {} in entity {}",
+                key.name, parent.name
+            ),
+        )),
+        _ => Err(SfError::new(
+            "INVALID_FIELD",
+            format!(
+                "More than 1 record found for External ID field: {} in entity {}",
+                key.name, parent.name
+            ),
+        )),
     }
 }
 
