@@ -333,6 +333,16 @@ impl ObjectDef {
         self.field_index(name).map(|i| &self.fields[i])
     }
 
+    /// The reference field whose relationship is `name` (`Account` for `AccountId`,
+    /// custom `Parent__r`), case-insensitively: SOQL paths and Bulk columns use it.
+    pub fn relationship(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| {
+            f.relationship_name
+                .as_deref()
+                .is_some_and(|r| r.eq_ignore_ascii_case(name))
+        })
+    }
+
     /// The REST path of this object at an API version, the stem of record urls.
     pub fn url_base(&self, version: &str) -> String {
         format!("/services/data/v{version}/sobjects/{}", self.name)

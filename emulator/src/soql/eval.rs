@@ -233,13 +233,7 @@ impl Checker<'_> {
         let (relationship, field) = name.text.split_once('.').expect("a path");
         let via = self
             .object
-            .fields
-            .iter()
-            .position(|f| {
-                f.relationship_name
-                    .as_deref()
-                    .is_some_and(|r| r.eq_ignore_ascii_case(relationship))
-            })
+            .relationship(relationship)
             .filter(|_| !field.contains('.'))
             .ok_or_else(|| {
                 self.invalid_field(

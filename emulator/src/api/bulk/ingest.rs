@@ -214,15 +214,7 @@ fn check_header(
             }
             None => return Err(not_found()),
             Some((relationship, field)) => {
-                let via = object
-                    .fields
-                    .iter()
-                    .position(|f| {
-                        f.relationship_name
-                            .as_deref()
-                            .is_some_and(|r| r.eq_ignore_ascii_case(relationship))
-                    })
-                    .ok_or_else(not_found)?;
+                let via = object.relationship(relationship).ok_or_else(not_found)?;
                 let to = object.fields[via]
                     .reference_to
                     .first()
