@@ -1,5 +1,7 @@
-"""Drives a running hubsync-emulator with simple-salesforce and checks what a real
-client sees. Prints one line per check and `N passed, M failed`; exits 1 on failure."""
+"""Drives a running hubsync-emulator with real clients and checks what they see:
+simple-salesforce for REST and Bulk API 2.0 (`sf.bulk2`), aiosfstream-ng (a CometD
+client for Salesforce's Streaming API) for Change Data Capture. Prints one line per
+check and `N passed, M failed`; exits 1 on failure."""
 
 import sys
 from datetime import datetime, timedelta, timezone
@@ -13,6 +15,8 @@ from simple_salesforce.exceptions import (
     SalesforceMalformedRequest,
     SalesforceResourceNotFound,
 )
+
+import realtime
 
 URL = sys.argv[1].rstrip("/")
 HOSTPORT = URL.split("://", 1)[1]
@@ -125,6 +129,8 @@ def main():
     check("api_usage parses Sforce-Limit-Info", usage is not None and usage.used > 0 and usage.total == 100000, sf.api_usage)
     limits = sf.limits()
     check("limits report DailyApiRequests", limits["DailyApiRequests"]["Max"] == 100000, limits.get("DailyApiRequests"))
+    realtime.bulk2_checks(sf, check)
+    realtime.cdc_checks(sf, check, URL, admin)
 
     # simple-salesforce reads the 401 INVALID_SESSION_ID body, logs in again and retries.
     old_session = sf.session_id

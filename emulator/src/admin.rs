@@ -183,6 +183,58 @@ fn route(
     }
     Ok(match (method, segments) {
         ("GET", ["health"]) => json!({"ok": true, "url": app.base_url}),
+        ("GET", ["bulk"]) => app.bulk.summary(),
+        ("GET", ["streaming"]) => app.streaming.summary(app),
+        ("PUT", ["streaming", "entities"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Body {
+                entities: Vec<String>,
+            }
+            let b: Body = parse(body)?;
+            app.streaming.set_entities(app, &b.entities).map_err(bad)?;
+            app.streaming.summary(app)
+        }
+        ("POST", ["streaming", "gap"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields, rename_all = "camelCase")]
+            struct Body {
+                object: String,
+                change_type: String,
+                #[serde(default)]
+                record_ids: Vec<String>,
+            }
+            let b: Body = parse(body)?;
+            let replay = app
+                .streaming
+                .inject_gap(app, &b.object, &b.change_type, b.record_ids)
+                .map_err(bad)?;
+            json!({"replayId": replay})
+        }
+        ("POST", ["streaming", "forget-clients"]) => {
+            json!({"forgotten": app.streaming.forget_clients()})
+        }
+        ("POST", ["undelete"]) => undelete(app, body)?,
+        ("PUT", ["bulk"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Body {
+                paused: bool,
+            }
+            let b: Body = parse(body)?;
+            app.bulk.set_paused(b.paused);
+            app.bulk.summary()
+        }
+        ("POST", ["bulk", "step"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Body {
+                chunks: u64,
+            }
+            let b: Body = parse(body)?;
+            app.bulk.step(b.chunks);
+            app.bulk.summary()
+        }
         ("GET", ["counters"]) => counters(app),
         ("POST", ["tokens", "expire"]) => {
             app.tokens.expire_all();
@@ -197,6 +249,8 @@ fn route(
         ("POST", ["reset"]) => {
             app.org.write().reset();
             app.cursors.expire_all();
+            app.bulk.clear();
+            app.streaming.reset(&app.options.streaming, &app.schema);
             app.faults.set(Vec::new(), None).map_err(bad)?;
             app.usage.set(Some(0), None);
             app.counters.reset();
@@ -307,4 +361,39 @@ fn changes(app: &App, object: &str, params: &HashMap<String, String>) -> Result<
         })
         .collect();
     Ok(json!({"changes": list}))
+}
+
+/// `POST /__emulator/undelete {"ids": [...]}`: restores records from the recycle bin,
+/// as a person does in Setup (the REST API has no undelete); each gets an UNDELETE
+/// change event with an empty `changeOrigin`.
+fn undelete(app: &App, body: &[u8]) -> Result<Json, AdminError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        ids: Vec<String>,
+    }
+    let b: Body = parse(body)?;
+    let now_ms = app.clock.now_ms();
+    let mut org = app.org.write();
+    let mut txn = org.begin(None);
+    let mut never = || false;
+    let mut ctx = crate::save::SaveCtx {
+        now_ms,
+        user: crate::ids::user_id(),
+        lock_fault: &mut never,
+    };
+    for text in &b.ids {
+        let result = crate::ids::Id::parse(text)
+            .ok_or_else(|| format!("{text} is not a record id"))
+            .and_then(|id| {
+                crate::save::undelete(&mut org, &mut txn, id, &mut ctx)
+                    .map_err(|e| format!("{text}: {}", e.message))
+            });
+        if let Err(message) = result {
+            org.rollback(txn);
+            return Err(bad(message));
+        }
+    }
+    org.commit(txn);
+    Ok(json!({"undeleted": b.ids}))
 }

@@ -17,6 +17,12 @@ pub struct App {
     pub options: EmulatorOptions,
     pub base_url: String,
     pub schema: Arc<Schema>,
+    /// When the schema was last changed (start-up, to the second): describe's
+    /// `Last-Modified`.
+    pub schema_stamp_ms: i64,
+    /// The `errorCode` of a 412 (`--precondition-failed-code`), kept for the life of
+    /// the process as error codes are static text.
+    pub precondition_failed_code: &'static str,
     /// The data. Held only for in-memory work, never across I/O or sleeps.
     pub org: RwLock<Org>,
     pub clock: Clock,
@@ -25,21 +31,35 @@ pub struct App {
     pub usage: Usage,
     pub counters: Counters,
     pub cursors: Cursors,
+    /// Bulk API 2.0 jobs.
+    pub bulk: crate::api::bulk::Jobs,
+    /// Streaming API clients and change-event state.
+    pub streaming: crate::streaming::Bus,
 }
 
 impl App {
     /// A fresh org.
     pub fn new(options: EmulatorOptions, schema: Arc<Schema>, base_url: String) -> App {
         App {
+            streaming: crate::streaming::Bus::new(&options.streaming, &schema),
             org: RwLock::new(Org::new(schema.clone())),
             schema,
+            precondition_failed_code: Box::leak(
+                options.precondition_failed_code.clone().into_boxed_str(),
+            ),
+            schema_stamp_ms: {
+                let now = Clock::default().now_ms();
+                now - now.rem_euclid(1000)
+            },
             base_url,
             clock: Clock::default(),
-            tokens: TokenStore::default(),
+            // `start` has checked the JWT key already.
+            tokens: TokenStore::new(crate::http::jwt::key(&options).ok().flatten()),
             faults: Faults::new(options.fault_seed),
             usage: Usage::new(options.api_request_limit),
             counters: Counters::default(),
             cursors: Cursors::default(),
+            bulk: Default::default(),
             options,
         }
     }

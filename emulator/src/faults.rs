@@ -19,6 +19,8 @@ pub const CLASSES: &[&str] = &[
     "composite",
     "limits",
     "meta",
+    "bulk",
+    "streaming",
 ];
 
 /// What faults one emulated system accepts: its endpoint classes (besides `all`) and
@@ -325,7 +327,7 @@ mod tests {
         let err = faults
             .set(
                 vec![rule(
-                    serde_json::json!({"endpoint": "bulk", "kind": "drop"}),
+                    serde_json::json!({"endpoint": "nope", "kind": "drop"}),
                 )],
                 None,
             )

@@ -1,7 +1,8 @@
 //! hubsync-emulator: a local Salesforce REST API that behaves like a real org in every
-//! way a sync depends on (OAuth, describe, CRUD, upsert, collections, composite, SOQL
-//! query paging, replication endpoints, limits, validation and automation), plus an
-//! admin API under `/__emulator/` for fault injection and inspection. The same server,
+//! way a sync depends on (OAuth including the JWT bearer grant, describe, CRUD, upsert,
+//! conditional requests, collections, composite, SOQL query paging and relationship
+//! queries, replication endpoints, limits, validation and automation, Bulk API 2.0,
+//! Change Data Capture over CometD), plus an admin API under `/__emulator/` for fault injection and inspection. The same server,
 //! clock, faults and admin API also serve a local Zendesk Support API (Organizations
 //! and Users, module `zendesk`) and a local NetSuite (SuiteTalk REST and SuiteQL,
 //! [`netsuite`]): each system is one module tree and one start function, and the
@@ -13,6 +14,7 @@
 #![recursion_limit = "256"]
 
 mod admin;
+mod allocation;
 mod api;
 mod app;
 pub mod cli;
@@ -21,6 +23,7 @@ mod errors;
 mod faults;
 mod http;
 mod ids;
+mod keys;
 mod load;
 pub mod netsuite;
 mod number;
@@ -28,12 +31,16 @@ mod save;
 mod schema;
 mod soql;
 mod store;
+mod streaming;
 mod timefmt;
 mod value;
 mod zendesk;
 
 pub use zendesk::cli::ZendeskArgs;
 pub use zendesk::{start_zendesk, OrgDeletions, Role, ZendeskOptions};
+
+pub use api::bulk::BulkOptions;
+pub use streaming::StreamingOptions;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -84,6 +91,16 @@ pub struct EmulatorOptions {
     pub fault_seed: u64,
     /// Worker threads of the server's runtime (0: one per core).
     pub worker_threads: usize,
+    /// Bulk API 2.0 behaviour and allocations.
+    pub bulk: BulkOptions,
+    /// Streaming API (Change Data Capture) behaviour and allocations.
+    pub streaming: StreamingOptions,
+    /// PEM certificate of the connected app (or its RSA key as `RSA PUBLIC KEY` or
+    /// `PUBLIC KEY`), which verifies JWT bearer assertions; without it the JWT grant refuses every assertion.
+    pub jwt_certificate_pem: Option<String>,
+    /// The `errorCode` of a 412 answer to a failed conditional PATCH (not confirmed
+    /// against a real org; reference §3.6).
+    pub precondition_failed_code: String,
 }
 
 impl Default for EmulatorOptions {
@@ -105,6 +122,10 @@ impl Default for EmulatorOptions {
             deleted_record_error: DeletedRecordError::NotFound,
             fault_seed: 1,
             worker_threads: 0,
+            bulk: BulkOptions::default(),
+            streaming: StreamingOptions::default(),
+            jwt_certificate_pem: None,
+            precondition_failed_code: "PRECONDITION_FAILED".into(),
         }
     }
 }
@@ -131,6 +152,10 @@ impl fmt::Debug for EmulatorOptions {
             .field("query_locator_ttl", &self.query_locator_ttl)
             .field("deleted_record_error", &self.deleted_record_error)
             .field("fault_seed", &self.fault_seed)
+            .field("bulk", &self.bulk)
+            .field("streaming", &self.streaming)
+            .field("jwt_certificate_pem", &self.jwt_certificate_pem.is_some())
+            .field("precondition_failed_code", &self.precondition_failed_code)
             .finish()
     }
 }
@@ -152,6 +177,8 @@ pub enum StartError {
     },
     #[error("cannot start the server runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("{0}")]
+    JwtKey(String),
 }
 
 /// A running emulator; dropping it shuts it down.
@@ -205,6 +232,7 @@ pub fn read_flag_file(
 /// Starts an emulator on its own background runtime and returns once it accepts
 /// connections.
 pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
+    http::jwt::key(&options).map_err(StartError::JwtKey)?;
     let schema = match &options.schema_json {
         Some(text) => schema::load_schema_file(text).map_err(StartError::Schema)?,
         None => schema::Schema::standard(),

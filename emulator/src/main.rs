@@ -13,6 +13,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod cli_realtime;
+
 #[derive(Clone, Copy, ValueEnum)]
 enum DeletedAnswer {
     NotFound,
@@ -97,6 +99,8 @@ struct SalesforceArgs {
     /// Idle lifetime of query locators in seconds.
     #[arg(long, default_value_t = 900)]
     query_locator_ttl_secs: u64,
+    #[command(flatten)]
+    realtime: cli_realtime::RealtimeArgs,
     /// Answer to a GET of a deleted record.
     #[arg(long, value_enum, default_value = "not-found")]
     deleted_record_error: DeletedAnswer,
@@ -116,6 +120,7 @@ fn options(cli: SalesforceArgs) -> Result<EmulatorOptions, String> {
                 cli.api_version
             )
         })?;
+    let realtime = cli.realtime;
     Ok(EmulatorOptions {
         bind: cli.server.bind,
         port: cli.server.port,
@@ -136,7 +141,9 @@ fn options(cli: SalesforceArgs) -> Result<EmulatorOptions, String> {
         },
         fault_seed: cli.server.fault_seed,
         worker_threads: cli.server.threads,
+        ..EmulatorOptions::default()
     })
+    .and_then(|options| realtime.apply(options))
 }
 
 /// Starts the Salesforce emulator; `Err` carries the exit code and message.

@@ -137,8 +137,12 @@ pub fn update(
     Ok(())
 }
 
-/// Moves a record to the recycle bin.
-pub fn delete(org: &mut Org, txn: &mut Txn, id: Id, ctx: &mut SaveCtx) -> Result<(), SfError> {
+/// A live record about to be deleted, after the checks every delete makes.
+fn deletable(
+    org: &Org,
+    id: Id,
+    ctx: &mut SaveCtx,
+) -> Result<(usize, std::sync::Arc<Record>), SfError> {
     let (table, current) = org
         .find(&id)
         .map(|(t, r)| (t, r.clone()))
@@ -149,6 +153,49 @@ pub fn delete(org: &mut Org, txn: &mut Txn, id: Id, ctx: &mut SaveCtx) -> Result
     if (ctx.lock_fault)() {
         return Err(lock_error(Some(id)));
     }
+    Ok((table, current))
+}
+
+/// Deletes a record for good, skipping the recycle bin (Bulk API `hardDelete`).
+pub fn hard_delete(org: &mut Org, txn: &mut Txn, id: Id, ctx: &mut SaveCtx) -> Result<(), SfError> {
+    let (table, _) = deletable(org, id, ctx)?;
+    let (seq, _) = org.stamp(ctx.now_ms);
+    org.purge(txn, table, id, seq, ctx.now_ms);
+    Ok(())
+}
+
+/// Brings a record back from the recycle bin; its change event lists every field it
+/// fills, as an undelete event does.
+pub fn undelete(org: &mut Org, txn: &mut Txn, id: Id, ctx: &mut SaveCtx) -> Result<(), SfError> {
+    let (table, current) = org
+        .find(&id)
+        .map(|(t, r)| (t, r.clone()))
+        .ok_or_else(|| SfError::new("NOT_FOUND", "The requested resource does not exist"))?;
+    if !current.is_deleted() {
+        return Err(SfError::new(
+            "UNDELETE_FAILED",
+            format!("Entity is not in the recycle bin: {id}"),
+        ));
+    }
+    check_unique(org, table, &current.values, Some(id))?;
+    let (seq, stamp) = org.stamp(ctx.now_ms);
+    let sys = org.schema.objects[table].sys;
+    let mut values = current.values.to_vec();
+    values[sys.is_deleted] = Value::Bool(false);
+    values[sys.last_modified_date] = Value::DateTime(stamp);
+    values[sys.system_modstamp] = Value::DateTime(stamp);
+    values[sys.last_modified_by] = Value::Id(ctx.user);
+    let filled = (0..values.len())
+        .filter(|i| !values[*i].is_blank())
+        .collect();
+    let record = Record::new(id, values, seq, None);
+    org.write(txn, table, record, ChangeKind::Undelete, filled, ctx.now_ms);
+    Ok(())
+}
+
+/// Moves a record to the recycle bin.
+pub fn delete(org: &mut Org, txn: &mut Txn, id: Id, ctx: &mut SaveCtx) -> Result<(), SfError> {
+    let (table, current) = deletable(org, id, ctx)?;
     let (seq, stamp) = org.stamp(ctx.now_ms);
     let sys = org.schema.objects[table].sys;
     let mut values = current.values.to_vec();

@@ -58,6 +58,13 @@ pub fn write_datetime(out: &mut String, ms: i64) {
     out.push_str("+0000");
 }
 
+/// `2024-01-01T12:00:00.000Z`, the datetime format of Bulk CSV and CDC events.
+pub fn write_datetime_z(out: &mut String, ms: i64) {
+    write_datetime(out, ms);
+    out.truncate(out.len() - "+0000".len());
+    out.push('Z');
+}
+
 /// A datetime as an owned string.
 pub fn format_datetime(ms: i64) -> String {
     let mut s = String::with_capacity(28);

@@ -75,3 +75,65 @@ fn every_data_response_but_the_versions_list_carries_the_limit_header() {
     assert_eq!(retired.status, 410);
     assert!(retired.header("sforce-limit-info").is_some());
 }
+
+#[test]
+fn bulk_cdc_and_jwt_options_reach_the_server() {
+    let cert = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/jwt_test_cert.pem");
+    let (mut child, url) = spawn_binary(&[
+        "--port",
+        "0",
+        "--cdc-entities",
+        "Contact",
+        "--bulk-daily-query-jobs",
+        "7",
+        "--jwt-certificate",
+        cert,
+        "--precondition-failed-code",
+        "CONFLICT",
+    ]);
+    let agent = agent();
+    let streaming = send(
+        &agent,
+        "GET",
+        &format!("{url}/__emulator/streaming"),
+        &[],
+        None,
+    );
+    assert_eq!(streaming.json()["entities"], serde_json::json!(["Contact"]));
+    let token = token_request(&agent, &url, &PASSWORD_FORM, &[]).json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let limits = send(
+        &agent,
+        "GET",
+        &format!("{url}/services/data/v59.0/limits"),
+        &[("Authorization", &format!("Bearer {token}"))],
+        None,
+    );
+    assert_eq!(limits.json()["DailyBulkV2QueryJobs"]["Max"], 7);
+    let jwt = token_request(
+        &agent,
+        &url,
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            (
+                "assertion",
+                &assertion(serde_json::json!({
+                "iss": "hubsync-demo-client", "sub": "demo@hubsync.local",
+                "aud": "https://login.salesforce.com", "exp": now_secs() + 60})),
+            ),
+        ],
+        &[],
+    );
+    assert_eq!(jwt.status, 200, "the certificate verifies: {}", jwt.body);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_hubsync-emulator"))
+        .args(["--port", "0", "--jwt-certificate", "/nonexistent.pem"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("cannot read the JWT certificate"));
+}

@@ -160,7 +160,7 @@ fn latency_is_added_and_counted() {
     let bad = org.admin(
         "PUT",
         "faults",
-        Some(json!({"rules": [{"endpoint": "bulk", "kind": "drop"}]})),
+        Some(json!({"rules": [{"endpoint": "nope", "kind": "drop"}]})),
     );
     assert_eq!(bad.status, 400);
     assert!(bad.json()["error"]

@@ -298,3 +298,69 @@ fn updated_and_deleted_windows() {
         "the delete log reaches back 15 days"
     );
 }
+
+#[test]
+fn relationship_queries_nest_parents_and_children() {
+    let org = Org::start();
+    let acme = org.create("Account", json!({"Name": "Acme", "Industry": "Energy"}));
+    org.create("Account", json!({"Name": "Lonely"}));
+    org.create("Contact", json!({"LastName": "Zed", "AccountId": acme}));
+    org.create("Contact", json!({"LastName": "Amy", "AccountId": acme}));
+    let gone = org.create("Contact", json!({"LastName": "Gone", "AccountId": acme}));
+    org.delete(&format!("/sobjects/Contact/{gone}"));
+    org.create("Contact", json!({"LastName": "Orphan"}));
+
+    let r = org.query(
+        "SELECT LastName, Account.Name, Owner.Name, Account.Industry FROM Contact WHERE IsDeleted = false ORDER BY LastName",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let records = r.json()["records"].clone();
+    let amy = &records[0];
+    let keys: Vec<&String> = amy.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["attributes", "LastName", "Account", "Owner"]);
+    assert_eq!(amy["Account"]["attributes"]["type"], "Account");
+    assert_eq!(
+        amy["Account"]["attributes"]["url"],
+        format!("/services/data/v59.0/sobjects/Account/{acme}")
+    );
+    assert_eq!(amy["Account"]["Name"], "Acme");
+    assert_eq!(amy["Account"]["Industry"], "Energy");
+    assert_eq!(amy["Owner"]["attributes"]["type"], "User");
+    assert_eq!(amy["Owner"]["Name"], "demo@hubsync.local");
+    assert_eq!(records[1]["LastName"], "Orphan");
+    assert_eq!(records[1]["Account"], Value::Null);
+
+    let r = org.query(
+        "SELECT Name, (SELECT LastName FROM Contacts ORDER BY LastName) FROM Account ORDER BY Name",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let records = r.json()["records"].clone();
+    let contacts = &records[0]["Contacts"];
+    assert_eq!(contacts["totalSize"], 2);
+    assert_eq!(contacts["done"], true);
+    assert_eq!(contacts["records"][0]["LastName"], "Amy");
+    assert_eq!(contacts["records"][1]["LastName"], "Zed");
+    assert_eq!(contacts["records"][0]["attributes"]["type"], "Contact");
+    assert_eq!(records[1]["Name"], "Lonely");
+    assert_eq!(records[1]["Contacts"], Value::Null);
+    let all = org.get(&format!(
+        "/queryAll?q={}",
+        encode(&format!(
+            "SELECT Id, (SELECT LastName FROM Contacts) FROM Account WHERE Id = '{acme}'"
+        ))
+    ));
+    assert_eq!(
+        all.json()["records"][0]["Contacts"]["totalSize"],
+        3,
+        "queryAll shows deleted children"
+    );
+
+    let bad = org.query("SELECT Nope.Name FROM Contact");
+    assert_eq!(bad.error_code(), "INVALID_FIELD");
+    assert!(bad.json()[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Didn't understand relationship 'Nope' in field path"));
+    let bad = org.query("SELECT Id, (SELECT Id FROM Nopes) FROM Account");
+    assert_eq!(bad.error_code(), "INVALID_TYPE");
+}

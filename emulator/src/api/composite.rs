@@ -155,6 +155,7 @@ fn sub_ctx<'a>(ctx: &Ctx<'a>, version: Version, all_or_none: bool) -> Ctx<'a> {
         batch_size: ctx.batch_size,
         now_ms: ctx.now_ms,
         all_or_none,
+        conditions: Default::default(),
     }
 }
 

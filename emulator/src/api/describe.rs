@@ -174,23 +174,15 @@ pub fn object(ctx: &Ctx, table: usize) -> ApiResponse {
     let version = ctx.version.text();
     let mut body = global_entry(object, &version);
     let fields: Vec<Json> = object.fields.iter().map(field_json).collect();
-    let children: Vec<Json> = ctx
-        .app
-        .schema
-        .objects
-        .iter()
-        .flat_map(|child| {
-            child
-                .fields
-                .iter()
-                .filter(|f| f.kind == Kind::Reference && f.reference_to.contains(&object.name) && !f.is_system())
-                .map(|f| {
-                    json!({"cascadeDelete": false, "childSObject": child.name, "deprecatedAndHidden": false,
-                           "field": f.name, "junctionIdListNames": [], "junctionReferenceTo": [],
-                           "relationshipName": if child.custom { format!("{}s__r", child.name.trim_end_matches("__c")) } else { format!("{}s", child.name) },
-                           "restrictedDelete": false})
-                })
-                .collect::<Vec<_>>()
+    let schema = &ctx.app.schema;
+    let children: Vec<Json> = schema
+        .child_relationships(&object.name)
+        .into_iter()
+        .map(|r| {
+            let child = &schema.objects[r.child];
+            json!({"cascadeDelete": false, "childSObject": child.name, "deprecatedAndHidden": false,
+                   "field": child.fields[r.field].name, "junctionIdListNames": [], "junctionReferenceTo": [],
+                   "relationshipName": r.name, "restrictedDelete": false})
         })
         .collect();
     let map = body.as_object_mut().expect("object");

@@ -26,7 +26,14 @@ pub fn versions(max: u32) -> String {
 pub fn directory(ctx: &Ctx) -> ApiResponse {
     let base = format!("/services/data/v{}", ctx.version.text());
     let mut map = Map::new();
-    for name in ["sobjects", "query", "queryAll", "limits", "composite"] {
+    for name in [
+        "sobjects",
+        "query",
+        "queryAll",
+        "limits",
+        "composite",
+        "jobs",
+    ] {
         map.insert(name.into(), Json::String(format!("{base}/{name}")));
     }
     ApiResponse::json(200, Json::Object(map).to_string())
@@ -36,15 +43,22 @@ pub fn directory(ctx: &Ctx) -> ApiResponse {
 /// allocations of an Enterprise Edition org.
 pub fn limits(ctx: &Ctx) -> ApiResponse {
     let (used, max) = ctx.app.usage.get();
+    let bulk = &ctx.app.options.bulk;
+    let (query_jobs, batches) = ctx.app.bulk.usage(ctx.now_ms);
+    let counted = |max: u64, used: u64| json!({"Max": max, "Remaining": max.saturating_sub(used)});
     let fixed = |max: u64| json!({"Max": max, "Remaining": max});
     let body = json!({
         "ConcurrentAsyncGetReportInstances": fixed(200),
         "ConcurrentSyncReportRuns": fixed(20),
         "DailyApiRequests": {"Max": max, "Remaining": max.saturating_sub(used)},
         "DailyAsyncApexExecutions": fixed(250000),
-        "DailyBulkApiBatches": fixed(15000),
+        "DailyBulkApiBatches": counted(bulk.daily_batches, batches),
         "DailyBulkV2QueryFileStorageMB": fixed(976562),
-        "DailyBulkV2QueryJobs": fixed(10000),
+        "DailyBulkV2QueryJobs": counted(bulk.daily_query_jobs, query_jobs),
+        "DailyDeliveredPlatformEvents": counted(
+            ctx.app.options.streaming.daily_delivery_allocation,
+            ctx.app.streaming.delivered(ctx.now_ms),
+        ),
         "DailyDurableStreamingApiEvents": fixed(10000),
         "DailyStreamingApiEvents": fixed(10000),
         "DataStorageMB": fixed(1024),

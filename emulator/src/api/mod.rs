@@ -2,8 +2,10 @@
 //! and dispatch to the resource handlers. Composite requests re-enter [`run_locked`]
 //! with each subrequest, so every resource behaves the same inside and outside them.
 
+pub mod bulk;
 pub mod collections;
 pub mod composite;
+pub mod conditional;
 pub mod describe;
 pub mod meta;
 pub mod query;
@@ -399,6 +401,8 @@ pub struct ApiResponse {
     /// Some records of a collection call failed (the call itself answers 200); a
     /// composite `allOrNone` request treats that as a failed subrequest.
     pub record_failures: bool,
+    /// Further headers (`Last-Modified`, `ETag`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl ApiResponse {
@@ -409,6 +413,7 @@ impl ApiResponse {
             body: Some(body),
             location: None,
             record_failures: false,
+            headers: Vec::new(),
         }
     }
 
@@ -419,6 +424,7 @@ impl ApiResponse {
             body: None,
             location: None,
             record_failures: false,
+            headers: Vec::new(),
         }
     }
 }
@@ -442,6 +448,8 @@ pub struct Ctx<'a> {
     /// Inside a composite `allOrNone` request, which makes every collection in it
     /// all-or-none too.
     pub all_or_none: bool,
+    /// The request's conditional headers (none for composite subrequests).
+    pub conditions: conditional::Conditions,
 }
 
 impl Ctx<'_> {
@@ -529,9 +537,13 @@ fn read(org: &Org, ctx: &Ctx, route: Route, body: Option<Json>) -> ApiResponse {
     let result = match route {
         Route::Directory => Ok(meta::directory(ctx)),
         Route::Limits => Ok(meta::limits(ctx)),
-        Route::DescribeGlobal => Ok(describe::global(ctx)),
-        Route::SObjectInfo(table) => Ok(describe::basic_info(ctx, table)),
-        Route::Describe(table) => Ok(describe::object(ctx, table)),
+        Route::DescribeGlobal => Ok(unless_schema_unchanged(ctx, describe::global)),
+        Route::SObjectInfo(table) => Ok(unless_schema_unchanged(ctx, |ctx| {
+            describe::basic_info(ctx, table)
+        })),
+        Route::Describe(table) => Ok(unless_schema_unchanged(ctx, |ctx| {
+            describe::object(ctx, table)
+        })),
         Route::Retrieve { table, id, fields } => {
             sobject::retrieve(org, ctx, table, &id, fields.as_deref())
         }
@@ -556,6 +568,21 @@ fn read(org: &Org, ctx: &Ctx, route: Route, body: Option<Json>) -> ApiResponse {
         )),
     };
     result.unwrap_or_else(ApiResponse::from)
+}
+
+/// A describe answer, or 304 when the client's `If-Modified-Since` is not older than
+/// the schema; either way with the schema's `Last-Modified`.
+fn unless_schema_unchanged(ctx: &Ctx, describe: impl FnOnce(&Ctx) -> ApiResponse) -> ApiResponse {
+    let stamp = ctx.app.schema_stamp_ms;
+    let mut response = if ctx.conditions.not_modified(stamp, None) {
+        ApiResponse::empty(304)
+    } else {
+        describe(ctx)
+    };
+    response
+        .headers
+        .push(("last-modified", conditional::http_date(stamp)));
+    response
 }
 
 /// Parses a request body as JSON, with the parser error shape of a real org.

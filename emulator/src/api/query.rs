@@ -2,11 +2,11 @@
 //! snapshotted (shared record versions, no copies) into a cursor that later pages read
 //! without touching the org lock.
 
-use super::render::write_record;
+use super::render::{write_record, write_related};
 use super::{ApiResponse, Ctx};
 use crate::errors::ApiError;
 use crate::ids::Id;
-use crate::soql::{self, SoqlError};
+use crate::soql::{self, Related, SoqlError};
 use crate::store::{Org, Record};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -18,6 +18,9 @@ pub struct Cursor {
     table: usize,
     fields: Vec<usize>,
     rows: Vec<Arc<Record>>,
+    /// With relationship columns: the plan (for its columns) and each row's related
+    /// records, looked up when the query ran.
+    related: Option<(Arc<soql::Plan>, Vec<Related>)>,
 }
 
 /// Open query locators, expiring after the configured idle time.
@@ -66,13 +69,19 @@ fn start(org: &Org, ctx: &Ctx, soql: Option<&str>, all: bool) -> Result<(Cursor,
     let parsed = soql::parse(text).map_err(soql_error)?;
     let plan = soql::compile(&parsed, text, &org.schema, ctx.now_ms).map_err(soql_error)?;
     let rows = soql::execute(&plan, &org.tables[plan.table], all);
+    let (count_only, table, fields) = (plan.count_only, plan.table, plan.fields.clone());
+    let related = plan.has_relationships().then(|| {
+        let related = soql::relate(&plan.columns, &org.tables, &rows, all);
+        (Arc::new(plan), related)
+    });
     Ok((
         Cursor {
-            table: plan.table,
-            fields: plan.fields,
+            table,
+            fields,
             rows,
+            related,
         },
-        plan.count_only,
+        count_only,
     ))
 }
 
@@ -168,7 +177,17 @@ fn page(ctx: &Ctx, cursor: &Cursor, offset: usize, locator: Option<&str>) -> Str
         if i > 0 {
             out.push(',');
         }
-        write_record(&mut out, object, record, &cursor.fields, &version);
+        match &cursor.related {
+            None => write_record(&mut out, object, record, &cursor.fields, &version),
+            Some((plan, related)) => write_related(
+                &mut out,
+                &ctx.app.schema,
+                (object, record, &related[offset + i]),
+                &plan.columns,
+                &version,
+                &ctx.app.options.username,
+            ),
+        }
     }
     out.push_str("]}");
     out

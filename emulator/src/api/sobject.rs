@@ -2,13 +2,13 @@
 //! delete by external id.
 
 use super::render::{field_list, record_json};
-use super::{body_object, ApiResponse, Ctx};
+use super::{body_object, conditional, ApiResponse, Ctx};
 use crate::decode::{decode_record, decode_value};
 use crate::errors::ApiError;
 use crate::ids::Id;
 use crate::save::{self, UpsertError};
 use crate::schema::{ObjectDef, Role};
-use crate::store::{Org, Txn};
+use crate::store::{Org, Record, Txn};
 use crate::value::{write_json_string, Value};
 use crate::DeletedRecordError;
 use serde_json::Value as Json;
@@ -67,10 +67,33 @@ pub fn retrieve(org: &Org, ctx: &Ctx, table: usize, id: &str, fields: Option<&st
     if record.is_deleted() {
         return Err(deleted_error(ctx));
     }
-    Ok(ApiResponse::json(
-        200,
-        record_json(object, record, &fields, &ctx.version.text()),
-    ))
+    let (modified, etag) = version_of(object, record);
+    let mut response = if ctx.conditions.not_modified(modified, etag.as_deref()) {
+        ApiResponse::empty(304)
+    } else {
+        ApiResponse::json(
+            200,
+            record_json(object, record, &fields, &ctx.version.text()),
+        )
+    };
+    response
+        .headers
+        .push(("last-modified", conditional::http_date(modified)));
+    if let Some(etag) = etag {
+        response.headers.push(("etag", etag));
+    }
+    Ok(response)
+}
+
+/// A record's `LastModifiedDate` and, for Accounts, its `ETag` (the only object
+/// Salesforce sends one for).
+fn version_of(object: &ObjectDef, record: &Record) -> (i64, Option<String>) {
+    let modified = match record.values[object.sys.last_modified_date] {
+        Value::DateTime(ms) => ms,
+        _ => 0,
+    };
+    let etag = (object.name == "Account").then(|| conditional::etag(record));
+    (modified, etag)
 }
 
 /// `PATCH /sobjects/{Type}/{id}`.
@@ -86,6 +109,10 @@ pub fn update(
     let object = &schema.objects[table];
     let id = url_id(object, id)?;
     let decoded = decode_record(object, &body_object(body)?)?;
+    if let Some(current) = org.tables[table].get(&id).filter(|r| !r.is_deleted()) {
+        let (modified, etag) = version_of(object, current);
+        ctx.conditions.check_write(modified, etag.as_deref())?;
+    }
     ctx.saving(|save_ctx| save::update(org, txn, table, id, &decoded, save_ctx))?;
     Ok(ApiResponse::empty(204))
 }

@@ -1,7 +1,7 @@
 //! `/services/data/…`: version check, authentication, faults, the API limit, then
 //! the resource call, with `Sforce-Limit-Info` on every answer.
 
-use super::{empty_response, inject_faults, json_response, ApiRequest};
+use super::{empty_response, inject_faults, json_response, ApiRequest, ConnKill};
 use crate::api::{self, meta, ApiResponse, Ctx, Version};
 use crate::app::App;
 use crate::errors::{ApiError, SfError};
@@ -18,12 +18,11 @@ pub async fn versions(State(app): State<Arc<App>>) -> Response<Body> {
 
 /// Every other data URL.
 pub async fn handle(State(app): State<Arc<App>>, request: ApiRequest) -> Response<Body> {
-    let response = with_limit(&app, answer(&app, &request).await);
-    app.counters.status(response.status().as_u16());
-    response
+    let response = answer(&app, &request).await;
+    super::counted(&app, with_limit(&app, response))
 }
 
-async fn answer(app: &App, request: &ApiRequest) -> Response<Body> {
+async fn answer(app: &Arc<App>, request: &ApiRequest) -> Response<Body> {
     let path = request
         .uri
         .path()
@@ -34,6 +33,12 @@ async fn answer(app: &App, request: &ApiRequest) -> Response<Body> {
         Ok(v) => v,
         Err(e) => return json_response(e.status, e.body()),
     };
+    if let Some(jobs) = rest
+        .strip_prefix("jobs/")
+        .or((rest == "jobs").then_some(""))
+    {
+        return bulk(app, request, version, jobs).await;
+    }
     let route = match api::route(
         app,
         request.method.as_str(),
@@ -44,21 +49,10 @@ async fn answer(app: &App, request: &ApiRequest) -> Response<Body> {
         Ok(route) => route,
         Err(e) => return json_response(e.status, e.body()),
     };
-    if let Err(e) = authenticate(app, &request.headers) {
-        return json_response(e.status, e.body());
-    }
     let class = route.class();
-    if let Err(failure) = inject_faults(app, class, &request.conn).await {
-        return failure;
+    if let Err(refused) = admit(app, &request.conn, &request.headers, class).await {
+        return refused;
     }
-    if !app.usage.try_consume() {
-        let e = ApiError::new(
-            403,
-            SfError::new("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
-        );
-        return json_response(e.status, e.body());
-    }
-    app.counters.api_call(class);
     let parsed = if route.takes_body() {
         match api::parse_body(&request.body) {
             Ok(json) => json,
@@ -67,46 +61,87 @@ async fn answer(app: &App, request: &ApiRequest) -> Response<Body> {
     } else {
         None
     };
+    let headers = &request.headers;
     let ctx = Ctx {
         app,
         version,
         class,
-        origin: change_origin(&request.headers, version).into(),
-        batch_size: batch_size(&request.headers),
+        origin: change_origin(headers, version, "rest").into(),
+        batch_size: batch_size(headers),
         now_ms: app.clock.now_ms(),
         all_or_none: false,
+        conditions: api::conditional::Conditions::read(
+            |name| headers.get(name).and_then(|v| v.to_str().ok()),
+            app.precondition_failed_code,
+        ),
     };
     to_http(api::execute(&ctx, route, parsed))
 }
 
+/// What every API call passes, in a real org's order: authentication, then injected
+/// faults, then the daily request limit; the call is then counted for `class`.
+async fn admit(
+    app: &App,
+    conn: &ConnKill,
+    headers: &HeaderMap,
+    class: &'static str,
+) -> Result<(), Response<Body>> {
+    authenticate(app, headers).map_err(|e| json_response(e.status, e.body()))?;
+    inject_faults(app, class, conn).await?;
+    if !app.usage.try_consume() {
+        let e = ApiError::new(
+            403,
+            SfError::new("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
+        );
+        return Err(json_response(e.status, e.body()));
+    }
+    app.counters.api_call(class);
+    Ok(())
+}
+
+/// A Bulk API 2.0 call: admitted and counted like any other.
+async fn bulk(
+    app: &Arc<App>,
+    request: &ApiRequest,
+    version: Version,
+    path: &str,
+) -> Response<Body> {
+    if let Err(refused) = admit(app, &request.conn, &request.headers, "bulk").await {
+        return refused;
+    }
+    api::bulk::handle(api::bulk::BulkCall {
+        app,
+        method: request.method.as_str(),
+        version,
+        path,
+        query: request.uri.query().unwrap_or_default(),
+        origin: change_origin(&request.headers, version, BULK_ORIGIN_API).into(),
+        body: request.body.clone(),
+    })
+}
+
+/// The API name Bulk API 2.0 writes carry in `changeOrigin` (not confirmed against a
+/// real org; the `client=` part, which syncs match on, is the documented one).
+const BULK_ORIGIN_API: &str = "bulkapi";
+
 /// Checks `Authorization: Bearer <token>` (or `OAuth <token>`).
 fn authenticate(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return Err(ApiError::new(
+    match super::session(app, headers) {
+        super::Session::Valid => Ok(()),
+        super::Session::Missing => Err(ApiError::new(
             401,
             SfError::new("INVALID_AUTH_HEADER", "INVALID_HEADER_TYPE"),
-        ));
-    };
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("OAuth "))
-        .unwrap_or_default()
-        .trim();
-    if app.tokens.valid(token, app.clock.now_ms()) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
+        )),
+        super::Session::Invalid => Err(ApiError::new(
             401,
             SfError::new("INVALID_SESSION_ID", "Session expired or invalid"),
-        ))
+        )),
     }
 }
 
-/// CDC `changeOrigin` of this request's writes, from `Sforce-Call-Options: client=<id>`.
-fn change_origin(headers: &HeaderMap, version: Version) -> String {
+/// CDC `changeOrigin` of this request's writes through `api` (`rest`, `bulkapi`), from
+/// `Sforce-Call-Options: client=<id>`.
+fn change_origin(headers: &HeaderMap, version: Version, api: &str) -> String {
     let client = headers
         .get("sforce-call-options")
         .and_then(|v| v.to_str().ok())
@@ -116,8 +151,11 @@ fn change_origin(headers: &HeaderMap, version: Version) -> String {
         })
         .map(str::trim);
     match client {
-        Some(client) => format!("com/salesforce/api/rest/{};client={client}", version.text()),
-        None => format!("com/salesforce/api/rest/{}", version.text()),
+        Some(client) => format!(
+            "com/salesforce/api/{api}/{};client={client}",
+            version.text()
+        ),
+        None => format!("com/salesforce/api/{api}/{}", version.text()),
     }
 }
 
@@ -150,6 +188,11 @@ fn to_http(answer: ApiResponse) -> Response<Body> {
     };
     if let Some(location) = answer.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(header::LOCATION, location);
+    }
+    for (name, value) in answer.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
     }
     response
 }

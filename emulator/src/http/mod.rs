@@ -3,6 +3,7 @@
 //! admin API.
 
 mod data;
+pub mod jwt;
 pub mod oauth;
 
 use crate::app::{App, Counters};
@@ -91,9 +92,10 @@ pub fn routes(app: Arc<App>) -> Router {
         .route("/services/data", get(data::versions))
         .route("/services/data/", get(data::versions))
         .route("/services/data/{*rest}", any(data::handle))
+        .route("/cometd/{version}", post(crate::streaming::handle))
         .route("/__emulator/{*rest}", any(crate::admin::handle))
         .fallback(|| async { json_response(404, crate::errors::ApiError::not_found().body()) })
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(160 * 1024 * 1024))
         .with_state(app)
 }
 
@@ -183,6 +185,39 @@ pub async fn apply_faults(
         }
         None => Ok(()),
     }
+}
+
+/// What the `Authorization` header (`Bearer <token>` or `OAuth <token>`) holds.
+pub enum Session {
+    Valid,
+    Missing,
+    Invalid,
+}
+
+/// Checks the request's session token against the issued, unexpired ones.
+pub fn session(app: &App, headers: &axum::http::HeaderMap) -> Session {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Session::Missing;
+    };
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("OAuth "))
+        .unwrap_or_default()
+        .trim();
+    if app.tokens.valid(token, app.clock.now_ms()) {
+        Session::Valid
+    } else {
+        Session::Invalid
+    }
+}
+
+/// Counts a response by status for the admin counters, and passes it on.
+pub fn counted(app: &App, response: Response<Body>) -> Response<Body> {
+    app.counters.status(response.status().as_u16());
+    response
 }
 
 /// A JSON response with Salesforce's content type.

@@ -1,5 +1,7 @@
-//! `POST /services/oauth2/token`: the password, refresh-token and client-credentials
-//! grants, and the store of issued tokens.
+//! `POST /services/oauth2/token`: the password, refresh-token, client-credentials and
+//! JWT bearer grants, and the store of issued tokens. As in a real org, only the
+//! refresh token given by `--refresh-token` exists: the password grant never returns
+//! one (only the web-server and user-agent flows do, and they need a browser).
 
 use super::ConnKill;
 use crate::app::App;
@@ -13,18 +15,27 @@ use hmac::{Hmac, Mac};
 use parking_lot::RwLock;
 use sha2::Sha256;
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-/// Issued access tokens (with their expiry) and refresh tokens.
+/// Issued access tokens (with their expiry), and the connected app's JWT key.
 #[derive(Default)]
 pub struct TokenStore {
     access: RwLock<HashMap<String, i64>>,
-    refresh: RwLock<HashSet<String>>,
+    /// Verifies JWT bearer assertions (`--jwt-certificate`).
+    pub jwt_key: Option<crate::keys::PublicKey>,
 }
 
 impl TokenStore {
+    /// No tokens yet; JWT assertions verified with `jwt_key`.
+    pub fn new(jwt_key: Option<crate::keys::PublicKey>) -> TokenStore {
+        TokenStore {
+            access: RwLock::default(),
+            jwt_key,
+        }
+    }
+
     /// True when `token` was issued and has not expired at `now_ms`.
     pub fn valid(&self, token: &str, now_ms: i64) -> bool {
         self.access
@@ -43,16 +54,6 @@ impl TokenStore {
         let token = format!("{}!{}", &org_id().as_str()[..15], random_text(96));
         self.access.write().insert(token.clone(), expires_ms);
         token
-    }
-
-    fn issue_refresh(&self) -> String {
-        let token = format!("5Aep{}", random_text(80));
-        self.refresh.write().insert(token.clone());
-        token
-    }
-
-    fn refresh_known(&self, token: &str) -> bool {
-        self.refresh.read().contains(token)
     }
 }
 
@@ -111,6 +112,9 @@ fn grant(app: &App, headers: &HeaderMap, body: &[u8]) -> Response<Body> {
     let client_secret = param("client_secret").map(str::to_string).or(basic_secret);
     let options = &app.options;
     let grant_type = param("grant_type").unwrap_or_default();
+    if grant_type == JWT_BEARER {
+        return jwt_grant(app, param("assertion").unwrap_or_default());
+    }
     if !matches!(
         grant_type,
         "password" | "refresh_token" | "client_credentials"
@@ -121,7 +125,7 @@ fn grant(app: &App, headers: &HeaderMap, body: &[u8]) -> Response<Body> {
         return oauth_error(400, "invalid_client_id", "client identifier invalid");
     }
     let secret_ok = client_secret.as_deref() == Some(options.client_secret.as_str());
-    let refresh = match grant_type {
+    match grant_type {
         "password" => {
             if !secret_ok {
                 return oauth_error(400, "invalid_client", "invalid client credentials");
@@ -131,7 +135,6 @@ fn grant(app: &App, headers: &HeaderMap, body: &[u8]) -> Response<Body> {
             {
                 return oauth_error(400, "invalid_grant", "authentication failure");
             }
-            Some(app.tokens.issue_refresh())
         }
         "refresh_token" => {
             if client_secret.is_some() && !secret_ok {
@@ -140,25 +143,54 @@ fn grant(app: &App, headers: &HeaderMap, body: &[u8]) -> Response<Body> {
             let presented = param("refresh_token").unwrap_or_default();
             let configured =
                 options.refresh_token.as_deref() == Some(presented) && !presented.is_empty();
-            if !configured && !app.tokens.refresh_known(presented) {
+            if !configured {
                 return oauth_error(400, "invalid_grant", "expired access/refresh token");
             }
-            None
         }
         _ => {
             if !secret_ok {
                 return oauth_error(400, "invalid_client", "invalid client credentials");
             }
-            None
         }
-    };
-    no_store(super::json_response(
-        200,
-        token_body(app, grant_type, refresh),
-    ))
+    }
+    no_store(super::json_response(200, token_body(app, grant_type)))
 }
 
-fn token_body(app: &App, grant_type: &str, refresh: Option<String>) -> String {
+/// `grant_type` of the JWT bearer flow.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// The JWT bearer grant: no client secret; the answer has no `signature`,
+/// `issued_at` or `refresh_token`.
+fn jwt_grant(app: &App, assertion: &str) -> Response<Body> {
+    let base = app.base_url.as_str();
+    let expected = super::jwt::Expected {
+        client_id: &app.options.client_id,
+        username: &app.options.username,
+        audiences: &[
+            "https://login.salesforce.com",
+            "https://test.salesforce.com",
+            base,
+        ],
+        now_secs: app.clock.now_ms().div_euclid(1000),
+    };
+    if let Err(super::jwt::Refused(error, description)) =
+        super::jwt::verify(app.tokens.jwt_key.as_ref(), assertion, &expected)
+    {
+        return oauth_error(400, error, description);
+    }
+    let lifetime = app.options.token_lifetime.as_millis() as i64;
+    let access = app.tokens.issue(app.clock.now_ms() + lifetime);
+    let body = serde_json::json!({
+        "access_token": access,
+        "scope": "api",
+        "instance_url": app.base_url,
+        "id": format!("{}/id/{}/{}", app.base_url, org_id(), user_id()),
+        "token_type": "Bearer",
+    });
+    no_store(super::json_response(200, body.to_string()))
+}
+
+fn token_body(app: &App, grant_type: &str) -> String {
     let now = app.clock.now_ms();
     let lifetime = app.options.token_lifetime.as_millis() as i64;
     let access = app.tokens.issue(now + lifetime);
@@ -171,19 +203,8 @@ fn token_body(app: &App, grant_type: &str, refresh: Option<String>) -> String {
     let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     let mut body = serde_json::Map::new();
     body.insert("access_token".into(), access.into());
-    if let Some(refresh) = refresh {
-        body.insert("refresh_token".into(), refresh.into());
-    }
     body.insert("signature".into(), signature.into());
-    body.insert(
-        "scope".into(),
-        if grant_type == "password" {
-            "refresh_token api"
-        } else {
-            "api"
-        }
-        .into(),
-    );
+    body.insert("scope".into(), "api".into());
     body.insert("instance_url".into(), app.base_url.clone().into());
     body.insert("id".into(), id_url.into());
     body.insert("token_type".into(), "Bearer".into());

@@ -333,6 +333,16 @@ impl ObjectDef {
         self.field_index(name).map(|i| &self.fields[i])
     }
 
+    /// The reference field whose relationship is `name` (`Account` for `AccountId`,
+    /// custom `Parent__r`), case-insensitively: SOQL paths and Bulk columns use it.
+    pub fn relationship(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| {
+            f.relationship_name
+                .as_deref()
+                .is_some_and(|r| r.eq_ignore_ascii_case(name))
+        })
+    }
+
     /// The REST path of this object at an API version, the stem of record urls.
     pub fn url_base(&self, version: &str) -> String {
         format!("/services/data/v{version}/sobjects/{}", self.name)
@@ -387,6 +397,37 @@ impl Schema {
     pub fn object_of_id(&self, id: &Id) -> Option<usize> {
         self.by_prefix.get(id.key_prefix()).copied()
     }
+
+    /// The child relationships of the object named `parent`: describe's
+    /// `childRelationships` and the names SOQL subqueries select from (`Contacts`;
+    /// custom children as `Invoices__r`).
+    pub fn child_relationships(&self, parent: &str) -> Vec<ChildRelationship> {
+        let mut out = Vec::new();
+        for (child, object) in self.objects.iter().enumerate() {
+            for (field, def) in object.fields.iter().enumerate() {
+                if def.kind == Kind::Reference
+                    && !def.is_system()
+                    && def.reference_to.iter().any(|t| t == parent)
+                {
+                    let name = if object.custom {
+                        format!("{}s__r", object.name.trim_end_matches("__c"))
+                    } else {
+                        format!("{}s", object.name)
+                    };
+                    out.push(ChildRelationship { name, child, field });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Children of `child` point at a parent through their reference field `field`.
+#[derive(Debug, Clone)]
+pub struct ChildRelationship {
+    pub name: String,
+    pub child: usize,
+    pub field: usize,
 }
 
 #[cfg(test)]

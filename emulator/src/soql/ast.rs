@@ -21,8 +21,18 @@ pub struct Query {
 /// The select list.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Select {
-    Fields(Vec<Name>),
+    Fields(Vec<Item>),
     CountAll,
+}
+
+/// One entry of a select list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// A field, or a parent's field through a relationship (`Account.Name`).
+    Field(Name),
+    /// A parent-to-child subquery, `(SELECT … FROM Contacts …)`: its `from` names a
+    /// child relationship.
+    Subquery(Box<Query>),
 }
 
 /// One `ORDER BY` key.

@@ -1,7 +1,8 @@
 //! Checks a parsed query against the schema (fields, types of literals) and runs it
 //! over a table.
 
-use super::ast::{Cond, Lit, Literal, Name, Op, Query, Relative, Select};
+use super::ast::{Cond, Item, Lit, Literal, Name, Op, Query, Relative, Select};
+use super::relations::{Column, ParentKind, USER_FIELDS};
 use super::SoqlError;
 use crate::ids::Id;
 use crate::schema::{FieldDef, Kind, ObjectDef, Schema};
@@ -17,8 +18,10 @@ use std::sync::Arc;
 pub struct Plan {
     pub table: usize,
     pub count_only: bool,
-    /// Selected field positions, in SELECT order.
+    /// Selected field positions, in SELECT order (the object's own fields only).
     pub fields: Vec<usize>,
+    /// Every selected column in SELECT order, relationship columns included.
+    pub columns: Vec<Column>,
     filter: Option<Pred>,
     order: Vec<(usize, bool, bool)>,
     limit: Option<usize>,
@@ -66,29 +69,82 @@ pub fn compile(query: &Query, text: &str, schema: &Schema, now_ms: i64) -> Resul
             ),
         )
     })?;
+    compile_on(query, text, schema, now_ms, table, true)
+}
+
+/// Compiles `query` over `table`; relationship columns only at the top level.
+fn compile_on(
+    query: &Query,
+    text: &str,
+    schema: &Schema,
+    now_ms: i64,
+    table: usize,
+    top_level: bool,
+) -> Result<Plan, SoqlError> {
     let object = &schema.objects[table];
     let c = Checker {
         text,
         object,
         today: now_ms.div_euclid(DAY_MS),
     };
-    let (count_only, fields) = match &query.select {
-        Select::CountAll => (true, Vec::new()),
-        Select::Fields(names) => {
-            let mut fields = Vec::with_capacity(names.len());
-            for name in names {
-                let index = c.field(name)?;
-                if fields.contains(&index) {
-                    return Err(SoqlError::at(
-                        "MALFORMED_QUERY",
-                        text,
-                        name.pos,
-                        format!("duplicate field selected: {}", object.fields[index].name),
-                    ));
+    let (count_only, fields, columns) = match &query.select {
+        Select::CountAll => (true, Vec::new(), Vec::new()),
+        Select::Fields(items) => {
+            let mut fields = Vec::with_capacity(items.len());
+            let mut columns = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    Item::Field(name) if top_level && name.text.contains('.') => {
+                        c.parent_field(schema, name, &mut columns)?
+                    }
+                    Item::Field(name) => {
+                        let index = c.field(name)?;
+                        if fields.contains(&index) {
+                            return Err(SoqlError::at(
+                                "MALFORMED_QUERY",
+                                text,
+                                name.pos,
+                                format!("duplicate field selected: {}", object.fields[index].name),
+                            ));
+                        }
+                        fields.push(index);
+                        columns.push(Column::Field(index));
+                    }
+                    Item::Subquery(sub) if top_level => {
+                        let relationship = schema
+                            .child_relationships(&object.name)
+                            .into_iter()
+                            .find(|r| r.name.eq_ignore_ascii_case(&sub.from.text))
+                            .ok_or_else(|| {
+                                SoqlError::at(
+                                    "INVALID_TYPE",
+                                    text,
+                                    sub.from.pos,
+                                    format!(
+                                        "Didn't understand relationship '{}' in FROM part of query call. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.",
+                                        sub.from.text
+                                    ),
+                                )
+                            })?;
+                        let plan =
+                            compile_on(sub, text, schema, now_ms, relationship.child, false)?;
+                        columns.push(Column::Children {
+                            name: relationship.name,
+                            via: relationship.field,
+                            plan: Box::new(plan),
+                        });
+                    }
+                    Item::Subquery(sub) => {
+                        return Err(SoqlError::at(
+                            "MALFORMED_QUERY",
+                            text,
+                            sub.from.pos,
+                            "Nesting of semi join sub-selects is not supported; this emulator serves one level of subqueries without relationship fields inside them",
+                        ))
+                    }
                 }
-                fields.push(index);
             }
-            (false, fields)
+            (false, fields, columns)
         }
     };
     let filter = query
@@ -127,6 +183,7 @@ pub fn compile(query: &Query, text: &str, schema: &Schema, now_ms: i64) -> Resul
         table,
         count_only,
         fields,
+        columns,
         filter,
         order,
         limit: query.limit.map(|n| n as usize),
@@ -150,7 +207,7 @@ impl Checker<'_> {
             return Err(self.invalid_field(
                 name,
                 format!(
-                    "Didn't understand relationship '{relationship}' in field path. This emulator does not serve relationship queries; select the id field instead."
+                    "Didn't understand relationship '{relationship}' in field path. This emulator selects relationship fields but does not filter or sort on them, nor select them inside a subquery."
                 ),
             ));
         }
@@ -163,6 +220,80 @@ impl Checker<'_> {
                 ),
             )
         })
+    }
+
+    /// `Relationship.Field` in a select list: adds the field to the relationship's
+    /// column (one per relationship, at the place of its first field).
+    fn parent_field(
+        &self,
+        schema: &Schema,
+        name: &Name,
+        columns: &mut Vec<Column>,
+    ) -> Result<(), SoqlError> {
+        let (relationship, field) = name.text.split_once('.').expect("a path");
+        let via = self
+            .object
+            .relationship(relationship)
+            .filter(|_| !field.contains('.'))
+            .ok_or_else(|| {
+                self.invalid_field(
+                    name,
+                    format!(
+                        "Didn't understand relationship '{relationship}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names."
+                    ),
+                )
+            })?;
+        let def = &self.object.fields[via];
+        let to = def
+            .reference_to
+            .first()
+            .map(String::as_str)
+            .unwrap_or("User");
+        let no_column = |entity: &str| {
+            self.invalid_field(
+                name,
+                format!(
+                    "No such column '{field}' on entity '{entity}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names."
+                ),
+            )
+        };
+        let (target, index) = match schema.object_index(to) {
+            Some(t) => (
+                ParentKind::Table(t),
+                schema.objects[t]
+                    .field_index(field)
+                    .ok_or_else(|| no_column(to))?,
+            ),
+            None => (
+                ParentKind::User,
+                USER_FIELDS
+                    .iter()
+                    .position(|f| f.eq_ignore_ascii_case(field))
+                    .ok_or_else(|| no_column("User"))?,
+            ),
+        };
+        let existing = columns.iter_mut().find_map(|c| match c {
+            Column::Parent { via: v, fields, .. } if *v == via => Some(fields),
+            _ => None,
+        });
+        match existing {
+            Some(fields) if fields.contains(&index) => {
+                return Err(SoqlError::at(
+                    "MALFORMED_QUERY",
+                    self.text,
+                    name.pos,
+                    format!("duplicate field selected: {}", name.text),
+                ))
+            }
+            Some(fields) => fields.push(index),
+            None => columns.push(Column::Parent {
+                name: def.relationship_name.clone().unwrap_or_default(),
+                via,
+                target,
+                fields: vec![index],
+            }),
+        }
+        Ok(())
     }
 
     fn filter_field(&self, name: &Name) -> Result<(usize, &FieldDef), SoqlError> {
@@ -470,24 +601,52 @@ pub fn execute(plan: &Plan, table: &Table, include_deleted: bool) -> Vec<Arc<Rec
     let wanted = (plan.order.is_empty())
         .then(|| plan.limit.map(|l| l + plan.offset))
         .flatten();
-    let mut rows: Vec<Arc<Record>> = Vec::new();
-    for record in table.iter() {
-        if (include_deleted || !record.is_deleted())
-            && plan.filter.as_ref().is_none_or(|p| holds(p, record))
-        {
-            rows.push(record.clone());
-            if wanted.is_some_and(|w| rows.len() >= w) {
-                break;
+    plan.order_and_page(plan.scan(table, include_deleted, wanted))
+}
+
+impl Plan {
+    /// Whether the select list has relationship columns.
+    pub fn has_relationships(&self) -> bool {
+        self.columns.iter().any(|c| !matches!(c, Column::Field(_)))
+    }
+
+    /// Records of `table` that pass the filter, in table order (no ORDER BY, OFFSET
+    /// or LIMIT).
+    pub fn matching(&self, table: &Table, include_deleted: bool) -> Vec<Arc<Record>> {
+        self.scan(table, include_deleted, None)
+    }
+
+    /// The first `wanted` matching records (all without a bound).
+    fn scan(
+        &self,
+        table: &Table,
+        include_deleted: bool,
+        wanted: Option<usize>,
+    ) -> Vec<Arc<Record>> {
+        let mut rows: Vec<Arc<Record>> = Vec::new();
+        for record in table.iter() {
+            if (include_deleted || !record.is_deleted())
+                && self.filter.as_ref().is_none_or(|p| holds(p, record))
+            {
+                rows.push(record.clone());
+                if wanted.is_some_and(|w| rows.len() >= w) {
+                    break;
+                }
             }
         }
+        rows
     }
-    if !plan.order.is_empty() {
-        rows.sort_by(|a, b| order(&plan.order, a, b));
-    }
-    let rows = rows.into_iter().skip(plan.offset);
-    match plan.limit {
-        Some(limit) => rows.take(limit).collect(),
-        None => rows.collect(),
+
+    /// Applies ORDER BY, OFFSET and LIMIT to matching records.
+    pub fn order_and_page(&self, mut rows: Vec<Arc<Record>>) -> Vec<Arc<Record>> {
+        if !self.order.is_empty() {
+            rows.sort_by(|a, b| order(&self.order, a, b));
+        }
+        let rows = rows.into_iter().skip(self.offset);
+        match self.limit {
+            Some(limit) => rows.take(limit).collect(),
+            None => rows.collect(),
+        }
     }
 }
 
@@ -626,7 +785,20 @@ mod tests {
             code("SELECT Id FROM Account OFFSET 2001"),
             "NUMBER_OUTSIDE_VALID_RANGE"
         );
-        assert_eq!(code("SELECT Owner.Name FROM Account"), "INVALID_FIELD");
+        assert_eq!(code("SELECT Foo.Name FROM Account"), "INVALID_FIELD");
+        assert_eq!(code("SELECT Owner.Nope FROM Account"), "INVALID_FIELD");
+        assert_eq!(
+            code("SELECT Id FROM Account WHERE Owner.Name = 'x'"),
+            "INVALID_FIELD"
+        );
+        assert_eq!(
+            code("SELECT Id, (SELECT Id FROM Nopes) FROM Account"),
+            "INVALID_TYPE"
+        );
+        assert_eq!(
+            code("SELECT Id, (SELECT Id, (SELECT Id FROM Contacts) FROM Contacts) FROM Account"),
+            "MALFORMED_QUERY"
+        );
         let err = run(&org, &schema, "SELECT Foo FROM Account").unwrap_err();
         assert!(err.message.starts_with("\nSELECT Foo FROM Account\n       ^\nERROR at Row:1:Column:8\nNo such column 'Foo' on entity 'Account'."));
     }

@@ -7,9 +7,11 @@ mod ast;
 mod eval;
 mod lexer;
 mod parser;
+mod relations;
 
-pub use eval::{compile, execute};
+pub use eval::{compile, execute, Plan};
 pub use parser::parse;
+pub use relations::{relate, Column, ParentKind, Related, USER_FIELDS};
 
 /// A SOQL failure with Salesforce's error code and message (the multi-line
 /// "ERROR at Row:…:Column:…" form when it points into the query).

@@ -1,6 +1,6 @@
 //! Recursive-descent parser for the supported SOQL subset.
 
-use super::ast::{Cond, Lit, Literal, Name, Op, OrderItem, Query, Relative, Select};
+use super::ast::{Cond, Item, Lit, Literal, Name, Op, OrderItem, Query, Relative, Select};
 use super::lexer::{tokenize, Tok, Token};
 use super::SoqlError;
 
@@ -184,12 +184,22 @@ impl Parser<'_> {
             self.next();
             return Ok(Select::CountAll);
         }
-        let mut fields = vec![self.name()?];
+        let mut items = vec![self.item()?];
         while self.peek().tok == Tok::Comma {
             self.next();
-            fields.push(self.name()?);
+            items.push(self.item()?);
         }
-        Ok(Select::Fields(fields))
+        Ok(Select::Fields(items))
+    }
+
+    fn item(&mut self) -> Result<Item, SoqlError> {
+        if self.peek().tok != Tok::LParen {
+            return self.name().map(Item::Field);
+        }
+        self.next();
+        let query = self.query()?;
+        self.expect(Tok::RParen)?;
+        Ok(Item::Subquery(Box::new(query)))
     }
 
     fn order_item(&mut self) -> Result<OrderItem, SoqlError> {

@@ -23,6 +23,8 @@ pub enum ChangeKind {
     Create,
     Update,
     Delete,
+    /// Back from the recycle bin (admin API; the REST API has no undelete).
+    Undelete,
 }
 
 impl ChangeKind {
@@ -32,6 +34,7 @@ impl ChangeKind {
             ChangeKind::Create => "CREATE",
             ChangeKind::Update => "UPDATE",
             ChangeKind::Delete => "DELETE",
+            ChangeKind::Undelete => "UNDELETE",
         }
     }
 }
@@ -43,6 +46,9 @@ pub struct Change {
     pub replay_id: u64,
     pub kind: ChangeKind,
     pub record: Id,
+    /// The record as this change left it (shared, not copied), so Change Data Capture
+    /// can replay the values of old changes after later writes.
+    pub snapshot: Arc<Record>,
     /// Positions of the fields the change set (all non-null fields for a create).
     pub fields: Vec<usize>,
     /// The exact commit time in ms (visible timestamps are truncated to seconds).
@@ -74,6 +80,8 @@ pub struct Org {
     sequence: u64,
     transactions: u64,
     last_stamp_ms: i64,
+    /// Woken at every commit, so streaming long polls answer as soon as a change lands.
+    pub committed: Arc<tokio::sync::Notify>,
 }
 
 impl Org {
@@ -88,6 +96,7 @@ impl Org {
             sequence: 0,
             transactions: 0,
             last_stamp_ms: 0,
+            committed: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -126,6 +135,19 @@ impl Org {
         self.stats.created += stats.created;
         self.stats.updated += stats.updated;
         self.stats.deleted += stats.deleted;
+        self.committed.notify_waiters();
+    }
+
+    /// A replay id for an event that is not a record write (an injected gap event),
+    /// in the same increasing sequence as the change log's.
+    pub fn next_replay_id(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    /// The newest replay id handed out.
+    pub fn last_replay_id(&self) -> u64 {
+        self.sequence
     }
 
     /// Undoes every write of a transaction (records, indexes and change log).
@@ -161,12 +183,14 @@ impl Org {
     ) {
         let id = record.id;
         let replay_id = record.seq;
-        let before = self.tables[table].put(Arc::new(record));
+        let record = Arc::new(record);
+        let before = self.tables[table].put(record.clone());
         txn.touched(table, id, before, kind);
         self.tables[table].changes.push(Change {
             replay_id,
             kind,
             record: id,
+            snapshot: record,
             fields,
             commit_ms,
             origin: txn.origin().cloned(),
@@ -180,6 +204,25 @@ impl Org {
             .filter(|i| !record.values[*i].is_blank())
             .collect();
         self.write(txn, table, record, ChangeKind::Create, filled, commit_ms);
+    }
+
+    /// Removes a record for good (Bulk API `hardDelete`: it skips the recycle bin) and
+    /// logs a delete; `seq` is the write's sequence number.
+    pub fn purge(&mut self, txn: &mut Txn, table: usize, id: Id, seq: u64, commit_ms: i64) {
+        let Some(before) = self.tables[table].remove(&id) else {
+            return;
+        };
+        txn.touched(table, id, Some(before.clone()), ChangeKind::Delete);
+        self.tables[table].changes.push(Change {
+            replay_id: seq,
+            kind: ChangeKind::Delete,
+            record: id,
+            snapshot: before,
+            fields: Vec::new(),
+            commit_ms,
+            origin: txn.origin().cloned(),
+            transaction: txn.key(),
+        });
     }
 
     /// A record by id (live or deleted), with its table.

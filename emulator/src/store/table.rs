@@ -133,11 +133,16 @@ impl Table {
                 self.put(old);
             }
             None => {
-                if let Some(created) = self.records.shift_remove(&id) {
-                    self.unindex(&created);
-                }
+                self.remove(&id);
             }
         }
+    }
+
+    /// Takes a record out entirely (no recycle bin), returning it.
+    pub fn remove(&mut self, id: &Id) -> Option<Arc<Record>> {
+        let removed = self.records.shift_remove(id)?;
+        self.unindex(&removed);
+        Some(removed)
     }
 
     fn index(&mut self, record: &Record) {

@@ -59,7 +59,7 @@ impl Txn {
         self.undo.push((table, id, before));
         match kind {
             ChangeKind::Create => self.stats.created += 1,
-            ChangeKind::Update => self.stats.updated += 1,
+            ChangeKind::Update | ChangeKind::Undelete => self.stats.updated += 1,
             ChangeKind::Delete => self.stats.deleted += 1,
         }
     }

@@ -154,6 +154,38 @@ pub const PASSWORD_FORM: [(&str, &str); 5] = [
     ("password", "demo-password"),
 ];
 
+/// An RS256 assertion signed with the test key, shaped as hubsync's JWT signer shapes it.
+pub fn assertion(claims: serde_json::Value) -> String {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    let pem = include_str!("../data/jwt_test_key.pem");
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let key = ring::signature::RsaKeyPair::from_pkcs8(&STANDARD.decode(body).unwrap()).unwrap();
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut signature = vec![0; key.public().modulus_len()];
+    key.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        signing_input.as_bytes(),
+        &mut signature,
+    )
+    .unwrap();
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// Wall-clock seconds (JWT `exp` is checked against the emulator's clock, which starts
+/// at wall-clock time).
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 impl Org {
     /// The demo org with the example schema.
     pub fn start() -> Org {

@@ -1,4 +1,5 @@
-//! Public keys of M2M certificates: PEM `PUBLIC KEY` (SubjectPublicKeyInfo),
+//! Verification keys given on the command line — NetSuite's M2M certificate, the
+//! Salesforce connected app's JWT certificate: PEM `PUBLIC KEY` (SubjectPublicKeyInfo),
 //! `RSA PUBLIC KEY` (PKCS#1) or `CERTIFICATE` (X.509, its key is used), read with a
 //! minimal DER walk so `ring` can verify PS256/RS256/ES256/ES384 signatures.
 
