@@ -21,6 +21,11 @@ const CLIENT_SECRET: &str = "client-secret-4f9a1c";
 const USERNAME: &str = "sync@hubsync.test";
 const PASSWORD: &str = "password-7d2e90";
 const REFRESH_TOKEN: &str = "5Aep-refresh-token-1b8e77";
+/// hubsync's test signing key, and the certificate of it a connected app would hold.
+const JWT_KEY: &str = include_str!("../src/salesforce/testdata/jwt_test_key.pem");
+const JWT_CERTIFICATE: &str = include_str!("../../emulator/tests/data/jwt_test_cert.pem");
+/// A certificate of another key.
+const OTHER_CERTIFICATE: &str = include_str!("../../emulator/tests/data/jwt_other_cert.pem");
 
 /// An emulated org plus a plain HTTP agent for its admin API.
 struct Org {
@@ -30,6 +35,11 @@ struct Org {
 
 impl Org {
     fn start() -> Org {
+        Org::start_with(EmulatorOptions::default())
+    }
+
+    /// The test org, with `options` for everything but its credentials and schema.
+    fn start_with(options: EmulatorOptions) -> Org {
         let emulator = start(EmulatorOptions {
             client_id: CLIENT_ID.into(),
             client_secret: CLIENT_SECRET.into(),
@@ -37,7 +47,7 @@ impl Org {
             password: PASSWORD.into(),
             refresh_token: Some(REFRESH_TOKEN.into()),
             schema_json: Some(SCHEMA.into()),
-            ..EmulatorOptions::default()
+            ..options
         })
         .expect("emulator starts");
         Org {
@@ -129,6 +139,16 @@ fn record_class(result: &hubsync_core::salesforce::SaveResult, op: Operation) ->
     classify(&result.errors[0].failure(op))
 }
 
+/// The token request was refused for good with `invalid_grant` and `description`, and
+/// no REST call went out.
+fn assert_login_refused(client: &SalesforceClient, error: &CallError, description: &str) {
+    assert_eq!(error.class(), Class::Permanent);
+    let oauth = error.oauth.as_ref().expect("an OAuth error");
+    assert_eq!(oauth.error, "invalid_grant");
+    assert_eq!(oauth.error_description.as_deref(), Some(description));
+    assert_eq!(client.api_calls(), 0, "no REST call without a token");
+}
+
 fn assert_no_secret(error: &CallError, secrets: &[&str]) {
     for text in [error.to_string(), format!("{error:?}")] {
         for secret in secrets {
@@ -172,6 +192,63 @@ fn refresh_token_grant_reaches_the_org() {
     assert!(global.object("Invoice__c").is_some());
 }
 
+/// The JWT bearer grant's secret: the connected app's consumer key, the user and
+/// hubsync's private key.
+fn jwt_bearer(username: &str) -> OAuthSecret {
+    OAuthSecret {
+        client_id: Some(CLIENT_ID.into()),
+        username: Some(username.into()),
+        private_key: Some(Secret::new(JWT_KEY)),
+        ..OAuthSecret::default()
+    }
+}
+
+/// An org whose connected app holds `certificate` for the JWT bearer grant.
+fn jwt_org(certificate: &str) -> Org {
+    Org::start_with(EmulatorOptions {
+        jwt_certificate_pem: Some(certificate.into()),
+        ..EmulatorOptions::default()
+    })
+}
+
+#[test]
+fn jwt_bearer_grant_reaches_the_org() {
+    let org = jwt_org(JWT_CERTIFICATE);
+    // Without a login URL the assertion's audience is https://login.salesforce.com.
+    let client = org.client_with(jwt_bearer(USERNAME));
+    let describe = client.describe("Account").expect("describe");
+    assert!(describe.field("Hubsync_Id__c").unwrap().external_id);
+    assert_eq!(client.token_requests(), 1);
+    assert_eq!(client.api_calls(), 1);
+    // With one, the audience is that login host (here the emulator itself).
+    let client = SalesforceClient::new(ClientConfig {
+        login_url: Some(org.emulator.url().to_string()),
+        ..org.config(jwt_bearer(USERNAME))
+    })
+    .unwrap();
+    let created = client
+        .create("Account", &accounts(&["Signed in with a JWT"]))
+        .expect("create");
+    assert!(created[0].success, "{:?}", created[0]);
+    assert_eq!(client.token_requests(), 1);
+}
+
+#[test]
+fn jwt_bearer_grant_refuses_another_user_or_another_key() {
+    let org = jwt_org(JWT_CERTIFICATE);
+    let client = org.client_with(jwt_bearer("someone@else.test"));
+    let error = client.limits().unwrap_err();
+    assert_login_refused(&client, &error, "user hasn't approved this consumer");
+
+    // The connected app holds the certificate of another key than hubsync signs with.
+    let org = jwt_org(OTHER_CERTIFICATE);
+    let client = org.client_with(jwt_bearer(USERNAME));
+    let error = client.query("SELECT Id FROM Account").unwrap_err();
+    assert_login_refused(&client, &error, "invalid assertion");
+    let key_line = JWT_KEY.lines().nth(1).unwrap();
+    assert_no_secret(&error, &[key_line]);
+}
+
 #[test]
 fn the_token_responses_instance_url_wins_over_the_configured_one() {
     let org = Org::start();
@@ -195,14 +272,7 @@ fn refused_credentials_are_permanent_and_never_echoed() {
         ..client_credentials()
     });
     let error = client.query("SELECT Id FROM Account").unwrap_err();
-    assert_eq!(error.class(), Class::Permanent);
-    let oauth = error.oauth.as_ref().expect("an OAuth error");
-    assert_eq!(oauth.error, "invalid_grant");
-    assert_eq!(
-        oauth.error_description.as_deref(),
-        Some("authentication failure")
-    );
-    assert_eq!(client.api_calls(), 0, "no REST call without a token");
+    assert_login_refused(&client, &error, "authentication failure");
     assert_no_secret(&error, &[wrong, CLIENT_SECRET]);
 
     let bad_client = org.client_with(OAuthSecret {
