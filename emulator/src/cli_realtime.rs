@@ -3,7 +3,7 @@
 //! without touching these.
 
 use clap::Args;
-use hubsync_emulator::EmulatorOptions;
+use hubsync_emulator::{read_flag_file, EmulatorOptions};
 use std::time::Duration;
 
 /// Bulk API 2.0, Change Data Capture and JWT bearer options.
@@ -49,7 +49,8 @@ pub struct RealtimeArgs {
     /// accept and deliver nothing.
     #[arg(long, value_enum, default_value = "refuse")]
     cdc_disabled_channel: DisabledChannel,
-    /// The connected app's certificate (PEM; or an RSA public key) for the JWT bearer grant.
+    /// The connected app's certificate for the JWT bearer grant (PEM CERTIFICATE, or an RSA
+    /// key as RSA PUBLIC KEY or PUBLIC KEY).
     #[arg(long)]
     jwt_certificate: Option<std::path::PathBuf>,
     /// errorCode of a 412 answer to a failed conditional PATCH (unconfirmed in real orgs).
@@ -83,12 +84,7 @@ impl RealtimeArgs {
         cdc.entities = self.cdc_entities;
         cdc.refuse_disabled_channels = matches!(self.cdc_disabled_channel, DisabledChannel::Refuse);
         options.precondition_failed_code = self.precondition_failed_code;
-        if let Some(path) = &self.jwt_certificate {
-            options.jwt_certificate_pem =
-                Some(std::fs::read_to_string(path).map_err(|e| {
-                    format!("cannot read the JWT certificate {}: {e}", path.display())
-                })?);
-        }
+        options.jwt_certificate_pem = read_flag_file(&self.jwt_certificate, "JWT certificate")?;
         Ok(options)
     }
 }

@@ -17,15 +17,12 @@ fn prints_its_url_first_and_serves_the_schema() {
         versions.as_array().unwrap().last().unwrap()["version"],
         "62.0"
     );
-    let token = token_request(&agent, &url, &PASSWORD_FORM, &[]).json()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let bearer = demo_bearer(&agent, &url);
     let describe = send(
         &agent,
         "GET",
         &format!("{url}/services/data/v62.0/sobjects/Invoice__c/describe"),
-        &[("Authorization", &format!("Bearer {token}"))],
+        &[("Authorization", &bearer)],
         None,
     );
     assert_eq!(describe.status, 200);
@@ -100,15 +97,12 @@ fn bulk_cdc_and_jwt_options_reach_the_server() {
         None,
     );
     assert_eq!(streaming.json()["entities"], serde_json::json!(["Contact"]));
-    let token = token_request(&agent, &url, &PASSWORD_FORM, &[]).json()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let bearer = demo_bearer(&agent, &url);
     let limits = send(
         &agent,
         "GET",
         &format!("{url}/services/data/v59.0/limits"),
-        &[("Authorization", &format!("Bearer {token}"))],
+        &[("Authorization", &bearer)],
         None,
     );
     assert_eq!(limits.json()["DailyBulkV2QueryJobs"]["Max"], 7);

@@ -114,6 +114,14 @@ pub fn token_request(
     post_form(agent, &url, &form_urlencoded_body(form), headers)
 }
 
+/// Signs in to the demo org at `base` with the password grant; the `Authorization`
+/// header value of its access token.
+pub fn demo_bearer(agent: &Agent, base: &str) -> String {
+    let login = token_request(agent, base, &PASSWORD_FORM, &[]);
+    assert_eq!(login.status, 200, "{}", login.body);
+    format!("Bearer {}", login.json()["access_token"].as_str().unwrap())
+}
+
 /// Posts an already encoded form body to `url`.
 pub fn post_form(agent: &Agent, url: &str, body: &str, headers: &[(&str, &str)]) -> Resp {
     let mut request = ureq::http::Request::builder()
