@@ -85,6 +85,18 @@ impl Org {
         }
     }
 
+    /// A client-credentials client whose requests time out after `read`.
+    fn client_timing_out_after(&self, read: Duration) -> SalesforceClient {
+        SalesforceClient::new(ClientConfig {
+            timeouts: Timeouts {
+                connect: Duration::from_secs(5),
+                read,
+            },
+            ..self.config(client_credentials())
+        })
+        .expect("valid client config")
+    }
+
     fn client_with(&self, secret: OAuthSecret) -> SalesforceClient {
         SalesforceClient::new(self.config(secret)).expect("valid client config")
     }
@@ -111,6 +123,20 @@ fn client_credentials() -> OAuthSecret {
         client_id: Some(CLIENT_ID.into()),
         client_secret: Some(Secret::new(CLIENT_SECRET)),
         ..OAuthSecret::default()
+    }
+}
+
+/// A one-thread client-credentials config for an org at `instance_url` (no emulator).
+fn config_at(instance_url: &str) -> ClientConfig {
+    ClientConfig {
+        instance_url: Some(instance_url.into()),
+        login_url: None,
+        api_version: "59.0".into(),
+        secret: client_credentials(),
+        timeouts: Timeouts::default(),
+        parallelism: 1,
+        client_name: "hubsync-test".into(),
+        network: Network::default(),
     }
 }
 
@@ -599,14 +625,7 @@ fn a_connection_dropped_during_a_create_has_an_unknown_outcome() {
 #[test]
 fn an_answer_slower_than_the_read_timeout_times_out_after_sending() {
     let org = Org::start();
-    let client = SalesforceClient::new(ClientConfig {
-        timeouts: Timeouts {
-            connect: Duration::from_secs(5),
-            read: Duration::from_millis(300),
-        },
-        ..org.config(client_credentials())
-    })
-    .unwrap();
+    let client = org.client_timing_out_after(Duration::from_millis(300));
     client.limits().unwrap();
     org.fault("collections", "latency", json!({"latency_ms": 5000}));
     let error = client.create("Account", &accounts(&["Slow"])).unwrap_err();
@@ -628,17 +647,7 @@ fn an_unreachable_org_was_never_sent_to() {
         .local_addr()
         .unwrap()
         .port();
-    let client = SalesforceClient::new(ClientConfig {
-        instance_url: Some(format!("http://127.0.0.1:{port}")),
-        login_url: None,
-        api_version: "59.0".into(),
-        secret: client_credentials(),
-        timeouts: Timeouts::default(),
-        parallelism: 1,
-        client_name: "hubsync-test".into(),
-        network: Network::default(),
-    })
-    .unwrap();
+    let client = SalesforceClient::new(config_at(&format!("http://127.0.0.1:{port}"))).unwrap();
     let error = client.create("Account", &accounts(&["Never"])).unwrap_err();
     assert_eq!(
         error.failure,
@@ -672,14 +681,7 @@ fn named(client: &SalesforceClient, name: &str) -> usize {
 #[test]
 fn a_create_whose_answer_is_lost_after_it_was_done_has_an_unknown_outcome() {
     let org = Org::start();
-    let client = SalesforceClient::new(ClientConfig {
-        timeouts: Timeouts {
-            connect: Duration::from_secs(5),
-            read: Duration::from_millis(500),
-        },
-        ..org.config(client_credentials())
-    })
-    .unwrap();
+    let client = org.client_timing_out_after(Duration::from_millis(500));
     client.limits().unwrap();
     let kinds = [
         ("drop_after", json!({})),
@@ -731,17 +733,8 @@ fn an_answer_beyond_the_size_cap_is_refused_unread() {
 
 #[test]
 fn plain_http_to_a_remote_host_is_refused_before_anything_is_sent() {
-    let err = SalesforceClient::new(ClientConfig {
-        instance_url: Some("http://acme.my.salesforce.com".into()),
-        login_url: None,
-        api_version: "59.0".into(),
-        secret: client_credentials(),
-        timeouts: Timeouts::default(),
-        parallelism: 1,
-        client_name: "hubsync-test".into(),
-        network: Network::default(),
-    })
-    .err()
-    .expect("refused");
+    let err = SalesforceClient::new(config_at("http://acme.my.salesforce.com"))
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("https"), "{err}");
 }

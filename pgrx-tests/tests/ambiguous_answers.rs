@@ -39,24 +39,12 @@ fn assert_all_fired(sync: &AccountsSync) {
     }
 }
 
-/// Waits until the outbox is empty, showing what the sync holds if it does not drain.
-fn drain(sync: &AccountsSync, db: &mut Client) {
-    let idle: bool = db
-        .query_one(
-            "SELECT hubsync.wait_for_idle($1, '120 seconds')",
-            &[&sync.name],
-        )
-        .expect("wait_for_idle")
-        .get(0);
-    assert!(idle, "the outbox did not drain\n{}", sync.diagnostics());
-}
-
 /// For each lost answer in turn: ten new rows, pushed through it until the outbox drains.
 fn push_through_lost_answers(sync: &AccountsSync, db: &mut Client) {
     for (batch, rule) in (0..).zip(lost_answers().as_array().unwrap()) {
         sync.remote.inject(json!([rule]));
         insert_rows(db, batch, 1, 10);
-        drain(sync, db);
+        sync.wait_idle(db);
     }
     assert_all_fired(sync);
 }
@@ -96,7 +84,7 @@ fn lost_answers_to_plain_creates_without_a_key_go_to_review_not_twice_to_salesfo
             &[&format!("Lost {kind}")],
         )
         .unwrap();
-        drain(&sync, &mut db);
+        sync.wait_idle(&mut db);
         let remote = sync.remote.query(
             &format!("SELECT Id FROM Account WHERE Name = 'Lost {kind}'"),
             false,

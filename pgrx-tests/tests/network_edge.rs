@@ -8,6 +8,7 @@ use hubsync_core::config::merge_patch;
 use hubsync_e2e::api::{alter_sync, check_config, create_sync, full_text, refused};
 use hubsync_e2e::delivery::push_only;
 use hubsync_e2e::{accounts_sync, fast_polling, fixtures, scalar, wait_for_value, AccountsSync};
+use postgres::error::DbError;
 use postgres::Client;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -33,6 +34,13 @@ fn second_sync(db: &mut Client, url: &str) -> Value {
             &json!({"name": "copy", "target": {"table": "accounts_copy"}}),
         ),
     )
+}
+
+/// The error of `SELECT count(*) FROM hubsync.remote_query(sync, 'SELECT Id FROM Account'<extra>)`.
+fn remote_query_error(db: &mut Client, sync: &AccountsSync, extra: &str) -> DbError {
+    let sql =
+        format!("SELECT count(*) FROM hubsync.remote_query($1, 'SELECT Id FROM Account'{extra})");
+    refused(db.query_one(&sql, &[&sync.name]), &sql)
 }
 
 fn setting(db: &mut Client, name: &str) -> String {
@@ -173,23 +181,18 @@ fn an_oversized_answer_is_refused_and_reported_without_crashing_the_worker() {
     );
 
     // remote_query meets the same cap and says what to do; the session carries on.
-    let error = refused(
-        db.query(
-            "SELECT * FROM hubsync.remote_query($1, 'SELECT Id FROM Account')",
-            &[&sync.name],
-        ),
-        "oversized remote_query",
-    );
+    let error = remote_query_error(&mut db, &sync, "");
     assert_eq!(error.code().code(), "54000");
     assert!(full_text(&error).contains("max_response_size"));
     sync.remote.heal();
-    let rows = db
-        .query(
-            "SELECT * FROM hubsync.remote_query($1, 'SELECT Id FROM Account')",
+    let rows: i64 = db
+        .query_one(
+            "SELECT count(*) FROM hubsync.remote_query($1, 'SELECT Id FROM Account')",
             &[&sync.name],
         )
-        .unwrap();
-    assert!(rows.is_empty());
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 0);
 }
 
 #[test]
@@ -205,23 +208,11 @@ fn remote_query_is_bounded_in_rows_and_stops_on_cancel() {
     let all: i64 = db.query_one(query, &[&sync.name]).unwrap().get(0);
     assert_eq!(all, 2500, "two pages, under the default max_rows");
 
-    let error = refused(
-        db.query_one(
-            "SELECT count(*) FROM hubsync.remote_query($1, 'SELECT Id FROM Account', max_rows => 100)",
-            &[&sync.name],
-        ),
-        "more rows than max_rows",
-    );
+    let error = remote_query_error(&mut db, &sync, ", max_rows => 100");
     assert_eq!(error.code().code(), "54000");
     let text = full_text(&error);
     assert!(text.contains("max_rows") && text.contains("2500"), "{text}");
-    let error = refused(
-        db.query_one(
-            "SELECT count(*) FROM hubsync.remote_query($1, 'SELECT Id FROM Account', max_rows => 0)",
-            &[&sync.name],
-        ),
-        "max_rows 0",
-    );
+    let error = remote_query_error(&mut db, &sync, ", max_rows => 0");
     assert_eq!(error.code().code(), "22023");
 
     // A query Salesforce answers slowly is stopped by statement_timeout (57014), not by
@@ -229,7 +220,7 @@ fn remote_query_is_bounded_in_rows_and_stops_on_cancel() {
     sync.remote
         .inject(json!([{"endpoint": "query", "kind": "latency", "latency_ms": 60_000}]));
     db.batch_execute("SET statement_timeout = '500ms'").unwrap();
-    let error = refused(db.query_one(query, &[&sync.name]), "a slow remote_query");
+    let error = remote_query_error(&mut db, &sync, "");
     assert_eq!(error.code().code(), "57014", "{}", full_text(&error));
     db.batch_execute("RESET statement_timeout").unwrap();
     sync.remote.heal();
