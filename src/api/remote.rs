@@ -144,10 +144,7 @@ fn client_for(sync: &str) -> SalesforceClient {
         )
     });
     let secret = spi(
-        crate::catalog::optional(Spi::get_one_with_args::<JsonB>(
-            "SELECT secret FROM hubsync.credentials WHERE connection = $1",
-            &[config.connection.as_str().into()],
-        )),
+        crate::catalog::credentials::load(&config.connection, row.owner),
         "read the credentials",
     )
     .unwrap_or_else(|| {
@@ -157,7 +154,7 @@ fn client_for(sync: &str) -> SalesforceClient {
             "Store them with hubsync.set_credentials(connection_name, secret).",
         )
     });
-    let secret = parse_secret(&secret.0).unwrap_or_else(|problems| {
+    let secret = parse_secret(&secret).unwrap_or_else(|problems| {
         crate::error::raise_problems(
             "the stored credentials are invalid",
             &problems,

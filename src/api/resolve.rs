@@ -88,10 +88,11 @@ fn resolve_with(id: i64, choice: Choice) {
         }
     };
     let table = spi(
-        crate::catalog::local_table::describe(sync.local_table, unsafe { pg_sys::GetUserId() }),
+        crate::catalog::local_table::describe(sync.local_table, sync.owner),
         "read the table",
     );
     let target = Target {
+        owner: sync.owner,
         qualified: &table.qualified,
         table: &table.table,
         columns: mapped,
