@@ -1,7 +1,7 @@
 //! `/services/data/…`: version check, authentication, faults, the API limit, then
 //! the resource call, with `Sforce-Limit-Info` on every answer.
 
-use super::{empty_response, inject_faults, json_response, ApiRequest};
+use super::{empty_response, inject_faults, json_response, lose_answer, ApiRequest};
 use crate::api::{self, meta, ApiResponse, Ctx, Version};
 use crate::app::App;
 use crate::errors::{ApiError, SfError};
@@ -48,9 +48,10 @@ async fn answer(app: &App, request: &ApiRequest) -> Response<Body> {
         return json_response(e.status, e.body());
     }
     let class = route.class();
-    if let Err(failure) = inject_faults(app, class, &request.conn).await {
-        return failure;
-    }
+    let after = match inject_faults(app, class, &request.conn).await {
+        Ok(after) => after,
+        Err(failure) => return failure,
+    };
     if !app.usage.try_consume() {
         let e = ApiError::new(
             403,
@@ -76,7 +77,8 @@ async fn answer(app: &App, request: &ApiRequest) -> Response<Body> {
         now_ms: app.clock.now_ms(),
         all_or_none: false,
     };
-    to_http(api::execute(&ctx, route, parsed))
+    let answer = to_http(api::execute(&ctx, route, parsed));
+    lose_answer(after, answer, &request.conn).await
 }
 
 /// Checks `Authorization: Bearer <token>` (or `OAuth <token>`).
