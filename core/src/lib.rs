@@ -9,6 +9,7 @@ pub mod config;
 pub mod conflict;
 pub mod loops;
 pub mod mapping;
+pub mod net;
 pub mod netsuite;
 pub mod problem;
 pub mod retry;

@@ -3,6 +3,12 @@
 //! either at a seeded random rate or deterministically for the next N requests.
 //! Each emulated system has its own [`FaultScope`] (endpoint classes and the kinds that
 //! make sense there) and renders a failure in its own error shape.
+//!
+//! Two families: faults that strike *before* the request is processed (nothing changed,
+//! resending is safe), and `*_after` faults that process it — the write commits — and
+//! then lose the answer (a reset, a 500/502/504, a stall past the client's timeout), the
+//! case where a blind resend of a create duplicates the record. `oversize` pads a
+//! processed answer beyond a client's size cap.
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -41,6 +47,12 @@ pub const SALESFORCE: FaultScope = FaultScope {
         FaultKind::LockRow,
         FaultKind::Drop,
         FaultKind::Latency,
+        FaultKind::DropAfter,
+        FaultKind::ServerErrorAfter,
+        FaultKind::BadGatewayAfter,
+        FaultKind::GatewayTimeoutAfter,
+        FaultKind::StallAfter,
+        FaultKind::Oversize,
     ],
 };
 
@@ -60,7 +72,37 @@ pub enum FaultKind {
     Latency,
     /// 429 with `Retry-After: retry_after_secs` (systems that rate-limit that way).
     RateLimited,
+    /// Process the request, then reset the connection without answering.
+    DropAfter,
+    /// Process the request, then answer 500 `UNKNOWN_EXCEPTION`.
+    ServerErrorAfter,
+    /// Process the request, then answer 502 with a load balancer's HTML page.
+    BadGatewayAfter,
+    /// Process the request, then answer 504 with a load balancer's HTML page.
+    GatewayTimeoutAfter,
+    /// Process the request, hold the answer `latency_ms` (past the client's timeout),
+    /// then reset the connection.
+    StallAfter,
+    /// Process the request and answer it, followed by `bytes` bytes of JSON whitespace
+    /// (still a valid answer, but bigger than a client may read).
+    Oversize,
 }
+
+/// How a processed request's answer is lost or spoiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// Reset the connection.
+    Drop,
+    /// Answer with this status instead (500, 502 or 504).
+    Fail(u16),
+    /// Wait this long, then reset the connection.
+    Stall(Duration),
+    /// Append this many bytes of whitespace to the answer.
+    Pad(u64),
+}
+
+/// The largest padding an `oversize` rule may ask for (it is held in memory).
+pub const MAX_PAD_BYTES: u64 = 1 << 30;
 
 impl FaultKind {
     fn name(self) -> &'static str {
@@ -71,6 +113,12 @@ impl FaultKind {
             FaultKind::Drop => "drop",
             FaultKind::Latency => "latency",
             FaultKind::RateLimited => "rate_limited",
+            FaultKind::DropAfter => "drop_after",
+            FaultKind::ServerErrorAfter => "server_error_after",
+            FaultKind::BadGatewayAfter => "bad_gateway_after",
+            FaultKind::GatewayTimeoutAfter => "gateway_timeout_after",
+            FaultKind::StallAfter => "stall_after",
+            FaultKind::Oversize => "oversize",
         }
     }
 }
@@ -88,12 +136,15 @@ pub struct FaultRule {
     pub rate: Option<f64>,
     /// Fire for exactly the next N matching requests (records for `lock_row`), then stop.
     pub next: Option<u64>,
-    /// Delay of a `latency` fault.
+    /// Delay of `latency`, hold of `stall_after`.
     #[serde(default)]
     pub latency_ms: u64,
     /// `Retry-After` seconds of a `rate_limited` fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
+    /// Padding of `oversize`.
+    #[serde(default)]
+    pub bytes: u64,
     /// How often it fired (reported back, ignored on input).
     #[serde(default)]
     pub fired: u64,
@@ -121,8 +172,13 @@ impl FaultRule {
                 return Err(format!("rate {rate} is not between 0 and 1"));
             }
         }
-        if self.kind == FaultKind::Latency && self.latency_ms == 0 {
-            return Err("a latency fault needs latency_ms > 0".into());
+        if matches!(self.kind, FaultKind::Latency | FaultKind::StallAfter) && self.latency_ms == 0 {
+            return Err(format!("a {} fault needs latency_ms > 0", self.kind.name()));
+        }
+        if self.kind == FaultKind::Oversize && !(1..=MAX_PAD_BYTES).contains(&self.bytes) {
+            return Err(format!(
+                "an oversize fault needs bytes between 1 and {MAX_PAD_BYTES}"
+            ));
         }
         Ok(())
     }
@@ -158,6 +214,8 @@ pub struct RequestFaults {
     pub fail: Option<FaultKind>,
     /// `Retry-After` seconds of a `RateLimited` failure.
     pub retry_after_secs: u64,
+    /// What happens to the answer once the request has been processed.
+    pub after: Option<After>,
 }
 
 /// The configured rules and the seeded generator behind their random choices.
@@ -217,7 +275,9 @@ impl Faults {
             .iter_mut()
             .filter(|r| r.applies_to(class) && r.kind != FaultKind::LockRow)
         {
-            if rule.kind != FaultKind::Latency && (out.drop || out.fail.is_some()) {
+            if rule.kind != FaultKind::Latency
+                && (out.drop || out.fail.is_some() || out.after.is_some())
+            {
                 continue;
             }
             if !rule.fire(rng) {
@@ -232,6 +292,14 @@ impl Faults {
                     out.fail = Some(rule.kind);
                     out.retry_after_secs = rule.retry_after_secs.unwrap_or(1);
                 }
+                FaultKind::DropAfter => out.after = Some(After::Drop),
+                FaultKind::ServerErrorAfter => out.after = Some(After::Fail(500)),
+                FaultKind::BadGatewayAfter => out.after = Some(After::Fail(502)),
+                FaultKind::GatewayTimeoutAfter => out.after = Some(After::Fail(504)),
+                FaultKind::StallAfter => {
+                    out.after = Some(After::Stall(Duration::from_millis(rule.latency_ms)))
+                }
+                FaultKind::Oversize => out.after = Some(After::Pad(rule.bytes)),
                 FaultKind::LockRow => {}
             }
         }
@@ -319,6 +387,49 @@ mod tests {
         assert_eq!(first, run());
         let hits = first.iter().filter(|b| **b).count();
         assert!(hits > 0 && hits < 50);
+    }
+
+    #[test]
+    fn after_faults_fire_alone_and_say_how_the_answer_is_lost() {
+        let faults = Faults::new(3);
+        faults
+            .set(
+                vec![
+                    rule(serde_json::json!({"endpoint": "collections", "kind": "server_error_after", "next": 1})),
+                    rule(serde_json::json!({"endpoint": "collections", "kind": "bad_gateway_after", "next": 1})),
+                    rule(serde_json::json!({"endpoint": "collections", "kind": "stall_after", "next": 1, "latency_ms": 50})),
+                    rule(serde_json::json!({"endpoint": "query", "kind": "oversize", "bytes": 10})),
+                ],
+                None,
+            )
+            .unwrap();
+        let afters: Vec<Option<After>> = (0..4)
+            .map(|_| faults.on_request("collections", |_| {}).after)
+            .collect();
+        assert_eq!(
+            afters,
+            [
+                Some(After::Fail(500)),
+                Some(After::Fail(502)),
+                Some(After::Stall(Duration::from_millis(50))),
+                None
+            ]
+        );
+        let query = faults.on_request("query", |_| {});
+        assert_eq!(query.after, Some(After::Pad(10)));
+        assert!(query.fail.is_none() && !query.drop);
+    }
+
+    #[test]
+    fn after_faults_need_their_parameters() {
+        let faults = Faults::new(1);
+        for bad in [
+            serde_json::json!({"endpoint": "all", "kind": "stall_after"}),
+            serde_json::json!({"endpoint": "all", "kind": "oversize"}),
+            serde_json::json!({"endpoint": "all", "kind": "oversize", "bytes": MAX_PAD_BYTES + 1}),
+        ] {
+            assert!(faults.set(vec![rule(bad.clone())], None).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -509,3 +509,23 @@ fn relationship_columns_set_lookups_by_the_parent_external_id() {
         "a relationship column names an external id field"
     );
 }
+
+#[test]
+fn a_lost_answer_leaves_the_job_created() {
+    let org = Org::start();
+    org.admin(
+        "POST",
+        "faults",
+        Some(json!({"rules": [{"endpoint": "bulk", "kind": "server_error_after", "next": 1}]})),
+    );
+    let lost = org.post(
+        "/jobs/ingest",
+        json!({"object": "Account", "operation": "insert"}),
+    );
+    assert_eq!(lost.status, 500, "{}", lost.body);
+    assert_eq!(lost.error_code(), "UNKNOWN_EXCEPTION");
+    let jobs = org.get("/jobs/ingest").json();
+    let records = jobs["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "the job was created: {jobs}");
+    assert_eq!(records[0]["state"], "Open");
+}

@@ -409,3 +409,34 @@ fn handshakes_beyond_the_concurrent_client_limit_are_denied() {
     let (_, reply) = first.poll();
     assert_eq!(reply["error"], "403::Unknown client");
 }
+
+#[test]
+fn a_lost_connect_answer_moves_past_its_events_and_replay_recovers_them() {
+    let org = Org::start();
+    let client = Bayeux::handshake(&org);
+    client.subscribe(ACCOUNTS, -1);
+    org.create("Account", json!({"Name": "Lost"}));
+    org.admin(
+        "POST",
+        "faults",
+        Some(
+            json!({"rules": [{"endpoint": "streaming", "kind": "server_error_after", "next": 1}]}),
+        ),
+    );
+    let lost = Bayeux::post(
+        &org,
+        json!([{"channel": "/meta/connect", "clientId": client.client_id,
+                "connectionType": "long-polling", "advice": {"timeout": 0}}]),
+    );
+    assert_eq!(lost.status, 500, "{}", lost.body);
+    let (events, reply) = client.poll();
+    assert_eq!(reply["successful"], true, "{reply}");
+    assert!(
+        events.is_empty(),
+        "the lost answer carried the event: {events:?}"
+    );
+    let replaying = Bayeux::handshake(&org);
+    replaying.subscribe(ACCOUNTS, -2);
+    let events = replaying.events(1);
+    assert_eq!(events[0]["data"]["payload"]["Name"], "Lost");
+}

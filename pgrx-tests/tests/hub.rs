@@ -4,8 +4,8 @@
 
 use hubsync_core::config::merge_patch;
 use hubsync_e2e::{
-    accounts_sync_with, fast_polling, fixtures, scalar, wait_for_value, wait_until, Remote,
-    CLIENT_ID, CLIENT_SECRET,
+    accounts_sync_with, fast_polling, fixtures, scalar, wait_for_value, Remote, CLIENT_ID,
+    CLIENT_SECRET,
 };
 use postgres::Client;
 use serde_json::{json, Value};
@@ -34,9 +34,16 @@ fn wait_for_accounts(remote: &Remote, org: &str, want: &[(&str, Option<&str>)]) 
         .iter()
         .map(|(n, i)| (n.to_string(), i.map(str::to_string)))
         .collect();
-    wait_until(PATIENCE, &format!("org {org} to hold {want:?}"), || {
-        (accounts(remote) == want).then_some(())
-    });
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
+        seen = accounts(remote);
+        if seen == want {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("org {org} holds {seen:?}, not {want:?}");
 }
 
 /// Waits until neither sync has anything left to push and both have pulled once more.

@@ -29,14 +29,17 @@ struct Validated {
     table: FoundTable,
 }
 
-/// Parses `json` and checks it against the local table as `role` sees it; a table named
-/// without a schema is looked up in `search_path`.
+/// Parses `json` and checks it against the local table as `role` sees it, and its remote
+/// URLs against the network edge (https only, loopback excepted, unless
+/// `hubsync.allow_http`); a table named without a schema is looked up in `search_path`.
 fn validate(
     json: &Value,
     search_path: &[String],
     role: pg_sys::Oid,
 ) -> Result<Validated, Vec<Problem>> {
     let config = cfg::parse_sync(json)?;
+    let mut problems =
+        hubsync_core::net::check_endpoints(&config.remote, &crate::connection::network());
     let found = spi(
         local_table::find(
             config.local.schema.as_deref(),
@@ -47,9 +50,10 @@ fn validate(
         "look up the local table",
     );
     let Some(table) = found else {
-        return Err(vec![cfg::missing_table(&config.local)]);
+        problems.push(cfg::missing_table(&config.local));
+        return Err(problems);
     };
-    let problems = cfg::check_local(&config, &table.table);
+    problems.extend(cfg::check_local(&config, &table.table));
     if problems.is_empty() {
         Ok(Validated { config, table })
     } else {

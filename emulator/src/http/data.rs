@@ -1,10 +1,11 @@
 //! `/services/data/…`: version check, authentication, faults, the API limit, then
 //! the resource call, with `Sforce-Limit-Info` on every answer.
 
-use super::{empty_response, inject_faults, json_response, ApiRequest, ConnKill};
+use super::{empty_response, inject_faults, json_response, lose_answer, ApiRequest, ConnKill};
 use crate::api::{self, meta, ApiResponse, Ctx, Version};
 use crate::app::App;
 use crate::errors::{ApiError, SfError};
+use crate::faults::After;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Response};
@@ -50,9 +51,10 @@ async fn answer(app: &Arc<App>, request: &ApiRequest) -> Response<Body> {
         Err(e) => return json_response(e.status, e.body()),
     };
     let class = route.class();
-    if let Err(refused) = admit(app, &request.conn, &request.headers, class).await {
-        return refused;
-    }
+    let after = match admit(app, &request.conn, &request.headers, class).await {
+        Ok(after) => after,
+        Err(refused) => return refused,
+    };
     let parsed = if route.takes_body() {
         match api::parse_body(&request.body) {
             Ok(json) => json,
@@ -75,19 +77,21 @@ async fn answer(app: &Arc<App>, request: &ApiRequest) -> Response<Body> {
             app.precondition_failed_code,
         ),
     };
-    to_http(api::execute(&ctx, route, parsed))
+    let answer = to_http(api::execute(&ctx, route, parsed));
+    lose_answer(after, answer, &request.conn).await
 }
 
 /// What every API call passes, in a real org's order: authentication, then injected
-/// faults, then the daily request limit; the call is then counted for `class`.
+/// faults, then the daily request limit; the call is then counted for `class`. Answers
+/// what an `*_after` fault will do to the call's answer.
 async fn admit(
     app: &App,
     conn: &ConnKill,
     headers: &HeaderMap,
     class: &'static str,
-) -> Result<(), Response<Body>> {
+) -> Result<Option<After>, Response<Body>> {
     authenticate(app, headers).map_err(|e| json_response(e.status, e.body()))?;
-    inject_faults(app, class, conn).await?;
+    let after = inject_faults(app, class, conn).await?;
     if !app.usage.try_consume() {
         let e = ApiError::new(
             403,
@@ -96,7 +100,7 @@ async fn admit(
         return Err(json_response(e.status, e.body()));
     }
     app.counters.api_call(class);
-    Ok(())
+    Ok(after)
 }
 
 /// A Bulk API 2.0 call: admitted and counted like any other.
@@ -106,10 +110,11 @@ async fn bulk(
     version: Version,
     path: &str,
 ) -> Response<Body> {
-    if let Err(refused) = admit(app, &request.conn, &request.headers, "bulk").await {
-        return refused;
-    }
-    api::bulk::handle(api::bulk::BulkCall {
+    let after = match admit(app, &request.conn, &request.headers, "bulk").await {
+        Ok(after) => after,
+        Err(refused) => return refused,
+    };
+    let answer = api::bulk::handle(api::bulk::BulkCall {
         app,
         method: request.method.as_str(),
         version,
@@ -117,7 +122,8 @@ async fn bulk(
         query: request.uri.query().unwrap_or_default(),
         origin: change_origin(&request.headers, version, BULK_ORIGIN_API).into(),
         body: request.body.clone(),
-    })
+    });
+    lose_answer(after, answer, &request.conn).await
 }
 
 /// The API name Bulk API 2.0 writes carry in `changeOrigin` (not confirmed against a

@@ -8,7 +8,7 @@ pub mod oauth;
 
 use crate::app::{App, Counters};
 use crate::errors::{ApiError, SfError};
-use crate::faults::{FaultKind, Faults};
+use crate::faults::{After, FaultKind, Faults};
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, FromRequest, FromRequestParts, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
@@ -131,12 +131,13 @@ async fn serve_connection(stream: TcpStream, router: Router) {
     }
 }
 
-/// Applies the request-level faults configured for `class` (Salesforce's error bodies).
+/// Applies the request-level faults configured for `class` (Salesforce's error bodies);
+/// what the answer then meets goes to [`lose_answer`] once the request was processed.
 pub async fn inject_faults(
     app: &App,
     class: &'static str,
     conn: &ConnKill,
-) -> Result<(), Response<Body>> {
+) -> Result<Option<After>, Response<Body>> {
     apply_faults(&app.faults, &app.counters, class, conn, |kind| {
         let error = match kind {
             FaultKind::Unavailable => ApiError::new(
@@ -159,13 +160,15 @@ pub async fn inject_faults(
 /// Applies the request-level faults configured for `class` of any system: waits out
 /// injected latency, drops the connection (never returning), or yields the failure
 /// response `render` makes for the fault's kind (with `Retry-After` on a 429 storm).
+/// Otherwise the request goes ahead, and what its answer then meets is returned (an
+/// `*_after` fault, for [`lose_answer`]).
 pub async fn apply_faults(
     faults: &Faults,
     counters: &Counters,
     class: &'static str,
     conn: &ConnKill,
     render: impl FnOnce(FaultKind) -> Response<Body>,
-) -> Result<(), Response<Body>> {
+) -> Result<Option<After>, Response<Body>> {
     let plan = faults.on_request(class, |kind| counters.fault(kind));
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
@@ -183,7 +186,7 @@ pub async fn apply_faults(
             }
             Err(response)
         }
-        None => Ok(()),
+        None => Ok(plan.after),
     }
 }
 
@@ -218,6 +221,71 @@ pub fn session(app: &App, headers: &axum::http::HeaderMap) -> Session {
 pub fn counted(app: &App, response: Response<Body>) -> Response<Body> {
     app.counters.status(response.status().as_u16());
     response
+}
+
+/// The answer to a request that was processed (its writes committed), as an `*_after`
+/// fault spoils it: the connection reset at once or after a stall (never returning), a
+/// server error in place of the answer, or the answer padded beyond a client's cap.
+pub async fn lose_answer(
+    after: Option<After>,
+    answer: Response<Body>,
+    conn: &ConnKill,
+) -> Response<Body> {
+    match after {
+        None => answer,
+        Some(After::Drop) => kill(conn).await,
+        Some(After::Stall(hold)) => {
+            tokio::time::sleep(hold).await;
+            kill(conn).await
+        }
+        Some(After::Fail(500)) => {
+            let error = crate::errors::ApiError::new(
+                500,
+                crate::errors::SfError::new(
+                    "UNKNOWN_EXCEPTION",
+                    "An unexpected error occurred. Please include this ErrorId if you contact support: 1958320377-43051 (-1364373624)",
+                ),
+            );
+            json_response(error.status, error.body())
+        }
+        Some(After::Fail(status)) => gateway_page(status),
+        Some(After::Pad(bytes)) => pad(answer, bytes).await,
+    }
+}
+
+async fn kill(conn: &ConnKill) -> Response<Body> {
+    conn.kill();
+    std::future::pending::<Response<Body>>().await
+}
+
+/// What a load balancer in front of the org answers when the server behind it broke.
+fn gateway_page(status: u16) -> Response<Body> {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let title = format!(
+        "{} {}",
+        code.as_u16(),
+        code.canonical_reason().unwrap_or("Error")
+    );
+    let mut response = Response::new(Body::from(format!(
+        "<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+    )));
+    *response.status_mut() = code;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    response
+}
+
+/// `answer` with `bytes` spaces after its body: the same JSON, much bigger.
+async fn pad(answer: Response<Body>, bytes: u64) -> Response<Body> {
+    let (mut parts, body) = answer.into_parts();
+    let mut data = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    data.resize(data.len() + bytes as usize, b' ');
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(data))
 }
 
 /// A JSON response with Salesforce's content type.

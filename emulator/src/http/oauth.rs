@@ -98,7 +98,7 @@ pub async fn token(
 ) -> Response<Body> {
     let response = match super::inject_faults(&app, "token", &conn).await {
         Err(failure) => failure,
-        Ok(()) => grant(&app, &headers, &body),
+        Ok(after) => super::lose_answer(after, grant(&app, &headers, &body), &conn).await,
     };
     app.counters.status(response.status().as_u16());
     response

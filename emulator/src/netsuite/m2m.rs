@@ -37,7 +37,7 @@ pub async fn token(
     let fail = |kind| super::errors::fault(kind).response();
     let response = match apply_faults(&ns.faults, &ns.counters, "token", &conn, fail).await {
         Err(failure) => failure,
-        Ok(()) => match grant(&ns, &headers, &body) {
+        Ok(_) => match grant(&ns, &headers, &body) {
             Ok(answer) => json_response(200, answer.to_string()),
             Err(Refused(status, error, description)) => json_response(
                 status,

@@ -6,7 +6,7 @@
 use super::events::{self, Query};
 use super::{Bus, Channel, Client, Subscription};
 use crate::app::App;
-use crate::http::{counted, inject_faults, json_response, session, ConnKill, Session};
+use crate::http::{counted, inject_faults, json_response, lose_answer, session, ConnKill, Session};
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Response};
@@ -50,9 +50,15 @@ async fn answer(
         *response.status_mut() = axum::http::StatusCode::PAYLOAD_TOO_LARGE;
         return response;
     }
-    if let Err(failure) = inject_faults(app, "streaming", conn).await {
-        return failure;
-    }
+    let after = match inject_faults(app, "streaming", conn).await {
+        Ok(after) => after,
+        Err(failure) => return failure,
+    };
+    lose_answer(after, exchange(app, headers, body).await, conn).await
+}
+
+/// The Bayeux answer to the request's messages.
+async fn exchange(app: &Arc<App>, headers: &HeaderMap, body: &[u8]) -> Response<Body> {
     let messages: Vec<Map<String, Json>> = match serde_json::from_slice::<Json>(body) {
         Ok(Json::Array(list)) => list
             .into_iter()
