@@ -7,9 +7,11 @@ mod cluster;
 #[path = "../../core/tests/common/fixtures.rs"]
 pub mod fixtures;
 mod remote;
+pub mod schema;
 
 pub use accounts::{
-    accounts_sync, accounts_sync_with, fast_polling, fixture_sync, AccountsSync, SYNC,
+    accounts_sync, accounts_sync_with, fast_polling, fixture_sync, fixture_sync_on, AccountsSync,
+    SYNC,
 };
 pub use cluster::{Cluster, DATABASE};
 pub use remote::{Remote, CLIENT_ID, CLIENT_SECRET};
