@@ -43,6 +43,15 @@ pub fn scalar<T: FromSqlOwned>(db: &mut Client, sql: &str) -> T {
         .get(0)
 }
 
+/// The first column of every row `sql` returns: lists of names, ids, definitions.
+pub fn first_column<T: FromSqlOwned>(db: &mut Client, sql: &str) -> Vec<T> {
+    db.query(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
 /// Polls the one-value query `sql` until `accept` holds for its value, failing with `what`
 /// after `timeout`; returns the accepted value.
 pub fn wait_for_value<T: FromSqlOwned>(

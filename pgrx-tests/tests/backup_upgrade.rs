@@ -9,8 +9,8 @@
 
 use hubsync_e2e::schema::{describe, difference};
 use hubsync_e2e::{
-    fast_polling, fixture_sync_on, fixtures, scalar, wait_for_value, AccountsSync, Cluster, Remote,
-    DATABASE,
+    fast_polling, first_column, fixture_sync_on, fixtures, scalar, wait_for_value, AccountsSync,
+    Cluster, Remote, DATABASE,
 };
 use postgres::Client;
 use serde_json::{json, Value};
@@ -145,17 +145,12 @@ fn a_restored_dump_resumes_pushing_without_duplicates_and_keeps_pulling() {
     created_remotely_arrives(&sync.remote, &mut db, "Remote Co");
 
     // Every catalog table and sequence is marked for pg_dump, or its rows would be lost.
-    let unmarked: Vec<String> = db
-        .query(
-            "SELECT c.oid::regclass::text FROM pg_class c, pg_extension e \
-             WHERE e.extname = 'hubsync' AND c.relnamespace = 'hubsync'::regnamespace \
-               AND c.relkind IN ('r', 'S') AND c.oid <> ALL (e.extconfig) ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let unmarked: Vec<String> = first_column(
+        &mut db,
+        "SELECT c.oid::regclass::text FROM pg_class c, pg_extension e \
+         WHERE e.extname = 'hubsync' AND c.relnamespace = 'hubsync'::regnamespace \
+           AND c.relkind IN ('r', 'S') AND c.oid <> ALL (e.extconfig) ORDER BY 1",
+    );
     assert!(
         unmarked.is_empty(),
         "not marked with pg_extension_config_dump, so pg_dump leaves them out: {unmarked:?}"
