@@ -87,13 +87,7 @@ fn local_links(db: &mut Client) -> BTreeMap<String, Option<String>> {
 }
 
 /// Creates an account in Salesforce and waits until a pull brings it into the table.
-///
-/// Salesforce's clock moves on first, so that the watermark passes every record written
-/// before: incremental pulls re-read the watermark's whole second, and a re-read record
-/// whose local changes are still pending gets them undone (README, known issues) — which
-/// a worker that starts with changes pending, as after a restore, would otherwise hit.
 fn created_remotely_arrives(remote: &Remote, db: &mut Client, name: &str) {
-    remote.advance_clock(2);
     remote
         .write(
             "POST",
