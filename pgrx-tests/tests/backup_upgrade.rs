@@ -108,14 +108,6 @@ fn created_remotely_arrives(remote: &Remote, db: &mut Client, name: &str) {
     );
 }
 
-fn wait_idle(db: &mut Client, sync: &str) {
-    let idle: bool = db
-        .query_one("SELECT hubsync.wait_for_idle($1, '120 seconds')", &[&sync])
-        .expect("wait_for_idle")
-        .get(0);
-    assert!(idle, "the outbox of {sync} did not drain");
-}
-
 fn run(command: &mut std::process::Command, what: &str) {
     let out = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
@@ -135,7 +127,7 @@ fn a_restored_dump_resumes_pushing_without_duplicates_and_keeps_pulling() {
         "INSERT INTO accounts (account_name, industry_type) VALUES ('Acme', 'Energy'), ('Globex', 'Tech')",
     )
     .unwrap();
-    wait_idle(&mut db, &sync.name);
+    sync.wait_idle(&mut db);
     created_remotely_arrives(&sync.remote, &mut db, "Remote Co");
 
     // Every catalog table and sequence is marked for pg_dump, or its rows would be lost.
@@ -205,6 +197,8 @@ fn a_restored_dump_resumes_pushing_without_duplicates_and_keeps_pulling() {
     let mut db = sync.db();
     let pending_after: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.outbox");
     assert_eq!(pending_after, 3, "the pending changes were restored");
+    let secrets: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.credentials");
+    assert_eq!(secrets, 1, "the connection's secrets travel in the dump");
     // The triggers name their sync by id: the restored sync has the same one.
     let armed: i64 = scalar(
         &mut db,
@@ -229,7 +223,7 @@ fn a_restored_dump_resumes_pushing_without_duplicates_and_keeps_pulling() {
         .unwrap();
     db.execute("SELECT hubsync.resume_sync($1)", &[&sync.name])
         .unwrap();
-    wait_idle(&mut db, &sync.name);
+    sync.wait_idle(&mut db);
     let remote_now = remote_by_name(&sync.remote);
     let names: Vec<&String> = remote_now.keys().collect();
     assert_eq!(
@@ -318,14 +312,14 @@ fn upgrades_keep_syncs_working_and_give_the_schema_of_a_fresh_install() {
     assert_eq!(installed_version(&mut db), CURRENT);
 
     // The sync works: what waited is pushed once, then changes go both ways.
-    wait_idle(&mut db, &sync.name);
+    sync.wait_idle(&mut db);
     created_remotely_arrives(&sync.remote, &mut db, "Remote Co");
     db.batch_execute(
         "UPDATE accounts SET industry_type = 'Media' WHERE account_name = 'Acme'; \
          DELETE FROM accounts WHERE account_name = 'Globex';",
     )
     .unwrap();
-    wait_idle(&mut db, &sync.name);
+    sync.wait_idle(&mut db);
     created_remotely_arrives(&sync.remote, &mut db, "Pulled After Upgrade");
     let remote_now = remote_by_name(&sync.remote);
     let names: Vec<&String> = remote_now.keys().collect();
