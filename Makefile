@@ -35,6 +35,8 @@ test-e2e: install
 
 test-conformance:
 	emulator/conformance/run.sh
+	emulator/conformance/zendesk.sh
+	emulator/conformance/netsuite.sh
 
 bench: setup
 	bench/run.sh

@@ -2,11 +2,12 @@
 # conformance check share it.
 
 # emulator_start LOGFILE [args...]: starts the emulator (EMULATOR_BIN, default the debug
-# build), waits for the URL it prints, sets EMULATOR_PID and EMULATOR_URL.
+# build) on a free port, waits for the URL it prints, sets EMULATOR_PID and EMULATOR_URL.
+# The args come first so they may begin with a system (`netsuite …`).
 emulator_start() {
     local log=$1
     shift
-    "${EMULATOR_BIN:-target/debug/hubsync-emulator}" --port 0 "$@" >"$log" 2>&1 &
+    "${EMULATOR_BIN:-target/debug/hubsync-emulator}" "$@" --port 0 >"$log" 2>&1 &
     EMULATOR_PID=$!
     for _ in $(seq 200); do
         EMULATOR_URL=$(sed -n 's/^listening on //p' "$log" | head -n1)

@@ -33,7 +33,8 @@ CREATE VIEW hubsync.status AS
            st.api_calls,
            st.api_usage,
            st.problem,
-           st.last_error,
+           -- an error message can quote a record's values: only for those who manage the sync
+           CASE WHEN pg_has_role(current_user, s.owner, 'USAGE') THEN st.last_error END AS last_error,
            st.last_error_at
     FROM hubsync.sync s
     CROSS JOIN hubsync.worker w
@@ -44,8 +45,12 @@ CREATE VIEW hubsync.status AS
         FROM hubsync.outbox ob WHERE ob.sync_id = s.id
     ) o ON true;
 
+-- Views that show captured or remote values show only the syncs the current role manages.
+-- They are security barriers: a function in a user's WHERE clause never sees another
+-- role's rows.
+
 -- Records that need a person, for the syncs the current role manages.
-CREATE VIEW hubsync.review_queue AS
+CREATE VIEW hubsync.review_queue WITH (security_barrier) AS
     SELECT r.id, s.name AS sync, s.local_table, r.pk AS record_key, r.remote_id, r.operation,
            r.kind, r.payload, r.remote_values, r.error_code, r.error_message, r.attempts,
            r.first_seen, r.last_seen
@@ -54,7 +59,7 @@ CREATE VIEW hubsync.review_queue AS
 
 -- Per synced record: its remote id, last operation and where it stands (like Heroku
 -- Connect's _hc_lastop/_hc_err, without touching the user's table).
-CREATE VIEW hubsync.record_status AS
+CREATE VIEW hubsync.record_status WITH (security_barrier) AS
     SELECT s.name AS sync, s.local_table, r.pk AS record_key, r.remote_id, r.last_op, r.state,
            r.last_error, r.retry_at, r.updated_at
     FROM hubsync.record_state r JOIN hubsync.sync s ON s.id = r.sync_id
@@ -67,7 +72,7 @@ CREATE VIEW hubsync.progress AS
     FROM hubsync.pull_state p JOIN hubsync.sync s ON s.id = p.sync_id;
 
 -- Every conflict detected and how it was decided, for the syncs the current role manages.
-CREATE VIEW hubsync.conflicts AS
+CREATE VIEW hubsync.conflicts WITH (security_barrier) AS
     SELECT c.id, s.name AS sync, c.pk AS record_key, c.remote_id, c.field, c.local_value,
            c.remote_value, c.base_value, c.winner, c.rule, c.at
     FROM hubsync.conflict_log c JOIN hubsync.sync s ON s.id = c.sync_id
@@ -89,10 +94,12 @@ CREATE VIEW hubsync.alerts AS
     SELECT a.id, s.name AS sync, a.severity, a.kind, a.message, a.raised_at, a.resolved_at
     FROM hubsync.alert a JOIN hubsync.sync s ON s.id = a.sync_id;
 
--- Each sync's own log: validation warnings and notable events.
-CREATE VIEW hubsync.logs AS
+-- Each sync's own log: validation warnings and notable events, which can quote values;
+-- for the syncs the current role manages.
+CREATE VIEW hubsync.logs WITH (security_barrier) AS
     SELECT l.id, s.name AS sync, l.level, l.message, l.at
-    FROM hubsync.log l LEFT JOIN hubsync.sync s ON s.id = l.sync_id;
+    FROM hubsync.log l JOIN hubsync.sync s ON s.id = l.sync_id
+    WHERE pg_has_role(current_user, s.owner, 'USAGE');
 
 -- Stored hub-and-spoke definitions.
 CREATE VIEW hubsync.hubs AS
@@ -125,7 +132,7 @@ CREATE FUNCTION hubsync.wait_for_worker(timeout interval DEFAULT '30 seconds')
 RETURNS boolean LANGUAGE sql AS $$
     SELECT hubsync.await_condition(
         'SELECT EXISTS (SELECT 1 FROM hubsync.worker WHERE state = ''running'')', NULL, timeout)
-$$;
+$$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 -- Waits (up to timeout) until a sync has nothing left to push: an empty outbox.
 CREATE FUNCTION hubsync.wait_for_idle(sync text, timeout interval DEFAULT '60 seconds')
@@ -151,7 +158,7 @@ BEGIN
         format('SELECT EXISTS (SELECT 1 FROM hubsync.status s WHERE s.name = $1 AND s.last_pull > %L)', started),
         sync, timeout);
 END
-$$;
+$$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 -- Nobody but the extension owner writes the catalog directly; secrets are not even readable.
 REVOKE ALL ON ALL TABLES IN SCHEMA hubsync FROM PUBLIC;
@@ -159,8 +166,14 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA hubsync FROM PUBLIC;
 GRANT USAGE ON SCHEMA hubsync TO PUBLIC;
 -- Catalog rows without user data are public; captured and remote values are only shown
 -- through views that filter by the syncs the current role manages.
-GRANT SELECT ON hubsync.sync, hubsync.sync_stats, hubsync.pull_state, hubsync.metric,
-                hubsync.alert, hubsync.log, hubsync.hub TO PUBLIC;
+GRANT SELECT ON hubsync.sync, hubsync.pull_state, hubsync.metric, hubsync.alert, hubsync.hub
+    TO PUBLIC;
 GRANT SELECT ON hubsync.worker, hubsync.syncs, hubsync.status, hubsync.hubs,
                 hubsync.review_queue, hubsync.record_status, hubsync.progress,
                 hubsync.conflicts, hubsync.metrics, hubsync.alerts, hubsync.logs TO PUBLIC;
+
+-- Internal functions: the capture and TRUNCATE triggers are installed by create_sync only
+-- (creating a trigger needs EXECUTE on its function), and the polling helper runs only
+-- inside the wait_for_* functions.
+REVOKE EXECUTE ON FUNCTION hubsync.capture(), hubsync.guard_truncate(),
+    hubsync.await_condition(text, text, interval) FROM PUBLIC;

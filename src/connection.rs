@@ -2,6 +2,7 @@
 //! `hubsync.remote_query`, and for the check `create_sync` makes against the remote object.
 
 use hubsync_core::config::{OAuthSecret, SyncConfig};
+use hubsync_core::net::Network;
 use hubsync_core::salesforce::{ClientConfig, ClientConfigError, SalesforceClient, Timeouts};
 use std::time::Duration;
 
@@ -24,7 +25,19 @@ pub fn client(
         },
         parallelism,
         client_name: "hubsync".to_string(),
+        network: network(),
     })
+}
+
+/// What the network edge allows now: `hubsync.allow_http` and `hubsync.max_response_size`.
+pub fn network() -> Network {
+    Network {
+        allow_http: crate::guc::ALLOW_HTTP.get(),
+        max_response_bytes: u64::try_from(crate::guc::MAX_RESPONSE_SIZE_KB.get())
+            .unwrap_or(1)
+            .max(1)
+            * 1024,
+    }
 }
 
 /// `hubsync.http_timeout` as a duration.

@@ -13,6 +13,13 @@ pub static SWEEP_INTERVAL_MS: GucSetting<i32> = GucSetting::<i32>::new(1000);
 /// Seconds an HTTP request to a remote system may take before it counts as timed out.
 pub static HTTP_TIMEOUT_S: GucSetting<i32> = GucSetting::<i32>::new(30);
 
+/// Plain `http` to any host, not only loopback; superuser-only, off by default, because
+/// secrets and tokens would cross the network in clear text (see `hubsync_core::net`).
+pub static ALLOW_HTTP: GucSetting<bool> = GucSetting::<bool>::new(false);
+
+/// Largest HTTP answer body read from a remote system (kB); a bigger one is an error.
+pub static MAX_RESPONSE_SIZE_KB: GucSetting<i32> = GucSetting::<i32>::new(64 * 1024);
+
 /// Seconds a claimed outbox batch stays leased to the worker before another run reclaims it.
 pub static LEASE_S: GucSetting<i32> = GucSetting::<i32>::new(120);
 
@@ -49,6 +56,25 @@ pub fn define() {
         3600,
         GucContext::Sighup,
         GucFlags::UNIT_S,
+    );
+    GucRegistry::define_bool_guc(
+        c"hubsync.allow_http",
+        c"Allows plain http URLs to any host, not only to loopback addresses.",
+        c"Off: instance_url and login_url must be https unless their host is 127.0.0.0/8, ::1 or localhost. \
+          On: secrets and tokens may cross the network unencrypted.",
+        &ALLOW_HTTP,
+        GucContext::Sighup,
+        GucFlags::SUPERUSER_ONLY,
+    );
+    GucRegistry::define_int_guc(
+        c"hubsync.max_response_size",
+        c"Largest HTTP answer hubsync reads from a remote system.",
+        c"A bigger answer is refused without being read whole; a create answered so is reconciled.",
+        &MAX_RESPONSE_SIZE_KB,
+        64,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_KB,
     );
     GucRegistry::define_int_guc(
         c"hubsync.lease",

@@ -11,6 +11,7 @@ mod catalog;
 mod connection;
 mod error;
 mod guc;
+mod privilege;
 mod shared;
 mod sqlstate;
 mod threads;

@@ -9,6 +9,8 @@ pub mod config;
 pub mod conflict;
 pub mod loops;
 pub mod mapping;
+pub mod net;
+pub mod netsuite;
 pub mod problem;
 pub mod retry;
 pub mod salesforce;

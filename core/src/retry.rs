@@ -9,7 +9,7 @@ use crate::config::RetryStrategy;
 use std::time::Duration;
 use Class::{Auth, Gone, Permanent, RateLimited, Retryable, UnknownOutcome};
 use Operation::{Create, Delete};
-use TransportError::{ConnectionRefused, ConnectionReset, Dns, Timeout, Tls};
+use TransportError::{ConnectionRefused, ConnectionReset, Dns, Timeout, Tls, TooLarge};
 
 /// How far below the nominal delay jitter may pull a delay: delays land in
 /// [80 %, 100 %] of nominal, so many records failing together do not retry in lockstep,
@@ -88,6 +88,9 @@ pub enum TransportError {
     Dns,
     /// The TLS handshake failed (certificate or protocol).
     Tls,
+    /// The answer was larger than the configured cap (`hubsync.max_response_size`) and was
+    /// not read: for the caller it is lost, though the request was carried out.
+    TooLarge,
 }
 
 /// What happened, as the HTTP edge saw it.
@@ -128,14 +131,70 @@ pub enum Class {
     UnknownOutcome,
 }
 
-/// Classifies a failure by the first matching row of [`RULES`].
+/// Classifies a failure: a plain create that [`may_have_been_applied`] has an unknown
+/// outcome; everything else by the first matching row of [`RULES`].
 pub fn classify(failure: &Failure) -> Class {
-    rule_for(failure).class
+    verdict(failure).0
 }
 
 /// Why a failure was classified as it was, for logs and the review queue.
 pub fn reason(failure: &Failure) -> &'static str {
-    rule_for(failure).why
+    verdict(failure).1
+}
+
+fn verdict(failure: &Failure) -> (Class, &'static str) {
+    if operation(failure) == Create && may_have_been_applied(failure) {
+        return (UnknownOutcome, unknown_create_reason(failure));
+    }
+    let rule = rule_for(failure);
+    (rule.class, rule.why)
+}
+
+fn operation(failure: &Failure) -> Operation {
+    match failure {
+        Failure::Response { op, .. } | Failure::Transport { op, .. } => *op,
+    }
+}
+
+/// Whether Salesforce may have carried out a request although no success was seen —
+/// the question that decides whether a plain create (not idempotent) may be sent again.
+///
+/// - A broken exchange: yes if the request had been sent and then timed out, was reset,
+///   or its answer was too large to read; no if it never left (refused, DNS, TLS).
+/// - An answer: yes for HTTP 408, any 5xx and `REQUEST_RUNNING_TOO_LONG` — a gateway or
+///   Salesforce gave up waiting, or failed after the work may have committed — unless its
+///   error code is a verdict on the request itself (a data, configuration, credential or
+///   limit error, `UNABLE_TO_LOCK_ROW`), which Salesforce gives only for work it did not
+///   do. Every other answer (2xx per-record results, 4xx) says what happened: no.
+pub fn may_have_been_applied(failure: &Failure) -> bool {
+    match failure {
+        Failure::Transport {
+            error,
+            request_sent,
+            ..
+        } => *request_sent && matches!(error, Timeout | ConnectionReset | TooLarge),
+        Failure::Response { status, code, .. } => {
+            let code = code.as_deref().unwrap_or_default();
+            let running_too_long = code.eq_ignore_ascii_case("REQUEST_RUNNING_TOO_LONG");
+            let gave_up = *status == 408 || (500..=599).contains(status);
+            let not_done = code.eq_ignore_ascii_case("UNABLE_TO_LOCK_ROW")
+                || RULES.iter().any(|rule| {
+                    matches!(rule.when, When::Code(want, None) if want.eq_ignore_ascii_case(code))
+                        && matches!(rule.class, Permanent | Auth | RateLimited | Gone)
+                });
+            *status >= 300 && (running_too_long || (gave_up && !not_done))
+        }
+    }
+}
+
+/// Why a create that [`may_have_been_applied`] is looked up instead of resent.
+fn unknown_create_reason(failure: &Failure) -> &'static str {
+    match failure {
+        Failure::Transport { error: Timeout, .. } => "the create timed out after it was sent and may have been applied; look the record up before creating it again",
+        Failure::Transport { error: TooLarge, .. } => "the create's answer was larger than hubsync.max_response_size, so whether it was applied is unknown; look the record up before creating it again",
+        Failure::Transport { .. } => "the connection broke after the create was sent and it may have been applied; look the record up before creating it again",
+        Failure::Response { .. } => "Salesforce answered the create with a server error or timeout (HTTP 5xx, 408 or REQUEST_RUNNING_TOO_LONG), which does not say whether the record was created; look it up before creating it again",
+    }
 }
 
 fn rule_for(failure: &Failure) -> &'static Rule {
@@ -306,13 +365,12 @@ const RULES: &[Rule] = &[
     // Broken exchanges.
     transport(Timeout, Some(false), Retryable, NOTHING_ARRIVED),
     transport(ConnectionReset, Some(false), Retryable, NOTHING_ARRIVED),
-    on(Create, transport(Timeout, Some(true), UnknownOutcome, "the create timed out after it was sent and may have been applied; look the record up before creating it again")),
-    on(Create, transport(ConnectionReset, Some(true), UnknownOutcome, "the connection broke after the create was sent and it may have been applied; look the record up before creating it again")),
     transport(Timeout, Some(true), Retryable, "no answer, but reads, updates, upserts by external id and deletes are safe to resend"),
     transport(ConnectionReset, Some(true), Retryable, "the connection broke, but reads, updates, upserts by external id and deletes are safe to resend"),
     transport(ConnectionRefused, None, Retryable, "Salesforce is not accepting connections right now; nothing was sent"),
     transport(Dns, None, Retryable, "the host name did not resolve; if it persists, check the connection's instance_url"),
     transport(Tls, None, Permanent, "the TLS handshake failed; retrying will not fix a certificate or protocol mismatch"),
+    transport(TooLarge, None, Permanent, "the answer is larger than hubsync.max_response_size and was not read; the same request gets the same answer: a superuser can raise the setting, or query fewer fields or rows"),
     Rule {
         when: When::Any,
         class: Permanent,
@@ -681,6 +739,74 @@ mod tests {
                 "{op:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_ambiguous_answer_to_a_create_has_an_unknown_outcome() {
+        // The server gave up or broke while (or after) doing the work.
+        for status in [408, 500, 502, 503, 504, 599] {
+            assert_classified(&[(Create, status, "", UnknownOutcome)]);
+        }
+        assert_classified(&[
+            (Create, 500, "UNKNOWN_EXCEPTION", UnknownOutcome),
+            (Create, 503, "SERVER_UNAVAILABLE", UnknownOutcome),
+            (Create, 400, "REQUEST_RUNNING_TOO_LONG", UnknownOutcome),
+            (Create, 500, "REQUEST_RUNNING_TOO_LONG", UnknownOutcome),
+        ]);
+        assert_eq!(classify(&broken(Create, TooLarge, true)), UnknownOutcome);
+        assert!(reason(&response(Create, 502, "")).contains("look it up"));
+        assert!(reason(&broken(Create, TooLarge, true)).contains("max_response_size"));
+        // Idempotent operations are simply sent again.
+        for op in [
+            Operation::Read,
+            Operation::Update,
+            Operation::Upsert,
+            Operation::Delete,
+        ] {
+            assert_classified(&[
+                (op, 502, "", Retryable),
+                (op, 408, "", Retryable),
+                (op, 400, "REQUEST_RUNNING_TOO_LONG", Retryable),
+            ]);
+        }
+    }
+
+    #[test]
+    fn a_verdict_on_the_create_itself_is_not_ambiguous() {
+        assert_classified(&[
+            // Salesforce looked at the request and refused it: nothing was created.
+            (Create, 500, "STRING_TOO_LONG", Permanent),
+            (Create, 500, "UNABLE_TO_LOCK_ROW", Retryable),
+            (Create, 503, "REQUEST_LIMIT_EXCEEDED", RateLimited),
+            (Create, 500, "INVALID_SESSION_ID", Auth),
+            (Create, 400, "", Permanent),
+            (Create, 429, "", RateLimited),
+            // A complete collections answer reports each record's own fate.
+            (Create, 200, "UNKNOWN_EXCEPTION", Retryable),
+            (Create, 200, "SERVER_UNAVAILABLE", Retryable),
+        ]);
+        for error in [
+            ConnectionRefused,
+            Dns,
+            Tls,
+            Timeout,
+            ConnectionReset,
+            TooLarge,
+        ] {
+            assert!(
+                !may_have_been_applied(&broken(Create, error, false)),
+                "{error:?}"
+            );
+        }
+        assert!(!may_have_been_applied(&broken(Create, Dns, true)));
+    }
+
+    #[test]
+    fn an_oversized_answer_is_not_worth_reading_again() {
+        for op in [Operation::Read, Operation::Update, Operation::Upsert] {
+            assert_eq!(classify(&broken(op, TooLarge, true)), Permanent, "{op:?}");
+        }
+        assert!(reason(&broken(Operation::Read, TooLarge, true)).contains("max_response_size"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! windows, API usage, and how injected faults are classified.
 
 use hubsync_core::config::{OAuthSecret, Secret};
+use hubsync_core::net::Network;
 use hubsync_core::retry::{classify, Class, Failure, Operation, TransportError};
 use hubsync_core::salesforce::number::plain_decimal;
 use hubsync_core::salesforce::soql;
@@ -80,7 +81,20 @@ impl Org {
             },
             parallelism: 4,
             client_name: "hubsync-test".into(),
+            network: Network::default(),
         }
+    }
+
+    /// A client-credentials client whose requests time out after `read`.
+    fn client_timing_out_after(&self, read: Duration) -> SalesforceClient {
+        SalesforceClient::new(ClientConfig {
+            timeouts: Timeouts {
+                connect: Duration::from_secs(5),
+                read,
+            },
+            ..self.config(client_credentials())
+        })
+        .expect("valid client config")
     }
 
     fn client_with(&self, secret: OAuthSecret) -> SalesforceClient {
@@ -109,6 +123,20 @@ fn client_credentials() -> OAuthSecret {
         client_id: Some(CLIENT_ID.into()),
         client_secret: Some(Secret::new(CLIENT_SECRET)),
         ..OAuthSecret::default()
+    }
+}
+
+/// A one-thread client-credentials config for an org at `instance_url` (no emulator).
+fn config_at(instance_url: &str) -> ClientConfig {
+    ClientConfig {
+        instance_url: Some(instance_url.into()),
+        login_url: None,
+        api_version: "59.0".into(),
+        secret: client_credentials(),
+        timeouts: Timeouts::default(),
+        parallelism: 1,
+        client_name: "hubsync-test".into(),
+        network: Network::default(),
     }
 }
 
@@ -597,14 +625,7 @@ fn a_connection_dropped_during_a_create_has_an_unknown_outcome() {
 #[test]
 fn an_answer_slower_than_the_read_timeout_times_out_after_sending() {
     let org = Org::start();
-    let client = SalesforceClient::new(ClientConfig {
-        timeouts: Timeouts {
-            connect: Duration::from_secs(5),
-            read: Duration::from_millis(300),
-        },
-        ..org.config(client_credentials())
-    })
-    .unwrap();
+    let client = org.client_timing_out_after(Duration::from_millis(300));
     client.limits().unwrap();
     org.fault("collections", "latency", json!({"latency_ms": 5000}));
     let error = client.create("Account", &accounts(&["Slow"])).unwrap_err();
@@ -626,16 +647,7 @@ fn an_unreachable_org_was_never_sent_to() {
         .local_addr()
         .unwrap()
         .port();
-    let client = SalesforceClient::new(ClientConfig {
-        instance_url: Some(format!("http://127.0.0.1:{port}")),
-        login_url: None,
-        api_version: "59.0".into(),
-        secret: client_credentials(),
-        timeouts: Timeouts::default(),
-        parallelism: 1,
-        client_name: "hubsync-test".into(),
-    })
-    .unwrap();
+    let client = SalesforceClient::new(config_at(&format!("http://127.0.0.1:{port}"))).unwrap();
     let error = client.create("Account", &accounts(&["Never"])).unwrap_err();
     assert_eq!(
         error.failure,
@@ -656,4 +668,73 @@ fn writes_carry_the_client_name_for_echo_detection() {
     let changes = org.admin("GET", "changes/Account", None);
     let origin = changes["changes"][0]["changeOrigin"].as_str().unwrap();
     assert_eq!(origin, "com/salesforce/api/rest/59.0;client=hubsync-test");
+}
+
+/// How many Accounts named `name` the org holds.
+fn named(client: &SalesforceClient, name: &str) -> usize {
+    client
+        .query_records(&format!("SELECT Id FROM Account WHERE Name = '{name}'"))
+        .expect("query")
+        .len()
+}
+
+#[test]
+fn a_create_whose_answer_is_lost_after_it_was_done_has_an_unknown_outcome() {
+    let org = Org::start();
+    let client = org.client_timing_out_after(Duration::from_millis(500));
+    client.limits().unwrap();
+    let kinds = [
+        ("drop_after", json!({})),
+        ("server_error_after", json!({})),
+        ("bad_gateway_after", json!({})),
+        ("gateway_timeout_after", json!({})),
+        ("stall_after", json!({"latency_ms": 10_000})),
+    ];
+    for (kind, extra) in kinds {
+        org.fault("collections", kind, extra);
+        let error = client.create("Account", &accounts(&[kind])).unwrap_err();
+        assert_eq!(error.class(), Class::UnknownOutcome, "{kind}: {error}");
+        assert_eq!(named(&client, kind), 1, "{kind}: the create was done");
+    }
+}
+
+#[test]
+fn an_answer_beyond_the_size_cap_is_refused_unread() {
+    let org = Org::start();
+    let client = SalesforceClient::new(ClientConfig {
+        network: Network {
+            max_response_bytes: 64 * 1024,
+            ..Network::default()
+        },
+        ..org.config(client_credentials())
+    })
+    .unwrap();
+    client.create("Account", &accounts(&["Big"])).unwrap();
+    org.fault("query", "oversize", json!({"bytes": 1_000_000}));
+    let error = client.query("SELECT Id FROM Account").unwrap_err();
+    assert_eq!(
+        error.failure,
+        Failure::Transport {
+            op: Operation::Read,
+            error: TransportError::TooLarge,
+            request_sent: true
+        }
+    );
+    assert_eq!(error.class(), Class::Permanent);
+    assert!(error.to_string().contains("max_response_size"), "{error}");
+    assert!(client.query("SELECT Id FROM Account").is_ok(), "one-off");
+    org.fault("collections", "oversize", json!({"bytes": 1_000_000}));
+    let error = client
+        .create("Account", &accounts(&["Padded"]))
+        .unwrap_err();
+    assert_eq!(error.class(), Class::UnknownOutcome);
+    assert_eq!(named(&client, "Padded"), 1);
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused_before_anything_is_sent() {
+    let err = SalesforceClient::new(config_at("http://acme.my.salesforce.com"))
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("https"), "{err}");
 }

@@ -4,7 +4,9 @@ client sees. Prints one line per check and `N passed, M failed`; exits 1 on fail
 import sys
 from datetime import datetime, timedelta, timezone
 
+import checks
 import requests
+from checks import check
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
@@ -14,7 +16,6 @@ from simple_salesforce.exceptions import (
 
 URL = sys.argv[1].rstrip("/")
 HOSTPORT = URL.split("://", 1)[1]
-RESULTS = {"passed": 0, "failed": 0}
 
 
 class Rewrite(requests.Session):
@@ -26,19 +27,8 @@ class Rewrite(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-def check(name, condition, detail=""):
-    if condition:
-        RESULTS["passed"] += 1
-        print(f"ok   {name}")
-    else:
-        RESULTS["failed"] += 1
-        print(f"FAIL {name} {detail}")
-
-
 def admin(method, path, body=None):
-    response = requests.request(method, f"{URL}/__emulator/{path}", json=body, timeout=30)
-    response.raise_for_status()
-    return response.json()
+    return checks.admin(URL, method, path, body)
 
 
 def login():
@@ -148,8 +138,7 @@ def main():
     except SalesforceExpiredSession as error:
         check("a stale session without credentials is reported", error.status == 401, error.content)
 
-    print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
-    return 1 if RESULTS["failed"] else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

@@ -1,27 +1,32 @@
 //! The admin API under `/__emulator/` (no auth, JSON): fault injection, token expiry,
 //! the API limit, reset, bulk load, counters, automations, the clock, and the change
-//! log. Kept apart from the Salesforce paths so no client confuses the two.
+//! log. Kept apart from the Salesforce paths so no client confuses the two. The fault
+//! and clock endpoints ([`common`]) serve every emulated system.
 
-use crate::app::App;
+use crate::app::{App, Clock, Counters};
+use crate::faults::Faults;
 use crate::http::json_response;
 use crate::schema::Automation;
+use crate::store::WriteStats;
 use crate::timefmt::format_datetime;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{Method, Response};
 use serde::Deserialize;
-use serde_json::{json, Value as Json};
+use serde_json::{json, Map, Value as Json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A refused admin call: status and a message saying what to send instead.
-struct AdminError(u16, String);
+pub(crate) struct AdminError(pub u16, pub String);
 
-fn bad(message: impl Into<String>) -> AdminError {
+/// A 400 admin answer.
+pub(crate) fn bad(message: impl Into<String>) -> AdminError {
     AdminError(400, message.into())
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, AdminError> {
+/// Reads a JSON admin body (an empty body reads as `{}`).
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, AdminError> {
     let text = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {
@@ -61,12 +66,104 @@ pub async fn handle(
     body: Bytes,
 ) -> Response<Body> {
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    match route(&app, method.as_str(), &segments, &params, &body) {
+    respond(route(&app, method.as_str(), &segments, &params, &body))
+}
+
+/// An admin answer as HTTP: 200 with the JSON, or the status with `{"error": …}`.
+pub(crate) fn respond(result: Result<Json, AdminError>) -> Response<Body> {
+    match result {
         Ok(json) => json_response(200, json.to_string()),
         Err(AdminError(status, message)) => {
             json_response(status, json!({"error": message}).to_string())
         }
     }
+}
+
+/// 404 for an admin path no system serves.
+pub(crate) fn unknown(method: &str, segments: &[&str]) -> AdminError {
+    AdminError(
+        404,
+        format!(
+            "no admin endpoint {method} /__emulator/{}; see emulator/README.md",
+            segments.join("/")
+        ),
+    )
+}
+
+/// What every emulated system keeps that the shared admin endpoints reach.
+pub(crate) struct Shared<'a> {
+    pub faults: &'a Faults,
+    pub clock: &'a Clock,
+    pub counters: &'a Counters,
+}
+
+/// The endpoints every emulated system shares: fault rules, the clock and resetting the
+/// counters. `None` when the path is not one of them.
+pub(crate) fn common(
+    shared: Shared<'_>,
+    method: &str,
+    segments: &[&str],
+    body: &[u8],
+) -> Option<Result<Json, AdminError>> {
+    let Shared {
+        faults,
+        clock,
+        counters,
+    } = shared;
+    Some(match (method, segments) {
+        ("GET", ["faults"]) => Ok(json!({"rules": faults.rules()})),
+        ("PUT", ["faults"]) => change_faults(faults, body, true),
+        ("POST", ["faults"]) => change_faults(faults, body, false),
+        ("DELETE", ["faults"]) => faults
+            .set(Vec::new(), None)
+            .map(|()| json!({"rules": []}))
+            .map_err(bad),
+        ("GET", ["clock"]) => Ok(clock_json(clock)),
+        ("POST", ["clock"]) => parse::<ClockBody>(body).map(|b| {
+            clock.advance(b.advance_seconds * 1000);
+            clock_json(clock)
+        }),
+        ("POST", ["counters", "reset"]) => {
+            counters.reset();
+            Ok(json!({"reset": true}))
+        }
+        _ => return None,
+    })
+}
+
+/// The counters every system reports in `GET counters`: calls per endpoint class,
+/// answers per status, injected faults and record writes; a system adds its own.
+pub(crate) fn counter_fields(counters: &Counters, stats: WriteStats) -> Map<String, Json> {
+    let snapshot = counters.snapshot();
+    let by_status: Map<String, Json> = snapshot
+        .requests_by_status
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let Json::Object(fields) = json!({
+        "apiCallsByEndpoint": snapshot.api_calls_by_endpoint,
+        "requestsByStatus": by_status,
+        "faultsInjected": snapshot.faults_injected,
+        "recordsCreated": stats.created,
+        "recordsUpdated": stats.updated,
+        "recordsDeleted": stats.deleted,
+    }) else {
+        unreachable!("a JSON object literal")
+    };
+    fields
+}
+
+/// Replaces (PUT) or extends (POST) the fault rules.
+fn change_faults(faults: &Faults, body: &[u8], replace: bool) -> Result<Json, AdminError> {
+    let b: FaultsBody = parse(body)?;
+    if replace {
+        faults.set(b.rules, b.seed).map_err(bad)?;
+    } else if b.seed.is_some() {
+        return Err(bad("set a seed with PUT /__emulator/faults"));
+    } else {
+        faults.add(b.rules).map_err(bad)?;
+    }
+    Ok(json!({"rules": faults.rules()}))
 }
 
 fn route(
@@ -76,31 +173,17 @@ fn route(
     params: &HashMap<String, String>,
     body: &[u8],
 ) -> Result<Json, AdminError> {
+    let shared = Shared {
+        faults: &app.faults,
+        clock: &app.clock,
+        counters: &app.counters,
+    };
+    if let Some(answer) = common(shared, method, segments, body) {
+        return answer;
+    }
     Ok(match (method, segments) {
         ("GET", ["health"]) => json!({"ok": true, "url": app.base_url}),
         ("GET", ["counters"]) => counters(app),
-        ("POST", ["counters", "reset"]) => {
-            app.counters.reset();
-            json!({"reset": true})
-        }
-        ("GET", ["faults"]) => json!({"rules": app.faults.rules()}),
-        ("PUT", ["faults"]) => {
-            let b: FaultsBody = parse(body)?;
-            app.faults.set(b.rules, b.seed).map_err(bad)?;
-            json!({"rules": app.faults.rules()})
-        }
-        ("POST", ["faults"]) => {
-            let b: FaultsBody = parse(body)?;
-            if b.seed.is_some() {
-                return Err(bad("set a seed with PUT /__emulator/faults"));
-            }
-            app.faults.add(b.rules).map_err(bad)?;
-            json!({"rules": app.faults.rules()})
-        }
-        ("DELETE", ["faults"]) => {
-            app.faults.set(Vec::new(), None).map_err(bad)?;
-            json!({"rules": []})
-        }
         ("POST", ["tokens", "expire"]) => {
             app.tokens.expire_all();
             json!({"expired": true})
@@ -147,26 +230,12 @@ fn route(
             app.org.write().automations.clear();
             json!({"automations": []})
         }
-        ("GET", ["clock"]) => clock(app),
-        ("POST", ["clock"]) => {
-            let b: ClockBody = parse(body)?;
-            app.clock.advance(b.advance_seconds * 1000);
-            clock(app)
-        }
         ("POST", ["query-locators", "expire"]) => {
             app.cursors.expire_all();
             json!({"expired": true})
         }
         ("GET", ["changes", object]) => changes(app, object, params)?,
-        _ => {
-            return Err(AdminError(
-                404,
-                format!(
-                    "no admin endpoint {method} /__emulator/{}; see emulator/README.md",
-                    segments.join("/")
-                ),
-            ))
-        }
+        _ => return Err(unknown(method, segments)),
     })
 }
 
@@ -181,26 +250,22 @@ fn check_automation(app: &App, automation: &Automation) -> Result<(), String> {
 }
 
 fn counters(app: &App) -> Json {
-    let snapshot = app.counters.snapshot();
     let org = app.org.read();
     let stats = org.stats;
-    let records: serde_json::Map<String, Json> = org
+    let records: Map<String, Json> = org
         .record_counts()
         .into_iter()
         .map(|(name, (live, deleted))| (name, json!({"live": live, "deleted": deleted})))
         .collect();
     let (used, max) = app.usage.get();
-    json!({
-        "apiCallsByEndpoint": snapshot.api_calls_by_endpoint,
-        "requestsByStatus": snapshot.requests_by_status.iter().map(|(k, v)| (k.to_string(), *v)).collect::<HashMap<_, _>>(),
-        "faultsInjected": snapshot.faults_injected,
-        "recordsWritten": stats.created + stats.updated + stats.deleted,
-        "recordsCreated": stats.created,
-        "recordsUpdated": stats.updated,
-        "recordsDeleted": stats.deleted,
-        "records": records,
-        "apiUsage": {"used": used, "max": max},
-    })
+    let mut fields = counter_fields(&app.counters, stats);
+    fields.insert(
+        "recordsWritten".into(),
+        json!(stats.created + stats.updated + stats.deleted),
+    );
+    fields.insert("records".into(), json!(records));
+    fields.insert("apiUsage".into(), json!({"used": used, "max": max}));
+    Json::Object(fields)
 }
 
 fn limits(app: &App) -> Json {
@@ -208,8 +273,8 @@ fn limits(app: &App) -> Json {
     json!({"max": max, "used": used})
 }
 
-fn clock(app: &App) -> Json {
-    json!({"now": format_datetime(app.clock.now_ms()), "offsetSeconds": app.clock.offset_ms() / 1000})
+fn clock_json(clock: &Clock) -> Json {
+    json!({"now": format_datetime(clock.now_ms()), "offsetSeconds": clock.offset_ms() / 1000})
 }
 
 fn changes(app: &App, object: &str, params: &HashMap<String, String>) -> Result<Json, AdminError> {

@@ -1,21 +1,28 @@
 //! hubsync-emulator: a local Salesforce REST API that behaves like a real org in every
 //! way a sync depends on (OAuth, describe, CRUD, upsert, collections, composite, SOQL
 //! query paging, replication endpoints, limits, validation and automation), plus an
-//! admin API under `/__emulator/` for fault injection and inspection.
+//! admin API under `/__emulator/` for fault injection and inspection. The same server,
+//! clock, faults and admin API also serve a local Zendesk Support API (Organizations
+//! and Users, module `zendesk`) and a local NetSuite (SuiteTalk REST and SuiteQL,
+//! [`netsuite`]): each system is one module tree and one start function, and the
+//! binary has a subcommand per system.
 //!
-//! Start one in-process with [`start`]; the `hubsync-emulator` binary is a thin wrapper.
+//! Start one in-process with [`start`] (Salesforce), [`start_zendesk`] or
+//! [`netsuite::start`]; the `hubsync-emulator` binary is a thin wrapper.
 
 #![recursion_limit = "256"]
 
 mod admin;
 mod api;
 mod app;
+pub mod cli;
 mod decode;
 mod errors;
 mod faults;
 mod http;
 mod ids;
 mod load;
+pub mod netsuite;
 mod number;
 mod save;
 mod schema;
@@ -23,6 +30,10 @@ mod soql;
 mod store;
 mod timefmt;
 mod value;
+mod zendesk;
+
+pub use zendesk::cli::ZendeskArgs;
+pub use zendesk::{start_zendesk, OrgDeletions, Role, ZendeskOptions};
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -131,6 +142,9 @@ pub enum StartError {
     Schema(String),
     #[error("data file: {0}")]
     Data(String),
+    /// A NetSuite option (key file, schema file) that cannot be used.
+    #[error("{0}")]
+    Config(String),
     #[error("cannot listen on {addr}: {source}; pick another --port or free this one")]
     Bind {
         addr: SocketAddr,
@@ -174,6 +188,20 @@ impl Drop for RunningEmulator {
     }
 }
 
+/// Reads the file a command-line flag names (schema, data, key files), with an error
+/// that names the flag's purpose and the path; shared by every system's flags.
+pub fn read_flag_file(
+    path: &Option<std::path::PathBuf>,
+    what: &str,
+) -> Result<Option<String>, String> {
+    path.as_ref()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read the {what} file {}: {e}", p.display()))
+        })
+        .transpose()
+}
+
 /// Starts an emulator on its own background runtime and returns once it accepts
 /// connections.
 pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
@@ -181,7 +209,25 @@ pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
         Some(text) => schema::load_schema_file(text).map_err(StartError::Schema)?,
         None => schema::Schema::standard(),
     };
-    let addr = SocketAddr::new(options.bind, options.port);
+    let schema = Arc::new(schema);
+    serve_on(options.bind, options.port, options.worker_threads, |url| {
+        let app = Arc::new(app::App::new(options.clone(), schema, url.to_string()));
+        if let Some(data) = &options.data_json {
+            load::load_json(&app, data).map_err(StartError::Data)?;
+        }
+        Ok(http::routes(app))
+    })
+}
+
+/// Binds `bind:port`, builds the routes of one emulated system for the URL it is
+/// reachable at, and serves them on a background runtime: the part every system shares.
+pub(crate) fn serve_on(
+    bind: IpAddr,
+    port: u16,
+    worker_threads: usize,
+    routes: impl FnOnce(&str) -> Result<axum::Router, StartError>,
+) -> Result<RunningEmulator, StartError> {
+    let addr = SocketAddr::new(bind, port);
     let listener =
         std::net::TcpListener::bind(addr).map_err(|source| StartError::Bind { addr, source })?;
     listener
@@ -189,18 +235,11 @@ pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
         .map_err(StartError::Runtime)?;
     let local = listener.local_addr().map_err(StartError::Runtime)?;
     let url = format!("http://{local}");
-    let app = Arc::new(app::App::new(
-        options.clone(),
-        Arc::new(schema),
-        url.clone(),
-    ));
-    if let Some(data) = &options.data_json {
-        load::load_json(&app, data).map_err(StartError::Data)?;
-    }
+    let router = routes(&url)?;
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all().thread_name("hubsync-emulator");
-    if options.worker_threads > 0 {
-        builder.worker_threads(options.worker_threads);
+    if worker_threads > 0 {
+        builder.worker_threads(worker_threads);
     }
     let runtime = builder.build().map_err(StartError::Runtime)?;
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -209,7 +248,7 @@ pub fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
         .spawn(move || {
             runtime.block_on(async move {
                 match tokio::net::TcpListener::from_std(listener) {
-                    Ok(listener) => http::serve(listener, app, rx).await,
+                    Ok(listener) => http::serve(listener, router, rx).await,
                     Err(e) => eprintln!("hubsync-emulator: cannot register the listener: {e}"),
                 }
             });

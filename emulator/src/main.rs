@@ -1,10 +1,14 @@
-//! `hubsync-emulator`: runs the local Salesforce until killed. Prints
-//! `listening on <url>` as the first line of stdout.
+//! `hubsync-emulator`: runs a local Salesforce (no subcommand, or `salesforce`) or another
+//! system (`hubsync-emulator zendesk …`, `hubsync-emulator netsuite …`) until killed.
+//! Prints `listening on <url>` as the first line of stdout.
 
-use clap::{Parser, ValueEnum};
-use hubsync_emulator::{start, DeletedRecordError, EmulatorOptions};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use hubsync_emulator::cli::ServerArgs;
+use hubsync_emulator::{
+    netsuite, read_flag_file, start, DeletedRecordError, EmulatorOptions, RunningEmulator,
+    ZendeskArgs,
+};
 use std::io::Write;
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -15,16 +19,33 @@ enum DeletedAnswer {
     EntityIsDeleted,
 }
 
-/// A faithful local Salesforce REST API for trying and testing syncs offline.
+/// Faithful local SaaS APIs (Salesforce by default) for trying and testing syncs offline.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, args_conflicts_with_subcommands = true)]
 struct Cli {
-    /// Port to listen on (0 picks a free one).
-    #[arg(long, default_value_t = 0)]
-    port: u16,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    bind: IpAddr,
+    /// The system to emulate; without one, Salesforce.
+    #[command(subcommand)]
+    system: Option<System>,
+    #[command(flatten)]
+    salesforce: SalesforceArgs,
+}
+
+/// The emulated systems; Salesforce is also the default.
+#[derive(Subcommand)]
+enum System {
+    /// The Salesforce REST API (the default).
+    Salesforce(SalesforceArgs),
+    /// A local Zendesk: Support API v2 Organizations and Users, jobs, incremental exports.
+    Zendesk(ZendeskArgs),
+    /// A local NetSuite: SuiteTalk REST (customer, contact), SuiteQL, TBA and OAuth 2.0 M2M.
+    Netsuite(netsuite::Args),
+}
+
+/// The Salesforce emulator's flags.
+#[derive(Args)]
+struct SalesforceArgs {
+    #[command(flatten)]
+    server: ServerArgs,
     /// Highest API version served, e.g. 62.0 (versions 31.0 up to it are accepted).
     #[arg(long, default_value = "68.0")]
     api_version: String,
@@ -79,24 +100,9 @@ struct Cli {
     /// Answer to a GET of a deleted record.
     #[arg(long, value_enum, default_value = "not-found")]
     deleted_record_error: DeletedAnswer,
-    /// Seed of fault-injection random choices.
-    #[arg(long, default_value_t = 1)]
-    fault_seed: u64,
-    /// Server worker threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
 }
 
-fn read(path: &Option<PathBuf>, what: &str) -> Result<Option<String>, String> {
-    path.as_ref()
-        .map(|p| {
-            std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read the {what} file {}: {e}", p.display()))
-        })
-        .transpose()
-}
-
-fn options(cli: Cli) -> Result<EmulatorOptions, String> {
+fn options(cli: SalesforceArgs) -> Result<EmulatorOptions, String> {
     let max_api_version = cli
         .api_version
         .trim_start_matches('v')
@@ -111,8 +117,8 @@ fn options(cli: Cli) -> Result<EmulatorOptions, String> {
             )
         })?;
     Ok(EmulatorOptions {
-        bind: cli.bind,
-        port: cli.port,
+        bind: cli.server.bind,
+        port: cli.server.port,
         max_api_version,
         client_id: cli.client_id,
         client_secret: cli.client_secret,
@@ -120,32 +126,50 @@ fn options(cli: Cli) -> Result<EmulatorOptions, String> {
         password: cli.password,
         refresh_token: cli.refresh_token,
         token_lifetime: Duration::from_secs(cli.token_lifetime_secs),
-        schema_json: read(&cli.schema, "schema")?,
-        data_json: read(&cli.data, "data")?,
+        schema_json: read_flag_file(&cli.schema, "schema")?,
+        data_json: read_flag_file(&cli.data, "data")?,
         api_request_limit: cli.api_limit,
         query_locator_ttl: Duration::from_secs(cli.query_locator_ttl_secs),
         deleted_record_error: match cli.deleted_record_error {
             DeletedAnswer::NotFound => DeletedRecordError::NotFound,
             DeletedAnswer::EntityIsDeleted => DeletedRecordError::EntityIsDeleted,
         },
-        fault_seed: cli.fault_seed,
-        worker_threads: cli.threads,
+        fault_seed: cli.server.fault_seed,
+        worker_threads: cli.server.threads,
     })
 }
 
+/// Starts the Salesforce emulator; `Err` carries the exit code and message.
+fn start_salesforce(args: SalesforceArgs) -> Result<RunningEmulator, (u8, String)> {
+    let options = options(args).map_err(|e| (2, e))?;
+    start(options).map_err(|e| (1, e.to_string()))
+}
+
+/// Starts the Zendesk emulator; `Err` carries the exit code and message.
+fn start_zendesk(args: ZendeskArgs) -> Result<RunningEmulator, (u8, String)> {
+    let options = args.options().map_err(|e| (2, e))?;
+    hubsync_emulator::start_zendesk(options).map_err(|e| (1, e.to_string()))
+}
+
+/// Starts the NetSuite emulator; `Err` carries the exit code and message.
+fn start_netsuite(args: netsuite::Args) -> Result<RunningEmulator, (u8, String)> {
+    let options = args.options().map_err(|e| (2, e))?;
+    netsuite::start(options).map_err(|e| (1, e.to_string()))
+}
+
 fn main() -> ExitCode {
-    let options = match options(Cli::parse()) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("hubsync-emulator: {e}");
-            return ExitCode::from(2);
-        }
+    let cli = Cli::parse();
+    let started = match cli.system {
+        None => start_salesforce(cli.salesforce),
+        Some(System::Salesforce(args)) => start_salesforce(args),
+        Some(System::Zendesk(args)) => start_zendesk(args),
+        Some(System::Netsuite(args)) => start_netsuite(args),
     };
-    let running = match start(options) {
+    let running = match started {
         Ok(r) => r,
-        Err(e) => {
+        Err((code, e)) => {
             eprintln!("hubsync-emulator: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(code);
         }
     };
     let mut stdout = std::io::stdout();

@@ -3,26 +3,13 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 #[test]
 fn prints_its_url_first_and_serves_the_schema() {
     let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/schema.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hubsync-emulator"))
-        .args(["--port", "0", "--api-version", "62.0", "--schema", schema])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("first line names the URL")
-        .to_string();
+    let (mut child, url) =
+        spawn_binary(&["--port", "0", "--api-version", "62.0", "--schema", schema]);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let agent = agent();
     let versions = send(&agent, "GET", &format!("{url}/services/data"), &[], None).json();

@@ -127,10 +127,6 @@ impl AccountsSync {
             )
             .expect("wait_for_idle")
             .get(0);
-        assert!(
-            idle,
-            "the outbox did not drain\n{}",
-            self.cluster.log_tail()
-        );
+        assert!(idle, "the outbox did not drain\n{}", self.diagnostics());
     }
 }

@@ -4,6 +4,7 @@
 mod accounts;
 pub mod api;
 mod cluster;
+pub mod delivery;
 #[path = "../../core/tests/common/fixtures.rs"]
 pub mod fixtures;
 mod remote;

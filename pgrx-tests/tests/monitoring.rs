@@ -22,8 +22,10 @@ fn failing_pushes_raise_an_alert_and_notify_then_resolve() {
     let sync = accounts_sync("alerts", &[], patch);
     let mut listener = sync.db();
     listener.batch_execute("LISTEN hubsync_alerts").unwrap();
+    // Row locks: a failure Salesforce reports per record, retried. (A 503 to a plain create
+    // would not do: the create may have been done, so it is reconciled, not retried.)
     sync.remote
-        .inject(json!([{"endpoint": "collections", "kind": "unavailable"}]));
+        .inject(json!([{"endpoint": "collections", "kind": "lock_row"}]));
     let mut db = sync.db();
     db.batch_execute(
         "INSERT INTO accounts (account_name, industry_type) VALUES ('Down', 'Retail')",

@@ -2,6 +2,9 @@
 //! failing, tokens expiring, the API limit reached, records refused by a validation rule.
 //! Every committed change ends up in Salesforce exactly once, or in the review queue.
 
+use hubsync_e2e::delivery::{
+    assert_exactly_once, insert_rows, linked, review_items, upsert_config,
+};
 use hubsync_e2e::{
     accounts_sync, accounts_sync_with, kill_worker, scalar, wait_for_value, wait_until,
     AccountsSync, Remote,
@@ -13,22 +16,6 @@ use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(120);
 
-/// Push-only variant of the brief's sync whose creates are upserts by the External ID
-/// `Hubsync_Id__c`, holding the local primary key.
-fn upsert_config() -> Value {
-    json!({
-        "sync_settings": {"sync_type": "one_way", "source_to_target": false, "target_to_source": true},
-        "field_mappings": [
-            {"source": "Id", "target": "sf_id"},
-            {"source": "Name", "target": "account_name"},
-            {"source": "Industry", "target": "industry_type"},
-            {"source": "AnnualRevenue", "target": "annual_revenue"},
-            {"source": "Hubsync_Id__c", "target": "id", "external_id": true}
-        ],
-        "error_handling": {"retry_strategy": {"max_attempts": 20, "backoff_factor": 1.5, "initial_delay_seconds": 0.2}}
-    })
-}
-
 /// The brief's sync with `patch` merged in, each push request taking `latency_ms`, so a
 /// crash lands while batches are in flight.
 fn slow_push_sync(name: &str, patch: Value, latency_ms: u64) -> AccountsSync {
@@ -38,62 +25,12 @@ fn slow_push_sync(name: &str, patch: Value, latency_ms: u64) -> AccountsSync {
     sync
 }
 
-/// Inserts `batches` transactions of `per_batch` uniquely named rows (`Row <batch*1000+i>`),
-/// numbering batches from `first`.
-fn insert_rows(db: &mut Client, first: i32, batches: i32, per_batch: i32) {
-    for b in first..first + batches {
-        db.execute(
-            "INSERT INTO accounts (account_name, industry_type) \
-             SELECT 'Row ' || ($1 * 1000 + i), 'Batch ' || $1 FROM generate_series(1, $2) i",
-            &[&b, &per_batch],
-        )
-        .unwrap();
-    }
-}
-
 fn worker_pid(db: &mut Client) -> Option<i32> {
     scalar(db, "SELECT pid FROM hubsync.worker")
 }
 
 fn pushed(db: &mut Client) -> i64 {
     scalar(db, "SELECT coalesce(pushed, 0) FROM hubsync.status")
-}
-
-/// Local rows that carry their Salesforce id.
-fn linked(db: &mut Client) -> i64 {
-    scalar(db, "SELECT count(*) FROM accounts WHERE sf_id IS NOT NULL")
-}
-
-fn review_items(db: &mut Client) -> i64 {
-    scalar(db, "SELECT count(*) FROM hubsync.review_queue")
-}
-
-/// Every local row is in Salesforce exactly once, linked through sf_id.
-fn assert_exactly_once(sync: &AccountsSync, db: &mut Client, expected: usize) {
-    let remote = sync.remote.query("SELECT Id, Name FROM Account", false);
-    let names: HashSet<&str> = remote.iter().filter_map(|r| r["Name"].as_str()).collect();
-    assert_eq!(
-        names.len(),
-        remote.len(),
-        "duplicate records in Salesforce\n{}",
-        sync.diagnostics()
-    );
-    assert_eq!(
-        remote.len(),
-        expected,
-        "records in Salesforce\n{}",
-        sync.diagnostics()
-    );
-    assert_eq!(
-        linked(db) as usize,
-        expected,
-        "local rows linked to a Salesforce id"
-    );
-    let ids: HashSet<&str> = remote.iter().filter_map(|r| r["Id"].as_str()).collect();
-    for row in db.query("SELECT sf_id FROM accounts", &[]).unwrap() {
-        let sf_id: String = row.get(0);
-        assert!(ids.contains(sf_id.as_str()), "{sf_id} is not in Salesforce");
-    }
 }
 
 /// Kills the worker twice while slow batches are in flight.

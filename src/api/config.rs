@@ -8,6 +8,7 @@ use crate::capture::install::{self, CaptureSpec};
 use crate::catalog::local_table::{self, FoundTable};
 use crate::catalog::{credentials, syncs};
 use crate::error::{raise, raise_problems, spi};
+use crate::privilege;
 use hubsync_core::config::{self as cfg, SyncConfig};
 use hubsync_core::problem::{Problem, ProblemKind};
 use pgrx::prelude::*;
@@ -28,14 +29,17 @@ struct Validated {
     table: FoundTable,
 }
 
-/// Parses `json` and checks it against the local table as `role` sees it; a table named
-/// without a schema is looked up in `search_path`.
+/// Parses `json` and checks it against the local table as `role` sees it, and its remote
+/// URLs against the network edge (https only, loopback excepted, unless
+/// `hubsync.allow_http`); a table named without a schema is looked up in `search_path`.
 fn validate(
     json: &Value,
     search_path: &[String],
     role: pg_sys::Oid,
 ) -> Result<Validated, Vec<Problem>> {
     let config = cfg::parse_sync(json)?;
+    let mut problems =
+        hubsync_core::net::check_endpoints(&config.remote, &crate::connection::network());
     let found = spi(
         local_table::find(
             config.local.schema.as_deref(),
@@ -46,9 +50,10 @@ fn validate(
         "look up the local table",
     );
     let Some(table) = found else {
-        return Err(vec![cfg::missing_table(&config.local)]);
+        problems.push(cfg::missing_table(&config.local));
+        return Err(problems);
     };
-    let problems = cfg::check_local(&config, &table.table);
+    problems.extend(cfg::check_local(&config, &table.table));
     if problems.is_empty() {
         Ok(Validated { config, table })
     } else {
@@ -89,8 +94,9 @@ fn create_sync(
             "Choose another \"name\", or change the existing sync with hubsync.alter_sync().",
         );
     }
+    credentials::check_use(&sync.connection, role);
     let (stored, secret) = cfg::split_secrets(&config.0);
-    check_remote(&sync, &table, secret.as_ref());
+    check_remote(&sync, &table, secret.as_ref(), role);
     if let Some(secret) = secret {
         credentials::store(&sync.connection, &secret, role);
     }
@@ -108,17 +114,24 @@ fn create_sync(
         "store the sync",
     );
     install_triggers(id, &sync, &table);
-    spi(start_from(id, &sync, &table), "prepare the first sync");
+    spi(
+        start_from(id, &sync, &table, role),
+        "prepare the first sync",
+    );
     crate::shared::wake_worker();
     sync.name
 }
 
 /// Checks the sync against the remote object when Salesforce can be reached with the
-/// given (or already stored) credentials; raises with every problem found.
-fn check_remote(sync: &SyncConfig, table: &FoundTable, secret: Option<&Value>) {
+/// given (or already stored, if `role` may use them) credentials; raises with every
+/// problem found.
+fn check_remote(sync: &SyncConfig, table: &FoundTable, secret: Option<&Value>, role: pg_sys::Oid) {
     let stored = match secret {
         Some(_) => None,
-        None => spi(credentials::load(&sync.connection), "read the credentials"),
+        None => spi(
+            credentials::load(&sync.connection, role),
+            "read the credentials",
+        ),
     };
     let problems = super::remote_check::problems(sync, &table.table, secret.or(stored.as_ref()));
     if !problems.is_empty() {
@@ -133,8 +146,14 @@ fn check_remote(sync: &SyncConfig, table: &FoundTable, secret: Option<&Value>) {
 
 /// Where a new sync starts. With `initial_sync: full_load`, local rows that have no remote
 /// id yet are queued for push (the remote records come with the full load); with `none`,
-/// pulls start from now and only later changes flow.
-fn start_from(id: i32, sync: &SyncConfig, table: &FoundTable) -> pgrx::spi::SpiResult<()> {
+/// pulls start from now and only later changes flow. The rows are read as the sync's
+/// owner (their RLS policies and column rights apply), in batches, and queued as hubsync.
+fn start_from(
+    id: i32,
+    sync: &SyncConfig,
+    table: &FoundTable,
+    owner: pg_sys::Oid,
+) -> pgrx::spi::SpiResult<()> {
     if sync.initial_sync == cfg::InitialSync::None {
         return Spi::run_with_args(
             "UPDATE hubsync.pull_state SET phase = 'incremental', watermark = now() WHERE sync_id = $1",
@@ -149,18 +168,40 @@ fn start_from(id: i32, sync: &SyncConfig, table: &FoundTable) -> pgrx::spi::SpiR
         Some(m) => format!("t.{} IS NULL", pgrx::spi::quote_identifier(&m.local)),
         None => "true".to_string(),
     };
-    Spi::run_with_args(
-        &format!(
-            "INSERT INTO hubsync.outbox (sync_id, op, pk, new) \
-             SELECT $1, 'I', {pk}, (SELECT jsonb_object_agg(j.key, j.value) FROM jsonb_each(to_jsonb(t)) j \
-                                   WHERE j.key = ANY($2)) \
-             FROM {table} t WHERE {unlinked}",
-            pk = crate::catalog::keys::pk_array("t", &table.table.primary_key),
-            table = table.qualified,
-        ),
-        &[id.into(), columns.into()],
-    )
+    let read = format!(
+        "SELECT jsonb_build_object('pk', {pk}, 'new', \
+                (SELECT jsonb_object_agg(j.key, j.value) FROM jsonb_each(to_jsonb(t)) j WHERE j.key = ANY($1))) \
+         FROM {table} t WHERE {unlinked}",
+        pk = crate::catalog::keys::pk_array("t", &table.table.primary_key),
+        table = table.qualified,
+    );
+    Spi::connect_mut(|client| {
+        let mut cursor = privilege::as_role(owner, || client.open_cursor(&read, &[columns.into()]));
+        loop {
+            let batch: Vec<Value> = privilege::as_role(owner, || {
+                cursor
+                    .fetch(START_BATCH)?
+                    .map(|row| {
+                        row.get::<JsonB>(1)
+                            .map(|j| j.map(|j| j.0).unwrap_or_default())
+                    })
+                    .collect::<pgrx::spi::SpiResult<_>>()
+            })?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            client.update(
+                "INSERT INTO hubsync.outbox (sync_id, op, pk, new) \
+                 SELECT $1, 'I', e->'pk', e->'new' FROM jsonb_array_elements($2) e",
+                None,
+                &[id.into(), JsonB(Value::Array(batch)).into()],
+            )?;
+        }
+    })
 }
+
+/// Rows queued per batch when a sync starts on a table that already has rows.
+const START_BATCH: i64 = 10_000;
 
 /// Asks the worker to pull now instead of waiting for the polling interval.
 #[pg_extern(security_definer)]
@@ -213,7 +254,7 @@ fn check_config(
 fn alter_sync(name: &str, patch: JsonB) {
     handling_secrets();
     let role = caller();
-    let row = managed_sync(name, role);
+    let row = managed_sync_locked(name, role);
     let merged = cfg::merge_patch(&row.config, &patch.0);
     let Validated {
         config: sync,
@@ -246,8 +287,9 @@ fn alter_sync(name: &str, patch: JsonB) {
             "Drop the sync and create a new one for the other table.",
         );
     }
+    credentials::check_use(&sync.connection, role);
     let (stored, secret) = cfg::split_secrets(&merged);
-    check_remote(&sync, &table, secret.as_ref());
+    check_remote(&sync, &table, secret.as_ref(), role);
     if let Some(secret) = secret {
         credentials::store(&sync.connection, &secret, role);
     }
@@ -263,7 +305,7 @@ fn alter_sync(name: &str, patch: JsonB) {
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn drop_sync(name: &str) {
-    let row = managed_sync(name, caller());
+    let row = managed_sync_locked(name, caller());
     let table = spi(
         local_table::qualified_name(row.local_table),
         "find the sync's table",
@@ -286,7 +328,7 @@ fn drop_sync(name: &str) {
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn pause_sync(name: &str) {
-    let row = managed_sync(name, caller());
+    let row = managed_sync_locked(name, caller());
     spi(syncs::set_state(row.id, "paused"), "pause the sync");
 }
 
@@ -294,9 +336,23 @@ fn pause_sync(name: &str) {
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn resume_sync(name: &str) {
-    let row = managed_sync(name, caller());
+    let row = managed_sync_locked(name, caller());
     spi(syncs::set_state(row.id, "active"), "resume the sync");
     crate::shared::wake_worker();
+}
+
+/// Like [`managed_sync`], with the sync's row locked until the transaction ends: what
+/// changes or removes a sync waits for the worker's transaction that writes for it, and the
+/// worker's next one sees the change.
+fn managed_sync_locked(name: &str, role: pg_sys::Oid) -> syncs::SyncRow {
+    let row = managed_sync(name, role);
+    spi(syncs::lock(row.id), "lock the sync").unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("hubsync sync \"{name}\" was dropped meanwhile"),
+            "SELECT name FROM hubsync.syncs lists the syncs.",
+        )
+    })
 }
 
 /// The sync called `name`, if `role` may manage it; raises otherwise.

@@ -88,10 +88,11 @@ fn resolve_with(id: i64, choice: Choice) {
         }
     };
     let table = spi(
-        crate::catalog::local_table::describe(sync.local_table, unsafe { pg_sys::GetUserId() }),
+        crate::catalog::local_table::describe(sync.local_table, sync.owner),
         "read the table",
     );
     let target = Target {
+        owner: sync.owner,
         qualified: &table.qualified,
         table: &table.table,
         columns: mapped,
@@ -163,7 +164,7 @@ fn apply(
     push: Option<Values>,
 ) -> SpiResult<()> {
     let previous = Spi::get_one::<String>("SELECT current_setting('hubsync.origin', true)")?;
-    Spi::run("SELECT set_config('hubsync.origin', 'salesforce', true)")?;
+    crate::capture::origin::set(conflict.sync_id)?;
     if !to_local.is_empty() {
         update(target, &[(conflict.pk.clone(), to_local.clone())])?;
     }

@@ -4,7 +4,8 @@ use crate::api::config::{caller, managed_sync};
 use crate::error::{raise, spi};
 use pgrx::prelude::*;
 use pgrx::spi::SpiResult;
-use pgrx::PgSqlErrorCode;
+use pgrx::{JsonB, PgSqlErrorCode};
+use serde_json::Value;
 
 /// One open review item and the sync it belongs to.
 struct Open {
@@ -44,7 +45,7 @@ fn retry(id: i64) -> bool {
             "SELECT hubsync.resolve(id, 'local' | 'remote' | '{...merged values...}')",
         );
     }
-    let queued = spi(requeue(sync.id, Some(id)), "queue the record again");
+    let queued = spi(requeue(&sync, Some(id)), "queue the record again");
     crate::shared::wake_worker();
     queued > 0
 }
@@ -54,7 +55,7 @@ fn retry(id: i64) -> bool {
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn retry_all(sync: &str) -> i64 {
     let row = managed_sync(sync, caller());
-    let queued = spi(requeue(row.id, None), "queue the records again");
+    let queued = spi(requeue(&row, None), "queue the records again");
     crate::shared::wake_worker();
     queued
 }
@@ -81,52 +82,68 @@ fn discard(id: i64) {
 
 /// Queues a fresh change for the records of the given item (or of every non-conflict
 /// item of the sync): the row's current captured values as an update, or a delete when
-/// the row is gone. The worker creates records it finds missing remotely.
-fn requeue(sync_id: i32, item: Option<i64>) -> SpiResult<i64> {
-    let (table, columns, pk) = capture_shape(sync_id)?;
-    let queued = crate::catalog::optional(Spi::get_one_with_args::<i64>(
-        &format!(
-            "WITH items AS ( \
-                 DELETE FROM hubsync.review r WHERE r.sync_id = $1 AND ($2::int8 IS NULL OR r.id = $2) \
-                   AND r.kind <> 'conflict' AND r.pk IS NOT NULL RETURNING r.pk), \
-             keys AS (SELECT DISTINCT pk FROM items), \
-             rows AS ( \
-                 SELECT {pk_array} AS pk, \
+/// the row is gone. The worker creates records it finds missing remotely. The rows are
+/// read as the sync's owner.
+fn requeue(sync: &crate::catalog::syncs::SyncRow, item: Option<i64>) -> SpiResult<i64> {
+    let (table, columns, pk) = capture_shape(sync)?;
+    let keys: Vec<Value> = Spi::connect_mut(|client| {
+        client
+            .update(
+                "DELETE FROM hubsync.review r WHERE r.sync_id = $1 AND ($2::int8 IS NULL OR r.id = $2) \
+                   AND r.kind <> 'conflict' AND r.pk IS NOT NULL RETURNING r.pk",
+                None,
+                &[sync.id.into(), item.into()],
+            )?
+            .map(|row| row.get::<JsonB>(1).map(|j| j.map(|j| j.0).unwrap_or_default()))
+            .collect::<pgrx::spi::SpiResult<Vec<Value>>>()
+    })?;
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let keys = Value::Array(keys);
+    let rows = crate::privilege::as_role(sync.owner, || {
+        Spi::get_one_with_args::<JsonB>(
+            &format!(
+                "SELECT coalesce(jsonb_agg(jsonb_build_object('pk', {pk_array}, 'new', \
                         (SELECT jsonb_object_agg(j.key, j.value) FROM jsonb_each(to_jsonb(t)) j \
-                         WHERE j.key = ANY($3)) AS new \
-                 FROM {table} t WHERE {pk_array} IN (SELECT pk FROM keys)), \
-             cleared AS ( \
-                 UPDATE hubsync.record_state s SET retry_at = NULL, state = 'queued', loop_history = NULL \
-                 WHERE s.sync_id = $1 AND s.pk IN (SELECT pk FROM keys)), \
-             queued AS ( \
-                 INSERT INTO hubsync.outbox (sync_id, op, pk, new, old) \
-                 SELECT $1, CASE WHEN r.pk IS NULL THEN 'D' ELSE 'U' END, k.pk, r.new, '{{}}'::jsonb \
-                 FROM keys k LEFT JOIN rows r ON r.pk = k.pk RETURNING 1) \
-             SELECT count(*) FROM queued",
-            pk_array = crate::catalog::keys::pk_array("t", &pk),
-        ),
-        &[sync_id.into(), item.into(), columns.into()],
-    ))?;
+                         WHERE j.key = ANY($2)))), '[]') \
+                 FROM {table} t WHERE {pk_array} IN (SELECT value FROM jsonb_array_elements($1))",
+                pk_array = crate::catalog::keys::pk_array("t", &pk),
+            ),
+            &[JsonB(keys.clone()).into(), columns.into()],
+        )
+    })?;
+    let queued = Spi::get_one_with_args::<i64>(
+        "WITH keys AS (SELECT DISTINCT value AS pk FROM jsonb_array_elements($2)), \
+              rows AS (SELECT e->'pk' AS pk, e->'new' AS new FROM jsonb_array_elements($3) e), \
+              cleared AS ( \
+                  UPDATE hubsync.record_state s SET retry_at = NULL, state = 'queued', loop_history = NULL \
+                  WHERE s.sync_id = $1 AND s.pk IN (SELECT pk FROM keys)), \
+              queued AS ( \
+                  INSERT INTO hubsync.outbox (sync_id, op, pk, new, old) \
+                  SELECT $1, CASE WHEN r.pk IS NULL THEN 'D' ELSE 'U' END, k.pk, r.new, '{}'::jsonb \
+                  FROM keys k LEFT JOIN rows r ON r.pk = k.pk RETURNING 1) \
+         SELECT count(*) FROM queued",
+        &[sync.id.into(), JsonB(keys).into(), rows.into()],
+    )?;
     Ok(queued.unwrap_or(0))
 }
 
 /// The sync's table, captured columns and primary key.
-fn capture_shape(sync_id: i32) -> SpiResult<(String, Vec<String>, Vec<String>)> {
-    let Some(row) = crate::catalog::syncs::load_by_id(sync_id)? else {
-        return Ok((String::new(), Vec::new(), Vec::new()));
-    };
-    let config = hubsync_core::config::parse_sync(&row.config).unwrap_or_else(|problems| {
+fn capture_shape(
+    sync: &crate::catalog::syncs::SyncRow,
+) -> SpiResult<(String, Vec<String>, Vec<String>)> {
+    let config = hubsync_core::config::parse_sync(&sync.config).unwrap_or_else(|problems| {
         crate::error::raise_problems(
             &format!(
                 "the stored config of sync \"{}\" no longer validates",
-                row.name
+                sync.name
             ),
             &problems,
             "Fix it with hubsync.alter_sync() first.",
         )
     });
-    let found =
-        crate::catalog::local_table::describe(row.local_table, unsafe { pg_sys::GetUserId() })?;
+    let found = crate::catalog::local_table::describe(sync.local_table, sync.owner)?;
     Ok((
         found.qualified,
         crate::capture::install::captured_columns(&config),

@@ -10,10 +10,12 @@ fn guard_truncate<'a>(
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, pgrx::PgTriggerError> {
     let args = trigger.extra_args()?;
     let sync_id: i32 = args.first().and_then(|a| a.parse().ok()).unwrap_or(0);
-    let active = crate::catalog::optional(Spi::get_two_with_args::<String, String>(
-        "SELECT name, state FROM hubsync.sync WHERE id = $1",
-        &[sync_id.into()],
-    ));
+    let active = crate::privilege::pinned(|| {
+        crate::catalog::optional(Spi::get_two_with_args::<String, String>(
+            "SELECT name, state FROM hubsync.sync WHERE id = $1",
+            &[sync_id.into()],
+        ))
+    });
     if let Ok((Some(name), Some(state))) = active {
         if state == "active" {
             crate::error::raise(

@@ -4,6 +4,7 @@
 pub mod encode;
 pub mod guard;
 pub mod install;
+pub mod origin;
 mod tests;
 pub mod trigger;
 pub mod wake;

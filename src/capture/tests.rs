@@ -128,6 +128,24 @@ mod tests {
         assert!(outbox().is_empty());
     }
 
+    #[pg_test]
+    fn a_sync_s_own_writes_are_not_captured_for_it_but_for_every_other_sync() {
+        typed_table();
+        let id = Spi::get_one::<i32>("SELECT id FROM hubsync.sync WHERE name = 'Typed'")
+            .unwrap()
+            .unwrap();
+        Spi::run(&format!("SET LOCAL hubsync.origin = 'sync:{}'", id + 1)).unwrap();
+        Spi::run("INSERT INTO typed (name) VALUES ('from another sync')").unwrap();
+        assert_eq!(outbox().len(), 1, "another sync's write is relayed");
+        Spi::run(&format!("SET LOCAL hubsync.origin = 'sync:{id}'")).unwrap();
+        Spi::run("INSERT INTO typed (name) VALUES ('from this sync')").unwrap();
+        assert_eq!(
+            outbox().len(),
+            1,
+            "the sync's own write is not captured for it"
+        );
+    }
+
     #[pg_test(error = "cannot truncate \"typed\": it is synced by hubsync sync \"Typed\"")]
     fn truncate_is_refused_while_the_sync_is_active() {
         typed_table();

@@ -4,11 +4,17 @@
 //! its columns, parses no JSON, and inserts through one plan prepared once per backend.
 //! Its arguments (written by `install`) are: sync id, remote system, number of primary-key
 //! columns, the primary-key columns, then the captured columns.
+//!
+//! It writes the outbox as the outbox's owner, so it trusts nothing the session chose: it
+//! works only as an AFTER ROW trigger on its own sync's table (a copy attached elsewhere
+//! raises), its outbox insert names every type and relation with its schema and runs as a
+//! security-restricted operation, and the origin tag silences it only for roles that act
+//! for the sync's owner.
 
 use super::encode::{push_json_string, Column};
 use super::wake;
 use crate::error::raise;
-use crate::guc;
+use crate::{guc, privilege};
 use pgrx::prelude::*;
 use pgrx::spi::OwnedPreparedStatement;
 use pgrx::{pg_sys, PgOid, PgSqlErrorCode};
@@ -21,6 +27,8 @@ use std::rc::Rc;
 struct Spec {
     sync_id: i32,
     system: CString,
+    /// The origin tag of the sync's own writes (`sync:<id>`).
+    own_tag: CString,
     pk: Vec<String>,
     captured: Vec<String>,
 }
@@ -51,6 +59,7 @@ impl Spec {
         }
         Spec {
             sync_id,
+            own_tag: super::origin::of_sync(sync_id),
             system,
             pk: args[3..3 + npk].to_vec(),
             captured: args[3 + npk..].to_vec(),
@@ -73,7 +82,10 @@ fn capture<'a>(
     let data = trigger.trigger_data();
     let tupdesc = unsafe { (*data.tg_relation).rd_att };
     let resolved = resolved(trigger, tupdesc)?;
-    if guc::origin_is(&resolved.spec.system) {
+    let spec = &resolved.spec;
+    if (guc::origin_is(&spec.own_tag) || guc::origin_is(&spec.system))
+        && privilege::acts_for(resolved.owner)
+    {
         return Ok(None);
     }
     let (pk, captured) = (&resolved.pk, &resolved.captured);
@@ -99,6 +111,8 @@ fn capture<'a>(
 /// A trigger's arguments and columns, resolved against its table.
 struct Resolved {
     spec: Spec,
+    /// The role that owns the sync: only roles acting for it may silence capture.
+    owner: pg_sys::Oid,
     pk: Vec<Column>,
     captured: Vec<Column>,
 }
@@ -129,13 +143,50 @@ fn resolved(
         return Ok(resolved);
     }
     let spec = Spec::parse(&trigger.extra_args()?);
+    let owner = installed_for(trigger, spec.sync_id)?;
     let resolved = Rc::new(Resolved {
+        owner,
         pk: resolve_all(tupdesc, &spec.pk),
         captured: resolve_all(tupdesc, &spec.captured),
         spec,
     });
     RESOLVED.with(|cache| cache.borrow_mut().insert(tgoid, Rc::clone(&resolved)));
     Ok(resolved)
+}
+
+/// Checks that the trigger is the one `create_sync` installed: AFTER, FOR EACH ROW, on the
+/// table of the sync its arguments name. Returns that sync's owner.
+fn installed_for(
+    trigger: &PgTrigger<'_>,
+    sync_id: i32,
+) -> Result<pg_sys::Oid, pgrx::PgTriggerError> {
+    let forged = |why: String| -> ! {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("hubsync.capture() refuses to run: {why}"),
+            "Only hubsync.create_sync() installs capture triggers; drop this trigger.",
+        )
+    };
+    let after_row = matches!(trigger.when()?, PgTriggerWhen::After)
+        && matches!(trigger.level(), PgTriggerLevel::Row);
+    if !after_row {
+        forged("it must be an AFTER ... FOR EACH ROW trigger".into());
+    }
+    let relation = trigger.relid()?;
+    let sync = privilege::pinned(|| {
+        Spi::get_two_with_args::<pg_sys::Oid, pg_sys::Oid>(
+            "SELECT local_table::oid, owner::oid FROM hubsync.sync WHERE id = $1",
+            &[sync_id.into()],
+        )
+    });
+    match sync {
+        Ok((Some(table), Some(owner))) if table == relation => Ok(owner),
+        Ok((Some(_), Some(_))) => forged(format!(
+            "sync {sync_id} does not sync table {}",
+            trigger.table_name()?
+        )),
+        _ => forged(format!("sync {sync_id} does not exist")),
+    }
 }
 
 fn resolve_all(tupdesc: pg_sys::TupleDesc, names: &[String]) -> Vec<Column> {
@@ -237,21 +288,26 @@ thread_local! {
     static INSERT_PLAN: OnceCell<(OwnedPreparedStatement, pg_sys::Oid)> = const { OnceCell::new() };
 }
 
+/// Every name schema-qualified: the plan is made under the session's `search_path`, where a
+/// type of the same name in `pg_temp` would otherwise be found first.
 const INSERT_SQL: &str = "INSERT INTO hubsync.outbox (sync_id, op, pk, new, old) \
-                          VALUES ($1, $2::\"char\", $3::jsonb, $4::jsonb, $5::jsonb)";
+                          VALUES ($1, $2::pg_catalog.\"char\", $3::pg_catalog.jsonb, \
+                                  $4::pg_catalog.jsonb, $5::pg_catalog.jsonb)";
 
-/// Inserts the changes as the outbox's owner: users may write synced tables without
-/// being able to write (or forge) outbox rows themselves.
+/// Inserts the changes as the outbox's owner, restricted: users may write synced tables
+/// without being able to write (or forge) outbox rows themselves.
 fn write_outbox(sync_id: i32, changes: &[Change]) {
     Spi::connect_mut(|client| {
         INSERT_PLAN.with(|cell| {
-            let (plan, owner) = cell.get_or_init(|| prepare(client));
+            let (plan, owner) = cell.get_or_init(|| privilege::pinned(|| prepare(client)));
             let (mut user, mut context) = (pg_sys::InvalidOid, 0);
             unsafe {
                 pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
                 pg_sys::SetUserIdAndSecContext(
                     *owner,
-                    context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+                    context
+                        | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32
+                        | pg_sys::SECURITY_RESTRICTED_OPERATION as i32,
                 );
             }
             for change in changes {
@@ -280,7 +336,7 @@ fn prepare(client: &pgrx::spi::SpiClient<'_>) -> (OwnedPreparedStatement, pg_sys
         .keep();
     let owner = client
         .select(
-            "SELECT relowner FROM pg_class WHERE oid = 'hubsync.outbox'::regclass",
+            "SELECT relowner FROM pg_catalog.pg_class WHERE oid = 'hubsync.outbox'::pg_catalog.regclass",
             None,
             &[],
         )

@@ -1,5 +1,9 @@
 //! The secrets table: written only through `set_credentials` / `create_sync`, read only by
-//! the worker. Values never leave this module except towards the remote system.
+//! the worker and the API functions that call the remote system. Values never leave this
+//! module except towards the remote system.
+//!
+//! A connection's credentials belong to the role that stored them: only that role (or a
+//! role acting for it) may replace them or name the connection in a sync.
 
 use crate::error::{raise, spi};
 use pgrx::prelude::*;
@@ -7,8 +11,9 @@ use pgrx::spi::SpiResult;
 use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::Value;
 
-/// Stores `secret` for `connection`, refusing to overwrite another role's credentials.
-pub fn store(connection: &str, secret: &Value, role: pg_sys::Oid) {
+/// Raises `42501` unless `role` may use the credentials of `connection`: none are stored
+/// yet, or they were stored by a role `role` acts for.
+pub fn check_use(connection: &str, role: pg_sys::Oid) {
     let owner = spi(
         crate::catalog::optional(Spi::get_one_with_args::<pg_sys::Oid>(
             "SELECT owner::oid FROM hubsync.credentials WHERE connection = $1",
@@ -16,20 +21,25 @@ pub fn store(connection: &str, secret: &Value, role: pg_sys::Oid) {
         )),
         "read hubsync.credentials",
     );
-    if let Some(owner) = owner {
-        if !spi(
-            crate::catalog::syncs::may_manage(role, owner),
-            "check privileges",
-        ) {
-            raise(
-                PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-                format!(
-                    "permission denied to replace the credentials of connection \"{connection}\""
-                ),
-                "Only the role that stored them (or a member of it) can replace them.",
-            );
-        }
+    let Some(owner) = owner else {
+        return;
+    };
+    if !spi(
+        crate::catalog::syncs::may_manage(role, owner),
+        "check privileges",
+    ) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("permission denied for connection \"{connection}\": its credentials belong to another role"),
+            "Name a connection of your own (\"connection_name\") and store its secrets with \
+             hubsync.set_credentials(), or ask the credentials' owner to GRANT you their role.",
+        );
     }
+}
+
+/// Stores `secret` for `connection`, refusing to overwrite another role's credentials.
+pub fn store(connection: &str, secret: &Value, role: pg_sys::Oid) {
+    check_use(connection, role);
     spi(
         Spi::run_with_args(
             "INSERT INTO hubsync.credentials (connection, secret, owner) VALUES ($1, $2, $3::oid::regrole) \
@@ -40,8 +50,10 @@ pub fn store(connection: &str, secret: &Value, role: pg_sys::Oid) {
     );
 }
 
-/// The stored secret of `connection`, if any (for checks made while the user waits).
-pub fn load(connection: &str) -> SpiResult<Option<Value>> {
+/// The stored secret of `connection` for a call made for `role` (raises if the credentials
+/// belong to a role it does not act for); `None` when none are stored.
+pub fn load(connection: &str, role: pg_sys::Oid) -> SpiResult<Option<Value>> {
+    check_use(connection, role);
     Ok(crate::catalog::optional(Spi::get_one_with_args::<JsonB>(
         "SELECT secret FROM hubsync.credentials WHERE connection = $1",
         &[connection.into()],

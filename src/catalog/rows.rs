@@ -1,5 +1,6 @@
 //! Writing values into a synced table's rows by primary key, the way the worker applies
-//! pulled changes and `hubsync.resolve` applies a chosen version.
+//! pulled changes and `hubsync.resolve` applies a chosen version: always as the role the
+//! sync serves (see `privilege`).
 
 use crate::catalog::keys;
 use hubsync_core::coalesce::Values;
@@ -11,6 +12,8 @@ use serde_json::{json, Value};
 
 /// The local table as the apply step writes it.
 pub struct Target<'a> {
+    /// The role the writes are made as: the sync's owner.
+    pub owner: pg_sys::Oid,
     pub qualified: &'a str,
     pub table: &'a LocalTable,
     /// Columns a pull may write.
@@ -49,7 +52,9 @@ pub fn update(target: &Target, updates: &[(Value, Values)]) -> SpiResult<()> {
         t_keys = prefixed("t", &target.table.primary_key),
         k_keys = prefixed("k", &target.table.primary_key),
     );
-    Spi::run_with_args(&sql, &[JsonB(Value::Array(rows)).into()])
+    crate::privilege::as_role(target.owner, || {
+        Spi::run_with_args(&sql, &[JsonB(Value::Array(rows)).into()])
+    })
 }
 
 /// `alias."a", alias."b"`.

@@ -33,9 +33,10 @@ pub fn load(name: &str) -> SpiResult<Option<SyncRow>> {
     load_where("name = $1", name.into())
 }
 
-/// The sync with this id, if any.
-pub fn load_by_id(id: i32) -> SpiResult<Option<SyncRow>> {
-    load_where("id = $1", id.into())
+/// Locks the sync's row until the transaction ends, so no worker transaction writes for it
+/// meanwhile (see `worker::fence`), and returns it as it is now.
+pub fn lock(id: i32) -> SpiResult<Option<SyncRow>> {
+    load_where("id = $1 FOR UPDATE", id.into())
 }
 
 fn load_where(condition: &str, arg: pgrx::datum::DatumWithOid<'_>) -> SpiResult<Option<SyncRow>> {

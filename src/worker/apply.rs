@@ -78,8 +78,9 @@ struct Plan {
 
 /// Applies one page and moves the pull's progress forward, all in the current transaction.
 pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: QueryPage) -> SpiResult<()> {
-    Spi::run("SELECT set_config('hubsync.origin', 'salesforce', true)")?;
+    crate::capture::origin::set(rt.id)?;
     let target = Target {
+        owner: rt.owner,
         qualified: &rt.table.qualified,
         table: &rt.table.table,
         columns: mapper.pull_columns(),
@@ -209,38 +210,54 @@ fn knowledge(
     if ids.is_empty() {
         return Ok(locals);
     }
-    let sql = format!(
-        "SELECT t.{id}::text, {pk}, s.base, s.loop_history FROM {table} t \
-         LEFT JOIN hubsync.record_state s ON s.sync_id = $2 AND s.pk = {pk} \
-         WHERE t.{id} = ANY($1)",
+    // The table is read as the sync's owner, hubsync's own state as the worker.
+    let rows = format!(
+        "SELECT t.{id}::text, {pk} FROM {table} t WHERE t.{id} = ANY($1)",
         id = target.id_column,
         pk = keys::pk_array("t", &target.table.primary_key),
         table = target.qualified,
     );
+    crate::privilege::as_role(target.owner, || {
+        Spi::connect(|client| {
+            for row in client.select(&rows, None, &[ids.clone().into()])? {
+                let remote_id: String = row.get(1)?.unwrap_or_default();
+                let pk = row.get::<JsonB>(2)?.map(|j| j.0).unwrap_or_default();
+                locals.insert(
+                    remote_id,
+                    Local {
+                        pk,
+                        base: Values::new(),
+                        pending: Vec::new(),
+                        loop_history: None,
+                    },
+                );
+            }
+            Ok::<_, pgrx::spi::SpiError>(())
+        })
+    })?;
+    let pks: Vec<Value> = locals.values().map(|l| l.pk.clone()).collect();
+    if pks.is_empty() {
+        return Ok(locals);
+    }
     Spi::connect(|client| {
-        for row in client.select(&sql, None, &[ids.clone().into(), sync_id.into()])? {
-            let remote_id: String = row.get(1)?.unwrap_or_default();
-            let pk = row.get::<JsonB>(2)?.map(|j| j.0).unwrap_or_default();
-            let base = object(row.get::<JsonB>(3)?.map(|j| j.0));
-            let loop_history = row.get::<JsonB>(4)?.map(|j| j.0);
-            locals.insert(
-                remote_id,
-                Local {
-                    pk,
-                    base,
-                    pending: Vec::new(),
-                    loop_history,
-                },
-            );
-        }
-        let pks: Vec<Value> = locals.values().map(|l| l.pk.clone()).collect();
-        if pks.is_empty() {
-            return Ok::<_, pgrx::spi::SpiError>(());
-        }
         let by_pk: HashMap<String, String> = locals
             .iter()
             .map(|(id, l)| (l.pk.to_string(), id.clone()))
             .collect();
+        let states = client.select(
+            "SELECT pk, base, loop_history FROM hubsync.record_state \
+             WHERE sync_id = $1 AND pk IN (SELECT value FROM jsonb_array_elements($2))",
+            None,
+            &[sync_id.into(), JsonB(Value::Array(pks.clone())).into()],
+        )?;
+        for row in states {
+            let pk = row.get::<JsonB>(1)?.map(|j| j.0).unwrap_or_default();
+            let Some(local) = by_pk.get(&pk.to_string()).and_then(|id| locals.get_mut(id)) else {
+                continue;
+            };
+            local.base = object(row.get::<JsonB>(2)?.map(|j| j.0));
+            local.loop_history = row.get::<JsonB>(3)?.map(|j| j.0);
+        }
         let pending = client.select(
             "SELECT id, pk, new, old, (extract(epoch FROM changed_at) * 1000)::int8 FROM hubsync.outbox \
              WHERE sync_id = $1 AND pk IN (SELECT value FROM jsonb_array_elements($2)) ORDER BY id",
@@ -259,7 +276,7 @@ fn knowledge(
                 changed_at: Timestamp::from_millis(row.get(5)?.unwrap_or_default()),
             });
         }
-        Ok(())
+        Ok::<_, pgrx::spi::SpiError>(())
     })?;
     Ok(locals)
 }
@@ -393,6 +410,8 @@ fn decide(config: &SyncConfig, mapper: &Mapper, plan: &mut Plan, local: &Local, 
 }
 
 /// Runs the page's writes set-based; if the table refuses any, once more record by record.
+/// A refusal of the owner's rights is not about one record: the whole page fails, and the
+/// worker stops the sync with the missing right as its problem.
 fn write(target: &Target, plan: &mut Plan) -> SpiResult<()> {
     match subxact::attempt(|| write_all(target, &plan.inserts, &plan.updates, &plan.deletes)) {
         Ok(result) => {
@@ -401,6 +420,14 @@ fn write(target: &Target, plan: &mut Plan) -> SpiResult<()> {
             plan.bases.extend(new_bases);
             Ok(())
         }
+        Err(error) if lacks_rights(&error) => crate::error::raise(
+            pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!(
+                "the sync's owner may not write {}: {}",
+                target.qualified, error.message
+            ),
+            "GRANT the sync's owner the rights its direction needs, or drop the sync.",
+        ),
         Err(_) => write_one_by_one(target, plan),
     }
 }
@@ -415,13 +442,15 @@ fn write_all(
     let bases = insert(target, inserts)?;
     update(target, updates)?;
     if !deletes.is_empty() {
-        Spi::run_with_args(
-            &format!(
-                "DELETE FROM {} WHERE {} = ANY($1)",
-                target.qualified, target.id_column
-            ),
-            &[deletes.to_vec().into()],
-        )?;
+        crate::privilege::as_role(target.owner, || {
+            Spi::run_with_args(
+                &format!(
+                    "DELETE FROM {} WHERE {} = ANY($1)",
+                    target.qualified, target.id_column
+                ),
+                &[deletes.to_vec().into()],
+            )
+        })?;
     }
     Ok(bases)
 }
@@ -443,17 +472,25 @@ fn insert(target: &Target, inserts: &[Incoming]) -> SpiResult<Vec<(Value, String
     let by_id: HashMap<&str, &Incoming> =
         inserts.iter().map(|r| (r.remote_id.as_str(), r)).collect();
     let mut bases = Vec::new();
-    Spi::connect_mut(|client| {
-        for row in client.update(&sql, None, &[JsonB(Value::Array(rows)).into()])? {
-            let pk = row.get::<JsonB>(1)?.map(|j| j.0).unwrap_or_default();
-            let id: String = row.get(2)?.unwrap_or_default();
-            if let Some(record) = by_id.get(id.as_str()) {
-                bases.push((pk, id, record.values.clone()));
+    crate::privilege::as_role(target.owner, || {
+        Spi::connect_mut(|client| {
+            for row in client.update(&sql, None, &[JsonB(Value::Array(rows)).into()])? {
+                let pk = row.get::<JsonB>(1)?.map(|j| j.0).unwrap_or_default();
+                let id: String = row.get(2)?.unwrap_or_default();
+                if let Some(record) = by_id.get(id.as_str()) {
+                    bases.push((pk, id, record.values.clone()));
+                }
             }
-        }
-        Ok::<_, pgrx::spi::SpiError>(())
+            Ok::<_, pgrx::spi::SpiError>(())
+        })
     })?;
     Ok(bases)
+}
+
+/// A refusal of the role's rights (not of one row, as a row-level security policy's
+/// `WITH CHECK` refuses with the same SQLSTATE).
+fn lacks_rights(error: &super::xact::XactError) -> bool {
+    error.sqlstate == "42501" && error.message.starts_with("permission denied")
 }
 
 /// Applies each record alone; the ones the table refuses go to the review queue.

@@ -2,6 +2,7 @@
 //! then give every active sync its next piece of work. Every SQL step is its own short
 //! transaction; no transaction is open while a request is in flight.
 
+use super::fence::{self, Planned};
 use super::push::{self, Chunk};
 use super::reconcile::Lookup;
 use super::runtime::{self, Health, Runtime, SyncRow};
@@ -134,9 +135,12 @@ impl Engine {
 
     fn rebuild(&mut self, row: &SyncRow) -> Result<(), xact::XactError> {
         let (sender, waiter) = (&self.sender, &self.waiter);
-        match xact::run(|| Runtime::build(row, sender, waiter))
-            .unwrap_or_else(|e| Err(e.to_string()))
-        {
+        match xact::run(|| Runtime::build(row, sender, waiter)).unwrap_or_else(|e| {
+            Err(runtime::Refusal {
+                state: "invalid",
+                problem: e.to_string(),
+            })
+        }) {
             Ok(mut fresh) => {
                 if let Some(old) = self.runtimes.remove(&row.id) {
                     fresh.inherit(old);
@@ -146,10 +150,24 @@ impl Engine {
                 xact::run_spi(|| stats::health(row.id, state, problem.as_deref()))?;
                 self.runtimes.insert(row.id, fresh);
             }
-            Err(problem) => {
-                warning!("hubsync sync \"{}\" cannot run: {problem}", row.name);
+            Err(refusal) => {
+                warning!(
+                    "hubsync sync \"{}\" cannot run: {}",
+                    row.name,
+                    refusal.problem
+                );
+                // A runtime it replaces sends nothing more; answers already on their way
+                // are still settled (or refused by the table, if the owner lost a right).
+                if let Some(old) = self.runtimes.get_mut(&row.id) {
+                    old.health = Health::Blocked {
+                        state: refusal.state,
+                        problem: refusal.problem.clone(),
+                    };
+                    // Whatever changes next (even back to what it was) rebuilds the sync.
+                    old.version = row.version.clone();
+                }
                 self.broken.insert(row.id, row.version.clone());
-                xact::run_spi(|| stats::health(row.id, "invalid", Some(&problem)))?;
+                xact::run_spi(|| stats::health(row.id, refusal.state, Some(&refusal.problem)))?;
             }
         }
         Ok(())
@@ -254,6 +272,9 @@ impl Engine {
         };
         rt.outstanding = rt.outstanding.saturating_sub(1);
         let lookups = xact::run_spi(|| {
+            if !fence::holds(rt.id, Planned::Exists)? {
+                return Ok(Vec::new());
+            }
             let doubtful = settle::settle(rt, pushed)?;
             super::monitor::count_calls(rt)?;
             reconcile::lookups(rt, doubtful)
@@ -267,7 +288,12 @@ impl Engine {
             return Ok(());
         };
         rt.outstanding = rt.outstanding.saturating_sub(1);
-        let resend = xact::run_spi(|| reconcile::settle_lookups(rt, found))?;
+        let resend = xact::run_spi(|| {
+            if !fence::holds(rt.id, Planned::Exists)? {
+                return Ok(Vec::new());
+            }
+            reconcile::settle_lookups(rt, found)
+        })?;
         rt.queued.extend(resend.into_iter().map(Work::Push));
         Ok(())
     }
@@ -277,7 +303,12 @@ impl Engine {
             return Ok(());
         };
         if rt.monitor.due() {
-            xact::run_spi(|| super::monitor::check(rt))?;
+            xact::run_spi(|| {
+                if fence::holds(rt.id, Planned::Exists)? {
+                    super::monitor::check(rt)?;
+                }
+                Ok(())
+            })?;
         }
         let may_send = rt.may_send();
         report_health(rt)?;
@@ -358,14 +389,19 @@ fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::Xac
     rt.cursor.rewind();
     let applied = xact::run_spi(|| {
         outbox::release(&deferred, None, false)?;
+        if !fence::holds(rt.id, Planned::At(&page.stamp))? {
+            // Read under another config (or for a sync since dropped): read it again.
+            return Ok(false);
+        }
         super::apply::apply(rt, mapper, page.mode, result)?;
-        super::monitor::count_calls(rt)
+        super::monitor::count_calls(rt)?;
+        Ok(true)
     });
-    if applied.is_err() {
+    if !matches!(applied, Ok(true)) {
         // Progress moves only with a committed page: start again from what is stored.
         rt.pull.state = xact::run_spi(|| super::pull::load_state(rt.id))?;
     }
-    applied
+    applied.map(drop)
 }
 
 /// Claims the next batch and turns it into queued requests.
@@ -373,6 +409,10 @@ fn claim(rt: &mut Runtime, mapper: &Arc<Mapper>) -> Result<(), xact::XactError> 
     let batch = rt.config.performance.batch_size as i64;
     let lease = lease_seconds();
     let prepared = xact::run_spi(|| -> pgrx::spi::SpiResult<push::Prepared> {
+        if !fence::holds(rt.id, Planned::At(&rt.stamp))? {
+            // The runtime is about to be rebuilt (or removed) with the new config.
+            return Ok(push::Prepared::default());
+        }
         let from = rt.cursor.start(crate::worker::serve::sweep_interval());
         let claimed = outbox::claim(rt.id, batch, lease, mapper.id_column(), from)?;
         rt.cursor.advance(&claimed);

@@ -4,6 +4,7 @@
 mod apply;
 mod engine;
 mod events;
+mod fence;
 mod guard;
 mod jobs;
 pub mod launcher;

@@ -52,6 +52,8 @@ pub struct PullRuntime {
 /// A fetched page, as an HTTP thread reports it.
 pub struct Page {
     pub sync_id: i32,
+    /// The config stamp the page was read under: it is applied only under the same one.
+    pub stamp: String,
     pub mode: Mode,
     pub result: Result<QueryPage, CallError>,
 }
@@ -120,7 +122,13 @@ pub fn next_fetch(
         rt.pull.state.requested = false;
         rt.pull.due = Some(Instant::now() + interval(rt));
     }
-    Some(fetch(client.clone(), rt.id, mode, request))
+    Some(fetch(
+        client.clone(),
+        rt.id,
+        rt.stamp.clone(),
+        mode,
+        request,
+    ))
 }
 
 /// How often incremental pulls run.
@@ -139,6 +147,7 @@ enum Request {
 fn fetch(
     client: Arc<SalesforceClient>,
     sync_id: i32,
+    stamp: String,
     mode: Mode,
     request: Request,
 ) -> Job<Outcome> {
@@ -150,6 +159,7 @@ fn fetch(
         };
         Outcome::Pulled(Box::new(Page {
             sync_id,
+            stamp,
             mode,
             result,
         }))

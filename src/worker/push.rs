@@ -497,21 +497,23 @@ fn read_rows(
         pk_cols = crate::catalog::keys::column_list(pk),
         typed = crate::catalog::keys::typed_keys(&runtime.table.table, "$1"),
     );
-    Spi::connect(|client| {
-        client
-            .select(&sql, None, &[JsonB(Value::Array(keys)).into()])?
-            .map(|row| {
-                let pk = row.get::<JsonB>(1)?.map(|j| j.0).unwrap_or_default();
-                let full = match row.get::<JsonB>(2)?.map(|j| j.0) {
-                    Some(Value::Object(m)) => m,
-                    _ => Map::new(),
-                };
-                let values = full
-                    .into_iter()
-                    .filter(|(k, _)| captured.contains(k))
-                    .collect();
-                Ok((state::key(&pk), values))
-            })
-            .collect()
+    crate::privilege::as_role(runtime.owner, || {
+        Spi::connect(|client| {
+            client
+                .select(&sql, None, &[JsonB(Value::Array(keys)).into()])?
+                .map(|row| {
+                    let pk = row.get::<JsonB>(1)?.map(|j| j.0).unwrap_or_default();
+                    let full = match row.get::<JsonB>(2)?.map(|j| j.0) {
+                        Some(Value::Object(m)) => m,
+                        _ => Map::new(),
+                    };
+                    let values = full
+                        .into_iter()
+                        .filter(|(k, _)| captured.contains(k))
+                        .collect();
+                    Ok((state::key(&pk), values))
+                })
+                .collect()
+        })
     })
 }

@@ -1,5 +1,6 @@
-//! Creates whose outcome is unknown (the worker stopped, or the connection broke, after
-//! sending them) are never re-sent blindly: they are looked up by the sync's natural key
+//! Creates whose outcome is unknown (the worker stopped, the connection broke, or the
+//! answer was a server error, a timeout or too big, after sending them; see
+//! `hubsync_core::retry::may_have_been_applied`) are never re-sent blindly: they are looked up by the sync's natural key
 //! first, or parked for a person when there is none.
 
 use super::push::{Chunk, Kind, Record};
@@ -55,8 +56,8 @@ pub fn lookups(runtime: &Runtime, doubtful: Vec<Record>) -> SpiResult<Vec<Lookup
     Ok(lookups)
 }
 
-const NO_KEY: &str = "This create may or may not have reached Salesforce: the worker stopped or the \
-    connection broke after sending it. Without an External ID (a mapping marked \"external_id\": true) \
+const NO_KEY: &str = "This create may or may not have reached Salesforce: the worker stopped, the \
+    connection broke, or Salesforce answered with a server error or a timeout after it was sent. Without an External ID (a mapping marked \"external_id\": true) \
     or sync_settings.natural_key, hubsync cannot check safely. Look the record up in Salesforce: if it \
     exists, put its Id in the row's id column and call hubsync.discard(id); if it does not, call \
     hubsync.retry(id).";

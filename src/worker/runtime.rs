@@ -30,19 +30,50 @@ pub struct SyncRow {
     pub active: bool,
     pub config: serde_json::Value,
     pub table: pg_sys::Oid,
-    /// Changes whenever the sync or its credentials change.
+    /// The role the sync serves: every read and write of its table is made as this role.
+    pub owner: pg_sys::Oid,
+    /// Changes whenever the sync, its credentials or its owner's rights change.
     pub version: String,
+    /// The sync row's `updated_at`: work planned under this config is fenced by it.
+    pub stamp: String,
+    /// The connection's secret, only if the owner may use it.
     pub secret: Option<serde_json::Value>,
+    /// Why the sync may not run as its owner (role dropped, table dropped, someone else's
+    /// credentials), if it may not.
+    pub refused: Option<String>,
 }
 
-/// Every sync, with the version stamp that tells the worker to rebuild its runtime.
+/// Every sync, with the version stamp that tells the worker to rebuild its runtime. The
+/// stamp includes the owner's rights on the table, so a `GRANT` or `REVOKE` is noticed at
+/// the next refresh; credentials are joined only where the owner may act for their owner.
 pub fn load_rows() -> pgrx::spi::SpiResult<Vec<SyncRow>> {
     Spi::connect(|client| {
         client
             .select(
-                "SELECT s.id, s.name, s.state = 'active', s.config, s.local_table::oid, \
-                        s.updated_at::text || '/' || coalesce(c.updated_at::text, ''), c.secret \
-                 FROM hubsync.sync s LEFT JOIN hubsync.credentials c ON c.connection = s.connection \
+                "SELECT s.id, s.name, s.state = 'active', s.config, s.local_table::oid, s.owner::oid, \
+                        concat_ws('/', s.updated_at, c.updated_at, a.rights, a.refused), \
+                        CASE WHEN a.refused IS NULL THEN c.secret END, a.refused, s.updated_at::text \
+                 FROM hubsync.sync s \
+                 LEFT JOIN hubsync.credentials c ON c.connection = s.connection \
+                 CROSS JOIN LATERAL ( \
+                     SELECT CASE \
+                              WHEN r.oid IS NULL THEN 'the role that owns the sync no longer exists' \
+                              WHEN t.oid IS NULL THEN 'the sync''s table no longer exists' \
+                              WHEN c.owner IS NOT NULL AND (cr.oid IS NULL OR NOT pg_has_role(s.owner, c.owner, 'USAGE')) \
+                                  THEN format('the credentials of connection \"%s\" belong to role %s, which the sync''s owner %s cannot act for', \
+                                              s.connection, coalesce(cr.rolname::text, c.owner::oid::text), r.rolname) \
+                            END AS refused, \
+                            CASE WHEN r.oid IS NOT NULL AND t.oid IS NOT NULL THEN concat( \
+                                has_table_privilege(s.owner, t.oid, 'SELECT')::int, \
+                                has_table_privilege(s.owner, t.oid, 'INSERT')::int, \
+                                has_table_privilege(s.owner, t.oid, 'UPDATE')::int, \
+                                has_table_privilege(s.owner, t.oid, 'DELETE')::int, \
+                                pg_has_role(s.owner, t.relowner, 'USAGE')::int) END AS rights \
+                     FROM (SELECT) one \
+                     LEFT JOIN pg_roles r ON r.oid = s.owner \
+                     LEFT JOIN pg_roles cr ON cr.oid = c.owner \
+                     LEFT JOIN pg_class t ON t.oid = s.local_table \
+                 ) a \
                  ORDER BY s.id",
                 None,
                 &[],
@@ -54,12 +85,37 @@ pub fn load_rows() -> pgrx::spi::SpiResult<Vec<SyncRow>> {
                     active: row.get(3)?.unwrap_or(false),
                     config: row.get::<JsonB>(4)?.map(|j| j.0).unwrap_or_default(),
                     table: row.get(5)?.unwrap_or(pg_sys::InvalidOid),
-                    version: row.get(6)?.unwrap_or_default(),
-                    secret: row.get::<JsonB>(7)?.map(|j| j.0),
+                    owner: row.get(6)?.unwrap_or(pg_sys::InvalidOid),
+                    version: row.get(7)?.unwrap_or_default(),
+                    secret: row.get::<JsonB>(8)?.map(|j| j.0),
+                    refused: row.get(9)?,
+                    stamp: row.get(10)?.unwrap_or_default(),
                 })
             })
             .collect()
     })
+}
+
+/// Why a sync cannot be built: the state `hubsync.status` shows, and the problem.
+pub struct Refusal {
+    pub state: &'static str,
+    pub problem: String,
+}
+
+impl Refusal {
+    fn invalid(problem: String) -> Refusal {
+        Refusal {
+            state: "invalid",
+            problem,
+        }
+    }
+
+    fn forbidden(problem: String) -> Refusal {
+        Refusal {
+            state: "forbidden",
+            problem,
+        }
+    }
 }
 
 /// Whether the sync can talk to its remote system right now.
@@ -84,6 +140,10 @@ pub enum Health {
 /// Per-sync state the worker keeps between rounds.
 pub struct Runtime {
     pub id: i32,
+    /// The role the sync serves; its table is read and written only as this role.
+    pub owner: pg_sys::Oid,
+    /// The config's stamp, which fences the work planned with it (see `fence`).
+    pub stamp: String,
     pub active: bool,
     pub version: String,
     pub config: SyncConfig,
@@ -118,18 +178,31 @@ impl Runtime {
         row: &SyncRow,
         results: &Sender<Outcome>,
         waiter: &Waiter,
-    ) -> Result<Runtime, String> {
+    ) -> Result<Runtime, Refusal> {
+        if let Some(refused) = &row.refused {
+            return Err(Refusal::forbidden(format!(
+                "{refused}; hubsync acts only as the role that owns a sync"
+            )));
+        }
         let config = parse_sync(&row.config).map_err(|problems| {
             let all: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-            format!("invalid config: {}", all.join("; "))
+            Refusal::invalid(format!("invalid config: {}", all.join("; ")))
         })?;
-        let table = local_table::describe(row.table, unsafe { pg_sys::GetUserId() })
-            .map_err(|e| format!("cannot read the local table: {e}"))?;
+        let table = local_table::describe(row.table, row.owner)
+            .map_err(|e| Refusal::invalid(format!("cannot read the local table: {e}")))?;
+        if let Some(missing) = hubsync_core::config::missing_rights(&config, &table.table) {
+            return Err(Refusal::forbidden(format!(
+                "the sync's owner lost a right it needs: {}",
+                missing.message
+            )));
+        }
         let pool_size = config.performance.parallelism.max(1) as usize;
         let pool = Pool::start(&format!("hubsync-{}", row.id), pool_size, results, waiter)
-            .map_err(|e| format!("cannot start HTTP threads: {e}"))?;
+            .map_err(|e| Refusal::invalid(format!("cannot start HTTP threads: {e}")))?;
         let mut runtime = Runtime {
             id: row.id,
+            owner: row.owner,
+            stamp: row.stamp.clone(),
             active: row.active,
             version: row.version.clone(),
             client: None,
@@ -147,7 +220,7 @@ impl Runtime {
             reported_health: None,
             pull: PullRuntime {
                 state: super::pull::load_state(row.id)
-                    .map_err(|e| format!("cannot read the pull state: {e}"))?,
+                    .map_err(|e| Refusal::invalid(format!("cannot read the pull state: {e}")))?,
                 ..PullRuntime::default()
             },
             config,

@@ -19,6 +19,12 @@ pub extern "C-unwind" fn hubsync_worker_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     let database = BackgroundWorker::get_extra().to_string();
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    // The database's owner may have set a search_path for everyone (ALTER DATABASE ... SET):
+    // the worker resolves names only in pg_catalog (and its own pg_temp, which nobody else
+    // can create objects in) from its first statement on.
+    if let Err(e) = xact::run_spi(|| Spi::run("SET search_path = pg_catalog, pg_temp")) {
+        pgrx::error!("hubsync worker: cannot pin its search_path: {e}");
+    }
     shared::worker_started(&database);
     unsafe { pg_sys::pgstat_report_appname(c"hubsync worker".as_ptr()) };
     log!("hubsync worker started for database \"{database}\"");

@@ -238,7 +238,8 @@ fn record(runtime: &Runtime, pushed: &Pushed, sorted: &Sorted) -> SpiResult<()> 
     let sync_id = runtime.id;
     let kind = pushed.chunk.kind;
     record_synced(runtime, kind, &sorted.synced)?;
-    record_merged(runtime, &sorted.merged)?;
+    let verified_with = pushed.chunk.verify.as_ref().map(|v| v.mapper.as_ref());
+    record_merged(runtime, verified_with, &sorted.merged)?;
     record_conflicted(runtime, &sorted.conflicted)?;
     let retry: Vec<Failed> = sorted
         .retry
@@ -319,8 +320,13 @@ pub fn record_synced(
 }
 
 /// Checked updates: the merge's values go into the local row (fields Salesforce won), its
-/// conflicts are logged, and its base becomes what both sides now agree on.
-fn record_merged(runtime: &Runtime, merged: &[(Record, MergeVerdict)]) -> SpiResult<()> {
+/// conflicts are logged, and its base becomes what both sides now agree on. `mapper` is
+/// the one the request was planned with: the sync may have been rebuilt since.
+fn record_merged(
+    runtime: &Runtime,
+    mapper: Option<&hubsync_core::mapping::Mapper>,
+    merged: &[(Record, MergeVerdict)],
+) -> SpiResult<()> {
     if merged.is_empty() {
         return Ok(());
     }
@@ -329,9 +335,10 @@ fn record_merged(runtime: &Runtime, merged: &[(Record, MergeVerdict)]) -> SpiRes
         .filter(|(_, v)| !v.to_local.is_empty())
         .map(|(r, v)| (r.pk.clone(), v.to_local.clone()))
         .collect();
-    if let Some(mapper) = &runtime.mapper {
-        Spi::run("SELECT set_config('hubsync.origin', 'salesforce', true)")?;
+    if let Some(mapper) = mapper {
+        crate::capture::origin::set(runtime.id)?;
         let target = Target {
+            owner: runtime.owner,
             qualified: &runtime.table.qualified,
             table: &runtime.table.table,
             columns: mapper.pull_columns(),
@@ -413,13 +420,11 @@ fn record_conflicted(runtime: &Runtime, conflicted: &[(Record, MergeVerdict)]) -
 }
 
 /// New remote ids go into the mapped id column (e.g. `sf_id`); the origin tag set for this
-/// transaction keeps the capture trigger from sending that write back.
+/// transaction keeps the capture trigger from sending that write back. The column comes
+/// from the config, not the describe, so an answer that arrives while the sync is being
+/// rebuilt (new credentials, new mapping) still writes its ids back.
 fn write_back_ids(runtime: &Runtime, synced: &[(Record, Option<String>)]) -> SpiResult<()> {
-    let Some(column) = runtime
-        .mapper
-        .as_ref()
-        .and_then(|m| m.id_column().map(str::to_string))
-    else {
+    let Some(column) = runtime.config.id_mapping().map(|m| m.local.clone()) else {
         return Ok(());
     };
     let rows: Vec<Value> = synced
@@ -431,23 +436,23 @@ fn write_back_ids(runtime: &Runtime, synced: &[(Record, Option<String>)]) -> Spi
     }
     let table = &runtime.table.table;
     let col = pgrx::spi::quote_identifier(&column);
-    Spi::run("SELECT set_config('hubsync.origin', 'salesforce', true)")?;
-    Spi::run_with_args(
-        &format!(
-            "UPDATE {qualified} t SET {col} = k.hubsync_remote_id FROM {typed} \
+    crate::capture::origin::set(runtime.id)?;
+    let sql = format!(
+        "UPDATE {qualified} t SET {col} = k.hubsync_remote_id FROM {typed} \
              WHERE ({t_keys}) = ({k_keys}) AND t.{col} IS DISTINCT FROM k.hubsync_remote_id",
-            qualified = runtime.table.qualified,
-            typed = crate::catalog::keys::typed_keys_with(
-                table,
-                "$1",
-                "->'k'",
-                ", e->>'id' AS hubsync_remote_id"
-            ),
-            t_keys = crate::catalog::rows::prefixed("t", &table.primary_key),
-            k_keys = crate::catalog::rows::prefixed("k", &table.primary_key),
+        qualified = runtime.table.qualified,
+        typed = crate::catalog::keys::typed_keys_with(
+            table,
+            "$1",
+            "->'k'",
+            ", e->>'id' AS hubsync_remote_id"
         ),
-        &[JsonB(Value::Array(rows)).into()],
-    )
+        t_keys = crate::catalog::rows::prefixed("t", &table.primary_key),
+        k_keys = crate::catalog::rows::prefixed("k", &table.primary_key),
+    );
+    crate::privilege::as_role(runtime.owner, || {
+        Spi::run_with_args(&sql, &[JsonB(Value::Array(rows)).into()])
+    })
 }
 
 pub fn record_review(

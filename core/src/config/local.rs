@@ -38,8 +38,14 @@ pub fn check_local(config: &SyncConfig, table: &LocalTable) -> Vec<Problem> {
     }
     problems.extend(at.rule_columns());
     problems.extend(at.unfillable_columns());
-    problems.extend(at.rights());
+    problems.extend(at.rights(true));
     problems
+}
+
+/// The rights the sync's owner lacks for the worker to run the sync, which acts as that
+/// role; `None` when it has them all. (TRIGGER is needed only to install the triggers.)
+pub fn missing_rights(config: &SyncConfig, table: &LocalTable) -> Option<Problem> {
+    Site { config, table }.rights(false)
 }
 
 /// A sync and the table it is checked against.
@@ -158,9 +164,9 @@ impl Site<'_> {
             .collect()
     }
 
-    /// Push reads the table; pull also writes it; every sync puts triggers on it.
+    /// Push reads the table; pull also writes it; creating a sync puts triggers on it.
     /// Owners may do everything.
-    fn rights(&self) -> Option<Problem> {
+    fn rights(&self, installing: bool) -> Option<Problem> {
         let rights = self.table.rights;
         if rights.owner {
             return None;
@@ -171,7 +177,7 @@ impl Site<'_> {
             ("INSERT", rights.insert, direction.pull),
             ("UPDATE", rights.update, direction.pull),
             ("DELETE", rights.delete, direction.pull),
-            ("TRIGGER", rights.trigger, true),
+            ("TRIGGER", rights.trigger, installing),
         ];
         let missing: Vec<&str> = needed
             .iter()
@@ -364,5 +370,46 @@ mod tests {
             ("source.table", "42P01")
         );
         assert!(p.message.contains("\"crm.contacts\""));
+    }
+
+    #[test]
+    fn a_running_sync_needs_its_direction_s_rights_but_not_trigger() {
+        let mappings =
+            json!([{"source": "sf_id", "target": "Id"}, {"source": "email", "target": "Email"}]);
+        let cases = [
+            // (sync type, rights held, rights reported missing)
+            ("one_way", "select", None),
+            ("one_way", "", Some("SELECT")),
+            ("bidirectional", "select insert update delete", None),
+            ("bidirectional", "select insert delete", Some("UPDATE")),
+            ("bidirectional", "", Some("SELECT, INSERT, UPDATE, DELETE")),
+        ];
+        for (sync_type, held, missing) in cases {
+            let rights = TableRights {
+                select: held.contains("select"),
+                insert: held.contains("insert"),
+                update: held.contains("update"),
+                delete: held.contains("delete"),
+                ..TableRights::default()
+            };
+            let problem = missing_rights(&config(sync_type, mappings.clone()), &contacts(rights));
+            match (missing, problem) {
+                (None, None) => {}
+                (Some(rights), Some(p)) => {
+                    assert_eq!(p.kind.sqlstate(), "42501");
+                    assert!(
+                        p.message.contains(&format!("needs {rights} on it")),
+                        "{}",
+                        p.message
+                    );
+                }
+                (want, got) => panic!("{sync_type} with {held:?}: wanted {want:?}, got {got:?}"),
+            }
+        }
+        assert!(missing_rights(
+            &config("bidirectional", mappings),
+            &contacts(TableRights::OWNER)
+        )
+        .is_none());
     }
 }

@@ -19,7 +19,7 @@ mod walker;
 mod words;
 
 pub use hub::parse_hub;
-pub use local::{check_local, missing_table};
+pub use local::{check_local, missing_rights, missing_table};
 pub use model::*;
 pub use parse::parse_sync;
 pub use patch::merge_patch;

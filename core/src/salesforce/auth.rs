@@ -8,6 +8,7 @@ use super::error::{CallError, Scrubber};
 use super::http::{Body, Http};
 use super::jwt::JwtSigner;
 use crate::config::{Grant, OAuthSecret, Secret};
+use crate::net::Network;
 use crate::retry::Operation;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +41,8 @@ pub(crate) struct Auth {
     /// `aud` of JWT assertions.
     audience: String,
     signer: Option<JwtSigner>,
+    /// Checks the `instance_url` a token response names before the token goes there.
+    network: Network,
     current: Mutex<Option<Arc<Token>>>,
     /// Held while a token is being fetched; remembers the last attempt's failure.
     refreshing: Mutex<Option<CallError>>,
@@ -54,6 +57,7 @@ impl Auth {
         secret: OAuthSecret,
         instance_url: Option<Url>,
         login_url: Option<Url>,
+        network: Network,
     ) -> Result<Auth, String> {
         let grant = secret.grant();
         let given = secret.access_token.clone();
@@ -92,6 +96,7 @@ impl Auth {
             token_url,
             configured_instance: instance_url,
             signer,
+            network,
             current: Mutex::new(current),
             refreshing: Mutex::new(None),
             attempts: AtomicU64::new(0),
@@ -209,7 +214,13 @@ impl Auth {
             .map(Secret::new)
             .ok_or_else(|| CallError::bad_token(op, "no access_token"))?;
         let instance_url = match response.instance_url {
-            Some(url) => base_url(&url).map_err(|e| CallError::bad_token(op, &e))?,
+            Some(url) => {
+                let url = base_url(&url).map_err(|e| CallError::bad_token(op, &e))?;
+                self.network
+                    .check(&url)
+                    .map_err(|e| CallError::bad_token(op, &format!("its instance_url: {e}")))?;
+                url
+            }
             None => self.configured_instance.clone().ok_or_else(|| {
                 CallError::bad_token(op, "no instance_url, and none is configured")
             })?,
@@ -428,7 +439,13 @@ mod tests {
             ),
         ];
         for (given, instance, login, posted, token_url) in cases {
-            let auth = Auth::new(secret(given), instance.map(url), login.map(url)).unwrap();
+            let auth = Auth::new(
+                secret(given),
+                instance.map(url),
+                login.map(url),
+                Network::default(),
+            )
+            .unwrap();
             assert_eq!(form(&auth), pairs(posted), "{posted:?}");
             assert_eq!(auth.token_url.as_str(), token_url);
         }
@@ -445,6 +462,7 @@ mod tests {
             ]),
             Some(url("https://acme--dev.sandbox.my.salesforce.com")),
             None,
+            Network::default(),
         )
         .unwrap();
         let form = form(&auth);
@@ -466,6 +484,7 @@ mod tests {
             secret(&[("access_token", "00Dabc!tok")]),
             Some(url("http://127.0.0.1:1")),
             None,
+            Network::default(),
         )
         .unwrap();
         let token = lock(&auth.current).clone().unwrap();
@@ -474,21 +493,28 @@ mod tests {
         assert!(Auth::new(
             secret(&[("access_token", "t")]),
             None,
-            Some(url("http://x"))
+            Some(url("http://x")),
+            Network::default()
         )
         .is_err());
     }
 
     #[test]
     fn rejects_unusable_secrets_and_urls_without_echoing_them() {
-        let err = Auth::new(OAuthSecret::default(), Some(url("http://x")), None)
-            .err()
-            .unwrap();
+        let err = Auth::new(
+            OAuthSecret::default(),
+            Some(url("http://x")),
+            None,
+            Network::default(),
+        )
+        .err()
+        .unwrap();
         assert!(err.contains("no OAuth grant"));
         let err = Auth::new(
             secret(&[("client_id", "ck"), ("client_secret", "cs")]),
             None,
             None,
+            Network::default(),
         )
         .err()
         .unwrap();
@@ -501,6 +527,7 @@ mod tests {
             ]),
             Some(url("http://x")),
             None,
+            Network::default(),
         )
         .err()
         .unwrap();

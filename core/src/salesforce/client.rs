@@ -11,6 +11,7 @@ use super::error::{CallError, Scrubber};
 use super::http::{Body, Broken, Http, Reply, Timeouts};
 use super::soql::api_name;
 use crate::config::OAuthSecret;
+use crate::net::Network;
 use crate::retry::{ApiUsage, Operation};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -34,6 +35,9 @@ pub struct ClientConfig {
     /// Sent as `Sforce-Call-Options: client=<name>`; Change Data Capture reports it in
     /// `changeOrigin`, which is how echoes of hubsync's own writes are recognised.
     pub client_name: String,
+    /// Which URLs may carry credentials and how big an answer may be: checked here for
+    /// `instance_url` and `login_url`, and for the `instance_url` of every token response.
+    pub network: Network,
 }
 
 /// A configuration the client cannot work with; the message says what to fix.
@@ -106,14 +110,28 @@ impl SalesforceClient {
     /// until the first call.
     pub fn new(config: ClientConfig) -> Result<SalesforceClient, ClientConfigError> {
         let bad = ClientConfigError;
-        let url = |text: &Option<String>| text.as_deref().map(base_url).transpose().map_err(bad);
-        let instance_url = url(&config.instance_url)?;
-        let login_url = url(&config.login_url)?;
+        let network = config.network;
+        let url = |key: &str, text: &Option<String>| {
+            let Some(text) = text.as_deref() else {
+                return Ok(None);
+            };
+            let url = base_url(text).map_err(bad)?;
+            network
+                .check(&url)
+                .map_err(|e| bad(format!("{key}: {e}")))?;
+            Ok(Some(url))
+        };
+        let instance_url = url("instance_url", &config.instance_url)?;
+        let login_url = url("login_url", &config.login_url)?;
         let version = api_version(&config.api_version).map_err(bad)?;
         let client_name = client_name(&config.client_name).map_err(bad)?;
-        let auth = Auth::new(config.secret, instance_url, login_url).map_err(bad)?;
+        let auth = Auth::new(config.secret, instance_url, login_url, network).map_err(bad)?;
         Ok(SalesforceClient {
-            http: Http::new(config.timeouts, config.parallelism),
+            http: Http::new(
+                config.timeouts,
+                config.parallelism,
+                network.max_response_bytes,
+            ),
             scrub: Scrubber::new(auth.secrets()),
             auth,
             data_root: format!("/services/data/v{version}"),
@@ -273,6 +291,7 @@ pub(crate) mod tests {
             timeouts: Timeouts::default(),
             parallelism: 4,
             client_name: "hubsync".into(),
+            network: Network::default(),
         }
     }
 
@@ -331,6 +350,35 @@ pub(crate) mod tests {
             ..config()
         })
         .contains("instance_url"));
+        let plain = err(ClientConfig {
+            login_url: Some("http://login.salesforce.com".into()),
+            ..config()
+        });
+        assert!(
+            plain.contains("login_url") && plain.contains("https"),
+            "{plain}"
+        );
+        assert!(err(ClientConfig {
+            instance_url: Some("http://acme.my.salesforce.com".into()),
+            ..config()
+        })
+        .contains("instance_url"));
+        for allowed in [
+            ClientConfig {
+                instance_url: Some("http://127.0.0.1:9".into()),
+                ..config()
+            },
+            ClientConfig {
+                instance_url: Some("http://acme.internal".into()),
+                network: Network {
+                    allow_http: true,
+                    ..Network::default()
+                },
+                ..config()
+            },
+        ] {
+            assert!(SalesforceClient::new(allowed).is_ok());
+        }
         let msg = err(ClientConfig {
             secret: OAuthSecret::default(),
             ..config()

@@ -417,8 +417,14 @@ mod tests {
 
     #[test]
     fn classifies_status_only_answers() {
-        let e = CallError::rejected(Operation::Create, 503, b"<html>busy</html>", &scrubber());
+        let e = CallError::rejected(Operation::Update, 503, b"<html>busy</html>", &scrubber());
         assert_eq!(e.class(), Class::Retryable);
+        let e = CallError::rejected(Operation::Create, 503, b"<html>busy</html>", &scrubber());
+        assert_eq!(
+            e.class(),
+            Class::UnknownOutcome,
+            "the create may have been done"
+        );
         assert!(e.errors.is_empty());
         assert!(e.message().contains("body: <html>busy</html>"));
         let e = CallError::rejected(Operation::Read, 403, br#"[{"errorCode":"REQUEST_LIMIT_EXCEEDED","message":"TotalRequests Limit exceeded."}]"#, &scrubber());

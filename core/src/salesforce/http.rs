@@ -55,13 +55,16 @@ pub(crate) struct Broken {
 /// The shared agent plus what every answer reports about the org's API budget.
 pub(crate) struct Http {
     agent: ureq::Agent,
+    /// Largest answer body read; a bigger one is refused unread (see [`crate::net`]).
+    max_body: u64,
     usage: Mutex<Option<ApiUsage>>,
     calls: AtomicU64,
 }
 
 impl Http {
-    /// An agent keeping up to `parallelism` idle connections to the org.
-    pub(crate) fn new(timeouts: Timeouts, parallelism: usize) -> Self {
+    /// An agent keeping up to `parallelism` idle connections to the org, reading answers
+    /// of at most `max_body` bytes.
+    pub(crate) fn new(timeouts: Timeouts, parallelism: usize, max_body: u64) -> Self {
         let pool = parallelism.max(1);
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(timeouts.connect)
@@ -73,6 +76,7 @@ impl Http {
             .build();
         Http {
             agent,
+            max_body,
             usage: Mutex::new(None),
             calls: AtomicU64::new(0),
         }
@@ -93,7 +97,9 @@ impl Http {
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Sends one request and reads the whole answer.
+    /// Sends one request and reads the whole answer, unless it is larger than the cap:
+    /// then it is refused as soon as that is known (from `Content-Length`, or after
+    /// `max_body + 1` bytes), with [`TransportError::TooLarge`].
     pub(crate) fn send(
         &self,
         method: &str,
@@ -123,11 +129,21 @@ impl Http {
         };
         self.note_usage(&response);
         let status = response.status();
+        let declared = response
+            .header("Content-Length")
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|len| len > self.max_body) {
+            return Err(too_large(self.max_body));
+        }
         let mut body = Vec::new();
         response
             .into_reader()
+            .take(self.max_body.saturating_add(1))
             .read_to_end(&mut body)
             .map_err(|e| read_broken(&e))?;
+        if body.len() as u64 > self.max_body {
+            return Err(too_large(self.max_body));
+        }
         Ok(Reply { status, body })
     }
 
@@ -161,6 +177,29 @@ fn broken(transport: &ureq::Transport) -> Broken {
         error,
         request_sent,
         detail: transport_detail(transport),
+    }
+}
+
+/// An answer bigger than the cap: the request was carried out, its answer is not read.
+fn too_large(max_body: u64) -> Broken {
+    Broken {
+        error: TransportError::TooLarge,
+        request_sent: true,
+        detail: format!(
+            "the answer is larger than {} (hubsync.max_response_size) and was not read",
+            size_text(max_body)
+        ),
+    }
+}
+
+/// Bytes as people write them: `64 MB`, `512 kB`, `100 bytes`.
+fn size_text(bytes: u64) -> String {
+    const KB: u64 = 1024;
+    const MB: u64 = 1024 * KB;
+    match bytes {
+        b if b >= MB && b % MB == 0 => format!("{} MB", b / MB),
+        b if b >= KB && b % KB == 0 => format!("{} kB", b / KB),
+        b => format!("{b} bytes"),
     }
 }
 
@@ -222,13 +261,65 @@ mod tests {
     use std::net::TcpListener;
 
     fn http() -> Http {
+        http_capped(crate::net::DEFAULT_MAX_RESPONSE_BYTES)
+    }
+
+    fn http_capped(max_body: u64) -> Http {
         Http::new(
             Timeouts {
                 connect: Duration::from_secs(5),
                 read: Duration::from_secs(5),
             },
             2,
+            max_body,
         )
+    }
+
+    /// A one-shot server answering 200 with `body`, with or without `Content-Length`.
+    fn serve_once(body: Vec<u8>, declare_length: bool) -> Url {
+        use std::io::Write;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut head = [0u8; 4096];
+            let _ = stream.read(&mut head);
+            let length = if declare_length {
+                format!("Content-Length: {}\r\n", body.len())
+            } else {
+                "Connection: close\r\n".to_string()
+            };
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\n{length}\r\n");
+            let _ = stream.write_all(&body);
+        });
+        Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap()
+    }
+
+    #[test]
+    fn answers_up_to_the_cap_are_read() {
+        let url = serve_once(vec![b' '; 1000], false);
+        let reply = http_capped(1000)
+            .send("GET", &url, &[], &Body::Empty)
+            .ok()
+            .unwrap();
+        assert_eq!(reply.body.len(), 1000);
+    }
+
+    #[test]
+    fn answers_over_the_cap_are_refused_unread() {
+        for declare_length in [true, false] {
+            let url = serve_once(vec![b' '; 4096], declare_length);
+            let broken = http_capped(1024)
+                .send("GET", &url, &[], &Body::Empty)
+                .err()
+                .unwrap();
+            assert_eq!(broken.error, TransportError::TooLarge);
+            assert!(broken.request_sent);
+            assert!(broken.detail.contains("1 kB"), "{}", broken.detail);
+            assert!(broken.detail.contains("hubsync.max_response_size"));
+        }
+        assert_eq!(size_text(64 * 1024 * 1024), "64 MB");
+        assert_eq!(size_text(1000), "1000 bytes");
     }
 
     #[test]

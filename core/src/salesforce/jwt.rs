@@ -1,13 +1,14 @@
-//! Signed JWT assertions for Salesforce's OAuth 2.0 JWT bearer grant.
+//! Signed JWT assertions for Salesforce's OAuth 2.0 JWT bearer grant (and, through
+//! [`JwtSigner::sign`], NetSuite's M2M client assertions).
 //!
 //! The grant needs no password and no stored refresh token: a connected app trusts a
 //! certificate, and hubsync proves itself by signing a short-lived assertion with the
-//! matching private key (RS256).
+//! matching private key (RS256; NetSuite wants PS256).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ring::rand::SystemRandom;
-use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use ring::signature::{RsaEncoding, RsaKeyPair, RSA_PKCS1_SHA256};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivateKeyDer;
 use serde_json::json;
@@ -66,6 +67,17 @@ impl JwtSigner {
             "aud": audience,
             "exp": now_secs + LIFETIME_SECS,
         });
+        self.sign(&header, &claims, &RSA_PKCS1_SHA256)
+    }
+
+    /// A compact JWS of `claims` under `header`, signed with `encoding` (which must be
+    /// the one `header.alg` names: `RSA_PKCS1_SHA256` for RS256, `RSA_PSS_SHA256` for PS256).
+    pub(crate) fn sign(
+        &self,
+        header: &serde_json::Value,
+        claims: &serde_json::Value,
+        encoding: &'static dyn RsaEncoding,
+    ) -> Result<String, String> {
         let signing_input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -74,7 +86,7 @@ impl JwtSigner {
         let mut signature = vec![0; self.key.public().modulus_len()];
         self.key
             .sign(
-                &RSA_PKCS1_SHA256,
+                encoding,
                 &SystemRandom::new(),
                 signing_input.as_bytes(),
                 &mut signature,
@@ -84,6 +96,13 @@ impl JwtSigner {
             "{signing_input}.{}",
             URL_SAFE_NO_PAD.encode(signature)
         ))
+    }
+
+    /// The public half as PKCS#1 DER (tests hand it to the emulator).
+    #[cfg(test)]
+    pub(crate) fn public_key_der(&self) -> Vec<u8> {
+        use ring::signature::KeyPair;
+        self.key.public_key().as_ref().to_vec()
     }
 }
 

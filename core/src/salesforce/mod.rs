@@ -6,7 +6,7 @@ pub mod client;
 pub mod describe;
 pub mod error;
 mod http;
-mod jwt;
+pub(crate) mod jwt;
 mod metadata;
 pub mod number;
 pub mod query;

@@ -1,13 +1,13 @@
 //! `/services/data/…`: version check, authentication, faults, the API limit, then
 //! the resource call, with `Sforce-Limit-Info` on every answer.
 
-use super::{empty_response, inject_faults, json_response, ConnKill};
+use super::{empty_response, inject_faults, json_response, lose_answer, ApiRequest};
 use crate::api::{self, meta, ApiResponse, Ctx, Version};
 use crate::app::App;
 use crate::errors::{ApiError, SfError};
-use axum::body::{Body, Bytes};
-use axum::extract::{Extension, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, Response, Uri};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Response};
 use std::sync::Arc;
 
 /// `GET /services/data/` (no authentication, no limit header).
@@ -17,31 +17,15 @@ pub async fn versions(State(app): State<Arc<App>>) -> Response<Body> {
 }
 
 /// Every other data URL.
-pub async fn handle(
-    State(app): State<Arc<App>>,
-    Extension(conn): Extension<ConnKill>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response<Body> {
-    let response = with_limit(
-        &app,
-        answer(&app, &conn, &method, &uri, &headers, &body).await,
-    );
+pub async fn handle(State(app): State<Arc<App>>, request: ApiRequest) -> Response<Body> {
+    let response = with_limit(&app, answer(&app, &request).await);
     app.counters.status(response.status().as_u16());
     response
 }
 
-async fn answer(
-    app: &App,
-    conn: &ConnKill,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Response<Body> {
-    let path = uri
+async fn answer(app: &App, request: &ApiRequest) -> Response<Body> {
+    let path = request
+        .uri
         .path()
         .strip_prefix("/services/data/")
         .unwrap_or_default();
@@ -52,21 +36,22 @@ async fn answer(
     };
     let route = match api::route(
         app,
-        method.as_str(),
+        request.method.as_str(),
         version,
         rest,
-        uri.query().unwrap_or_default(),
+        request.uri.query().unwrap_or_default(),
     ) {
         Ok(route) => route,
         Err(e) => return json_response(e.status, e.body()),
     };
-    if let Err(e) = authenticate(app, headers) {
+    if let Err(e) = authenticate(app, &request.headers) {
         return json_response(e.status, e.body());
     }
     let class = route.class();
-    if let Err(failure) = inject_faults(app, class, conn).await {
-        return failure;
-    }
+    let after = match inject_faults(app, class, &request.conn).await {
+        Ok(after) => after,
+        Err(failure) => return failure,
+    };
     if !app.usage.try_consume() {
         let e = ApiError::new(
             403,
@@ -76,7 +61,7 @@ async fn answer(
     }
     app.counters.api_call(class);
     let parsed = if route.takes_body() {
-        match api::parse_body(body) {
+        match api::parse_body(&request.body) {
             Ok(json) => json,
             Err(e) => return json_response(e.status, e.body()),
         }
@@ -87,12 +72,13 @@ async fn answer(
         app,
         version,
         class,
-        origin: change_origin(headers, version).into(),
-        batch_size: batch_size(headers),
+        origin: change_origin(&request.headers, version).into(),
+        batch_size: batch_size(&request.headers),
         now_ms: app.clock.now_ms(),
         all_or_none: false,
     };
-    to_http(api::execute(&ctx, route, parsed))
+    let answer = to_http(api::execute(&ctx, route, parsed));
+    lose_answer(after, answer, &request.conn).await
 }
 
 /// Checks `Authorization: Bearer <token>` (or `OAuth <token>`).

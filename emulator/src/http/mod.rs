@@ -5,9 +5,13 @@
 mod data;
 pub mod oauth;
 
-use crate::app::App;
-use axum::body::Body;
-use axum::http::{header, HeaderValue, Response, StatusCode};
+use crate::app::{App, Counters};
+use crate::errors::{ApiError, SfError};
+use crate::faults::{After, FaultKind, Faults};
+use axum::body::{Body, Bytes};
+use axum::extract::{Extension, FromRequest, FromRequestParts, Request};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
+use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
 use axum::Router;
 use hyper_util::rt::TokioIo;
@@ -29,9 +33,45 @@ impl ConnKill {
     }
 }
 
-/// Accepts connections until `shutdown` fires.
-pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: oneshot::Receiver<()>) {
-    let router = routes(app);
+/// What every system's API handler reads of a request: the connection (so a fault can
+/// drop it), method, URI, headers and the whole body.
+pub struct ApiRequest {
+    /// Drops the connection the request came on.
+    pub conn: ConnKill,
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for ApiRequest {
+    type Rejection = Response<Body>;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let Extension(conn) = Extension::<ConnKill>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let (method, uri, headers) = (
+            parts.method.clone(),
+            parts.uri.clone(),
+            parts.headers.clone(),
+        );
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(ApiRequest {
+            conn,
+            method,
+            uri,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Accepts connections for `router` until `shutdown` fires.
+pub async fn serve(listener: TcpListener, router: Router, mut shutdown: oneshot::Receiver<()>) {
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
@@ -44,7 +84,8 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: oneshot::
     }
 }
 
-fn routes(app: Arc<App>) -> Router {
+/// The Salesforce emulator's routes.
+pub fn routes(app: Arc<App>) -> Router {
     Router::new()
         .route("/services/oauth2/token", post(oauth::token))
         .route("/services/data", get(data::versions))
@@ -88,16 +129,45 @@ async fn serve_connection(stream: TcpStream, router: Router) {
     }
 }
 
-/// Applies the request-level faults configured for `class`: waits out injected latency,
-/// drops the connection (never returning), or yields the failure response to send.
+/// Applies the request-level faults configured for `class` (Salesforce's error bodies);
+/// what the answer then meets goes to [`lose_answer`] once the request was processed.
 pub async fn inject_faults(
     app: &App,
     class: &'static str,
     conn: &ConnKill,
-) -> Result<(), Response<Body>> {
-    let plan = app
-        .faults
-        .on_request(class, |kind| app.counters.fault(kind));
+) -> Result<Option<After>, Response<Body>> {
+    apply_faults(&app.faults, &app.counters, class, conn, |kind| {
+        let error = match kind {
+            FaultKind::Unavailable => ApiError::new(
+                503,
+                SfError::new("SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry"),
+            ),
+            _ => ApiError::new(
+                500,
+                SfError::new(
+                    "UNKNOWN_EXCEPTION",
+                    "An unexpected error occurred. Please include this ErrorId if you contact support: 1958320377-43051 (-1364373624)",
+                ),
+            ),
+        };
+        json_response(error.status, error.body())
+    })
+    .await
+}
+
+/// Applies the request-level faults configured for `class` of any system: waits out
+/// injected latency, drops the connection (never returning), or yields the failure
+/// response `render` makes for the fault's kind (with `Retry-After` on a 429 storm).
+/// Otherwise the request goes ahead, and what its answer then meets is returned (an
+/// `*_after` fault, for [`lose_answer`]).
+pub async fn apply_faults(
+    faults: &Faults,
+    counters: &Counters,
+    class: &'static str,
+    conn: &ConnKill,
+    render: impl FnOnce(FaultKind) -> Response<Body>,
+) -> Result<Option<After>, Response<Body>> {
+    let plan = faults.on_request(class, |kind| counters.fault(kind));
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
     }
@@ -106,20 +176,96 @@ pub async fn inject_faults(
         std::future::pending::<()>().await;
     }
     match plan.fail {
-        Some(error) => Err(json_response(error.status, error.body())),
-        None => Ok(()),
+        Some(kind) => {
+            let mut response = render(kind);
+            if kind == FaultKind::RateLimited {
+                let retry = HeaderValue::from(plan.retry_after_secs);
+                response.headers_mut().insert(header::RETRY_AFTER, retry);
+            }
+            Err(response)
+        }
+        None => Ok(plan.after),
     }
+}
+
+/// The answer to a request that was processed (its writes committed), as an `*_after`
+/// fault spoils it: the connection reset at once or after a stall (never returning), a
+/// server error in place of the answer, or the answer padded beyond a client's cap.
+pub async fn lose_answer(
+    after: Option<After>,
+    answer: Response<Body>,
+    conn: &ConnKill,
+) -> Response<Body> {
+    match after {
+        None => answer,
+        Some(After::Drop) => kill(conn).await,
+        Some(After::Stall(hold)) => {
+            tokio::time::sleep(hold).await;
+            kill(conn).await
+        }
+        Some(After::Fail(500)) => {
+            let error = crate::errors::ApiError::new(
+                500,
+                crate::errors::SfError::new(
+                    "UNKNOWN_EXCEPTION",
+                    "An unexpected error occurred. Please include this ErrorId if you contact support: 1958320377-43051 (-1364373624)",
+                ),
+            );
+            json_response(error.status, error.body())
+        }
+        Some(After::Fail(status)) => gateway_page(status),
+        Some(After::Pad(bytes)) => pad(answer, bytes).await,
+    }
+}
+
+async fn kill(conn: &ConnKill) -> Response<Body> {
+    conn.kill();
+    std::future::pending::<Response<Body>>().await
+}
+
+/// What a load balancer in front of the org answers when the server behind it broke.
+fn gateway_page(status: u16) -> Response<Body> {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let title = format!(
+        "{} {}",
+        code.as_u16(),
+        code.canonical_reason().unwrap_or("Error")
+    );
+    let mut response = Response::new(Body::from(format!(
+        "<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+    )));
+    *response.status_mut() = code;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    response
+}
+
+/// `answer` with `bytes` spaces after its body: the same JSON, much bigger.
+async fn pad(answer: Response<Body>, bytes: u64) -> Response<Body> {
+    let (mut parts, body) = answer.into_parts();
+    let mut data = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    data.resize(data.len() + bytes as usize, b' ');
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(data))
 }
 
 /// A JSON response with Salesforce's content type.
 pub fn json_response(status: u16, body: String) -> Response<Body> {
+    typed_response(status, "application/json;charset=UTF-8", body)
+}
+
+/// A response with a body of the given content type.
+pub fn typed_response(status: u16, content_type: &'static str, body: String) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json;charset=UTF-8"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 

@@ -57,7 +57,7 @@ impl TokenStore {
 }
 
 /// Unguessable text from the process's random hash keys.
-fn random_text(len: usize) -> String {
+pub(crate) fn random_text(len: usize) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._";
     let mut out = String::with_capacity(len);
     while out.len() < len {
@@ -97,7 +97,7 @@ pub async fn token(
 ) -> Response<Body> {
     let response = match super::inject_faults(&app, "token", &conn).await {
         Err(failure) => failure,
-        Ok(()) => grant(&app, &headers, &body),
+        Ok(after) => super::lose_answer(after, grant(&app, &headers, &body), &conn).await,
     };
     app.counters.status(response.status().as_u16());
     response

@@ -53,11 +53,14 @@ pub struct Change {
     pub transaction: u64,
 }
 
-/// Counts of committed record writes.
+/// Counts of committed record writes, for the admin API's counters (every system).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteStats {
+    /// Records created.
     pub created: u64,
+    /// Records updated.
     pub updated: u64,
+    /// Records deleted (soft deletes and purges count).
     pub deleted: u64,
 }
 

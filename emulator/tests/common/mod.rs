@@ -103,22 +103,27 @@ pub fn try_send(
     agent.run(request)
 }
 
-/// Posts a form to the token endpoint.
+/// Posts a form to the Salesforce token endpoint.
 pub fn token_request(
     agent: &Agent,
     base: &str,
     form: &[(&str, &str)],
     headers: &[(&str, &str)],
 ) -> Resp {
-    let body: String = form_urlencoded_body(form);
+    let url = format!("{base}/services/oauth2/token");
+    post_form(agent, &url, &form_urlencoded_body(form), headers)
+}
+
+/// Posts an already encoded form body to `url`.
+pub fn post_form(agent: &Agent, url: &str, body: &str, headers: &[(&str, &str)]) -> Resp {
     let mut request = ureq::http::Request::builder()
         .method("POST")
-        .uri(format!("{base}/services/oauth2/token"))
+        .uri(url)
         .header("Content-Type", "application/x-www-form-urlencoded");
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
-    read(agent.run(request.body(body).expect("request")))
+    read(agent.run(request.body(body.to_string()).expect("request")))
 }
 
 fn form_urlencoded_body(form: &[(&str, &str)]) -> String {
@@ -187,51 +192,6 @@ impl Org {
         format!("{}/services/data/v{}{}", self.base(), self.version, path)
     }
 
-    fn auth(&self) -> String {
-        format!("Bearer {}", self.token)
-    }
-
-    pub fn call(&self, method: &str, path: &str, body: Option<Json>) -> Resp {
-        let text = body.map(|b| b.to_string());
-        send(
-            &self.agent,
-            method,
-            &self.url(path),
-            &[("Authorization", &self.auth())],
-            text.as_deref(),
-        )
-    }
-
-    pub fn call_with(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<Json>,
-    ) -> Resp {
-        let auth = self.auth();
-        let mut all = vec![("Authorization", auth.as_str())];
-        all.extend_from_slice(headers);
-        let text = body.map(|b| b.to_string());
-        send(&self.agent, method, &self.url(path), &all, text.as_deref())
-    }
-
-    pub fn get(&self, path: &str) -> Resp {
-        self.call("GET", path, None)
-    }
-
-    pub fn post(&self, path: &str, body: Json) -> Resp {
-        self.call("POST", path, Some(body))
-    }
-
-    pub fn patch(&self, path: &str, body: Json) -> Resp {
-        self.call("PATCH", path, Some(body))
-    }
-
-    pub fn delete(&self, path: &str) -> Resp {
-        self.call("DELETE", path, None)
-    }
-
     /// `GET /query?q=`.
     pub fn query(&self, soql: &str) -> Resp {
         self.get(&format!("/query?q={}", encode(soql)))
@@ -246,14 +206,7 @@ impl Org {
 
     /// An admin call.
     pub fn admin(&self, method: &str, path: &str, body: Option<Json>) -> Resp {
-        let text = body.map(|b| b.to_string());
-        send(
-            &self.agent,
-            method,
-            &format!("{}/__emulator/{path}", self.base()),
-            &[],
-            text.as_deref(),
-        )
+        admin_call(&self.agent, self.base(), method, path, body)
     }
 
     /// Creates a record and returns its id.
@@ -291,6 +244,27 @@ impl Org {
     }
 }
 
+/// Starts the `hubsync-emulator` binary with `args`: the child and the URL its first
+/// stdout line names.
+pub fn spawn_binary(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hubsync-emulator"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("first line names the URL")
+        .to_string();
+    (child, url)
+}
+
 /// Waits until `check` holds, failing after a generous deadline.
 pub fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -298,4 +272,90 @@ pub fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::yield_now();
     }
+}
+
+/// An authenticated API client: say where the API is and how to sign in, and the
+/// verbs come free.
+pub trait Client {
+    /// The HTTP agent.
+    fn http(&self) -> &Agent;
+
+    /// The full URL of an API path.
+    fn api_url(&self, path: &str) -> String;
+
+    /// The `Authorization` header value of a `method` request to `url` (per request for
+    /// systems that sign each one).
+    fn authorization(&self, method: &str, url: &str) -> String;
+
+    /// Sends `method` to the API path `path` with the client's credentials.
+    fn call(&self, method: &str, path: &str, body: Option<Json>) -> Resp {
+        self.call_with(method, path, &[], body)
+    }
+
+    /// Like [`Client::call`], with extra request headers.
+    fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Json>,
+    ) -> Resp {
+        let url = self.api_url(path);
+        let auth = self.authorization(method, &url);
+        let mut all = vec![("Authorization", auth.as_str())];
+        all.extend_from_slice(headers);
+        let text = body.map(|b| b.to_string());
+        send(self.http(), method, &url, &all, text.as_deref())
+    }
+
+    /// GET.
+    fn get(&self, path: &str) -> Resp {
+        self.call("GET", path, None)
+    }
+
+    /// POST a JSON body.
+    fn post(&self, path: &str, body: Json) -> Resp {
+        self.call("POST", path, Some(body))
+    }
+
+    /// PUT a JSON body.
+    fn put(&self, path: &str, body: Json) -> Resp {
+        self.call("PUT", path, Some(body))
+    }
+
+    /// PATCH a JSON body.
+    fn patch(&self, path: &str, body: Json) -> Resp {
+        self.call("PATCH", path, Some(body))
+    }
+
+    /// DELETE.
+    fn delete(&self, path: &str) -> Resp {
+        self.call("DELETE", path, None)
+    }
+}
+
+impl Client for Org {
+    fn http(&self) -> &Agent {
+        &self.agent
+    }
+
+    fn api_url(&self, path: &str) -> String {
+        self.url(path)
+    }
+
+    fn authorization(&self, _method: &str, _url: &str) -> String {
+        format!("Bearer {}", self.token)
+    }
+}
+
+/// A call to the admin API (`/__emulator/…`) of the emulator at `base`.
+pub fn admin_call(agent: &Agent, base: &str, method: &str, path: &str, body: Option<Json>) -> Resp {
+    let text = body.map(|b| b.to_string());
+    send(
+        agent,
+        method,
+        &format!("{base}/__emulator/{path}"),
+        &[],
+        text.as_deref(),
+    )
 }

@@ -1,0 +1,157 @@
+//! Postgres as the hub: two syncs of one table relay changes to each other. Two Salesforce
+//! orgs (two emulators) on the brief's `accounts` table: a change in either org reaches the
+//! table and the other org exactly once, and never comes back to where it started.
+
+use hubsync_core::config::merge_patch;
+use hubsync_e2e::{
+    accounts_sync_with, fast_polling, fixtures, scalar, wait_for_value, Remote, CLIENT_ID,
+    CLIENT_SECRET,
+};
+use postgres::Client;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Names (and industries) of an org's accounts, sorted.
+fn accounts(remote: &Remote) -> Vec<(String, Option<String>)> {
+    let mut all: Vec<(String, Option<String>)> = remote
+        .query("SELECT Name, Industry FROM Account", false)
+        .iter()
+        .map(|r| {
+            (
+                r["Name"].as_str().unwrap_or_default().to_string(),
+                r["Industry"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+fn wait_for_accounts(remote: &Remote, org: &str, want: &[(&str, Option<&str>)]) {
+    let want: Vec<(String, Option<String>)> = want
+        .iter()
+        .map(|(n, i)| (n.to_string(), i.map(str::to_string)))
+        .collect();
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
+        seen = accounts(remote);
+        if seen == want {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("org {org} holds {seen:?}, not {want:?}");
+}
+
+/// Waits until neither sync has anything left to push and both have pulled once more.
+fn quiet(db: &mut Client, syncs: &[&str]) {
+    for _ in 0..2 {
+        for sync in syncs {
+            let idle: bool = db
+                .query_one("SELECT hubsync.wait_for_idle($1, '120 seconds')", &[sync])
+                .unwrap()
+                .get(0);
+            assert!(idle, "{sync} did not drain");
+            let pulled: bool = db
+                .query_one("SELECT hubsync.wait_for_pull($1, '120 seconds')", &[sync])
+                .unwrap()
+                .get(0);
+            assert!(pulled, "{sync} did not pull");
+        }
+    }
+}
+
+#[test]
+fn two_orgs_on_one_table_relay_to_each_other_exactly_once() {
+    let (org_a, org_b) = (Remote::start(), Remote::start());
+    let hub = accounts_sync_with(org_a, "two_orgs", &[], fast_polling());
+    let mut db = hub.db();
+    db.batch_execute("ALTER TABLE accounts ADD COLUMN sf_id_b varchar(18) UNIQUE")
+        .unwrap();
+    let second: Value = merge_patch(
+        &merge_patch(&fixtures::json("bases/accounts_full.json"), &fast_polling()),
+        &json!({
+            "connection_name": "Org_B",
+            "source": {"credentials": {"instance_url": org_b.url()}},
+            "field_mappings": [{"source": "Id", "target": "sf_id_b"},
+                               {"source": "Name", "target": "account_name"},
+                               {"source": "Industry", "target": "industry_type"}]
+        }),
+    );
+    let sync_b: String = db
+        .query_one("SELECT hubsync.create_sync($1)", &[&second])
+        .expect("a second sync of the same table")
+        .get(0);
+    let secret = json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET});
+    db.execute(
+        "SELECT hubsync.set_credentials($1, $2)",
+        &[&sync_b, &secret],
+    )
+    .unwrap();
+    let syncs = [hub.name.as_str(), sync_b.as_str()];
+
+    // Org A → the table → org B.
+    hub.remote.write(
+        "POST",
+        "Account",
+        None,
+        json!({"Name": "From A", "Industry": "Energy"}),
+    );
+    wait_for_accounts(&org_b, "B", &[("From A", Some("Energy"))]);
+    // Org B → the table → org A.
+    org_b.write(
+        "POST",
+        "Account",
+        None,
+        json!({"Name": "From B", "Industry": "Retail"}),
+    );
+    wait_for_accounts(
+        &hub.remote,
+        "A",
+        &[("From A", Some("Energy")), ("From B", Some("Retail"))],
+    );
+    // A change in B reaches A; a local change reaches both.
+    let b_id: String = scalar(
+        &mut db,
+        "SELECT sf_id_b FROM accounts WHERE account_name = 'From A'",
+    );
+    org_b.write(
+        "PATCH",
+        "Account",
+        Some(&b_id),
+        json!({"Industry": "Solar"}),
+    );
+    db.batch_execute(
+        "INSERT INTO accounts (account_name, industry_type) VALUES ('From the hub', 'Hub')",
+    )
+    .unwrap();
+    let everywhere = [
+        ("From A", Some("Solar")),
+        ("From B", Some("Retail")),
+        ("From the hub", Some("Hub")),
+    ];
+    wait_for_accounts(&hub.remote, "A", &everywhere);
+    wait_for_accounts(&org_b, "B", &everywhere);
+
+    // Quiet: nothing echoed, nothing duplicated, every row linked to one record in each org.
+    quiet(&mut db, &syncs);
+    assert_eq!(accounts(&hub.remote), accounts(&org_b));
+    assert_eq!(accounts(&hub.remote).len(), 3);
+    let linked = "SELECT count(*) FROM accounts WHERE sf_id IS NOT NULL AND sf_id_b IS NOT NULL";
+    wait_for_value(
+        PATIENCE,
+        "every row linked twice",
+        &mut db,
+        linked,
+        |n: &i64| *n == 3,
+    );
+    let rows: i64 = scalar(&mut db, "SELECT count(*) FROM accounts");
+    assert_eq!(rows, 3);
+    let pending: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.outbox");
+    assert_eq!(pending, 0);
+    let conflicts: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.conflicts");
+    assert_eq!(conflicts, 0, "a relay must not look like a conflict");
+}
