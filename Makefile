@@ -12,9 +12,11 @@ export PATH  := $(HOME)/.cargo/bin:$(PATH)
 setup:
 	scripts/setup.sh
 
-# Builds the extension and installs it into the server's directories, plus the emulator binary.
+# Builds the extension and installs it into the server's directories (with the install scripts
+# of earlier versions, for upgrades), plus the emulator binary.
 install: setup
 	cargo pgrx install $(SUDO_FLAG) --pg-config $(PG_CONFIG)
+	scripts/install-sql.sh $(PG_CONFIG)
 	cargo build -p hubsync-emulator
 
 demo: install

@@ -177,3 +177,21 @@ CREATE TABLE hubsync.log (
     at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX log_at_idx ON hubsync.log (at);
+
+-- pg_dump leaves an extension's tables out of a dump unless they are marked as its
+-- configuration, while the triggers on synced tables are dumped: mark every catalog table and
+-- sequence, so that a restored database gets its syncs whole, with the same ids
+-- (docs/backups-and-upgrades.md). Keep this statement after the last CREATE TABLE.
+-- (One call per statement: each one updates the extension's catalog row.)
+DO $$
+DECLARE
+    marked pg_catalog.regclass;
+BEGIN
+    FOR marked IN SELECT c.oid FROM pg_catalog.pg_class c
+                  WHERE c.relnamespace = 'hubsync'::pg_catalog.regnamespace
+                    AND c.relkind IN ('r', 'S')
+    LOOP
+        PERFORM pg_catalog.pg_extension_config_dump(marked, '');
+    END LOOP;
+END
+$$;

@@ -17,6 +17,10 @@ pub enum WorkerState {
     Starting,
     WaitingForDatabase,
     WaitingForExtension,
+    /// The database has another version of the extension than this library: the worker
+    /// waits for `ALTER EXTENSION hubsync UPDATE` rather than run on a schema it was not
+    /// built for.
+    WaitingForUpdate,
     Running,
     Error,
 }
@@ -29,6 +33,7 @@ impl WorkerState {
             WorkerState::Starting => "starting",
             WorkerState::WaitingForDatabase => "waiting for database",
             WorkerState::WaitingForExtension => "waiting for extension",
+            WorkerState::WaitingForUpdate => "waiting for ALTER EXTENSION hubsync UPDATE",
             WorkerState::Running => "running",
             WorkerState::Error => "error",
         }

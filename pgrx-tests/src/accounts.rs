@@ -56,7 +56,18 @@ pub fn fixture_sync(
     base: Value,
     patch: Value,
 ) -> AccountsSync {
-    let cluster = Cluster::start(name, extra);
+    fixture_sync_on(Cluster::start(name, extra), remote, table_sql, base, patch)
+}
+
+/// Like [`fixture_sync`], on a cluster whose `customer_data` database the test prepared
+/// itself (say, with an older version of the extension).
+pub fn fixture_sync_on(
+    cluster: Cluster,
+    remote: Remote,
+    table_sql: &str,
+    base: Value,
+    patch: Value,
+) -> AccountsSync {
     let mut db = cluster.client();
     db.batch_execute(table_sql).expect("create the table");
     let pointed = json!({"source": {"credentials": {"instance_url": remote.url()}}});
@@ -92,6 +103,8 @@ impl AccountsSync {
             "SELECT coalesce(string_agg(kind || ' ' || coalesce(error_code, '') || ': ' || n, ', '), 'no review') FROM \
              (SELECT kind, error_code, count(*) n FROM hubsync.review GROUP BY 1, 2) x",
             "SELECT count(*)::text || ' local rows, ' || count(sf_id) || ' linked' FROM accounts",
+            "SELECT coalesce(string_agg(row_to_json(c)::text, E'\n'), 'no conflicts') FROM hubsync.conflicts c",
+            "SELECT coalesce(string_agg(row_to_json(a)::text, E'\n'), 'no rows') FROM accounts a",
         ];
         let mut out = String::new();
         for q in queries {

@@ -25,6 +25,22 @@ impl Cluster {
     /// initdb + start a cluster with hubsync preloaded and `extra` settings, then create
     /// the `customer_data` database with the extension.
     pub fn start(name: &str, extra: &[(&str, &str)]) -> Cluster {
+        let cluster = Cluster::init(name, extra);
+        let mut admin = cluster.connect("postgres");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {DATABASE}"))
+            .expect("create database");
+        cluster
+            .client()
+            .batch_execute("CREATE EXTENSION hubsync")
+            .expect("create extension");
+        cluster
+    }
+
+    /// initdb + start a cluster with hubsync preloaded and `extra` settings, its worker
+    /// serving `customer_data`, which does not exist yet: for tests that create that
+    /// database themselves (an older extension version, a restore).
+    pub fn init(name: &str, extra: &[(&str, &str)]) -> Cluster {
         let dir = std::env::temp_dir().join(format!("hubsync-e2e-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("create cluster directory");
@@ -64,14 +80,6 @@ impl Cluster {
         let text: String = conf.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
         cluster.append_conf(&text);
         cluster.pg_ctl(&["start", "-w", "-t", "60"]);
-        let mut admin = cluster.connect("postgres");
-        admin
-            .batch_execute(&format!("CREATE DATABASE {DATABASE}"))
-            .expect("create database");
-        cluster
-            .client()
-            .batch_execute("CREATE EXTENSION hubsync")
-            .expect("create extension");
         cluster
     }
 
@@ -102,6 +110,22 @@ impl Cluster {
             .user(user)
             .dbname(database);
         config
+    }
+
+    /// A client program of the server's installation (`pg_dump`, `pg_restore`, `psql`, ...)
+    /// with the connection options for this cluster as the superuser `postgres` already
+    /// given, so tests run the real tools against it.
+    pub fn client_program(&self, program: &str) -> Command {
+        let mut command = Command::new(self.bindir.join(program));
+        command.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+        ]);
+        command
     }
 
     /// Appends settings to postgresql.conf (takes effect on reload or restart).

@@ -8,9 +8,11 @@ pub mod delivery;
 #[path = "../../core/tests/common/fixtures.rs"]
 pub mod fixtures;
 mod remote;
+pub mod schema;
 
 pub use accounts::{
-    accounts_sync, accounts_sync_with, fast_polling, fixture_sync, AccountsSync, SYNC,
+    accounts_sync, accounts_sync_with, fast_polling, fixture_sync, fixture_sync_on, AccountsSync,
+    SYNC,
 };
 pub use cluster::{Cluster, DATABASE};
 pub use remote::{Remote, CLIENT_ID, CLIENT_SECRET};
@@ -40,6 +42,15 @@ pub fn scalar<T: FromSqlOwned>(db: &mut Client, sql: &str) -> T {
     db.query_one(sql, &[])
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .get(0)
+}
+
+/// The first column of every row `sql` returns: lists of names, ids, definitions.
+pub fn first_column<T: FromSqlOwned>(db: &mut Client, sql: &str) -> Vec<T> {
+    db.query(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
 }
 
 /// Polls the one-value query `sql` until `accept` holds for its value, failing with `what`

@@ -4,7 +4,7 @@
 //! credentials table, and syncs can be altered, paused, resumed and dropped.
 
 use hubsync_e2e::api::{self, full_text, refused};
-use hubsync_e2e::{fixtures, wait_until, Cluster, DATABASE};
+use hubsync_e2e::{first_column, fixtures, wait_until, Cluster, DATABASE};
 use postgres::error::DbError;
 use postgres::{Client, NoTls};
 use serde_json::{json, Value};
@@ -563,16 +563,11 @@ fn closed_port() -> u16 {
 
 /// Every row of every view and readable table of schema hubsync, as text.
 fn everything_shown(db: &mut Client) -> Vec<(String, String)> {
-    let relations: Vec<String> = db
-        .query(
-            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = 'hubsync' AND c.relkind IN ('r', 'v') AND c.relname <> 'credentials'",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let relations: Vec<String> = first_column(
+        db,
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'hubsync' AND c.relkind IN ('r', 'v') AND c.relname <> 'credentials'",
+    );
     assert!(
         relations.iter().any(|r| r == "review_queue"),
         "{relations:?}"

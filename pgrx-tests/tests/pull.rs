@@ -495,3 +495,52 @@ fn a_table_with_rows_is_joined_both_ways_and_refused_values_park_only_their_reco
     assert_eq!(kind, "apply_error");
     assert!(message.contains("revenue_cap"), "{message}");
 }
+
+#[test]
+fn pending_changes_survive_a_pull_that_re_reads_their_records() {
+    // Incremental pulls re-read the watermark's second, which holds the records just pushed.
+    // A worker that starts with changes pending (after a restart or a restore) pulls before
+    // it pushes: the pull must neither undo a pending update nor bring back a deleted row.
+    let sync = polling_sync("pull-pending", json!({}));
+    let mut db = sync.db();
+    db.batch_execute(
+        "INSERT INTO accounts (account_name, industry_type) VALUES ('Acme', 'Energy'), ('Globex', 'Tech')",
+    )
+    .unwrap();
+    sync.wait_idle(&mut db);
+    pulled_again(&mut db);
+    db.execute("SELECT hubsync.pause_sync($1)", &[&SYNC])
+        .unwrap();
+    db.batch_execute(
+        "UPDATE accounts SET industry_type = 'Media' WHERE account_name = 'Acme'; \
+         DELETE FROM accounts WHERE account_name = 'Globex';",
+    )
+    .unwrap();
+    let old = kill_worker(&mut db);
+    let running = "SELECT coalesce((SELECT pid FROM hubsync.worker WHERE state = 'running'), 0)";
+    wait_for_value(PATIENCE, "a new worker", &mut db, running, |pid: &i32| {
+        *pid != 0 && *pid != old
+    });
+    db.execute("SELECT hubsync.resume_sync($1)", &[&SYNC])
+        .unwrap();
+    sync.wait_idle(&mut db);
+    pulled_again(&mut db);
+    let names: Vec<(String, Option<String>)> = db
+        .query("SELECT account_name, industry_type FROM accounts", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        names,
+        [("Acme".to_string(), Some("Media".to_string()))],
+        "{}",
+        sync.diagnostics()
+    );
+    let remote = sync.remote.query(
+        "SELECT Name, Industry, IsDeleted FROM Account ORDER BY Name",
+        true,
+    );
+    assert_eq!(remote[0]["Industry"], "Media", "{remote:?}");
+    assert_eq!(remote[1]["IsDeleted"], true, "{remote:?}");
+}

@@ -24,7 +24,7 @@ use pgrx::prelude::*;
 use pgrx::spi::{quote_identifier, SpiResult};
 use pgrx::JsonB;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What a reviewer reads about a record the `manual` policy held.
 pub const MANUAL_CONFLICT: &str =
@@ -92,8 +92,11 @@ pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: QueryPage) -> 
         ..Plan::default()
     };
     let locals = knowledge(rt.id, &target, &incoming, &deleted)?;
+    let deleting = deletes_pending(rt.id, &incoming)?;
     for record in incoming {
         match locals.get(&record.remote_id) {
+            // Deleted here, and the delete is still to be pushed: not a new record.
+            None if deleting.contains(&record.remote_id) => {}
             None => plan.inserts.push(record),
             Some(local) => decide(&rt.config, mapper, &mut plan, local, record),
         }
@@ -278,6 +281,27 @@ fn knowledge(
     Ok(locals)
 }
 
+/// The remote ids among `incoming` whose local rows were deleted by changes still waiting
+/// in the outbox.
+fn deletes_pending(sync_id: i32, incoming: &[Incoming]) -> SpiResult<HashSet<String>> {
+    let ids: Vec<String> = incoming.iter().map(|r| r.remote_id.clone()).collect();
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Spi::connect(|client| {
+        client
+            .select(
+                "SELECT s.remote_id FROM hubsync.outbox o \
+                 JOIN hubsync.record_state s ON s.sync_id = o.sync_id AND s.pk = o.pk \
+                 WHERE o.sync_id = $1 AND o.op = 'D' AND s.remote_id = ANY($2)",
+                None,
+                &[sync_id.into(), ids.into()],
+            )?
+            .map(|row| row.get::<String>(1).map(Option::unwrap_or_default))
+            .collect()
+    })
+}
+
 fn object(value: Option<Value>) -> Values {
     match value {
         Some(Value::Object(map)) => map.into_iter().collect(),
@@ -363,15 +387,25 @@ fn decide(config: &SyncConfig, mapper: &Mapper, plan: &mut Plan, local: &Local, 
     ) {
         return;
     }
+    // A local value that wins is not agreed yet: its pending push carries it to Salesforce,
+    // merging against the base. Stored as agreed now, it would make that push read
+    // Salesforce's older value as a change made there, and write it over the local one.
+    let mut agreed = verdict.base;
+    for field in verdict.to_remote.keys() {
+        match local.base.get(field) {
+            Some(value) => agreed.insert(field.clone(), value.clone()),
+            None => agreed.remove(field),
+        };
+    }
     let changed =
-        !verdict.to_local.is_empty() || !verdict.conflicts.is_empty() || verdict.base != local.base;
+        !verdict.to_local.is_empty() || !verdict.conflicts.is_empty() || agreed != local.base;
     if !verdict.to_local.is_empty() {
         plan.applied += 1;
         plan.updates.push((local.pk.clone(), verdict.to_local));
     }
     if changed {
         plan.bases
-            .push((local.pk.clone(), record.remote_id, verdict.base));
+            .push((local.pk.clone(), record.remote_id, agreed));
     }
 }
 

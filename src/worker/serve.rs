@@ -54,8 +54,8 @@ pub fn sweep_interval() -> Duration {
     Duration::from_millis(guc::SWEEP_INTERVAL_MS.get().max(10) as u64)
 }
 
-/// How often a running worker re-checks that the extension is still installed (a commit
-/// that wakes it must not cost a catalog query).
+/// How often a running worker re-checks that the extension is still installed, at the
+/// library's version (a commit that wakes it must not cost a catalog query).
 const EXTENSION_CHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// The worker's state between wake-ups.
@@ -73,16 +73,19 @@ impl Serving {
             .extension_seen
             .is_none_or(|t| t.elapsed() >= EXTENSION_CHECK_EVERY)
         {
-            match xact::run(extension_installed) {
-                Ok(true) => self.extension_seen = Some(Instant::now()),
-                Ok(false) => {
-                    // Dropping the engine stops its HTTP threads; it restarts with the extension.
-                    self.engine = None;
-                    self.extension_seen = None;
-                    return shared::heartbeat(WorkerState::WaitingForExtension);
-                }
+            let waiting = match xact::run(installed_version) {
+                Ok(Some(v)) if v == env!("CARGO_PKG_VERSION") => None,
+                Ok(Some(_)) => Some(WorkerState::WaitingForUpdate),
+                Ok(None) => Some(WorkerState::WaitingForExtension),
                 Err(e) => return survive(&e),
+            };
+            if let Some(state) = waiting {
+                // Dropping the engine stops its HTTP threads; it restarts with the extension.
+                self.engine = None;
+                self.extension_seen = None;
+                return shared::heartbeat(state);
             }
+            self.extension_seen = Some(Instant::now());
         }
         if self.engine.is_none() {
             match Engine::start() {
@@ -107,11 +110,11 @@ fn survive(error: &xact::XactError) {
     shared::record_error(&error.to_string());
 }
 
-fn extension_installed() -> bool {
-    Spi::get_one::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'hubsync')",
+/// The version of the extension installed in this database, if it is installed.
+fn installed_version() -> Option<String> {
+    Spi::get_one::<String>(
+        "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'hubsync'",
     )
     .ok()
     .flatten()
-    .unwrap_or(false)
 }
