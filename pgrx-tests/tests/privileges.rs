@@ -580,16 +580,7 @@ fn drop_while_the_worker_waits(t: &mut Tenants, and_then: &str) {
         waiting,
         |n: &i64| *n == 0,
     );
-    let beat = "SELECT last_heartbeat > clock_timestamp() FROM hubsync.worker";
-    let since: String = scalar(&mut t.admin, "SELECT clock_timestamp()::text");
-    let beat = beat.replace("clock_timestamp()", &format!("'{since}'::timestamptz"));
-    wait_for_value(
-        PATIENCE,
-        "a worker round after the drop",
-        &mut t.admin,
-        &beat,
-        |b: &bool| *b,
-    );
+    two_worker_rounds(&mut t.admin);
 }
 
 /// Requests the emulator is holding back with a latency fault (counted on arrival).
@@ -599,8 +590,9 @@ fn delayed(remote: &Remote) -> u64 {
         .unwrap_or_default()
 }
 
-#[test]
-fn a_page_fetched_before_drop_sync_is_not_applied_after_it() {
+/// Tenants whose sync's full load (20 accounts) is on its way: the emulator holds the
+/// query's answer back for 1.5 s.
+fn full_load_in_flight(name: &str) -> Tenants {
     let remote = Remote::start();
     for i in 0..20 {
         remote.write(
@@ -611,10 +603,26 @@ fn a_page_fetched_before_drop_sync_is_not_applied_after_it() {
         );
     }
     remote.inject(json!([{"endpoint": "query", "kind": "latency", "latency_ms": 1500}]));
-    let mut t = tenants("dropped_pull", remote, "", fast_polling());
+    let t = tenants(name, remote, "", fast_polling());
     wait_until(PATIENCE, "the full load's query", || {
         (delayed(&t.remote) >= 1).then_some(())
     });
+    t
+}
+
+/// Waits until the worker has finished two rounds that started after now (anything it
+/// had received by now has been settled).
+fn two_worker_rounds(admin: &mut Client) {
+    for round in ["a worker round", "another worker round"] {
+        let since: String = scalar(admin, "SELECT clock_timestamp()::text");
+        let beat = format!("SELECT last_heartbeat > '{since}'::timestamptz FROM hubsync.worker");
+        wait_for_value(PATIENCE, round, admin, &beat, |b: &bool| *b);
+    }
+}
+
+#[test]
+fn a_page_fetched_before_drop_sync_is_not_applied_after_it() {
+    let mut t = full_load_in_flight("dropped_pull");
     drop_while_the_worker_waits(&mut t, "TRUNCATE accounts");
     let rows: i64 = scalar(&mut t.admin, "SELECT count(*) FROM accounts");
     assert_eq!(rows, 0, "a page was applied after its sync was dropped");
@@ -746,29 +754,12 @@ fn answered(t: &mut Tenants, endpoint: &str, n: u64) {
     wait_until(PATIENCE, &format!("{n} {endpoint} answers"), || {
         (t.remote.calls(endpoint) >= n).then_some(())
     });
-    let since: String = scalar(&mut t.admin, "SELECT clock_timestamp()::text");
-    let beat = format!("SELECT last_heartbeat > '{since}'::timestamptz FROM hubsync.worker");
-    for round in ["a worker round", "another worker round"] {
-        wait_for_value(PATIENCE, round, &mut t.admin, &beat, |b: &bool| *b);
-    }
+    two_worker_rounds(&mut t.admin);
 }
 
 #[test]
 fn a_page_read_before_alter_sync_is_not_applied_under_the_new_config() {
-    let remote = Remote::start();
-    for i in 0..20 {
-        remote.write(
-            "POST",
-            "Account",
-            None,
-            json!({"Name": format!("Remote {i}")}),
-        );
-    }
-    remote.inject(json!([{"endpoint": "query", "kind": "latency", "latency_ms": 1500}]));
-    let mut t = tenants("altered_pull", remote, "", fast_polling());
-    wait_until(PATIENCE, "the full load's query", || {
-        (delayed(&t.remote) >= 1).then_some(())
-    });
+    let mut t = full_load_in_flight("altered_pull");
     // Now push-only: the page on its way belongs to a config that no longer pulls.
     let push_only = json!({
         "sync_settings": {"sync_type": "one_way", "target_to_source": true},
