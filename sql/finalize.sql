@@ -171,6 +171,8 @@ GRANT SELECT ON hubsync.sync, hubsync.pull_state, hubsync.metric, hubsync.alert,
 GRANT SELECT ON hubsync.worker, hubsync.syncs, hubsync.status, hubsync.hubs,
                 hubsync.review_queue, hubsync.record_status, hubsync.progress,
                 hubsync.conflicts, hubsync.metrics, hubsync.alerts, hubsync.logs TO PUBLIC;
+-- sql/notifications.sql runs before this file; its view's grant is repeated here.
+GRANT SELECT ON hubsync.notifications TO PUBLIC;
 
 -- Internal functions: the capture and TRUNCATE triggers are installed by create_sync only
 -- (creating a trigger needs EXECUTE on its function), and the polling helper runs only

@@ -9,6 +9,7 @@ pub mod config;
 pub mod conflict;
 pub mod loops;
 pub mod mapping;
+pub mod notify;
 pub mod problem;
 pub mod retry;
 pub mod salesforce;
