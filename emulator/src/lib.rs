@@ -19,6 +19,7 @@ mod load;
 mod number;
 mod save;
 mod schema;
+pub mod slack;
 mod soql;
 mod store;
 mod timefmt;

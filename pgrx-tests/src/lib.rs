@@ -7,6 +7,7 @@ mod cluster;
 #[path = "../../core/tests/common/fixtures.rs"]
 pub mod fixtures;
 mod remote;
+pub mod smtp;
 
 pub use accounts::{
     accounts_sync, accounts_sync_with, fast_polling, fixture_sync, AccountsSync, SYNC,
