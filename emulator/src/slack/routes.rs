@@ -41,17 +41,7 @@ async fn webhook(Shared(state): Shared<Arc<State>>, uri: Uri, body: Bytes) -> Re
         status,
         error: error.clone(),
     });
-    let mut response = (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        error.unwrap_or_else(|| "ok".into()),
-    )
-        .into_response();
-    if let Some(s) = retry_after {
-        response
-            .headers_mut()
-            .insert("Retry-After", s.to_string().parse().expect("a number"));
-    }
-    response
+    answer(status, error.unwrap_or_else(|| "ok".into()), retry_after)
 }
 
 /// `chat.postMessage`: always JSON with `ok`; errors in `error` (HTTP 200) unless a fault
@@ -96,19 +86,22 @@ async fn post_message(
         status,
         error: error.clone(),
     });
-    let answer = match &error {
+    let body = match &error {
         None => json!({"ok": true, "channel": channel, "ts": "1700000000.000100"}),
         Some(e) => json!({"ok": false, "error": e}),
     };
+    answer(status, Json(body), retry_after)
+}
+
+/// A response with `status`, `body` and, if given, a `Retry-After` header (seconds).
+fn answer(status: u16, body: impl IntoResponse, retry_after: Option<u32>) -> Response {
     let mut response = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        Json(answer),
+        body,
     )
         .into_response();
     if let Some(s) = retry_after {
-        response
-            .headers_mut()
-            .insert("Retry-After", s.to_string().parse().expect("a number"));
+        response.headers_mut().insert("Retry-After", s.into());
     }
     response
 }
