@@ -22,6 +22,11 @@ pgrx::pg_module_magic!();
 pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 pgrx::extension_sql_file!(
+    "../sql/percentiles.sql",
+    name = "percentiles",
+    requires = ["bootstrap"]
+);
+pgrx::extension_sql_file!(
     "../sql/notifications.sql",
     name = "notifications",
     requires = ["bootstrap"]

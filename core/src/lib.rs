@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod coalesce;
 pub mod config;
 pub mod conflict;
+pub mod latency;
 pub mod loops;
 pub mod mapping;
 pub mod notify;
