@@ -135,7 +135,11 @@ fn a_stopped_sync_tells_slack_and_email_what_to_do_then_that_it_recovered() {
     ] {
         assert!(mail.data.contains(part), "{part} in {}", mail.data);
     }
-    let rows = notifications(&mut db);
+    // Each delivery is recorded once its answer is back.
+    let rows = wait_until(PATIENCE, "both deliveries recorded", || {
+        let rows = notifications(&mut db);
+        rows.iter().all(|r| r["state"] != "pending").then_some(rows)
+    });
     let shown: Vec<(Value, Value, Value, Value)> = rows
         .iter()
         .map(|r| {
@@ -312,4 +316,81 @@ fn refused_messages_are_given_up_with_the_reason() {
     assert!(smtp.mails().is_empty());
     assert_eq!(slack.requests()[0].channel.as_deref(), Some("#nowhere"));
     assert_no_secret(&sync, &slack, &smtp);
+}
+
+#[test]
+fn what_waits_for_one_destination_goes_out_as_one_digest() {
+    let slack = slack::start(SlackOptions::default()).unwrap();
+    // Slack refuses everything until healed; no mail server is configured.
+    slack.inject(vec![Fault {
+        endpoint: "webhook".into(),
+        status: 503,
+        error: "service_unavailable".into(),
+        retry_after: None,
+        times: None,
+    }]);
+    let sync = accounts_sync(
+        "notify_digest",
+        &[],
+        fixtures::json("brief/07_error_handling.json"),
+    );
+    let mut db = sync.db();
+    set_credentials(
+        &mut db,
+        "notifications",
+        &json!({"slack": {"webhook_url": slack.webhook_url()}}),
+    );
+    let attempted = |db: &mut Client, event: &str| {
+        let event = event.to_string();
+        wait_until(PATIENCE, &format!("the {event} message attempted"), || {
+            notifications(db).into_iter().find(|r| {
+                r["channel"] == "slack"
+                    && r["event"] == event.as_str()
+                    && r["attempts"].as_i64() >= Some(1)
+            })
+        })
+    };
+    // The sync stops, and runs again, while Slack is down: two notices wait.
+    set_credentials(
+        &mut db,
+        &sync.name,
+        &json!({"client_id": CLIENT_ID, "client_secret": WRONG_SECRET}),
+    );
+    let raised = attempted(&mut db, "raised");
+    assert_eq!(raised["state"], "pending");
+    assert!(raised["last_error"].as_str().unwrap().contains("503"));
+    set_credentials(
+        &mut db,
+        &sync.name,
+        &json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}),
+    );
+    attempted(&mut db, "resolved");
+    slack.heal();
+
+    let message = wait_until(PATIENCE, "the digest", || {
+        slack.messages().into_iter().next()
+    });
+    assert_eq!(
+        message.body["text"],
+        "hubsync: 2 notifications for SF_Postgres_Accounts (1 raised, 1 critical, 1 resolved)"
+    );
+    let rows = wait_until(PATIENCE, "both rows sent", || {
+        let rows: Vec<Value> = notifications(&mut db)
+            .into_iter()
+            .filter(|r| r["channel"] == "slack")
+            .collect();
+        rows.iter().all(|r| r["state"] == "sent").then_some(rows)
+    });
+    assert!(rows.iter().all(|r| r["digest_size"] == 2), "{rows:?}");
+    assert_eq!(slack.messages().len(), 1);
+    // The e-mail channel has no destination in the connection: given up, saying so.
+    let mail = notifications(&mut db)
+        .into_iter()
+        .find(|r| r["channel"] == "email")
+        .unwrap();
+    assert_eq!(mail["state"], "failed");
+    assert!(mail["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("has no \"email\" destination"));
 }

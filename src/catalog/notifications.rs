@@ -59,13 +59,19 @@ pub struct Due {
     pub owner: pg_sys::Oid,
 }
 
-/// Rows due now, oldest first (at most `limit`).
+/// Pending rows of every destination that has a row due now, oldest first (at most
+/// `limit`): a message that goes out anyway takes along what else waits for the same
+/// destination, as one digest.
 pub fn due(limit: i64) -> SpiResult<Vec<Due>> {
     Spi::connect(|client| {
         let rows = client.select(
             "SELECT n.id, n.channel, n.connection, n.destination, n.notice, n.attempts, s.owner::oid \
              FROM hubsync.notification n JOIN hubsync.sync s ON s.id = n.sync_id \
-             WHERE n.state = 'pending' AND n.next_attempt <= now() ORDER BY n.id LIMIT $1",
+             WHERE n.state = 'pending' AND EXISTS ( \
+                 SELECT 1 FROM hubsync.notification d \
+                 WHERE d.state = 'pending' AND d.next_attempt <= now() AND d.channel = n.channel \
+                   AND d.connection = n.connection AND d.destination = n.destination) \
+             ORDER BY n.id LIMIT $1",
             None,
             &[limit.into()],
         )?;
