@@ -314,6 +314,36 @@ fn refused_messages_are_given_up_with_the_reason() {
         "{error}"
     );
     assert!(smtp.mails().is_empty());
+    // Another role sees none of these messages, and cannot read the outbox itself.
+    db.batch_execute("CREATE ROLE eve LOGIN").unwrap();
+    let mut eve = sync.cluster.connect_as(hubsync_e2e::DATABASE, "eve");
+    let seen: i64 = scalar(&mut eve, "SELECT count(*) FROM hubsync.notifications");
+    assert_eq!(seen, 0);
+    let refused = eve
+        .query("SELECT * FROM hubsync.notification", &[])
+        .unwrap_err();
+    assert_eq!(refused.code().map(|c| c.code()), Some("42501"));
+    // Nor can it replace the connection, or send the syncs' messages elsewhere.
+    let taken = eve
+        .execute(
+            "SELECT hubsync.set_credentials('notifications', $1)",
+            &[&json!({"slack": {"webhook_url": "https://evil.example/hook"}})],
+        )
+        .unwrap_err();
+    assert_eq!(taken.code().map(|c| c.code()), Some("42501"));
+    // A malformed destination is refused with its path, without repeating the value.
+    let bad = db
+        .execute(
+            "SELECT hubsync.set_credentials('other', $1)",
+            &[&json!({"slack": {"webhook_url": "xoxb-pasted-by-mistake"}})],
+        )
+        .unwrap_err();
+    let text = bad.as_db_error().unwrap().message().to_string();
+    assert_eq!(bad.code().map(|c| c.code()), Some("22023"));
+    assert!(
+        text.contains("slack.webhook_url") && !text.contains("xoxb-pasted"),
+        "{text}"
+    );
     assert_eq!(slack.requests()[0].channel.as_deref(), Some("#nowhere"));
     assert_no_secret(&sync, &slack, &smtp);
 }
