@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 const EVERY: Duration = Duration::from_secs(1);
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
+/// How often the backlog is counted for the growing-backlog condition.
+const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 
 /// When a sync was last checked, and when its old rows were last dropped.
 #[derive(Default)]
@@ -36,12 +38,23 @@ pub struct MonitorState {
     backlog_raised: bool,
     /// A monotonic origin for [`Trend`]'s seconds.
     origin: Option<Instant>,
+    /// The backlog when last counted.
+    backlog: Option<(Instant, u64)>,
 }
 
 impl MonitorState {
     /// A second has passed since the last check.
     pub fn due(&self) -> bool {
         self.checked.is_none_or(|t| t.elapsed() >= EVERY)
+    }
+
+    /// The state a rebuilt runtime keeps (a config or credentials change must not make a
+    /// growing backlog or a long rate limit look new); its new client counts from zero.
+    pub fn carried_over(self) -> MonitorState {
+        MonitorState {
+            calls_counted: 0,
+            ..self
+        }
     }
 }
 
@@ -72,19 +85,24 @@ pub fn check(rt: &mut Runtime) -> SpiResult<bool> {
 /// connection state from memory, and its review queue and backlog.
 fn situation(rt: &mut Runtime, now: Instant) -> SpiResult<Situation> {
     let observed = observe(rt.id)?;
-    let (review, backlog) = Spi::connect(|client| {
-        let row = client
-            .select(
-                "SELECT (SELECT count(*) FROM hubsync.review WHERE sync_id = $1),                         (SELECT count(*) FROM hubsync.outbox WHERE sync_id = $1)",
-                None,
+    let review = Spi::get_one_with_args::<i64>(
+        "SELECT count(*) FROM hubsync.review WHERE sync_id = $1",
+        &[rt.id.into()],
+    )?
+    .unwrap_or(0) as u64;
+    // Counting the outbox reads all of the sync's rows: every few seconds is enough.
+    let backlog = match rt.monitor.backlog {
+        Some((at, n)) if now.duration_since(at) < BACKLOG_EVERY => n,
+        _ => {
+            let n = Spi::get_one_with_args::<i64>(
+                "SELECT count(*) FROM hubsync.outbox WHERE sync_id = $1",
                 &[rt.id.into()],
             )?
-            .first();
-        SpiResult::Ok((
-            row.get::<i64>(1)?.unwrap_or(0) as u64,
-            row.get::<i64>(2)?.unwrap_or(0) as u64,
-        ))
-    })?;
+            .unwrap_or(0) as u64;
+            rt.monitor.backlog = Some((now, n));
+            n
+        }
+    };
     let state = rt.health_label();
     let since = match rt.monitor.state_since {
         Some((s, t)) if s == state => t,
