@@ -34,6 +34,38 @@ fn set_credentials(db: &mut Client, connection: &str, secret: &Value) {
     .expect("set_credentials");
 }
 
+/// A local Slack whose webhook answers `status` `error` to the next `times` messages (all,
+/// if `None`).
+fn webhook_down(status: u16, error: &str, times: Option<u32>) -> slack::RunningSlack {
+    let slack = slack::start(SlackOptions::default()).unwrap();
+    slack.inject(vec![Fault {
+        endpoint: "webhook".into(),
+        status,
+        error: error.into(),
+        retry_after: None,
+        times,
+    }]);
+    slack
+}
+
+/// Gives the sync's connection the demo client with `secret` (the right one or not).
+fn use_client_secret(db: &mut Client, sync: &AccountsSync, secret: &str) {
+    set_credentials(
+        db,
+        &sync.name,
+        &json!({"client_id": CLIENT_ID, "client_secret": secret}),
+    );
+}
+
+/// The accounts sync with the brief's `notification` block (07) on top of the base config's
+/// `notifications` block (16), and the notification connection `destinations`.
+fn brief_sync(name: &str, destinations: &Value) -> (AccountsSync, Client) {
+    let sync = accounts_sync(name, &[], fixtures::json("brief/07_error_handling.json"));
+    let mut db = sync.db();
+    set_credentials(&mut db, "notifications", destinations);
+    (sync, db)
+}
+
 /// `hubsync.notifications` as JSON rows, oldest first.
 fn notifications(db: &mut Client) -> Vec<Value> {
     db.query(
@@ -80,23 +112,12 @@ fn a_stopped_sync_tells_slack_and_email_what_to_do_then_that_it_recovered() {
     let smtp = SmtpSink::start(Some(("alerts", SMTP_PASSWORD)));
     // The brief's two blocks as written: `notification` (channels, threshold critical) in
     // 07, `notifications` (e-mail address, Slack channel) in the base config (16).
-    let sync = accounts_sync(
+    let (sync, mut db) = brief_sync(
         "notify_stop",
-        &[],
-        fixtures::json("brief/07_error_handling.json"),
-    );
-    let mut db = sync.db();
-    set_credentials(
-        &mut db,
-        "notifications",
         &destinations(json!({"webhook_url": slack.webhook_url()}), smtp.port()),
     );
     // Salesforce stops accepting the sync's credentials.
-    set_credentials(
-        &mut db,
-        &sync.name,
-        &json!({"client_id": CLIENT_ID, "client_secret": WRONG_SECRET}),
-    );
+    use_client_secret(&mut db, &sync, WRONG_SECRET);
     db.batch_execute("INSERT INTO accounts (account_name) VALUES ('Waits')")
         .unwrap();
 
@@ -170,11 +191,7 @@ fn a_stopped_sync_tells_slack_and_email_what_to_do_then_that_it_recovered() {
     );
 
     // Working credentials again: the sync pushes what waited, and both channels hear so.
-    set_credentials(
-        &mut db,
-        &sync.name,
-        &json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}),
-    );
+    use_client_secret(&mut db, &sync, CLIENT_SECRET);
     sync.wait_idle(&mut db);
     let resolved = wait_until(PATIENCE, "a resolved Slack message", || {
         slack
@@ -203,15 +220,8 @@ fn a_stopped_sync_tells_slack_and_email_what_to_do_then_that_it_recovered() {
 
 #[test]
 fn a_failing_destination_is_retried_and_reported_while_the_sync_goes_on() {
-    let slack = slack::start(SlackOptions::default()).unwrap();
     // Slack is down for the first message; the mail server is not there at all.
-    slack.inject(vec![Fault {
-        endpoint: "webhook".into(),
-        status: 500,
-        error: "rollup_error".into(),
-        retry_after: None,
-        times: Some(1),
-    }]);
+    let slack = webhook_down(500, "rollup_error", Some(1));
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -350,24 +360,10 @@ fn refused_messages_are_given_up_with_the_reason() {
 
 #[test]
 fn what_waits_for_one_destination_goes_out_as_one_digest() {
-    let slack = slack::start(SlackOptions::default()).unwrap();
     // Slack refuses everything until healed; no mail server is configured.
-    slack.inject(vec![Fault {
-        endpoint: "webhook".into(),
-        status: 503,
-        error: "service_unavailable".into(),
-        retry_after: None,
-        times: None,
-    }]);
-    let sync = accounts_sync(
+    let slack = webhook_down(503, "service_unavailable", None);
+    let (sync, mut db) = brief_sync(
         "notify_digest",
-        &[],
-        fixtures::json("brief/07_error_handling.json"),
-    );
-    let mut db = sync.db();
-    set_credentials(
-        &mut db,
-        "notifications",
         &json!({"slack": {"webhook_url": slack.webhook_url()}}),
     );
     let attempted = |db: &mut Client, event: &str| {
@@ -381,19 +377,11 @@ fn what_waits_for_one_destination_goes_out_as_one_digest() {
         })
     };
     // The sync stops, and runs again, while Slack is down: two notices wait.
-    set_credentials(
-        &mut db,
-        &sync.name,
-        &json!({"client_id": CLIENT_ID, "client_secret": WRONG_SECRET}),
-    );
+    use_client_secret(&mut db, &sync, WRONG_SECRET);
     let raised = attempted(&mut db, "raised");
     assert_eq!(raised["state"], "pending");
     assert!(raised["last_error"].as_str().unwrap().contains("503"));
-    set_credentials(
-        &mut db,
-        &sync.name,
-        &json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}),
-    );
+    use_client_secret(&mut db, &sync, CLIENT_SECRET);
     attempted(&mut db, "resolved");
     slack.heal();
 

@@ -16,6 +16,7 @@
 pub mod delivery;
 pub mod destination;
 pub mod incidents;
+pub mod pacing;
 pub mod render;
 pub mod send;
 pub mod trend;
