@@ -192,12 +192,11 @@ pub fn fail(ids: &[i64], reason: &str) -> SpiResult<()> {
     )
 }
 
-/// Drops rows of syncs that no longer exist, and sent or failed rows older than `days`.
+/// Drops the sync's sent and failed rows older than `days`.
 pub fn clean(sync_id: i32, days: u32) -> SpiResult<()> {
     Spi::run_with_args(
-        "DELETE FROM hubsync.notification WHERE (sync_id = $1 AND state <> 'pending' \
-             AND created_at < now() - make_interval(days => $2)) \
-            OR NOT EXISTS (SELECT 1 FROM hubsync.sync s WHERE s.id = sync_id)",
+        "DELETE FROM hubsync.notification WHERE sync_id = $1 AND state <> 'pending' \
+             AND created_at < now() - make_interval(days => $2)",
         &[sync_id.into(), (days as i32).into()],
     )
 }
