@@ -355,6 +355,28 @@ fn refused_messages_are_given_up_with_the_reason() {
         "{text}"
     );
     assert_eq!(slack.requests()[0].channel.as_deref(), Some("#nowhere"));
+
+    // The channel fixed and the parked record closed: the bot posts that it cleared.
+    db.execute(
+        "SELECT hubsync.alter_sync($1, $2)",
+        &[
+            &sync.name,
+            &json!({"error_handling": {"notifications": {"slack": "#data-sync-alerts"}}}),
+        ],
+    )
+    .unwrap();
+    db.batch_execute("SELECT hubsync.discard(id) FROM hubsync.review_queue")
+        .unwrap();
+    let posted = wait_until(PATIENCE, "the bot's message", || {
+        slack.messages().into_iter().next()
+    });
+    assert_eq!(posted.endpoint, "chat.postMessage");
+    assert_eq!(posted.channel.as_deref(), Some("#data-sync-alerts"));
+    let text = posted.body["text"].as_str().unwrap();
+    assert!(
+        text.contains("[resolved] SF_Postgres_Accounts: records wait in the review queue"),
+        "{text}"
+    );
     assert_no_secret(&sync, &slack, &smtp);
 }
 
