@@ -2,7 +2,8 @@
 //! Slack (the emulator's) and a local SMTP sink. A sync that stops tells Slack and e-mail
 //! what happened and what to do, and tells them again when it recovers; a failing or
 //! unreachable destination is retried and reported in `hubsync.notifications` while the
-//! sync goes on; a refused message is given up with the reason. No secret shows anywhere.
+//! sync goes on; a refused message is given up with the reason; what piles up for one
+//! destination goes out as one digest. No secret shows anywhere.
 
 use hubsync_e2e::smtp::SmtpSink;
 use hubsync_e2e::{
