@@ -154,6 +154,9 @@ CREATE TABLE hubsync.metric (
     latency_ms_sum double precision NOT NULL DEFAULT 0,
     latency_count  bigint NOT NULL DEFAULT 0,
     latency_ms_max double precision NOT NULL DEFAULT 0,
+    -- Latency histogram for percentiles (core/src/latency.rs: bucket k holds latencies in
+    -- (1.2^(k-1), 1.2^k] ms, 80 buckets), added up as pushes settle.
+    latency_hist   integer[],
     PRIMARY KEY (sync_id, bucket)
 );
 
@@ -177,6 +180,34 @@ CREATE TABLE hubsync.log (
     at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX log_at_idx ON hubsync.log (at);
+
+-- Notifications: the outbox of Slack and e-mail messages (docs/notifications.md).
+-- One row per notice and destination, written by the worker's main thread when a
+-- condition starts or ends; sent from HTTP threads, retried with backoff, given up on a
+-- permanent error with the reason. The notice (notice jsonb) holds no secret and no record
+-- value; the destination is a channel name or an e-mail address, never a webhook URL.
+CREATE TABLE hubsync.notification (
+    id            bigserial PRIMARY KEY,
+    sync_id       integer NOT NULL,
+    alert_id      bigint,
+    channel       text NOT NULL CHECK (channel IN ('slack', 'email')),
+    connection    text NOT NULL,
+    destination   text NOT NULL,
+    severity      text NOT NULL,
+    kind          text NOT NULL,
+    event         text NOT NULL CHECK (event IN ('raised', 'resolved')),
+    subject       text NOT NULL,
+    notice        jsonb NOT NULL,
+    state         text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts      integer NOT NULL DEFAULT 0,
+    next_attempt  timestamptz NOT NULL DEFAULT now(),
+    last_error    text,
+    digest_size   integer,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    sent_at       timestamptz
+);
+CREATE INDEX notification_pending_idx ON hubsync.notification (next_attempt) WHERE state = 'pending';
+CREATE INDEX notification_sync_idx ON hubsync.notification (sync_id, created_at);
 
 -- pg_dump leaves an extension's tables out of a dump unless they are marked as its
 -- configuration, while the triggers on synced tables are dumped: mark every catalog table and

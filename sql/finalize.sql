@@ -78,7 +78,9 @@ CREATE VIEW hubsync.conflicts WITH (security_barrier) AS
     FROM hubsync.conflict_log c JOIN hubsync.sync s ON s.id = c.sync_id
     WHERE pg_has_role(current_user, s.owner, 'USAGE');
 
--- Per sync and minute: records moved, errors, throughput and commit-to-acknowledged latency.
+-- Per sync and minute: records moved, errors, throughput and commit-to-acknowledged latency,
+-- with percentiles from the minute's histogram (core/src/latency.rs: the geometric middle
+-- of the first bucket whose running count reaches the quantile, at most the maximum).
 CREATE VIEW hubsync.metrics AS
     SELECT s.name AS sync, m.bucket AS minute, m.pushed, m.pulled, m.errors,
            round((m.pushed + m.pulled) / 60.0, 2) AS throughput_per_s,
@@ -86,8 +88,27 @@ CREATE VIEW hubsync.metrics AS
                 THEN round((m.latency_ms_sum / m.latency_count)::numeric, 1) END AS avg_latency_ms,
            round(m.latency_ms_max::numeric, 1) AS max_latency_ms,
            CASE WHEN m.pushed + m.pulled + m.errors > 0
-                THEN round(m.errors::numeric / (m.pushed + m.pulled + m.errors), 4) END AS error_rate
-    FROM hubsync.metric m JOIN hubsync.sync s ON s.id = m.sync_id;
+                THEN round(m.errors::numeric / (m.pushed + m.pulled + m.errors), 4) END AS error_rate,
+           p.p50 AS p50_latency_ms, p.p95 AS p95_latency_ms, p.p99 AS p99_latency_ms
+    FROM hubsync.metric m JOIN hubsync.sync s ON s.id = m.sync_id
+    LEFT JOIN LATERAL (
+        SELECT round(least(min(h.middle) FILTER (WHERE h.running >= 0.50 * h.total), m.latency_ms_max)::numeric, 1) AS p50,
+               round(least(min(h.middle) FILTER (WHERE h.running >= 0.95 * h.total), m.latency_ms_max)::numeric, 1) AS p95,
+               round(least(min(h.middle) FILTER (WHERE h.running >= 0.99 * h.total), m.latency_ms_max)::numeric, 1) AS p99
+        FROM (SELECT CASE WHEN k = 1 THEN 1 ELSE power(1.2, k - 1.5) END AS middle,
+                     sum(c) OVER (ORDER BY k) AS running, sum(c) OVER () AS total
+              FROM unnest(m.latency_hist) WITH ORDINALITY AS u(c, k)) h
+        WHERE h.total > 0
+    ) p ON true;
+
+-- Each message, its channel and destination, where it stands, how many attempts and the
+-- last error; for the syncs the current role manages (a message names what went wrong).
+CREATE VIEW hubsync.notifications WITH (security_barrier) AS
+    SELECT n.id, s.name AS sync, n.channel, n.destination, n.severity, n.kind, n.event,
+           n.subject, n.state, n.attempts, n.last_error, n.next_attempt, n.digest_size,
+           n.created_at, n.sent_at
+    FROM hubsync.notification n JOIN hubsync.sync s ON s.id = n.sync_id
+    WHERE pg_has_role(current_user, s.owner, 'USAGE');
 
 -- Alerts raised from monitoring.alerting thresholds (open ones have no resolved_at).
 CREATE VIEW hubsync.alerts AS
@@ -171,6 +192,7 @@ GRANT SELECT ON hubsync.sync, hubsync.pull_state, hubsync.metric, hubsync.alert,
 GRANT SELECT ON hubsync.worker, hubsync.syncs, hubsync.status, hubsync.hubs,
                 hubsync.review_queue, hubsync.record_status, hubsync.progress,
                 hubsync.conflicts, hubsync.metrics, hubsync.alerts, hubsync.logs TO PUBLIC;
+GRANT SELECT ON hubsync.notifications TO PUBLIC;
 
 -- Internal functions: the capture and TRUNCATE triggers are installed by create_sync only
 -- (creating a trigger needs EXECUTE on its function), and the polling helper runs only

@@ -86,6 +86,73 @@ SET search_path TO @extschema@, pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'remote_query_wrapper';
 
+-- Notifications (issue 15): latency percentiles in hubsync.metric and hubsync.metrics, and
+-- the notification outbox with its view.
+ALTER TABLE hubsync.metric ADD COLUMN latency_hist integer[];
+
+-- Per sync and minute: records moved, errors, throughput and commit-to-acknowledged latency,
+-- with percentiles from the minute's histogram (core/src/latency.rs: the geometric middle
+-- of the first bucket whose running count reaches the quantile, at most the maximum).
+CREATE OR REPLACE VIEW hubsync.metrics AS
+    SELECT s.name AS sync, m.bucket AS minute, m.pushed, m.pulled, m.errors,
+           round((m.pushed + m.pulled) / 60.0, 2) AS throughput_per_s,
+           CASE WHEN m.latency_count > 0
+                THEN round((m.latency_ms_sum / m.latency_count)::numeric, 1) END AS avg_latency_ms,
+           round(m.latency_ms_max::numeric, 1) AS max_latency_ms,
+           CASE WHEN m.pushed + m.pulled + m.errors > 0
+                THEN round(m.errors::numeric / (m.pushed + m.pulled + m.errors), 4) END AS error_rate,
+           p.p50 AS p50_latency_ms, p.p95 AS p95_latency_ms, p.p99 AS p99_latency_ms
+    FROM hubsync.metric m JOIN hubsync.sync s ON s.id = m.sync_id
+    LEFT JOIN LATERAL (
+        SELECT round(least(min(h.middle) FILTER (WHERE h.running >= 0.50 * h.total), m.latency_ms_max)::numeric, 1) AS p50,
+               round(least(min(h.middle) FILTER (WHERE h.running >= 0.95 * h.total), m.latency_ms_max)::numeric, 1) AS p95,
+               round(least(min(h.middle) FILTER (WHERE h.running >= 0.99 * h.total), m.latency_ms_max)::numeric, 1) AS p99
+        FROM (SELECT CASE WHEN k = 1 THEN 1 ELSE power(1.2, k - 1.5) END AS middle,
+                     sum(c) OVER (ORDER BY k) AS running, sum(c) OVER () AS total
+              FROM unnest(m.latency_hist) WITH ORDINALITY AS u(c, k)) h
+        WHERE h.total > 0
+    ) p ON true;
+
+-- One row per notice and destination, written by the worker's main thread when a
+-- condition starts or ends; sent from HTTP threads, retried with backoff, given up on a
+-- permanent error with the reason. The notice (notice jsonb) holds no secret and no record
+-- value; the destination is a channel name or an e-mail address, never a webhook URL.
+CREATE TABLE hubsync.notification (
+    id            bigserial PRIMARY KEY,
+    sync_id       integer NOT NULL,
+    alert_id      bigint,
+    channel       text NOT NULL CHECK (channel IN ('slack', 'email')),
+    connection    text NOT NULL,
+    destination   text NOT NULL,
+    severity      text NOT NULL,
+    kind          text NOT NULL,
+    event         text NOT NULL CHECK (event IN ('raised', 'resolved')),
+    subject       text NOT NULL,
+    notice        jsonb NOT NULL,
+    state         text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts      integer NOT NULL DEFAULT 0,
+    next_attempt  timestamptz NOT NULL DEFAULT now(),
+    last_error    text,
+    digest_size   integer,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    sent_at       timestamptz
+);
+CREATE INDEX notification_pending_idx ON hubsync.notification (next_attempt) WHERE state = 'pending';
+CREATE INDEX notification_sync_idx ON hubsync.notification (sync_id, created_at);
+
+-- Each message, its channel and destination, where it stands, how many attempts and the
+-- last error; for the syncs the current role manages (a message names what went wrong).
+CREATE VIEW hubsync.notifications WITH (security_barrier) AS
+    SELECT n.id, s.name AS sync, n.channel, n.destination, n.severity, n.kind, n.event,
+           n.subject, n.state, n.attempts, n.last_error, n.next_attempt, n.digest_size,
+           n.created_at, n.sent_at
+    FROM hubsync.notification n JOIN hubsync.sync s ON s.id = n.sync_id
+    WHERE pg_has_role(current_user, s.owner, 'USAGE');
+
+REVOKE ALL ON hubsync.notification FROM PUBLIC;
+REVOKE ALL ON SEQUENCE hubsync.notification_id_seq FROM PUBLIC;
+GRANT SELECT ON hubsync.notifications TO PUBLIC;
+
 -- pg_dump now dumps the catalog: every table and sequence is marked as the extension's
 -- configuration (as at the end of bootstrap.sql). Keep this statement last, so that tables
 -- created above are marked too.

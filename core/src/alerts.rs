@@ -25,6 +25,13 @@ pub enum Condition {
     Latency,
     ErrorRate,
     ConsecutiveFailures,
+    /// The sync cannot run: credentials refused, config invalid, owner lost a right, or
+    /// the org's API limit reached (see [`crate::notify::incidents`]).
+    Stopped,
+    /// Records wait in the review queue for a person.
+    Review,
+    /// The backlog keeps growing: changes arrive faster than they leave, or none leave.
+    Backlog,
 }
 
 impl Condition {
@@ -34,16 +41,46 @@ impl Condition {
             Condition::Latency => "latency",
             Condition::ErrorRate => "error_rate",
             Condition::ConsecutiveFailures => "consecutive_failures",
+            Condition::Stopped => "stopped",
+            Condition::Review => "review",
+            Condition::Backlog => "backlog",
         }
     }
 
     /// How serious it is, compared with `notification.threshold`: slow is a warning,
-    /// failing records an error, nothing getting through is critical.
+    /// failing or waiting records an error, nothing getting through (or a sync that
+    /// stopped) is critical.
     pub fn severity(self) -> Severity {
         match self {
             Condition::Latency => Severity::Warning,
-            Condition::ErrorRate => Severity::Error,
-            Condition::ConsecutiveFailures => Severity::Critical,
+            Condition::ErrorRate | Condition::Review | Condition::Backlog => Severity::Error,
+            Condition::ConsecutiveFailures | Condition::Stopped => Severity::Critical,
+        }
+    }
+
+    /// The condition stored under `kind` in `hubsync.alert`.
+    pub fn from_kind(kind: &str) -> Option<Condition> {
+        [
+            Condition::Latency,
+            Condition::ErrorRate,
+            Condition::ConsecutiveFailures,
+            Condition::Stopped,
+            Condition::Review,
+            Condition::Backlog,
+        ]
+        .into_iter()
+        .find(|c| c.kind() == kind)
+    }
+
+    /// A few words for a person: the title of a notification.
+    pub fn title(self) -> &'static str {
+        match self {
+            Condition::Latency => "sync latency above its threshold",
+            Condition::ErrorRate => "error rate above its threshold",
+            Condition::ConsecutiveFailures => "nothing gets through",
+            Condition::Stopped => "sync stopped",
+            Condition::Review => "records wait in the review queue",
+            Condition::Backlog => "backlog keeps growing",
         }
     }
 }

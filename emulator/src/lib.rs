@@ -29,6 +29,7 @@ pub mod netsuite;
 mod number;
 mod save;
 mod schema;
+pub mod slack;
 mod soql;
 mod store;
 mod streaming;

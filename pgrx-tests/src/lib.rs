@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod fixtures;
 mod remote;
 pub mod schema;
+pub mod smtp;
 
 pub use accounts::{
     accounts_sync, accounts_sync_with, fast_polling, fixture_sync, fixture_sync_on, AccountsSync,

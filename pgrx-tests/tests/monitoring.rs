@@ -79,6 +79,19 @@ fn failing_pushes_raise_an_alert_and_notify_then_resolve() {
     assert_eq!(metrics.get::<_, Option<i64>>(0), Some(1));
     assert!(metrics.get::<_, Option<i64>>(1).unwrap_or(0) >= 3);
     assert!(metrics.get::<_, Option<f64>>(2).is_some_and(|ms| ms > 0.0));
+    // Latency percentiles of the minute the record got through, never above its maximum.
+    let p = db
+        .query_one(
+            "SELECT p50_latency_ms::float8, p95_latency_ms::float8, p99_latency_ms::float8, max_latency_ms::float8 \
+             FROM hubsync.metrics WHERE pushed > 0",
+            &[],
+        )
+        .unwrap();
+    let (p50, p95, p99, max): (f64, f64, f64, f64) = (p.get(0), p.get(1), p.get(2), p.get(3));
+    assert!(
+        0.0 < p50 && p50 <= p95 && p95 <= p99 && p99 <= max,
+        "{p50} {p95} {p99} {max}"
+    );
     // on_error: warn writes the record and logs the rule that failed.
     let logged: String = scalar(
         &mut db,

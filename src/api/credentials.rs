@@ -6,12 +6,22 @@ use crate::error::raise_problems;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-/// Stores (or replaces) the OAuth secrets of a connection.
+/// Stores (or replaces) the OAuth secrets of a connection, or, when the secret has a
+/// `slack` or `email` key, where a notification connection sends Slack messages and e-mail.
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn set_credentials(connection_name: &str, secret: JsonB) {
     crate::api::hide_statement::handling_secrets();
-    if let Err(problems) = hubsync_core::config::validate_secret(&secret.0) {
+    if hubsync_core::notify::destination::is_destination_secret(&secret.0) {
+        if let Err(problems) = hubsync_core::notify::destination::parse(&secret.0) {
+            raise_problems(
+                "invalid notification destinations",
+                &problems,
+                "Give {\"slack\": {\"webhook_url\": ...}} or {\"slack\": {\"bot_token\": ...}}, and/or \
+                 {\"email\": {\"host\": ..., \"from\": ...}} (see docs/notifications.md).",
+            );
+        }
+    } else if let Err(problems) = hubsync_core::config::validate_secret(&secret.0) {
         raise_problems(
             "invalid credentials",
             &problems,

@@ -3,6 +3,7 @@
 pub mod credentials;
 pub mod keys;
 pub mod local_table;
+pub mod notifications;
 pub mod review;
 pub mod rows;
 pub mod syncs;

@@ -129,6 +129,7 @@ pub fn delete(id: i32) -> SpiResult<i64> {
         "metric",
         "alert",
         "log",
+        "notification",
     ] {
         Spi::run_with_args(
             &format!("DELETE FROM hubsync.{table} WHERE sync_id = $1"),

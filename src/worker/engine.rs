@@ -32,6 +32,8 @@ pub struct Engine {
     /// `shared::pull_requests()` when last seen.
     pull_requests: u64,
     statistics: super::planner_stats::Freshness,
+    /// Sends the notification outbox (absent if its threads could not start).
+    notifier: Option<super::notify::Notifier>,
 }
 
 impl Engine {
@@ -47,12 +49,17 @@ impl Engine {
         }) {
             warning!("hubsync worker: could not reclaim leases: {e}");
         }
+        let waiter = Waiter::new()?;
+        let notifier = super::notify::Notifier::start(&waiter)
+            .inspect_err(|e| warning!("hubsync worker: cannot start notification threads: {e}"))
+            .ok();
         Ok(Engine {
+            notifier,
             runtimes: BTreeMap::new(),
             broken: HashMap::new(),
             sender,
             results,
-            waiter: Waiter::new()?,
+            waiter,
             refreshed: None,
             pull_requests: shared::pull_requests(),
             statistics: Default::default(),
@@ -78,6 +85,11 @@ impl Engine {
         for id in ids {
             if let Err(error) = self.advance(id) {
                 report(id, &error);
+            }
+        }
+        if let Some(notifier) = &mut self.notifier {
+            if let Err(error) = notifier.round() {
+                super::notify::survive(&error);
             }
         }
         Ok(())
@@ -303,12 +315,15 @@ impl Engine {
             return Ok(());
         };
         if rt.monitor.due() {
-            xact::run_spi(|| {
+            let added = xact::run_spi(|| {
                 if fence::holds(rt.id, Planned::Exists)? {
-                    super::monitor::check(rt)?;
+                    return super::monitor::check(rt);
                 }
-                Ok(())
+                Ok(false)
             })?;
+            if let Some(notifier) = self.notifier.as_mut().filter(|_| added) {
+                notifier.added = true;
+            }
         }
         let may_send = rt.may_send();
         report_health(rt)?;

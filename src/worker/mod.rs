@@ -9,6 +9,7 @@ mod guard;
 mod jobs;
 pub mod launcher;
 mod monitor;
+mod notify;
 mod outbox;
 mod planner_stats;
 mod pool;

@@ -47,13 +47,19 @@ pub fn pushed(sync_id: i32, s: &PushStats) -> SpiResult<()> {
     )?;
     let sum: f64 = s.latencies_ms.iter().sum();
     let max = s.latencies_ms.iter().cloned().fold(0.0, f64::max);
+    let histogram = hubsync_core::latency::histogram(&s.latencies_ms);
     Spi::run_with_args(
-        "INSERT INTO hubsync.metric AS m (sync_id, bucket, pushed, errors, latency_ms_sum, latency_count, latency_ms_max) \
-         VALUES ($1, date_trunc('minute', now()), $2, $3, $4, $5, $6) \
+        "INSERT INTO hubsync.metric AS m (sync_id, bucket, pushed, errors, latency_ms_sum, latency_count, \
+             latency_ms_max, latency_hist) \
+         VALUES ($1, date_trunc('minute', now()), $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (sync_id, bucket) DO UPDATE SET pushed = m.pushed + EXCLUDED.pushed, \
              errors = m.errors + EXCLUDED.errors, latency_ms_sum = m.latency_ms_sum + EXCLUDED.latency_ms_sum, \
              latency_count = m.latency_count + EXCLUDED.latency_count, \
-             latency_ms_max = greatest(m.latency_ms_max, EXCLUDED.latency_ms_max)",
+             latency_ms_max = greatest(m.latency_ms_max, EXCLUDED.latency_ms_max), \
+             latency_hist = CASE WHEN m.latency_hist IS NULL THEN EXCLUDED.latency_hist \
+                                 WHEN EXCLUDED.latency_hist IS NULL THEN m.latency_hist \
+                                 ELSE ARRAY(SELECT a + b FROM unnest(m.latency_hist, EXCLUDED.latency_hist) \
+                                            WITH ORDINALITY AS u(a, b, k) ORDER BY k) END",
         &[
             sync_id.into(),
             s.pushed.into(),
@@ -61,6 +67,7 @@ pub fn pushed(sync_id: i32, s: &PushStats) -> SpiResult<()> {
             sum.into(),
             (s.latencies_ms.len() as i64).into(),
             max.into(),
+            histogram.into(),
         ],
     )
 }

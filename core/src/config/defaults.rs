@@ -20,6 +20,7 @@
 //! | `conflict_resolution.default` (field_level_priority) | `last_write_wins` |
 //! | `error_handling.retry_strategy` | `max_attempts` 5, `backoff_factor` 2.0, `initial_delay_seconds` 30, `max_delay_seconds` 3600 |
 //! | `error_handling.notification(s).threshold` | `error` |
+//! | `error_handling.notification(s).connection` | `notifications` (where the Slack and SMTP secrets are stored) |
 //! | `error_handling.fallback.action` | `queue_for_manual_review` |
 //! | `performance_settings` | `batch_size` 1000, `parallelism` 4, `change_detection` `database_triggers`, `index_recommendation` true |
 //! | `field_selection` | `all` (every mapped field), or `explicit` when `include_fields` is given |
@@ -77,6 +78,7 @@ impl Default for Notifications {
             threshold: Severity::Error,
             email: Vec::new(),
             slack: None,
+            connection: None,
         }
     }
 }

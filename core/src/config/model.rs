@@ -341,6 +341,18 @@ pub struct Notifications {
     pub email: Vec<String>,
     /// Slack channel (`notifications.slack`).
     pub slack: Option<String>,
+    /// The connection whose stored secret says where Slack and e-mail go (webhook URL or
+    /// bot token, SMTP server); `notifications` when not given.
+    pub connection: Option<String>,
+}
+
+impl Notifications {
+    /// The notification connection's name.
+    pub fn connection_name(&self) -> &str {
+        self.connection
+            .as_deref()
+            .unwrap_or(crate::notify::destination::DEFAULT_CONNECTION)
+    }
 }
 
 /// `error_handling.fallback.action`: what happens to a record that cannot be delivered.

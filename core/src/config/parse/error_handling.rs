@@ -21,7 +21,7 @@ const RETRY_KEYS: &[&str] = &[
     "initial_delay_seconds",
     "max_delay_seconds",
 ];
-const NOTIFY_KEYS: &[&str] = &["channels", "threshold", "email", "slack"];
+const NOTIFY_KEYS: &[&str] = &["channels", "threshold", "email", "slack", "connection"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Channel {
@@ -131,7 +131,7 @@ fn retry(obj: &Obj, problems: &mut Problems) -> RetryStrategy {
 /// `notification` and `notifications` merged: lists add up, single values must agree.
 fn notifications(obj: &Obj, problems: &mut Problems) -> Notifications {
     let mut out = Notifications::default();
-    let (mut threshold, mut slack) = (None, None);
+    let (mut threshold, mut slack, mut connection) = (None, None, None);
     for key in ["notification", "notifications"] {
         let Some(shape) = obj.object(key, NOTIFY_KEYS, problems) else {
             continue;
@@ -140,6 +140,8 @@ fn notifications(obj: &Obj, problems: &mut Problems) -> Notifications {
         threshold = reconcile(threshold, t, PartialEq::eq, problems);
         let s = shape.located::<String>("slack", problems);
         slack = reconcile(slack, s, PartialEq::eq, problems);
+        let c = shape.located::<String>("connection", problems);
+        connection = reconcile(connection, c, PartialEq::eq, problems);
         let channels = shape
             .get::<Vec<Channel>>("channels", problems)
             .unwrap_or_default();
@@ -153,6 +155,7 @@ fn notifications(obj: &Obj, problems: &mut Problems) -> Notifications {
     }
     out.threshold = threshold.map_or(out.threshold, |t| t.value);
     out.slack = slack.map(|s| s.value);
+    out.connection = connection.map(|c| c.value);
     let implied = [
         (!out.email.is_empty(), Channel::Email),
         (out.slack.is_some(), Channel::Slack),
