@@ -70,15 +70,7 @@ pub fn fixture_sync_on(
 ) -> AccountsSync {
     let mut db = cluster.client();
     db.batch_execute(table_sql).expect("create the table");
-    let pointed = json!({"source": {"credentials": {"instance_url": remote.url()}}});
-    let config = merge_patch(&merge_patch(&base, &pointed), &patch);
-    let sync: String = db
-        .query_one("SELECT hubsync.create_sync($1)", &[&config])
-        .expect("create the sync")
-        .get(0);
-    let secret = json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET});
-    db.execute("SELECT hubsync.set_credentials($1, $2)", &[&sync, &secret])
-        .expect("set credentials");
+    let sync = create_pointed_sync(&mut db, &remote, &base, &patch);
     AccountsSync {
         cluster,
         remote,
@@ -129,4 +121,24 @@ impl AccountsSync {
             .get(0);
         assert!(idle, "the outbox did not drain\n{}", self.diagnostics());
     }
+}
+
+/// Creates the sync `base` with `patch` merged in (RFC 7386) describes, as `db`'s role,
+/// pointed at `remote` with the demo credentials stored for its connection; its name.
+pub fn create_pointed_sync(
+    db: &mut Client,
+    remote: &Remote,
+    base: &Value,
+    patch: &Value,
+) -> String {
+    let pointed = json!({"source": {"credentials": {"instance_url": remote.url()}}});
+    let config = merge_patch(&merge_patch(base, &pointed), patch);
+    let sync: String = db
+        .query_one("SELECT hubsync.create_sync($1)", &[&config])
+        .expect("create the sync")
+        .get(0);
+    let secret = json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET});
+    db.execute("SELECT hubsync.set_credentials($1, $2)", &[&sync, &secret])
+        .expect("set credentials");
+    sync
 }

@@ -12,8 +12,8 @@ pub mod schema;
 pub mod smtp;
 
 pub use accounts::{
-    accounts_sync, accounts_sync_with, fast_polling, fixture_sync, fixture_sync_on, AccountsSync,
-    SYNC,
+    accounts_sync, accounts_sync_with, create_pointed_sync, fast_polling, fixture_sync,
+    fixture_sync_on, AccountsSync, SYNC,
 };
 pub use cluster::{Cluster, DATABASE};
 pub use remote::{Remote, CLIENT_ID, CLIENT_SECRET};

@@ -4,11 +4,10 @@
 
 use hubsync_core::config::merge_patch;
 use hubsync_e2e::{
-    accounts_sync_with, fast_polling, fixtures, scalar, wait_for_value, Remote, CLIENT_ID,
-    CLIENT_SECRET,
+    accounts_sync_with, create_pointed_sync, fast_polling, fixtures, scalar, wait_for_value, Remote,
 };
 use postgres::Client;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -71,26 +70,20 @@ fn two_orgs_on_one_table_relay_to_each_other_exactly_once() {
     let mut db = hub.db();
     db.batch_execute("ALTER TABLE accounts ADD COLUMN sf_id_b varchar(18) UNIQUE")
         .unwrap();
-    let second: Value = merge_patch(
-        &merge_patch(&fixtures::json("bases/accounts_full.json"), &fast_polling()),
-        &json!({
-            "connection_name": "Org_B",
-            "source": {"credentials": {"instance_url": org_b.url()}},
-            "field_mappings": [{"source": "Id", "target": "sf_id_b"},
-                               {"source": "Name", "target": "account_name"},
-                               {"source": "Industry", "target": "industry_type"}]
-        }),
+    let sync_b = create_pointed_sync(
+        &mut db,
+        &org_b,
+        &fixtures::json("bases/accounts_full.json"),
+        &merge_patch(
+            &fast_polling(),
+            &json!({
+                "connection_name": "Org_B",
+                "field_mappings": [{"source": "Id", "target": "sf_id_b"},
+                                   {"source": "Name", "target": "account_name"},
+                                   {"source": "Industry", "target": "industry_type"}]
+            }),
+        ),
     );
-    let sync_b: String = db
-        .query_one("SELECT hubsync.create_sync($1)", &[&second])
-        .expect("a second sync of the same table")
-        .get(0);
-    let secret = json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET});
-    db.execute(
-        "SELECT hubsync.set_credentials($1, $2)",
-        &[&sync_b, &secret],
-    )
-    .unwrap();
     let syncs = [hub.name.as_str(), sync_b.as_str()];
 
     // Org A → the table → org B.

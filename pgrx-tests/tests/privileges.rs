@@ -7,8 +7,8 @@
 
 use hubsync_core::config::merge_patch;
 use hubsync_e2e::{
-    fast_polling, fixtures, kill_worker, scalar, wait_for_value, wait_until, Cluster, Remote,
-    CLIENT_ID, CLIENT_SECRET, DATABASE,
+    api, create_pointed_sync, fast_polling, fixtures, kill_worker, scalar, wait_for_value,
+    wait_until, Cluster, Remote, CLIENT_ID, CLIENT_SECRET, DATABASE,
 };
 use postgres::Client;
 use serde_json::{json, Value};
@@ -56,17 +56,18 @@ fn tenants(name: &str, remote: Remote, setup: &str, patch: Value) -> Tenants {
 
 /// The brief's sync of `accounts` with `patch`, created by `db`'s role with its credentials.
 fn create_sync_for(db: &mut Client, remote: &Remote, patch: Value) -> String {
-    let pointed = json!({"source": {"credentials": {"instance_url": remote.url()}}});
-    let base = merge_patch(&fixtures::json("bases/accounts_full.json"), &pointed);
-    let config = merge_patch(&base, &patch);
-    let sync: String = db
-        .query_one("SELECT hubsync.create_sync($1)", &[&config])
-        .expect("create the sync")
-        .get(0);
-    let secret = json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET});
-    db.execute("SELECT hubsync.set_credentials($1, $2)", &[&sync, &secret])
-        .expect("set credentials");
-    sync
+    create_pointed_sync(
+        db,
+        remote,
+        &fixtures::json("bases/accounts_full.json"),
+        &patch,
+    )
+}
+
+/// Asserts that `result` is a `42501` refusal.
+fn assert_forbidden(result: Result<(), postgres::Error>, what: &str) {
+    let error = result.err().unwrap_or_else(|| panic!("{what} was allowed"));
+    assert_eq!(sqlstate(&error), "42501", "{what}: {error:?}");
 }
 
 /// The SQLSTATE of a failed statement.
@@ -284,49 +285,22 @@ fn connections_cannot_be_borrowed() {
         )
     };
     // Naming alice's connection, at create, at alter, or through a query.
-    let error = t
-        .mallory
-        .query_one(
-            "SELECT hubsync.create_sync($1)",
-            &[&mine("borrowed", &t.sync)],
-        )
-        .unwrap_err();
-    assert_eq!(sqlstate(&error), "42501", "{error:?}");
-    let own: String = t
-        .mallory
-        .query_one(
-            "SELECT hubsync.create_sync($1)",
-            &[&mine("own", "mallory_conn")],
-        )
-        .expect("a sync on her own connection")
-        .get(0);
-    let error = t
-        .mallory
-        .execute(
-            "SELECT hubsync.alter_sync($1, $2)",
-            &[&own, &json!({"connection_name": t.sync})],
-        )
-        .unwrap_err();
-    assert_eq!(sqlstate(&error), "42501", "{error:?}");
-    let error = t
-        .mallory
-        .query(
-            "SELECT hubsync.remote_query($1, 'SELECT Id FROM Account')",
-            &[&t.sync],
-        )
-        .unwrap_err();
-    assert_eq!(sqlstate(&error), "42501", "{error:?}");
+    let borrowed = api::create_sync(&mut t.mallory, &mine("borrowed", &t.sync)).map(drop);
+    assert_forbidden(borrowed, "create_sync naming alice's connection");
+    let own = api::create_sync(&mut t.mallory, &mine("own", "mallory_conn"))
+        .expect("a sync on her own connection");
+    let renamed = api::alter_sync(&mut t.mallory, &own, &json!({"connection_name": t.sync}));
+    assert_forbidden(renamed, "alter_sync naming alice's connection");
+    let query = t.mallory.query(
+        "SELECT hubsync.remote_query($1, 'SELECT Id FROM Account')",
+        &[&t.sync],
+    );
+    assert_forbidden(query.map(drop), "remote_query through alice's sync");
 
     // A connection named before its credentials existed is not lent by the worker when
     // another role stores them later.
-    let early: String = t
-        .mallory
-        .query_one(
-            "SELECT hubsync.create_sync($1)",
-            &[&mine("early", "stored_later")],
-        )
-        .expect("naming a connection nobody stored yet")
-        .get(0);
+    let early = api::create_sync(&mut t.mallory, &mine("early", "stored_later"))
+        .expect("naming a connection nobody stored yet");
     let secret = json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET});
     t.alice
         .execute(
