@@ -7,8 +7,3 @@ SELECT id, sf_id, account_name, industry_type, annual_revenue, last_modified FRO
 
 \echo '== hubsync.progress'
 SELECT * FROM hubsync.progress;
-
-\echo '== hubsync.status'
-\x on
-SELECT * FROM hubsync.status;
-\x off
