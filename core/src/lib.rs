@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod coalesce;
 pub mod config;
 pub mod conflict;
+pub mod connection_state;
 pub mod latency;
 pub mod loops;
 pub mod mapping;

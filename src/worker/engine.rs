@@ -10,6 +10,7 @@ use super::wait::Waiter;
 use super::{jobs, outbox, reconcile, settle, stats, xact, Outcome};
 use crate::shared;
 use crossbeam_channel::{unbounded, Receiver, Sender};
+use hubsync_core::connection_state::ConnectionState;
 use hubsync_core::mapping::Mapper;
 use hubsync_core::retry::Class;
 use pgrx::prelude::*;
@@ -149,7 +150,7 @@ impl Engine {
         let (sender, waiter) = (&self.sender, &self.waiter);
         match xact::run(|| Runtime::build(row, sender, waiter)).unwrap_or_else(|e| {
             Err(runtime::Refusal {
-                state: "invalid",
+                state: ConnectionState::Invalid,
                 problem: e.to_string(),
             })
         }) {
@@ -179,7 +180,9 @@ impl Engine {
                     old.version = row.version.clone();
                 }
                 self.broken.insert(row.id, row.version.clone());
-                xact::run_spi(|| stats::health(row.id, refusal.state, Some(&refusal.problem)))?;
+                xact::run_spi(|| {
+                    stats::health(row.id, refusal.state.label(), Some(&refusal.problem))
+                })?;
             }
         }
         Ok(())
@@ -217,7 +220,7 @@ impl Engine {
             Ok(describe) => match Mapper::new(&rt.config, &rt.table.table, &describe) {
                 Ok(mapper) if rt.config.direction.pull && mapper.id_column().is_none() => {
                     rt.health = Health::Blocked {
-                        state: "invalid",
+                        state: ConnectionState::Invalid,
                         problem: "a sync that pulls needs a mapping of the Salesforce Id to a unique local column, \
                                   e.g. {\"source\": \"Id\", \"target\": \"sf_id\"}"
                             .into(),
@@ -230,7 +233,7 @@ impl Engine {
                 Err(problems) => {
                     let all: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
                     rt.health = Health::Blocked {
-                        state: "invalid",
+                        state: ConnectionState::Invalid,
                         problem: format!(
                             "the mapping does not fit {}: {}",
                             rt.config.remote.object,

@@ -10,6 +10,7 @@
 use super::runtime::Runtime;
 use crate::catalog::notifications;
 use hubsync_core::alerts::{Condition, Firing, Observations};
+use hubsync_core::connection_state::ConnectionState;
 use hubsync_core::notify::incidents::{evaluate_all, Situation};
 use hubsync_core::notify::trend::Trend;
 use hubsync_core::notify::{selected, severity_label as label, Notice, Transition};
@@ -33,7 +34,7 @@ pub struct MonitorState {
     /// The backlog over the last minutes.
     trend: Trend,
     /// The connection state last seen, and since when.
-    state_since: Option<(&'static str, Instant)>,
+    state_since: Option<(ConnectionState, Instant)>,
     /// The backlog condition is raised.
     backlog_raised: bool,
     /// A monotonic origin for [`Trend`]'s seconds.
@@ -103,7 +104,7 @@ fn situation(rt: &mut Runtime, now: Instant) -> SpiResult<Situation> {
             n
         }
     };
-    let state = rt.health_label();
+    let state = rt.health_state();
     let since = match rt.monitor.state_since {
         Some((s, t)) if s == state => t,
         _ => now,
@@ -114,7 +115,7 @@ fn situation(rt: &mut Runtime, now: Instant) -> SpiResult<Situation> {
     rt.monitor.trend.record(seconds, backlog);
     Ok(Situation {
         observed,
-        connection_state: state.to_string(),
+        connection_state: state,
         state_held_s: now.duration_since(since).as_secs_f64(),
         problem: rt.problem().map(str::to_string),
         review,
@@ -223,7 +224,7 @@ fn raise(rt: &Runtime, firing: &[Firing], seen: &Situation) -> SpiResult<Vec<(i6
                 since,
                 resolved_at: None,
                 records,
-                state: Some(seen.connection_state.clone()),
+                state: Some(seen.connection_state.label().to_string()),
             },
         ));
     }

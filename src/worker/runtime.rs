@@ -11,6 +11,7 @@ use super::Outcome;
 use crate::catalog::local_table::{self, FoundTable};
 use crossbeam_channel::Sender;
 use hubsync_core::config::{parse_secret, parse_sync, SyncConfig};
+use hubsync_core::connection_state::ConnectionState;
 use hubsync_core::mapping::Mapper;
 use hubsync_core::retry::{self, Budget};
 use hubsync_core::salesforce::SalesforceClient;
@@ -98,21 +99,21 @@ pub fn load_rows() -> pgrx::spi::SpiResult<Vec<SyncRow>> {
 
 /// Why a sync cannot be built: the state `hubsync.status` shows, and the problem.
 pub struct Refusal {
-    pub state: &'static str,
+    pub state: ConnectionState,
     pub problem: String,
 }
 
 impl Refusal {
     fn invalid(problem: String) -> Refusal {
         Refusal {
-            state: "invalid",
+            state: ConnectionState::Invalid,
             problem,
         }
     }
 
     fn forbidden(problem: String) -> Refusal {
         Refusal {
-            state: "forbidden",
+            state: ConnectionState::Forbidden,
             problem,
         }
     }
@@ -125,12 +126,12 @@ pub enum Health {
     Ok,
     /// Cannot run until someone changes something (credentials, config, remote schema).
     Blocked {
-        state: &'static str,
+        state: ConnectionState,
         problem: String,
     },
     /// A connection-level failure; try again after `until`.
     Waiting {
-        state: &'static str,
+        state: ConnectionState,
         until: Instant,
         backoff: Duration,
         problem: String,
@@ -248,7 +249,7 @@ impl Runtime {
 
     fn connect(&mut self, secret: Option<&serde_json::Value>) {
         let blocked = |problem: String| Health::Blocked {
-            state: "not configured",
+            state: ConnectionState::NotConfigured,
             problem,
         };
         let Some(secret) = secret else {
@@ -327,9 +328,14 @@ impl Runtime {
 impl Runtime {
     /// `connection_state` as `hubsync.status` shows it.
     pub fn health_label(&self) -> &'static str {
+        self.health_state().label()
+    }
+
+    /// The sync's connection state.
+    pub fn health_state(&self) -> ConnectionState {
         match &self.health {
-            Health::Ok => "ok",
-            Health::Blocked { state, .. } | Health::Waiting { state, .. } => state,
+            Health::Ok => ConnectionState::Ok,
+            Health::Blocked { state, .. } | Health::Waiting { state, .. } => *state,
         }
     }
 

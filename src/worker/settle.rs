@@ -18,7 +18,7 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiResult;
 use pgrx::JsonB;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// A request's answer as an HTTP thread reports it.
 pub struct Pushed {
@@ -212,20 +212,14 @@ pub fn connection_class(error: &hubsync_core::salesforce::CallError) -> Class {
     }
 }
 
-/// Connection-level trouble pauses the whole sync instead of burning record retries.
+/// Connection-level trouble pauses the whole sync instead of burning record retries
+/// (for how long: `hubsync_core::connection_state::back_off`).
 pub fn back_off(runtime: &mut Runtime, class: Class, message: &str) {
-    let (state, floor) = match class {
-        Class::Auth => ("unauthorized", Duration::from_secs(5)),
-        Class::RateLimited => ("backing off", Duration::from_secs(5)),
-        Class::Permanent => ("invalid", Duration::from_secs(30)),
-        _ => ("unreachable", Duration::from_secs(1)),
+    let previous = match &runtime.health {
+        Health::Waiting { state, backoff, .. } => Some((*state, *backoff)),
+        _ => None,
     };
-    let backoff = match &runtime.health {
-        Health::Waiting {
-            backoff, state: s, ..
-        } if *s == state => (*backoff * 2).min(Duration::from_secs(300)),
-        _ => floor,
-    };
+    let (state, backoff) = hubsync_core::connection_state::back_off(class, previous);
     runtime.health = Health::Waiting {
         state,
         until: Instant::now() + backoff,

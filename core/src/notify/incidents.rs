@@ -14,6 +14,7 @@
 
 use crate::alerts::{evaluate, Condition, Firing, Observations};
 use crate::config::Alerting;
+use crate::connection_state::ConnectionState;
 
 /// A rate limit must last this long to count as a stop (a 429 now and then is routine).
 pub const LIMIT_HELD_S: f64 = 60.0;
@@ -23,7 +24,7 @@ pub const LIMIT_HELD_S: f64 = 60.0;
 pub struct Situation {
     pub observed: Observations,
     /// `hubsync.status.connection_state`.
-    pub connection_state: String,
+    pub connection_state: ConnectionState,
     /// How long the connection state has held (seconds).
     pub state_held_s: f64,
     /// `hubsync.status.problem`: why the sync cannot run, if it cannot.
@@ -37,22 +38,18 @@ pub struct Situation {
 }
 
 /// Whether a connection state stops the sync (until a person acts or the limit resets).
-pub fn stops(state: &str, held_s: f64) -> bool {
-    match state {
-        "unauthorized" | "invalid" | "forbidden" => true,
-        "backing off" => held_s >= LIMIT_HELD_S,
-        _ => false,
-    }
+pub fn stops(state: ConnectionState, held_s: f64) -> bool {
+    state.needs_a_person() || (state == ConnectionState::BackingOff && held_s >= LIMIT_HELD_S)
 }
 
 /// Every condition that holds now, with the words for it.
 pub fn evaluate_all(alerting: &Alerting, seen: &Situation) -> Vec<Firing> {
     let mut firing = evaluate(alerting, &seen.observed);
-    if stops(&seen.connection_state, seen.state_held_s) {
+    if stops(seen.connection_state, seen.state_held_s) {
         let why = seen.problem.as_deref().unwrap_or("no reason given");
         firing.push(Firing {
             condition: Condition::Stopped,
-            message: format!("the sync is {}: {why}", seen.connection_state),
+            message: format!("the sync is {}: {why}", seen.connection_state.label()),
         });
     }
     if seen.review > 0 {
@@ -106,7 +103,7 @@ mod tests {
     #[test]
     fn a_healthy_sync_raises_nothing_without_thresholds() {
         let seen = Situation {
-            connection_state: "ok".into(),
+            connection_state: ConnectionState::Ok,
             backlog: 40,
             ..Situation::default()
         };
@@ -116,25 +113,28 @@ mod tests {
     #[test]
     fn refused_credentials_stop_at_once_a_rate_limit_after_a_minute() {
         let mut seen = Situation {
-            connection_state: "unauthorized".into(),
+            connection_state: ConnectionState::Unauthorized,
             problem: Some("INVALID_LOGIN: authentication failure".into()),
             ..Situation::default()
         };
         let fired = evaluate_all(&none(), &seen);
         assert_eq!(kinds(&fired), ["stopped"]);
         assert!(fired[0].message.contains("unauthorized: INVALID_LOGIN"));
-        seen.connection_state = "backing off".into();
+        seen.connection_state = ConnectionState::BackingOff;
         seen.state_held_s = 5.0;
         assert!(evaluate_all(&none(), &seen).is_empty());
         seen.state_held_s = LIMIT_HELD_S;
         assert_eq!(kinds(&evaluate_all(&none(), &seen)), ["stopped"]);
-        assert!(!stops("unreachable", 1e6), "hubsync retries by itself");
+        assert!(
+            !stops(ConnectionState::Unreachable, 1e6),
+            "hubsync retries by itself"
+        );
     }
 
     #[test]
     fn parked_records_and_a_growing_backlog_count_what_waits() {
         let seen = Situation {
-            connection_state: "ok".into(),
+            connection_state: ConnectionState::Ok,
             review: 1,
             backlog: 1200,
             backlog_growing: true,

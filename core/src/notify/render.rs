@@ -5,6 +5,7 @@
 
 use super::{Notice, Transition};
 use crate::alerts::Condition;
+use crate::connection_state::ConnectionState;
 use serde_json::{json, Value};
 
 /// An e-mail's subject and body.
@@ -21,18 +22,18 @@ pub fn advice(n: &Notice) -> String {
     }
     let sync = literal(&n.sync);
     match n.condition() {
-        Condition::Stopped => match n.state.as_deref() {
-            Some("unauthorized") => format!(
+        Condition::Stopped => match n.state.as_deref().and_then(ConnectionState::parse) {
+            Some(ConnectionState::Unauthorized) => format!(
                 "Salesforce refuses the credentials: store working ones with \
                  SELECT hubsync.set_credentials({}, '{{\"client_id\": ..., \"client_secret\": ...}}'); \
                  the sync resumes by itself.",
                 literal(&n.connection)
             ),
-            Some("invalid") => format!(
+            Some(ConnectionState::Invalid) => format!(
                 "The config or its mapping does not fit Salesforce: fix it with \
                  SELECT hubsync.alter_sync({sync}, '{{...}}'); changes are kept meanwhile."
             ),
-            Some("forbidden") => "The sync's owner lost a right on its table: GRANT it back \
+            Some(ConnectionState::Forbidden) => "The sync's owner lost a right on its table: GRANT it back \
                  (the problem names it); changes are kept meanwhile."
                 .into(),
             _ => "The org's API limit is reached: hubsync waits and resumes when the budget \
