@@ -38,6 +38,28 @@ pub fn wait_until<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> O
     }
 }
 
+/// Reads a value with `read` until `accept` holds for it, failing after `timeout` with
+/// `what` and the last value read (so a failure says where things stood); returns it.
+pub fn wait_for_reading<T: std::fmt::Debug>(
+    timeout: Duration,
+    what: &str,
+    mut read: impl FnMut() -> T,
+    accept: impl Fn(&T) -> bool,
+) -> T {
+    let mut last = None;
+    let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_until(timeout, what, || {
+            let value = read();
+            if accept(&value) {
+                return Some(value);
+            }
+            last = Some(value);
+            None
+        })
+    }));
+    found.unwrap_or_else(|_| panic!("{what}: still {last:?} after {timeout:?}"))
+}
+
 /// The single value a one-row query returns: most checks read one count, state or name.
 pub fn scalar<T: FromSqlOwned>(db: &mut Client, sql: &str) -> T {
     db.query_one(sql, &[])

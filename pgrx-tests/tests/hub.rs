@@ -4,7 +4,8 @@
 
 use hubsync_core::config::merge_patch;
 use hubsync_e2e::{
-    accounts_sync_with, create_pointed_sync, fast_polling, fixtures, scalar, wait_for_value, Remote,
+    accounts_sync_with, create_pointed_sync, fast_polling, fixtures, scalar, wait_for_reading,
+    wait_for_value, Remote,
 };
 use postgres::Client;
 use serde_json::json;
@@ -33,16 +34,12 @@ fn wait_for_accounts(remote: &Remote, org: &str, want: &[(&str, Option<&str>)]) 
         .iter()
         .map(|(n, i)| (n.to_string(), i.map(str::to_string)))
         .collect();
-    let mut seen = Vec::new();
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while std::time::Instant::now() < deadline {
-        seen = accounts(remote);
-        if seen == want {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("org {org} holds {seen:?}, not {want:?}");
+    wait_for_reading(
+        PATIENCE,
+        &format!("org {org} to hold {want:?}"),
+        || accounts(remote),
+        |seen| *seen == want,
+    );
 }
 
 /// Waits until neither sync has anything left to push and both have pulled once more.

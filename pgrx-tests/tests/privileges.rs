@@ -7,8 +7,8 @@
 
 use hubsync_core::config::merge_patch;
 use hubsync_e2e::{
-    api, create_pointed_sync, fast_polling, fixtures, kill_worker, scalar, wait_for_value,
-    wait_until, Cluster, Remote, CLIENT_ID, CLIENT_SECRET, DATABASE,
+    api, create_pointed_sync, fast_polling, fixtures, kill_worker, scalar, wait_for_reading,
+    wait_for_value, wait_until, Cluster, Remote, CLIENT_ID, CLIENT_SECRET, DATABASE,
 };
 use postgres::Client;
 use serde_json::{json, Value};
@@ -113,18 +113,14 @@ fn health(db: &mut Client, sync: &str) -> (String, String) {
 
 /// Waits until the sync's connection state is `state`; returns its problem.
 fn wait_for_health(db: &mut Client, sync: &str, state: &str) -> String {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
-        let (now, problem) = health(db, sync);
-        if now == state {
-            return problem;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{sync} stayed {now} ({problem}) instead of becoming {state}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let what = format!("{sync} to be {state}");
+    wait_for_reading(
+        PATIENCE,
+        &what,
+        || health(db, sync),
+        |(now, _)| now == state,
+    )
+    .1
 }
 
 // ---------------------------------------------------------------------------------------

@@ -264,10 +264,14 @@ fn subscriptions(message: &Map<String, Json>) -> Vec<String> {
 }
 
 fn subscribe(app: &App, message: &Map<String, Json>) -> Vec<Json> {
-    subscriptions(message)
+    let replies = subscriptions(message)
         .into_iter()
         .map(|name| subscribe_one(app, message, &name))
-        .collect()
+        .collect();
+    // A connect may already be held for this client (clients send it beside the
+    // subscribe): it must look again, since a replay id can make events due at once.
+    app.streaming.wake.notify_waiters();
+    replies
 }
 
 fn subscribe_one(app: &App, message: &Map<String, Json>, name: &str) -> Json {
