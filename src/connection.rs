@@ -2,8 +2,9 @@
 //! `hubsync.remote_query`, and for the check `create_sync` makes against the remote object.
 
 use hubsync_core::config::{OAuthSecret, SyncConfig};
+use hubsync_core::connector::Timeouts;
 use hubsync_core::net::Network;
-use hubsync_core::salesforce::{ClientConfig, ClientConfigError, SalesforceClient, Timeouts};
+use hubsync_core::salesforce::{ClientConfig, ClientConfigError, SalesforceClient};
 use std::time::Duration;
 
 /// A client for `config`'s remote end with `secret`, sized for `parallelism` threads, each

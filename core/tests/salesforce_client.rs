@@ -3,13 +3,12 @@
 //! windows, API usage, and how injected faults are classified.
 
 use hubsync_core::config::{OAuthSecret, Secret};
+use hubsync_core::connector::{CallError, Timeouts};
 use hubsync_core::net::Network;
 use hubsync_core::retry::{classify, Class, Failure, Operation, TransportError};
 use hubsync_core::salesforce::number::plain_decimal;
 use hubsync_core::salesforce::soql;
-use hubsync_core::salesforce::{
-    CallError, ClientConfig, QueryOptions, Record, SalesforceClient, Timeouts,
-};
+use hubsync_core::salesforce::{ClientConfig, QueryOptions, Record, SalesforceClient};
 use hubsync_core::timestamp::Timestamp;
 use hubsync_emulator::{start, EmulatorOptions, RunningEmulator};
 use serde_json::{json, Value};

@@ -207,10 +207,7 @@ impl Engine {
     fn described(
         &mut self,
         sync_id: i32,
-        result: Result<
-            hubsync_core::salesforce::describe::SObjectDescribe,
-            hubsync_core::salesforce::CallError,
-        >,
+        result: Result<hubsync_core::connector::ObjectDescribe, hubsync_core::connector::CallError>,
     ) -> Result<(), xact::XactError> {
         let Some(rt) = self.runtimes.get_mut(&sync_id) else {
             return Ok(());

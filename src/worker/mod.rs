@@ -25,15 +25,15 @@ mod subxact;
 mod wait;
 pub mod xact;
 
-use hubsync_core::salesforce::describe::SObjectDescribe;
-use hubsync_core::salesforce::CallError;
+use hubsync_core::connector::CallError;
+use hubsync_core::connector::ObjectDescribe;
 
 /// A message from an HTTP thread to the main thread.
 pub enum Outcome {
     /// The remote object's describe, needed before the first push.
     Described {
         sync_id: i32,
-        result: Result<SObjectDescribe, CallError>,
+        result: Result<ObjectDescribe, CallError>,
     },
     /// The answer to one sObject Collections request.
     Pushed(Box<settle::Pushed>),

@@ -7,8 +7,8 @@ use super::push::{Chunk, Kind, Record};
 use super::runtime::Runtime;
 use super::settle;
 use crate::catalog::review::{self, Item, Kind as ReviewKind};
+use hubsync_core::connector::CallError;
 use hubsync_core::salesforce::soql;
-use hubsync_core::salesforce::CallError;
 use pgrx::spi::SpiResult;
 use serde_json::Value;
 

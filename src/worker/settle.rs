@@ -12,8 +12,8 @@ use crate::catalog::rows::{update, Target};
 use hubsync_core::coalesce::Values;
 use hubsync_core::config::FallbackAction;
 use hubsync_core::conflict::MergeVerdict;
+use hubsync_core::connector::{CallError, SaveResult};
 use hubsync_core::retry::{self, Class, Failure, TransportError};
-use hubsync_core::salesforce::{CallError, SaveResult};
 use pgrx::prelude::*;
 use pgrx::spi::SpiResult;
 use pgrx::JsonB;
@@ -204,7 +204,7 @@ fn jitter() -> f64 {
 
 /// How a failed call affects the whole connection: refused credentials are an
 /// authorization problem whatever the call was.
-pub fn connection_class(error: &hubsync_core::salesforce::CallError) -> Class {
+pub fn connection_class(error: &hubsync_core::connector::CallError) -> Class {
     if error.oauth.is_some() {
         Class::Auth
     } else {

@@ -8,15 +8,15 @@ use super::remote_type::RemoteType;
 use super::selection::{self, Flow};
 use super::transform::{self, Compiled};
 use crate::config::{FieldMapping, Side, SyncConfig, Transform};
+use crate::connector::describe::{FieldType, ObjectDescribe};
 use crate::problem::{child_path, index_path, Problem, ProblemKind};
-use crate::salesforce::describe::{SObjectDescribe, SfType};
 use crate::schema::LocalTable;
 
 /// Resolves the `index`-th mapping, or says everything wrong with it.
 pub fn plan(
     config: &SyncConfig,
     table: &LocalTable,
-    describe: &SObjectDescribe,
+    describe: &ObjectDescribe,
     index: usize,
     mapping: &FieldMapping,
 ) -> Result<FieldPlan, Vec<Problem>> {
@@ -53,7 +53,7 @@ pub fn plan(
     };
 
     let format = config.mapping_options.timestamp_format;
-    let is_id = field.sf_type == SfType::Id;
+    let is_id = field.field_type == FieldType::Id;
     let wanted = selection::config_flow(config, mapping);
     let flow = Flow {
         push: !is_id && wanted.push && (field.createable || field.updateable),

@@ -101,11 +101,11 @@ fn suggestions(remote: &RemoteKind, format: TimestampFormat) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connector::describe::{FieldDescribe, FieldType};
     use crate::mapping::testkit::column;
-    use crate::salesforce::describe::{FieldDescribe, SfType};
 
-    fn remote(sf_type: SfType, scale: u32) -> RemoteType {
-        let json = serde_json::json!({"name": "F", "type": sf_type, "precision": 18, "scale": scale, "length": 255});
+    fn remote(field_type: FieldType, scale: u32) -> RemoteType {
+        let json = serde_json::json!({"name": "F", "type": field_type, "precision": 18, "scale": scale, "length": 255});
         RemoteType::of(&serde_json::from_value::<FieldDescribe>(json).unwrap())
     }
 
@@ -113,7 +113,7 @@ mod tests {
         LocalType::of(&column("c", format_type))
     }
 
-    fn ok(sf: SfType, scale: u32, pg: &str, format: TimestampFormat) -> bool {
+    fn ok(sf: FieldType, scale: u32, pg: &str, format: TimestampFormat) -> bool {
         check(&remote(sf, scale), &local(pg), format).is_ok()
     }
 
@@ -121,7 +121,7 @@ mod tests {
 
     #[test]
     fn the_matrix() {
-        use SfType::*;
+        use FieldType::*;
         let allowed = [
             (String, 0, "character varying(255)"),
             (Textarea, 0, "text"),
@@ -176,19 +176,19 @@ mod tests {
     #[test]
     fn epoch_columns_need_a_unix_timestamp_format() {
         assert!(ok(
-            SfType::Datetime,
+            FieldType::Datetime,
             0,
             "bigint",
             TimestampFormat::UnixMillis
         ));
         assert!(ok(
-            SfType::Datetime,
+            FieldType::Datetime,
             0,
             "numeric",
             TimestampFormat::UnixSeconds
         ));
         assert!(!ok(
-            SfType::Datetime,
+            FieldType::Datetime,
             0,
             "integer",
             TimestampFormat::UnixSeconds
@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn the_message_names_both_types_and_a_way_out() {
-        let err = check(&remote(SfType::Currency, 2), &local("boolean"), ISO).unwrap_err();
+        let err = check(&remote(FieldType::Currency, 2), &local("boolean"), ISO).unwrap_err();
         assert_eq!(
             err,
             "a Salesforce currency(18,2) field cannot be stored in a boolean column; \

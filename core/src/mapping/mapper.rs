@@ -9,8 +9,8 @@ use super::plan::{FieldPlan, Way};
 use super::rules::Rule;
 use super::selection;
 use crate::config::{ConflictPolicy, NullHandling, OnError, SyncConfig, TimestampFormat};
+use crate::connector::describe::ObjectDescribe;
 use crate::problem::{child_path, index_path, Problem, ProblemKind};
-use crate::salesforce::describe::SObjectDescribe;
 use crate::schema::LocalTable;
 use serde_json::{Map, Value};
 
@@ -42,7 +42,7 @@ impl Mapper {
     pub fn new(
         config: &SyncConfig,
         table: &LocalTable,
-        describe: &SObjectDescribe,
+        describe: &ObjectDescribe,
     ) -> Result<Mapper, Vec<Problem>> {
         let mut problems = Vec::new();
         let region = match PhoneRegion::parse(&config.mapping_options.default_phone_region) {
@@ -433,7 +433,7 @@ fn attach_rules(
 /// The SOQL select list, in a stable order without duplicates.
 fn select_fields(
     config: &SyncConfig,
-    describe: &SObjectDescribe,
+    describe: &ObjectDescribe,
     plans: &[FieldPlan],
 ) -> Vec<String> {
     let mut fields: Vec<String> = Vec::new();

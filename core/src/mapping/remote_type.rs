@@ -7,7 +7,7 @@ use super::decimal::abbreviate;
 use super::limits;
 use super::temporal;
 use crate::config::TimestampFormat;
-use crate::salesforce::describe::{FieldDescribe, SfType};
+use crate::connector::describe::{FieldDescribe, FieldType};
 use serde_json::Value;
 
 /// How a Salesforce field stores values, resolved once from its describe.
@@ -51,47 +51,49 @@ impl RemoteType {
     /// Resolves the field's type from its describe.
     pub fn of(field: &FieldDescribe) -> RemoteType {
         let length = (field.length > 0).then_some(field.length);
-        let type_name = type_name(field.sf_type);
-        let (kind, label) = match field.sf_type {
-            SfType::Id | SfType::Reference => (RemoteKind::Id, type_name),
-            SfType::Multipicklist => (RemoteKind::MultiPicklist { max_chars: length }, type_name),
-            SfType::Boolean => (RemoteKind::Bool, type_name),
-            SfType::Int => (
+        let type_name = type_name(field.field_type);
+        let (kind, label) = match field.field_type {
+            FieldType::Id | FieldType::Reference => (RemoteKind::Id, type_name),
+            FieldType::Multipicklist => {
+                (RemoteKind::MultiPicklist { max_chars: length }, type_name)
+            }
+            FieldType::Boolean => (RemoteKind::Bool, type_name),
+            FieldType::Int => (
                 RemoteKind::Integer {
                     min: i32::MIN.into(),
                     max: i32::MAX.into(),
                 },
                 type_name,
             ),
-            SfType::Long => (
+            FieldType::Long => (
                 RemoteKind::Integer {
                     min: i64::MIN.into(),
                     max: i64::MAX.into(),
                 },
                 type_name,
             ),
-            SfType::Double | SfType::Currency | SfType::Percent => (
+            FieldType::Double | FieldType::Currency | FieldType::Percent => (
                 RemoteKind::Decimal {
                     precision: (field.precision > 0).then_some(field.precision),
                     scale: field.scale,
                 },
                 format!("{type_name}({},{})", field.precision, field.scale),
             ),
-            SfType::Date => (RemoteKind::Date, type_name),
-            SfType::Datetime => (RemoteKind::DateTime, type_name),
-            SfType::Time => (RemoteKind::Time, type_name),
-            SfType::Address | SfType::Location => (RemoteKind::Compound, type_name),
-            SfType::String
-            | SfType::Textarea
-            | SfType::Email
-            | SfType::Phone
-            | SfType::Url
-            | SfType::Picklist
-            | SfType::Combobox
-            | SfType::Encryptedstring
-            | SfType::Base64
-            | SfType::AnyType
-            | SfType::Unknown => {
+            FieldType::Date => (RemoteKind::Date, type_name),
+            FieldType::Datetime => (RemoteKind::DateTime, type_name),
+            FieldType::Time => (RemoteKind::Time, type_name),
+            FieldType::Address | FieldType::Location => (RemoteKind::Compound, type_name),
+            FieldType::String
+            | FieldType::Textarea
+            | FieldType::Email
+            | FieldType::Phone
+            | FieldType::Url
+            | FieldType::Picklist
+            | FieldType::Combobox
+            | FieldType::Encryptedstring
+            | FieldType::Base64
+            | FieldType::AnyType
+            | FieldType::Unknown => {
                 let label = match length {
                     Some(n) => format!("{type_name}({n})"),
                     None => type_name,
@@ -199,8 +201,8 @@ impl RemoteType {
 }
 
 /// The type's name as `describe` spells it (`currency`, `anyType`).
-pub fn type_name(sf_type: SfType) -> String {
-    match serde_json::to_value(sf_type) {
+pub fn type_name(field_type: FieldType) -> String {
+    match serde_json::to_value(field_type) {
         Ok(Value::String(name)) => name,
         _ => "unknown".to_string(),
     }
@@ -244,10 +246,10 @@ mod tests {
 
     const ISO: TimestampFormat = TimestampFormat::Iso8601;
 
-    fn field(sf_type: SfType, length: u32, precision: u32, scale: u32) -> RemoteType {
+    fn field(field_type: FieldType, length: u32, precision: u32, scale: u32) -> RemoteType {
         RemoteType::of(&FieldDescribe {
             name: "F".into(),
-            sf_type,
+            field_type,
             length,
             precision,
             scale,
@@ -272,7 +274,7 @@ mod tests {
 
     #[test]
     fn reads_rest_values_and_writes_what_rest_accepts() {
-        let currency = field(SfType::Currency, 0, 18, 2);
+        let currency = field(FieldType::Currency, 0, 18, 2);
         assert_eq!(
             pull_then_push(&currency, json!(1.5E7)).to_string(),
             "15000000.00"
@@ -283,44 +285,44 @@ mod tests {
         );
         assert_eq!(
             pull_then_push(
-                &field(SfType::Datetime, 0, 0, 0),
+                &field(FieldType::Datetime, 0, 0, 0),
                 json!("2024-01-01T12:00:00.000+0000")
             ),
             json!("2024-01-01T12:00:00.000Z")
         );
         assert_eq!(
-            pull_then_push(&field(SfType::Date, 0, 0, 0), json!("2024-01-01")),
+            pull_then_push(&field(FieldType::Date, 0, 0, 0), json!("2024-01-01")),
             json!("2024-01-01")
         );
         assert_eq!(
-            pull_then_push(&field(SfType::Time, 0, 0, 0), json!("12:00:00.000Z")),
+            pull_then_push(&field(FieldType::Time, 0, 0, 0), json!("12:00:00.000Z")),
             json!("12:00:00.000Z")
         );
         assert_eq!(
-            pull_then_push(&field(SfType::Boolean, 0, 0, 0), json!(true)),
+            pull_then_push(&field(FieldType::Boolean, 0, 0, 0), json!(true)),
             json!(true)
         );
         assert_eq!(
-            pull_then_push(&field(SfType::Int, 0, 0, 0), json!(120)),
+            pull_then_push(&field(FieldType::Int, 0, 0, 0), json!(120)),
             json!(120)
         );
         assert_eq!(
-            pull_then_push(&field(SfType::Multipicklist, 4099, 0, 0), json!("A;B;C")),
+            pull_then_push(&field(FieldType::Multipicklist, 4099, 0, 0), json!("A;B;C")),
             json!("A;B;C")
         );
         assert_eq!(
-            pull_then_push(&field(SfType::Id, 18, 0, 0), json!("001xx000003DGb2AAG")),
+            pull_then_push(&field(FieldType::Id, 18, 0, 0), json!("001xx000003DGb2AAG")),
             json!("001xx000003DGb2AAG")
         );
         assert_eq!(
-            pull_then_push(&field(SfType::Picklist, 40, 0, 0), json!("Energy")),
+            pull_then_push(&field(FieldType::Picklist, 40, 0, 0), json!("Energy")),
             json!("Energy")
         );
     }
 
     #[test]
     fn multipicklists_are_lists() {
-        let t = field(SfType::Multipicklist, 4099, 0, 0);
+        let t = field(FieldType::Multipicklist, 4099, 0, 0);
         assert_eq!(
             t.decode(&json!("A;B"), ISO).unwrap(),
             Datum::List(vec!["A".into(), "B".into()])
@@ -332,10 +334,10 @@ mod tests {
 
     #[test]
     fn refuses_what_salesforce_would_refuse() {
-        let name = field(SfType::String, 5, 0, 0);
+        let name = field(FieldType::String, 5, 0, 0);
         let err = name.encode(Datum::Text("toolong".into()), ISO).unwrap_err();
         assert!(err.contains("too long for string(5)"), "{err}");
-        let currency = field(SfType::Currency, 0, 18, 2);
+        let currency = field(FieldType::Currency, 0, 18, 2);
         let err = currency
             .encode(
                 Datum::Number(Decimal::parse("12345678901234567.89").unwrap()),
@@ -343,23 +345,23 @@ mod tests {
             )
             .unwrap_err();
         assert!(err.contains("does not fit currency(18,2)"), "{err}");
-        assert!(field(SfType::Int, 0, 0, 0)
+        assert!(field(FieldType::Int, 0, 0, 0)
             .encode(Datum::Number(Decimal::parse("3000000000").unwrap()), ISO)
             .is_err());
-        assert!(field(SfType::Reference, 18, 0, 0)
+        assert!(field(FieldType::Reference, 18, 0, 0)
             .encode(Datum::Text("not an id".into()), ISO)
             .is_err());
-        assert!(field(SfType::Datetime, 0, 0, 0)
+        assert!(field(FieldType::Datetime, 0, 0, 0)
             .encode(Datum::Text("soon".into()), ISO)
             .is_err());
-        assert!(field(SfType::Address, 0, 0, 0)
+        assert!(field(FieldType::Address, 0, 0, 0)
             .encode(Datum::Json(json!({"city": "X"})), ISO)
             .is_err());
     }
 
     #[test]
     fn rounds_to_the_field_scale() {
-        let pct = field(SfType::Percent, 0, 5, 2);
+        let pct = field(FieldType::Percent, 0, 5, 2);
         assert_eq!(
             pct.encode(Datum::Number(Decimal::parse("12.345").unwrap()), ISO)
                 .unwrap()
@@ -371,13 +373,13 @@ mod tests {
     #[test]
     fn null_checkbox_means_unchecked() {
         assert_eq!(
-            field(SfType::Boolean, 0, 0, 0)
+            field(FieldType::Boolean, 0, 0, 0)
                 .encode(Datum::Null, ISO)
                 .unwrap(),
             json!(false)
         );
         assert_eq!(
-            field(SfType::String, 10, 0, 0)
+            field(FieldType::String, 10, 0, 0)
                 .encode(Datum::Null, ISO)
                 .unwrap(),
             Value::Null

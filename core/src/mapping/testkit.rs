@@ -2,7 +2,7 @@
 //! bidirectional config, built directly as structs (the config parser is separate).
 
 use crate::config::*;
-use crate::salesforce::describe::{FieldDescribe, SObjectDescribe};
+use crate::connector::describe::{FieldDescribe, ObjectDescribe};
 use crate::schema::{LocalColumn, LocalTable, PgType, TableRights};
 use serde_json::{json, Value};
 
@@ -126,8 +126,9 @@ pub fn accounts_table() -> LocalTable {
 }
 
 /// A writable field of the given describe type, with extra describe keys.
-pub fn field(name: &str, sf_type: &str, extra: Value) -> FieldDescribe {
-    let mut json = json!({"name": name, "type": sf_type, "createable": true, "updateable": true});
+pub fn field(name: &str, field_type: &str, extra: Value) -> FieldDescribe {
+    let mut json =
+        json!({"name": name, "type": field_type, "createable": true, "updateable": true});
     if let (Some(obj), Value::Object(more)) = (json.as_object_mut(), extra) {
         obj.extend(more);
     }
@@ -135,17 +136,17 @@ pub fn field(name: &str, sf_type: &str, extra: Value) -> FieldDescribe {
 }
 
 /// A read-only system field.
-pub fn system_field(name: &str, sf_type: &str) -> FieldDescribe {
+pub fn system_field(name: &str, field_type: &str) -> FieldDescribe {
     field(
         name,
-        sf_type,
+        field_type,
         json!({"createable": false, "updateable": false, "nillable": false}),
     )
 }
 
 /// Account as `describe` reports it (the fields the tests use).
-pub fn account_describe() -> SObjectDescribe {
-    SObjectDescribe {
+pub fn account_describe() -> ObjectDescribe {
+    ObjectDescribe {
         name: "Account".into(),
         key_prefix: Some("001".into()),
         createable: true,

@@ -4,10 +4,10 @@
 //! one while the others wait and then use it, so a burst of 401s costs one token request,
 //! and a refused grant is reported to all waiters instead of being retried by each.
 
-use super::error::{CallError, Scrubber};
-use super::http::{Body, Http};
 use super::jwt::JwtSigner;
 use crate::config::{Grant, OAuthSecret, Secret};
+use crate::connector::error::{CallError, Scrubber};
+use crate::connector::http::{Body, Http};
 use crate::net::Network;
 use crate::retry::Operation;
 use serde::Deserialize;

@@ -7,10 +7,10 @@
 //! expired token once transparently, and records the org's API usage from the answer.
 
 use super::auth::{base_url, Auth, Token};
-use super::error::{CallError, Scrubber};
-use super::http::{Body, Broken, Http, Reply, Timeouts};
 use super::soql::api_name;
 use crate::config::OAuthSecret;
+use crate::connector::error::{CallError, Scrubber};
+use crate::connector::http::{Body, Broken, Http, Reply, Timeouts};
 use crate::net::Network;
 use crate::retry::{ApiUsage, Operation};
 use serde::de::DeserializeOwned;
@@ -155,6 +155,13 @@ impl SalesforceClient {
     /// threads saw it expire.
     pub fn token_requests(&self) -> u64 {
         self.auth.requests()
+    }
+
+    /// Gets an access token now unless one is held, so bad secrets show before any call.
+    pub fn sign_in(&self) -> Result<(), CallError> {
+        self.auth
+            .token(&self.http, Operation::Read, &self.scrub)
+            .map(drop)
     }
 
     /// The versioned data root, `/services/data/vXX.X`.

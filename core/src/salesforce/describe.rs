@@ -3,121 +3,9 @@
 //! Deserialised straight from `GET /sobjects/{Type}/describe`; unknown keys are ignored
 //! so a real org's much larger answer parses too.
 
+#[cfg(test)]
+use crate::connector::describe::{FieldType, ObjectDescribe};
 use serde::{Deserialize, Serialize};
-
-/// A Salesforce field type, as `describe` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SfType {
-    Id,
-    String,
-    Textarea,
-    Boolean,
-    Int,
-    Long,
-    Double,
-    Currency,
-    Percent,
-    Date,
-    Datetime,
-    Time,
-    Picklist,
-    Multipicklist,
-    Reference,
-    Email,
-    Phone,
-    Url,
-    Base64,
-    Address,
-    Location,
-    Combobox,
-    Encryptedstring,
-    #[serde(rename = "anyType")]
-    AnyType,
-    /// A type this version of hubsync does not know; synced as text if at all.
-    #[serde(other)]
-    Unknown,
-}
-
-/// One picklist entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PicklistValue {
-    pub value: String,
-    #[serde(default)]
-    pub label: Option<String>,
-    #[serde(default = "yes")]
-    pub active: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// One field of an sObject describe.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FieldDescribe {
-    /// API name in canonical case.
-    pub name: String,
-    #[serde(rename = "type")]
-    pub sf_type: SfType,
-    #[serde(default)]
-    pub length: u32,
-    #[serde(default)]
-    pub precision: u32,
-    #[serde(default)]
-    pub scale: u32,
-    #[serde(default)]
-    pub digits: u32,
-    #[serde(default = "yes")]
-    pub nillable: bool,
-    #[serde(default)]
-    pub createable: bool,
-    #[serde(default)]
-    pub updateable: bool,
-    #[serde(default)]
-    pub defaulted_on_create: bool,
-    #[serde(default)]
-    pub unique: bool,
-    #[serde(default)]
-    pub external_id: bool,
-    #[serde(default)]
-    pub id_lookup: bool,
-    #[serde(default)]
-    pub calculated: bool,
-    #[serde(default)]
-    pub picklist_values: Vec<PicklistValue>,
-    #[serde(default)]
-    pub restricted_picklist: bool,
-}
-
-/// An sObject describe: the object and its fields.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SObjectDescribe {
-    pub name: String,
-    #[serde(default)]
-    pub key_prefix: Option<String>,
-    #[serde(default)]
-    pub createable: bool,
-    #[serde(default)]
-    pub updateable: bool,
-    #[serde(default)]
-    pub deletable: bool,
-    #[serde(default)]
-    pub queryable: bool,
-    pub fields: Vec<FieldDescribe>,
-}
-
-impl SObjectDescribe {
-    /// Field by API name; Salesforce names are case-insensitive.
-    pub fn field(&self, name: &str) -> Option<&FieldDescribe> {
-        self.fields
-            .iter()
-            .find(|f| f.name.eq_ignore_ascii_case(name))
-    }
-}
 
 /// One sObject in the org's describe-global list: enough to check that a configured
 /// object exists and what may be done with it, without describing every object.
@@ -181,9 +69,12 @@ mod tests {
                 {"name": "Odd", "type": "complexvalue"}
             ]
         });
-        let d: SObjectDescribe = serde_json::from_value(json).unwrap();
-        assert_eq!(d.field("annualrevenue").unwrap().sf_type, SfType::Currency);
-        assert_eq!(d.field("Odd").unwrap().sf_type, SfType::Unknown);
+        let d: ObjectDescribe = serde_json::from_value(json).unwrap();
+        assert_eq!(
+            d.field("annualrevenue").unwrap().field_type,
+            FieldType::Currency
+        );
+        assert_eq!(d.field("Odd").unwrap().field_type, FieldType::Unknown);
         assert!(d.field("Id").unwrap().id_lookup);
         assert!(!d.field("Id").unwrap().createable);
     }

@@ -3,9 +3,9 @@
 
 mod auth;
 pub mod client;
+pub(crate) mod connector;
 pub mod describe;
-pub mod error;
-mod http;
+mod error;
 pub(crate) mod jwt;
 mod metadata;
 pub mod number;
@@ -15,8 +15,6 @@ pub mod replication;
 pub mod soql;
 
 pub use client::{ClientConfig, ClientConfigError, SalesforceClient};
-pub use error::{CallError, OAuthError, RecordError};
-pub use http::Timeouts;
 pub use query::{QueryOptions, QueryPage, QueryPages};
 pub use records::{Record, SaveResult, UpsertResult, MAX_RECORDS, MAX_RETRIEVE_IDS};
 pub use replication::{DeletedRecord, DeletedResult, UpdatedResult};

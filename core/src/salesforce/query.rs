@@ -5,8 +5,8 @@
 //! lookups can collect everything with [`SalesforceClient::query_records`].
 
 use super::client::{Request, SalesforceClient};
-use super::error::CallError;
 use super::records::Record;
+use crate::connector::error::CallError;
 use crate::retry::Operation;
 use serde::{Deserialize, Serialize};
 

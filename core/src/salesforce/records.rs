@@ -5,35 +5,18 @@
 //! results, in input order, for the caller to classify with [`RecordError::failure`].
 
 use super::client::{checked_name, Request, SalesforceClient};
-use super::error::{null_as_default, CallError, RecordError};
 use super::soql::field_path;
+use crate::connector::error::CallError;
+pub use crate::connector::{Record, SaveResult};
 use crate::retry::Operation;
 use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
-use serde_json::{Map, Value};
-
-/// A record as field name → value, without `attributes` (the client adds the type).
-pub type Record = Map<String, Value>;
+use serde::{Serialize, Serializer};
 
 /// Most records one create, update, upsert or delete call may carry.
 pub const MAX_RECORDS: usize = 200;
 
 /// Most ids one retrieve call may carry.
 pub const MAX_RETRIEVE_IDS: usize = 2000;
-
-/// The outcome for one record, in the position of its input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SaveResult {
-    /// The record's 18-character id (absent when a create failed).
-    #[serde(default)]
-    pub id: Option<String>,
-    pub success: bool,
-    /// Upserts only: whether the record was inserted (`true`) or updated (`false`).
-    #[serde(default)]
-    pub created: Option<bool>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub errors: Vec<RecordError>,
-}
 
 /// An upsert's outcome: a [`SaveResult`] whose `created` is set.
 pub type UpsertResult = SaveResult;
@@ -265,7 +248,7 @@ fn has_id(record: &Record) -> bool {
 mod tests {
     use super::*;
     use crate::retry::{classify, Class};
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn record(value: Value) -> Record {
         value.as_object().unwrap().clone()

@@ -4,8 +4,8 @@
 //! to learn of deletes. `latest_date_covered` is where the next window starts.
 
 use super::client::{checked_name, Request, SalesforceClient};
-use super::error::{null_as_default, CallError};
 use super::soql::datetime_literal;
+use crate::connector::error::{null_as_default, CallError};
 use crate::retry::Operation;
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize};
