@@ -42,7 +42,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 /// Endpoint classes a NetSuite fault rule can target, and the kinds it can render
-/// (no per-record `lock_row`: NetSuite has no such partial failure).
+/// (no per-record `lock_row`: NetSuite has no such partial failure). The `*_after` kinds
+/// carry the request out and then lose its answer — what makes a resent create a
+/// duplicate unless it is an upsert.
 pub(crate) const FAULTS: FaultScope = FaultScope {
     classes: &["token", "record", "suiteql", "metadata"],
     kinds: &[
@@ -50,6 +52,9 @@ pub(crate) const FAULTS: FaultScope = FaultScope {
         FaultKind::ServerError,
         FaultKind::Drop,
         FaultKind::Latency,
+        FaultKind::DropAfter,
+        FaultKind::BadGatewayAfter,
+        FaultKind::GatewayTimeoutAfter,
     ],
 };
 
@@ -326,11 +331,12 @@ async fn answer(ns: &Ns, request: &ApiRequest) -> Response<Body> {
         "record"
     };
     let fail = |kind| errors::fault(kind).response();
-    if let Err(failure) =
-        crate::http::apply_faults(&ns.faults, &ns.counters, class, &request.conn, fail).await
-    {
-        return failure;
-    }
+    let after =
+        match crate::http::apply_faults(&ns.faults, &ns.counters, class, &request.conn, fail).await
+        {
+            Ok(after) => after,
+            Err(failure) => return failure,
+        };
     ns.counters.api_call(class);
     let asynchronous = call
         .header("prefer")
@@ -347,7 +353,8 @@ async fn answer(ns: &Ns, request: &ApiRequest) -> Response<Body> {
     } else {
         records::handle(&call)
     };
-    result.unwrap_or_else(|e| e.response())
+    let answer = result.unwrap_or_else(|e| e.response());
+    crate::http::lose_answer(after, answer, &request.conn).await
 }
 
 /// TBA (`Authorization: OAuth …`) or an M2M bearer token.
