@@ -167,6 +167,7 @@ mod tests {
             system: crate::config::SystemKind::Salesforce,
             object: "Account".into(),
             instance_url: Some("http://acme.my.salesforce.com".into()),
+            account_id: None,
             login_url: Some("http://login.salesforce.com".into()),
             auth_type: crate::config::AuthType::Oauth2,
             api_version: "59.0".into(),

@@ -71,12 +71,15 @@ pub enum AuthType {
 /// The remote end of a sync.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RemoteEndpoint {
-    /// Only Salesforce is synced today.
+    /// Salesforce or NetSuite.
     pub system: SystemKind,
-    /// sObject API name, e.g. `Account`.
+    /// sObject API name, e.g. `Account`; NetSuite's record type as written (`Customer`).
     pub object: String,
     /// Base URL of the org's REST API (`https://yourinstance.salesforce.com`, or the emulator's URL).
     pub instance_url: Option<String>,
+    /// NetSuite's account id (`1234567`, `1234567_SB1`): the TBA realm, and the REST host
+    /// `https://{account}.suitetalk.api.netsuite.com` unless `instance_url` says otherwise.
+    pub account_id: Option<String>,
     /// OAuth token endpoint host; defaults to `instance_url`.
     pub login_url: Option<String>,
     pub auth_type: AuthType,

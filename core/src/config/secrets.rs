@@ -4,14 +4,19 @@
 //! there); the extension stores the config *without* them and the secrets in a table only
 //! the extension owner can read. Everything that holds a secret prints `***` instead.
 
+mod netsuite;
+
+pub use netsuite::{parse_netsuite_secret, NetsuiteSecret};
+
+use super::model::SystemKind;
 use super::scalars::SecretText;
 use super::walker::{Obj, Problems};
 use crate::problem::Problem;
 use serde_json::{Map, Value};
 use std::fmt;
 
-/// Credential keys that are secrets of the remote end (moved out of the config).
-pub const SECRET_KEYS: &[&str] = &[
+/// Salesforce's credential keys (OAuth 2.0 grants).
+pub const SALESFORCE_KEYS: &[&str] = &[
     "client_id",
     "client_secret",
     "refresh_token",
@@ -21,6 +26,40 @@ pub const SECRET_KEYS: &[&str] = &[
     "access_token",
     "security_token",
 ];
+
+/// Credential keys that are secrets of a remote end, whatever the system (moved out of
+/// the config): Salesforce's, then NetSuite's that Salesforce does not have.
+pub const SECRET_KEYS: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "refresh_token",
+    "username",
+    "password",
+    "private_key",
+    "access_token",
+    "security_token",
+    "consumer_key",
+    "consumer_secret",
+    "token_id",
+    "token_secret",
+    "certificate_id",
+];
+
+/// The credential keys of `system`'s secrets.
+pub fn secret_keys(system: SystemKind) -> Vec<&'static str> {
+    match system {
+        SystemKind::Netsuite => [netsuite::TBA_KEYS, netsuite::M2M_KEYS].concat(),
+        _ => SALESFORCE_KEYS.to_vec(),
+    }
+}
+
+/// Checks a secret object for `hubsync.set_credentials` on a sync with `system`.
+pub fn validate_secret_for(system: SystemKind, json: &Value) -> Result<(), Vec<Problem>> {
+    match system {
+        SystemKind::Netsuite => parse_netsuite_secret(json).map(drop),
+        _ => validate_secret(json),
+    }
+}
 
 /// A secret string whose Debug and Display print `***`, so it cannot leak into logs or errors.
 #[derive(Clone, PartialEq, Eq)]
@@ -106,7 +145,7 @@ impl OAuthSecret {
 /// Reads and checks a secret object for `hubsync.set_credentials`.
 pub fn parse_secret(json: &Value) -> Result<OAuthSecret, Vec<Problem>> {
     let mut problems = Problems::default();
-    let Some(obj) = Obj::open(json, "", SECRET_KEYS, &mut problems) else {
+    let Some(obj) = Obj::open(json, "", SALESFORCE_KEYS, &mut problems) else {
         return Err(problems.into_vec());
     };
     let text =

@@ -30,6 +30,7 @@ pub fn accounts_config() -> SyncConfig {
             system: SystemKind::Salesforce,
             object: "Account".into(),
             instance_url: Some("https://yourinstance.salesforce.com".into()),
+            account_id: None,
             login_url: None,
             auth_type: AuthType::Oauth2,
             api_version: "59.0".into(),

@@ -7,7 +7,7 @@
 use crate::config::defaults::API_VERSION;
 use crate::config::model::{AuthType, LocalEndpoint, RemoteEndpoint, Side, SystemKind};
 use crate::config::scalars::{ApiName, PgName, SecretText};
-use crate::config::secrets::{check_grant, SECRET_KEYS};
+use crate::config::secrets::{check_grant, parse_netsuite_secret, secret_keys};
 use crate::config::walker::{convert, reconcile, text_type, FromJson, Obj, Problems};
 use crate::config::words::word_for;
 use crate::problem::{Problem, ProblemKind};
@@ -22,6 +22,11 @@ const REMOTE_SETTING_KEYS: &[&str] = &[
     "api_version",
     "domain",
 ];
+/// NetSuite's: the account (realm and REST host), or an explicit REST base URL (the
+/// emulator's), or both (the account then only names the realm).
+const NETSUITE_SETTING_KEYS: &[&str] = &["auth_type", "account_id", "instance_url"];
+/// The NetSuite record types hubsync syncs.
+const NETSUITE_OBJECTS: &[&str] = &["customer", "contact"];
 const LOCAL_CREDENTIAL_KEYS: &[&str] = &["host", "port", "database", "schema", "user", "password"];
 
 /// The two ends as far as they could be read.
@@ -107,12 +112,12 @@ fn read_end(root: &Obj, key: &str, problems: &mut Problems) -> Option<End> {
 }
 
 fn read_remote(obj: &Obj, system: SystemKind, problems: &mut Problems) -> Option<RemoteEndpoint> {
-    if system != SystemKind::Salesforce {
+    if !matches!(system, SystemKind::Salesforce | SystemKind::Netsuite) {
         problems.push(Problem::new(
             ProblemKind::NotSupported,
             obj.at("type"),
             format!(
-                "only salesforce is synced today; {} is not supported yet",
+                "only salesforce and netsuite are synced today; {} is not supported yet",
                 word_for(system)
             ),
         ));
@@ -122,11 +127,24 @@ fn read_remote(obj: &Obj, system: SystemKind, problems: &mut Problems) -> Option
         "the object's API name, e.g. \"Account\"",
         problems,
     );
-    let settings = RemoteSettings::read(obj, problems);
+    if let Some(name) = object.as_ref().filter(|_| system == SystemKind::Netsuite) {
+        if !NETSUITE_OBJECTS.contains(&name.0.to_ascii_lowercase().as_str()) {
+            problems.push(Problem::new(
+                ProblemKind::NotSupported,
+                obj.at("object"),
+                format!(
+                    "hubsync syncs NetSuite's Customer and Contact records; {:?} is not supported yet",
+                    name.0
+                ),
+            ));
+        }
+    }
+    let settings = RemoteSettings::read(obj, system, problems);
     Some(RemoteEndpoint {
         system,
         object: object?.0,
         instance_url: settings.instance_url,
+        account_id: settings.account_id,
         login_url: settings.login_url,
         auth_type: settings.auth_type,
         api_version: settings.api_version,
@@ -138,26 +156,33 @@ fn read_remote(obj: &Obj, system: SystemKind, problems: &mut Problems) -> Option
 struct RemoteSettings {
     auth_type: AuthType,
     instance_url: Option<String>,
+    account_id: Option<String>,
     login_url: Option<String>,
     api_version: String,
 }
 
 impl RemoteSettings {
-    fn read(end: &Obj, problems: &mut Problems) -> Self {
-        let keys = [REMOTE_SETTING_KEYS, SECRET_KEYS].concat();
+    fn read(end: &Obj, system: SystemKind, problems: &mut Problems) -> Self {
+        let settings: &[&str] = match system {
+            SystemKind::Netsuite => NETSUITE_SETTING_KEYS,
+            _ => REMOTE_SETTING_KEYS,
+        };
+        let keys = [settings, &secret_keys(system)].concat();
         let creds = end.object("credentials", &keys, problems);
         let Some(creds) = creds else {
             return RemoteSettings {
                 auth_type: AuthType::Oauth2,
                 instance_url: None,
+                account_id: None,
                 login_url: None,
                 api_version: API_VERSION.to_string(),
             };
         };
-        check_secrets(&creds, problems);
+        check_secrets(&creds, system, problems);
         RemoteSettings {
             auth_type: creds.get("auth_type", problems).unwrap_or(AuthType::Oauth2),
             instance_url: creds.get::<HttpUrl>("instance_url", problems).map(|u| u.0),
+            account_id: creds.get::<AccountId>("account_id", problems).map(|a| a.0),
             login_url: login_url(&creds, problems),
             api_version: creds
                 .get::<ApiVersion>("api_version", problems)
@@ -167,11 +192,30 @@ impl RemoteSettings {
 }
 
 /// Secrets given in the config must be strings and add up to a usable grant.
-fn check_secrets(creds: &Obj, problems: &mut Problems) {
-    for key in SECRET_KEYS {
+fn check_secrets(creds: &Obj, system: SystemKind, problems: &mut Problems) {
+    let keys = secret_keys(system);
+    if system == SystemKind::Netsuite {
+        let given: serde_json::Map<String, Value> = keys
+            .iter()
+            .filter_map(|k| creds.value(k).map(|v| (k.to_string(), v.clone())))
+            .collect();
+        if !given.is_empty() {
+            if let Err(found) = parse_netsuite_secret(&Value::Object(given)) {
+                for problem in found {
+                    let path = match problem.path.as_str() {
+                        "" => creds.path().to_string(),
+                        key => creds.at(key),
+                    };
+                    problems.push(Problem { path, ..problem });
+                }
+            }
+        }
+        return;
+    }
+    for key in &keys {
         creds.get::<SecretText>(key, problems);
     }
-    if SECRET_KEYS.iter().any(|k| creds.has(k)) {
+    if keys.iter().any(|k| creds.has(k)) {
         check_grant(creds, problems);
     }
 }
@@ -226,6 +270,13 @@ text_type!(
     "an http(s) URL, e.g. \"https://yourinstance.salesforce.com\"",
     |s| url::Url::parse(s)
         .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+);
+
+text_type!(
+    /// A NetSuite account id: letters, digits, `_` or `-` (`1234567`, `1234567_SB1`).
+    AccountId,
+    "a NetSuite account id such as \"1234567\" or \"1234567_SB1\"",
+    |s| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 );
 
 text_type!(
@@ -318,7 +369,7 @@ mod tests {
     #[test]
     fn end_problems_point_at_their_keys() {
         let (_, problems) = ends(json!({
-            "source": {"type": "netsuite", "object": "Customer"},
+            "source": {"type": "zendesk", "object": "Organization"},
             "target": {"type": "postgres", "table": "t", "object": "x",
                        "credentials": {"port": "5432"}}}));
         let found: Vec<(&str, &str)> = problems
@@ -331,6 +382,47 @@ mod tests {
                 ("source.type", "0A000"),
                 ("target.object", "22023"),
                 ("target.credentials.port", "22023")
+            ]
+        );
+    }
+
+    #[test]
+    fn netsuite_ends_name_an_account_or_a_url_and_a_supported_record() {
+        let (e, problems) = ends(json!({
+            "source": {"type": "netsuite", "object": "Customer",
+                       "credentials": {"account_id": "1234567_SB1"}},
+            "target": {"type": "postgres", "table": "t"}}));
+        assert!(problems.is_empty(), "{problems:?}");
+        let remote = e.remote.unwrap();
+        assert_eq!(remote.system, SystemKind::Netsuite);
+        assert_eq!(remote.account_id.as_deref(), Some("1234567_SB1"));
+        let (e, problems) = ends(json!({
+            "source": {"type": "postgres", "table": "t"},
+            "target": {"type": "netsuite", "object": "contact", "credentials": {
+                "instance_url": "http://127.0.0.1:8099", "account_id": "1234567",
+                "consumer_key": "a", "consumer_secret": "b", "token_id": "c", "token_secret": "d"}}}));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            e.remote.unwrap().instance_url.as_deref(),
+            Some("http://127.0.0.1:8099")
+        );
+        let (_, problems) = ends(json!({
+            "source": {"type": "netsuite", "object": "SalesOrder", "credentials": {
+                "account_id": "12 34", "login_url": "https://x", "consumer_key": "a"}},
+            "target": {"type": "postgres", "table": "t"}}));
+        let found: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|p| (p.path.as_str(), p.kind.sqlstate()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("source.object", "0A000"),
+                ("source.credentials.login_url", "22023"),
+                ("source.credentials.consumer_secret", "22023"),
+                ("source.credentials.token_id", "22023"),
+                ("source.credentials.token_secret", "22023"),
+                ("source.credentials.account_id", "22023"),
             ]
         );
     }
