@@ -298,7 +298,7 @@ const RETRY_LATER: &str =
 const FIX_THE_DATA: &str = "Salesforce rejected the record's data; resending it unchanged fails again: fix the row or the mapping";
 const FIX_THE_CONFIG: &str = "Salesforce rejected the request itself; check the mapping, field permissions and object access";
 const FIX_THE_SECRETS: &str =
-    "Salesforce rejected the connection's credentials; fix the secrets of the connection";
+    "the remote system rejected the connection's credentials; fix the secrets of the connection";
 const NOTHING_ARRIVED: &str = "the request never reached Salesforce; sending it again is safe";
 
 /// The classification table, read top to bottom; the first matching row wins, so error
@@ -350,11 +350,23 @@ const RULES: &[Rule] = &[
     code("INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", Permanent, FIX_THE_CONFIG),
     code("API_DISABLED_FOR_ORG", Permanent, "the API is disabled for the org or user; enable API access"),
     code("NOT_FOUND", Permanent, "the object, field or external id does not exist or is not accessible; check the mapping"),
+    // NetSuite's `o:errorCode`s (its REST answers one record per request).
+    code("INVALID_LOGIN", Auth, "NetSuite refused the login (a TBA signature, token or an expired OAuth 2.0 token); a bearer token is renewed and the call resent once, TBA secrets must be fixed"),
+    code("CONCURRENCY_LIMIT_EXCEEDED", RateLimited, "NetSuite's account-wide limit of concurrent requests is reached; back off the connection (or lower performance_settings.parallelism)"),
+    on(Delete, code("NONEXISTENT_ID", Gone, "the NetSuite record to delete does not exist, so the delete's goal is met")),
+    code("NONEXISTENT_ID", Permanent, "the NetSuite record or record type does not exist; it may have been deleted in NetSuite"),
+    code("USER_ERROR", Permanent, "NetSuite refused the request (USER_ERROR: a duplicate, a missing required value, a refused query, …); resending it unchanged fails again: see the detail"),
+    code("INVALID_CONTENT", Permanent, "NetSuite refused a value of the record (INVALID_CONTENT); fix the row or the mapping of the field named"),
+    code("INSUFFICIENT_PERMISSION", Permanent, "the NetSuite role lacks a permission; grant it to the integration's role"),
+    code("UNEXPECTED_ERROR", Retryable, "an internal NetSuite error; it usually passes"),
+    code("SERVICE_UNAVAILABLE", Retryable, "NetSuite is unavailable right now; it will succeed later"),
     // OAuth token endpoint.
     code("invalid_grant", Permanent, FIX_THE_SECRETS),
     code("invalid_client", Permanent, FIX_THE_SECRETS),
     code("invalid_client_id", Permanent, FIX_THE_SECRETS),
     code("unsupported_grant_type", Permanent, FIX_THE_SECRETS),
+    code("invalid_request", Permanent, FIX_THE_SECRETS),
+    code("invalid_scope", Permanent, "the OAuth 2.0 client may not use the REST web services scope; allow it on the integration record"),
     // HTTP statuses whose code is missing or unknown.
     on(Delete, status(404, 404, Gone, "the record to delete does not exist, so the delete's goal is met")),
     status(401, 401, Auth, "Salesforce refused the access token; refresh it and resend once"),

@@ -25,16 +25,43 @@ pub struct RecordError {
     /// API names of the fields the error is about (may be empty).
     #[serde(default, deserialize_with = "null_as_default")]
     pub fields: Vec<String>,
+    /// For systems that write each record with a request of its own (NetSuite): how that
+    /// request failed, so the record is classified exactly as a failed call would be (a
+    /// 429 backs off the connection, a create whose answer was lost is looked up).
+    #[serde(skip)]
+    pub call: Option<Failure>,
 }
 
 impl RecordError {
-    /// The failure to classify for this record's error inside a successful (200)
-    /// collections call: `retry::classify(&error.failure(Operation::Create))`.
+    /// The failure to classify for this record's error: its own request's failure when
+    /// it had one, else the error inside a successful (200) collections call:
+    /// `retry::classify(&error.failure(Operation::Create))`.
     pub fn failure(&self, op: Operation) -> Failure {
-        Failure::Response {
-            op,
-            status: 200,
-            code: Some(self.status_code.clone()),
+        match &self.call {
+            Some(failure) => failure.clone(),
+            None => Failure::Response {
+                op,
+                status: 200,
+                code: Some(self.status_code.clone()),
+            },
+        }
+    }
+
+    /// One record's share of a batch written record by record: the error of the call
+    /// that wrote it, keeping that call's failure for classification.
+    pub fn from_call(error: &CallError) -> RecordError {
+        let first = error.errors.first();
+        RecordError {
+            status_code: first.map_or_else(
+                || match error.status {
+                    Some(status) => format!("HTTP_{status}"),
+                    None => "NO_ANSWER".into(),
+                },
+                |e| e.status_code.clone(),
+            ),
+            message: error.to_string(),
+            fields: first.map(|e| e.fields.clone()).unwrap_or_default(),
+            call: Some(error.failure.clone()),
         }
     }
 }
@@ -188,6 +215,50 @@ impl CallError {
             errors: Vec::new(),
             oauth: None,
             message: format!("the {} was not sent: {message}", name(op)),
+        }
+    }
+}
+
+impl CallError {
+    /// `system`'s OAuth token endpoint refused to issue an access token; the RFC 6749
+    /// `error` becomes the failure's code (so `invalid_client` reads as bad secrets).
+    pub(crate) fn token_refused_by(
+        system: &str,
+        op: Operation,
+        status: u16,
+        body: &[u8],
+        scrub: &Scrubber,
+    ) -> Self {
+        let oauth = serde_json::from_slice::<OAuthError>(body).ok().map(|e| {
+            Box::new(OAuthError {
+                error: scrub.scrub(&e.error),
+                error_description: e.error_description.map(|d| scrub.scrub(&d)),
+            })
+        });
+        let said = match oauth.as_deref() {
+            Some(OAuthError {
+                error,
+                error_description: Some(d),
+            }) => format!("{error}: {d}"),
+            Some(OAuthError {
+                error,
+                error_description: None,
+            }) => error.clone(),
+            None => format!("no OAuth error ({})", snippet(body, scrub)),
+        };
+        CallError {
+            failure: Failure::Response {
+                op,
+                status,
+                code: oauth.as_ref().map(|e| e.error.clone()),
+            },
+            status: Some(status),
+            errors: Vec::new(),
+            message: format!(
+                "{system} refused an access token for the {} (HTTP {status}): {said}",
+                name(op)
+            ),
+            oauth,
         }
     }
 }

@@ -42,6 +42,9 @@ pub(crate) enum Body {
 pub(crate) struct Reply {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The `Location` header: where NetSuite says a created record lives (its id is the
+    /// last path segment), since its creates answer 204 without a body.
+    pub location: Option<String>,
 }
 
 /// An exchange that broke before a complete answer arrived.
@@ -129,6 +132,7 @@ impl Http {
         };
         self.note_usage(&response);
         let status = response.status();
+        let location = response.header("Location").map(str::to_string);
         let declared = response
             .header("Content-Length")
             .and_then(|v| v.trim().parse::<u64>().ok());
@@ -144,7 +148,11 @@ impl Http {
         if body.len() as u64 > self.max_body {
             return Err(too_large(self.max_body));
         }
-        Ok(Reply { status, body })
+        Ok(Reply {
+            status,
+            body,
+            location,
+        })
     }
 
     fn note_usage(&self, response: &ureq::Response) {

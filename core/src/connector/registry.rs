@@ -1,7 +1,7 @@
 //! Which connector serves which system: the one place that names them all.
 
 use super::{Connector, Timeouts};
-use crate::config::{parse_secret, SystemKind};
+use crate::config::{parse_netsuite_secret, parse_secret, SystemKind};
 use crate::net::Network;
 use serde_json::Value;
 use std::sync::Arc;
@@ -13,6 +13,9 @@ pub struct Endpoint {
     /// The account's base URL (the org's instance, the Zendesk subdomain, the NetSuite
     /// REST host).
     pub instance_url: Option<String>,
+    /// NetSuite's account id: the TBA realm, and the REST host when `instance_url` is
+    /// not given.
+    pub account_id: Option<String>,
     /// Where tokens come from, when that is elsewhere.
     pub login_url: Option<String>,
     /// The API version the config asks for (`59.0` for Salesforce; ignored elsewhere).
@@ -45,6 +48,13 @@ pub fn connect(
                 .map_err(|problems| format!("stored credentials are invalid: {}", problems[0]))?;
             let client = crate::salesforce::connector::client(endpoint, secret, options)
                 .map_err(|e| format!("cannot reach Salesforce with this configuration: {e}"))?;
+            Ok(Arc::new(client))
+        }
+        SystemKind::Netsuite => {
+            let secret = parse_netsuite_secret(secret)
+                .map_err(|problems| format!("stored credentials are invalid: {}", problems[0]))?;
+            let client = crate::netsuite::connector::client(endpoint, secret, options)
+                .map_err(|e| format!("cannot reach NetSuite with this configuration: {e}"))?;
             Ok(Arc::new(client))
         }
         other => Err(format!(

@@ -1,15 +1,26 @@
-//! NetSuite's sign-in, as pure code the connector calls: the Token-Based Authentication
-//! header (OAuth 1.0a, HMAC-SHA256) in [`tba`], and the signed JWT client assertion of
-//! OAuth 2.0 client credentials (M2M) in [`m2m`], plus the account-id spellings NetSuite
-//! uses for realms and hosts.
+//! NetSuite: the connector for customer and contact records over SuiteTalk REST and
+//! SuiteQL ([`NetsuiteClient`], which implements [`crate::connector::Connector`]).
 //!
-//! Nothing here does I/O; the caller supplies the clock and, for TBA, may supply the
-//! nonce (tests pin both to reproduce the reference's signature vectors).
+//! Pure parts first, each with its tests: the Token-Based Authentication header (OAuth
+//! 1.0a, HMAC-SHA256) in [`tba`], the signed JWT assertion of OAuth 2.0 client credentials
+//! (M2M) in [`m2m`], the SuiteQL the connector sends in [`suiteql`], metadata as a describe
+//! in [`describe`], value shapes in [`values`], and the account-id spellings NetSuite uses
+//! for realms and hosts below. I/O lives in `client` (requests, sign-in, the concurrency
+//! bound) and `connector` (batches and pages).
 
+mod auth;
+pub mod client;
+pub(crate) mod connector;
+pub mod describe;
+mod error;
 /// OAuth 2.0 client credentials with a PS256 JWT assertion.
 pub mod m2m;
+pub mod suiteql;
 /// Token-Based Authentication (OAuth 1.0a, HMAC-SHA256).
 pub mod tba;
+pub mod values;
+
+pub use client::{ClientConfig, ClientConfigError, NetsuiteClient};
 
 use url::Url;
 

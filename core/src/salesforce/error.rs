@@ -1,7 +1,7 @@
 //! Salesforce's error bodies: the REST error array and the OAuth token endpoint's refusal,
 //! read into the connector's [`CallError`].
 
-use crate::connector::error::{name, snippet, CallError, OAuthError, RecordError, Scrubber};
+use crate::connector::error::{name, snippet, CallError, RecordError, Scrubber};
 use crate::retry::{Failure, Operation};
 
 impl CallError {
@@ -22,37 +22,7 @@ impl CallError {
 
     /// The token endpoint refused to issue an access token.
     pub(crate) fn token_refused(op: Operation, status: u16, body: &[u8], scrub: &Scrubber) -> Self {
-        let oauth = serde_json::from_slice::<OAuthError>(body).ok().map(|e| {
-            Box::new(OAuthError {
-                error: scrub.scrub(&e.error),
-                error_description: e.error_description.map(|d| scrub.scrub(&d)),
-            })
-        });
-        let said = match oauth.as_deref() {
-            Some(OAuthError {
-                error,
-                error_description: Some(d),
-            }) => format!("{error}: {d}"),
-            Some(OAuthError {
-                error,
-                error_description: None,
-            }) => error.clone(),
-            None => format!("no OAuth error ({})", snippet(body, scrub)),
-        };
-        CallError {
-            failure: Failure::Response {
-                op,
-                status,
-                code: oauth.as_ref().map(|e| e.error.clone()),
-            },
-            status: Some(status),
-            errors: Vec::new(),
-            message: format!(
-                "Salesforce refused an access token for the {} (HTTP {status}): {said}",
-                name(op)
-            ),
-            oauth,
-        }
+        CallError::token_refused_by("Salesforce", op, status, body, scrub)
     }
 
     /// The token endpoint answered 200 with something that is not a usable token.
@@ -110,6 +80,7 @@ fn parse_error_array(body: &[u8], scrub: &Scrubber) -> Vec<RecordError> {
             status_code: scrub.scrub(&e.status_code),
             message: scrub.scrub(&e.message),
             fields: e.fields,
+            call: None,
         })
         .collect()
 }

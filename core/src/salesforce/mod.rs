@@ -1,7 +1,7 @@
 //! Salesforce: the describe model, request/response shapes and the blocking REST client
 //! the worker's HTTP threads share.
 
-mod auth;
+pub(crate) mod auth;
 pub mod client;
 pub(crate) mod connector;
 pub mod describe;
