@@ -76,6 +76,13 @@ pub fn is_due(
     }
 }
 
+/// Whether local changes wait for the initial full load. A sync that links records by
+/// natural key on first contact must see the remote records before it creates any, or a
+/// record that exists on both sides before the sync starts would be created twice.
+pub fn pushes_wait(progress: &Progress, full_load: bool, links_by_key: bool) -> bool {
+    full_load && links_by_key && progress.phase != Phase::Incremental
+}
+
 /// The read to make next, and which pull it belongs to.
 pub fn next_read(progress: &Progress) -> (Mode, ReadFrom) {
     match (progress.phase, &progress.next_locator) {
@@ -142,6 +149,18 @@ mod tests {
         assert!(is_due(&pending, true, false, false));
         assert!(!is_due(&pending, false, true, true));
         assert_eq!(next_read(&pending), (Mode::FullLoad, ReadFrom::Everything));
+    }
+
+    #[test]
+    fn creates_wait_for_the_full_load_only_where_records_are_linked_by_key() {
+        let mut progress = Progress::default();
+        assert!(pushes_wait(&progress, true, true));
+        assert!(!pushes_wait(&progress, true, false));
+        assert!(!pushes_wait(&progress, false, true));
+        progress.phase = Phase::FullLoad;
+        assert!(pushes_wait(&progress, true, true));
+        progress.phase = Phase::Incremental;
+        assert!(!pushes_wait(&progress, true, true));
     }
 
     #[test]

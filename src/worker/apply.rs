@@ -8,6 +8,7 @@
 //! is applied again record by record so one bad value only parks its own record.
 
 use super::guard::{Guards, Way};
+use super::link::{self, Unlinked};
 use super::runtime::Runtime;
 use super::subxact;
 use crate::catalog::keys;
@@ -91,9 +92,26 @@ pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: ChangePage) ->
         reviews: rejected,
         ..Plan::default()
     };
-    let locals = knowledge(rt.id, &target, &incoming, &deleted)?;
+    let ids: Vec<String> = incoming
+        .iter()
+        .map(|r| r.remote_id.clone())
+        .chain(deleted.iter().cloned())
+        .collect();
+    let mut locals = knowledge(rt.id, &target, ids)?;
     let deleting = deletes_pending(rt.id, &incoming)?;
+    let skipped = first_contact(
+        rt,
+        mapper,
+        &target,
+        &incoming,
+        &deleting,
+        &mut locals,
+        &mut plan,
+    )?;
     for record in incoming {
+        if skipped.contains(&record.remote_id) {
+            continue;
+        }
         match locals.get(&record.remote_id) {
             // Deleted here, and the delete is still to be pushed: not a new record.
             None if deleting.contains(&record.remote_id) => {}
@@ -184,19 +202,44 @@ fn text_time(record: &Map<String, Value>, field: &str) -> Option<Timestamp> {
         .and_then(Timestamp::parse)
 }
 
-/// The local row, agreed base and pending changes of every record of the page that
-/// exists locally, by remote id.
-fn knowledge(
-    sync_id: i32,
+/// Records no local row is linked to yet, linked by natural key where the sync has one
+/// (see `link`); the linked rows join `locals`. Returns the remote ids to leave alone
+/// (their key matched several rows: they went to review).
+fn first_contact(
+    rt: &Runtime,
+    mapper: &Mapper,
     target: &Target,
     incoming: &[Incoming],
-    deleted: &[String],
-) -> SpiResult<HashMap<String, Local>> {
-    let ids: Vec<String> = incoming
+    deleting: &HashSet<String>,
+    locals: &mut HashMap<String, Local>,
+    plan: &mut Plan,
+) -> SpiResult<HashSet<String>> {
+    let unlinked: Vec<Unlinked> = incoming
         .iter()
-        .map(|r| r.remote_id.clone())
-        .chain(deleted.iter().cloned())
+        .filter(|r| !locals.contains_key(&r.remote_id) && !deleting.contains(&r.remote_id))
+        .map(|r| Unlinked {
+            remote_id: &r.remote_id,
+            values: &r.values,
+            record: &r.record,
+        })
         .collect();
+    if rt.config.natural_key.is_empty() || unlinked.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let found = link::by_natural_key(&rt.config.natural_key, mapper, target, &unlinked)?;
+    locals.extend(knowledge(rt.id, target, found.linked)?);
+    let skipped = found
+        .ambiguous
+        .iter()
+        .filter_map(|item| item.remote_id.clone())
+        .collect();
+    plan.reviews.extend(found.ambiguous);
+    Ok(skipped)
+}
+
+/// The local row, agreed base and pending changes of each record (by remote id) that
+/// exists locally.
+fn knowledge(sync_id: i32, target: &Target, ids: Vec<String>) -> SpiResult<HashMap<String, Local>> {
     let mut locals: HashMap<String, Local> = HashMap::new();
     if ids.is_empty() {
         return Ok(locals);

@@ -10,6 +10,7 @@ use super::wait::Waiter;
 use super::{jobs, outbox, reconcile, settle, stats, xact, Outcome};
 use crate::shared;
 use crossbeam_channel::{unbounded, Receiver, Sender};
+use hubsync_core::config::InitialSync;
 use hubsync_core::connection_state::ConnectionState;
 use hubsync_core::connector::{CallError, Connector, ObjectDescribe};
 use hubsync_core::mapping::Mapper;
@@ -373,7 +374,13 @@ impl Engine {
             }
             return Ok(());
         }
-        if rt.has_capacity() && rt.queued.is_empty() {
+        let waits_for_load = rt.config.direction.pull
+            && hubsync_core::pull::pushes_wait(
+                &rt.pull.state,
+                rt.config.initial_sync == InitialSync::FullLoad,
+                !rt.config.natural_key.is_empty(),
+            );
+        if rt.has_capacity() && rt.queued.is_empty() && !waits_for_load {
             claim(rt, &mapper)?;
             submit_queued(rt, &client);
         }

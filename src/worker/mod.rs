@@ -8,6 +8,7 @@ mod fence;
 mod guard;
 mod jobs;
 pub mod launcher;
+mod link;
 mod monitor;
 mod notify;
 mod outbox;
