@@ -33,6 +33,7 @@ fn endpoint(config: &SyncConfig) -> Endpoint {
     Endpoint {
         system: config.remote.system,
         instance_url: config.remote.instance_url.clone(),
+        account_id: config.remote.account_id.clone(),
         login_url: config.remote.login_url.clone(),
         api_version: config.remote.api_version.clone(),
     }

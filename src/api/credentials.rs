@@ -25,8 +25,10 @@ fn set_credentials(connection_name: &str, secret: JsonB) {
         raise_problems(
             "invalid credentials",
             &problems,
-            "Give client_id and client_secret (client credentials), client_id and refresh_token, \
-             or client_id, client_secret, username and password.",
+            "Salesforce: give client_id and client_secret (client credentials), client_id and \
+             refresh_token, or client_id, client_secret, username and password. NetSuite: give \
+             consumer_key, consumer_secret, token_id and token_secret, or client_id, \
+             certificate_id and private_key.",
         );
     }
     credentials::store(connection_name, &secret.0, caller());

@@ -196,8 +196,7 @@ fn read_page(
 }
 
 fn text_time(record: &Map<String, Value>, field: &str) -> Option<Timestamp> {
-    record
-        .get(field)
+    hubsync_core::mapping::field_value(record, field)
         .and_then(Value::as_str)
         .and_then(Timestamp::parse)
 }

@@ -101,8 +101,7 @@ fn verified_update(
 fn merge_with(verify: &Verify, record: &Record, remote: &Map<String, Value>) -> MergeVerdict {
     let remote_values: Values = verify.mapper.to_local(remote).value.into_iter().collect();
     let local: Values = record.agreed.clone().into_iter().collect();
-    let remote_time = remote
-        .get(&verify.time_field)
+    let remote_time = hubsync_core::mapping::field_value(remote, &verify.time_field)
         .and_then(Value::as_str)
         .and_then(Timestamp::parse);
     conflict::merge(

@@ -10,7 +10,7 @@ use super::wait::Waiter;
 use super::Outcome;
 use crate::catalog::local_table::{self, FoundTable};
 use crossbeam_channel::Sender;
-use hubsync_core::config::{parse_sync, SyncConfig};
+use hubsync_core::config::{parse_sync, SyncConfig, SystemKind};
 use hubsync_core::connection_state::ConnectionState;
 use hubsync_core::connector::Connector;
 use hubsync_core::mapping::Mapper;
@@ -259,10 +259,15 @@ impl Runtime {
             ));
             return;
         };
-        if self.config.remote.instance_url.is_none() {
+        let remote = &self.config.remote;
+        if remote.instance_url.is_none() && remote.account_id.is_none() {
+            let key = match remote.system {
+                SystemKind::Netsuite => "account_id",
+                _ => "instance_url",
+            };
             self.health = blocked(format!(
-                "{}.credentials.instance_url is missing; hubsync needs the remote account's URL",
-                self.config.remote.path
+                "{}.credentials.{key} is missing; hubsync needs to know the remote account",
+                remote.path
             ));
             return;
         }

@@ -53,14 +53,6 @@ pub fn secret_keys(system: SystemKind) -> Vec<&'static str> {
     }
 }
 
-/// Checks a secret object for `hubsync.set_credentials` on a sync with `system`.
-pub fn validate_secret_for(system: SystemKind, json: &Value) -> Result<(), Vec<Problem>> {
-    match system {
-        SystemKind::Netsuite => parse_netsuite_secret(json).map(drop),
-        _ => validate_secret(json),
-    }
-}
-
 /// A secret string whose Debug and Display print `***`, so it cannot leak into logs or errors.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -167,9 +159,21 @@ pub fn parse_secret(json: &Value) -> Result<OAuthSecret, Vec<Problem>> {
     problems.finish(parsed)
 }
 
-/// Checks a secret object for `hubsync.set_credentials`: known keys, strings, a usable grant.
+/// Checks a secret object for `hubsync.set_credentials`: known keys, strings, a usable
+/// grant. Credentials belong to a connection, not to a system, so the keys decide: one
+/// only NetSuite uses (`consumer_key`, `certificate_id`, …) makes it NetSuite's.
 pub fn validate_secret(json: &Value) -> Result<(), Vec<Problem>> {
-    parse_secret(json).map(|_| ())
+    let netsuite = json.as_object().is_some_and(|o| {
+        o.keys().any(|k| {
+            secret_keys(SystemKind::Netsuite).contains(&k.as_str())
+                && !SALESFORCE_KEYS.contains(&k.as_str())
+        })
+    });
+    if netsuite {
+        parse_netsuite_secret(json).map(drop)
+    } else {
+        parse_secret(json).map(drop)
+    }
 }
 
 /// Checks that the secret keys present in `creds` add up to at least one OAuth grant.
@@ -287,6 +291,16 @@ mod tests {
             grant(json!({"client_id": "a", "username": "u", "private_key": "k"})),
             Some(Grant::JwtBearer)
         );
+    }
+
+    #[test]
+    fn netsuite_secrets_are_told_apart_by_their_keys() {
+        let tba = json!({"consumer_key": "a", "consumer_secret": "b", "token_id": "c", "token_secret": "d"});
+        assert_eq!(validate_secret(&tba), Ok(()));
+        let m2m = json!({"client_id": "a", "certificate_id": "b", "private_key": "k"});
+        assert_eq!(validate_secret(&m2m), Ok(()));
+        let half = validate_secret(&json!({"consumer_key": "a"})).unwrap_err();
+        assert_eq!(half[0].path, "consumer_secret");
     }
 
     #[test]

@@ -346,8 +346,9 @@ fn unmapped(column: &str, value: &Value) -> Box<Rejection> {
     })
 }
 
-/// A record's value for a field; REST returns canonical case, but accept any.
-fn field_value<'a>(record: &'a Map<String, Value>, field: &str) -> Option<&'a Value> {
+/// A record's value for a field; REST returns canonical case, but accept any (the
+/// configured `LastModifiedDate` is NetSuite's `lastModifiedDate`).
+pub fn field_value<'a>(record: &'a Map<String, Value>, field: &str) -> Option<&'a Value> {
     record.get(field).or_else(|| {
         record
             .iter()

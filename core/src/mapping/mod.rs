@@ -27,7 +27,7 @@ pub(crate) mod testkit;
 mod transform;
 
 pub use indexes::{quote_ident, recommend_indexes};
-pub use mapper::{ExternalId, Mapper};
+pub use mapper::{field_value, ExternalId, Mapper};
 pub use outcome::{FieldIssue, PushOp, RecordOutcome, Rejection, Warning};
 pub use selection::captured_columns;
 pub use transform::check_transforms;

@@ -31,6 +31,10 @@ keywords!(Strategy {
 /// What a `priority_system` word stands for before it is resolved to a side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Named {
+    /// A role the brief gives a system: `crm` is Salesforce, `erp` NetSuite. In a sync with
+    /// that system it is the remote side; in any other sync that system's values reach the
+    /// table through the hub, so the role stands for the local side.
+    Role(SystemKind),
     Remote,
     Local,
     LastUpdated,
@@ -41,10 +45,10 @@ enum Named {
 
 keywords!(Named {
     "salesforce" => Named::System(SystemKind::Salesforce),
-    "crm" => Named::Remote,
+    "crm" => Named::Role(SystemKind::Salesforce),
     "remote" => Named::Remote,
     "postgres" => Named::Local,
-    "erp" => Named::Local,
+    "erp" => Named::Role(SystemKind::Netsuite),
     "database" => Named::Local,
     "local" => Named::Local,
     "last_updated" => Named::LastUpdated,
@@ -238,6 +242,10 @@ fn resolve_priority(
 ) -> Option<Priority> {
     let side = match named {
         Named::LastUpdated => return Some(Priority::LastUpdated),
+        Named::Role(system) if ctx.remote.unwrap_or(SystemKind::Salesforce) == system => {
+            Side::Remote
+        }
+        Named::Role(_) => Side::Local,
         Named::Remote => Side::Remote,
         Named::Local => Side::Local,
         Named::Source => ctx.source_side(),

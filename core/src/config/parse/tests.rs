@@ -233,6 +233,23 @@ fn field_rules_resolve_names_and_systems() {
     assert_eq!(rules[2].path, "conflict_resolution.field_rules[2]");
     assert!(matches!(*default, ConflictPolicy::LastWriteWins { .. }));
 
+    // In a NetSuite sync the roles turn around: the ERP is the remote end.
+    let netsuite = ok(with(json!({
+        "source": {"type": "netsuite", "object": "Customer"},
+        "field_mappings": [{"source": "id", "target": "sf_id"}, {"source": "companyName", "target": "account_name"},
+                           {"source": "custentity_industry", "target": "industry_type"}],
+        "conflict_resolution": {"strategy": "field_level_priority", "field_rules": [
+            {"field": "account_name", "priority_system": "crm"},
+            {"field": "industry_type", "priority_system": "erp"}]}})));
+    let ConflictPolicy::FieldLevelPriority { rules, .. } = netsuite.conflict else {
+        panic!()
+    };
+    let sides: Vec<Priority> = rules.iter().map(|r| r.priority).collect();
+    assert_eq!(
+        sides,
+        [Priority::Side(Side::Local), Priority::Side(Side::Remote)]
+    );
+
     let p = errors(with(json!({"conflict_resolution": {
         "strategy": "field_level_priority",
         "field_rules": [{"field": "name", "priority_system": "zendesk"}]}})));
