@@ -146,7 +146,8 @@ fn both_sign_ins_work_and_a_rejected_token_is_renewed_once() {
         assert_eq!(d.field("id").unwrap().field_type, FieldType::Id);
         assert_eq!(
             d.field("subsidiary").unwrap().field_type,
-            FieldType::Reference
+            FieldType::String,
+            "a reference's internal id, as text"
         );
         assert_eq!(
             d.field("custentity_hubsync_tier").unwrap().field_type,
@@ -161,7 +162,7 @@ fn both_sign_ins_work_and_a_rejected_token_is_renewed_once() {
         let contact = c.describe("Contact").unwrap();
         assert_eq!(
             contact.field("company").unwrap().field_type,
-            FieldType::Reference
+            FieldType::String
         );
     }
     let NetsuiteSecret::M2m { .. } = hubsync_core::config::parse_netsuite_secret(&m2m()).unwrap()

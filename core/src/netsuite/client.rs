@@ -8,13 +8,12 @@
 //! classified as rate limiting, which backs the whole connection off.
 
 use super::auth::Auth;
-use super::describe;
+use super::describe::{self, Described};
 use super::suiteql::PAGE_LIMIT;
 use super::{account_base_url, host_slug, realm};
 use crate::config::NetsuiteSecret;
 use crate::connector::error::{CallError, Scrubber};
 use crate::connector::http::{Body, Broken, Http, Reply, Timeouts};
-use crate::connector::ObjectDescribe;
 use crate::net::Network;
 use crate::retry::Operation;
 use serde::Deserialize;
@@ -53,7 +52,7 @@ pub struct NetsuiteClient {
     gate: Gate,
     parallelism: usize,
     /// Describes already read, by record type: writes and reads need field types.
-    described: Mutex<HashMap<String, Arc<ObjectDescribe>>>,
+    described: Mutex<HashMap<String, Arc<Described>>>,
 }
 
 /// One SuiteQL page.
@@ -231,7 +230,7 @@ impl NetsuiteClient {
         &self,
         object: &str,
         record_type: &str,
-    ) -> Result<Arc<ObjectDescribe>, CallError> {
+    ) -> Result<Arc<Described>, CallError> {
         let op = Operation::Read;
         let url = self.url(&format!("record/v1/metadata-catalog/{record_type}"), &[]);
         let reply = self.execute(
@@ -254,7 +253,7 @@ impl NetsuiteClient {
         &self,
         object: &str,
         record_type: &str,
-    ) -> Result<Arc<ObjectDescribe>, CallError> {
+    ) -> Result<Arc<Described>, CallError> {
         let kept = lock(&self.described).get(record_type).cloned();
         match kept {
             Some(described) => Ok(described),

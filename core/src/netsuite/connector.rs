@@ -16,7 +16,7 @@
 //!   another by key (see [`suiteql`]); the locator is this module's own JSON.
 
 use super::client::{ClientConfig, ClientConfigError, NetsuiteClient};
-use super::describe::EXTERNAL_ID;
+use super::describe::{Described, EXTERNAL_ID};
 use super::suiteql::{self, Column, Position, MODIFIED};
 use super::values;
 use crate::config::NetsuiteSecret;
@@ -102,7 +102,7 @@ impl NetsuiteClient {
         &self,
         object: &str,
         op: Operation,
-    ) -> Result<(&'static str, std::sync::Arc<ObjectDescribe>), CallError> {
+    ) -> Result<(&'static str, std::sync::Arc<Described>), CallError> {
         let record_type = suiteql::record_type(object).map_err(refused(op))?;
         Ok((record_type, self.described(object, record_type)?))
     }
@@ -284,7 +284,7 @@ impl Connector for NetsuiteClient {
 
     fn describe(&self, object: &str) -> Result<ObjectDescribe, CallError> {
         let record_type = suiteql::record_type(object).map_err(refused(Operation::Read))?;
-        Ok(self.describe_fresh(object, record_type)?.as_ref().clone())
+        Ok(self.describe_fresh(object, record_type)?.describe.clone())
     }
 
     fn max_batch(&self) -> usize {
@@ -301,8 +301,8 @@ impl Connector for NetsuiteClient {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let (record_type, describe) = self.prepare(object, op)?;
-        let body = |record: &Record| values::to_body(&describe, record);
+        let (record_type, described) = self.prepare(object, op)?;
+        let body = |record: &Record| values::to_body(&described, record);
         let id_path = |id: &str| -> Result<String, CallError> {
             if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
                 Ok(format!("record/v1/{record_type}/{id}"))
@@ -361,8 +361,9 @@ impl Connector for NetsuiteClient {
         ids: &[&str],
         fields: &[&str],
     ) -> Result<Vec<Option<Record>>, CallError> {
-        let (record_type, describe) = self.prepare(object, Operation::Read)?;
-        let columns = suiteql::columns(&describe, fields).map_err(refused(Operation::Read))?;
+        let (record_type, described) = self.prepare(object, Operation::Read)?;
+        let columns =
+            suiteql::columns(&described.describe, fields).map_err(refused(Operation::Read))?;
         let numeric: Vec<u64> = ids.iter().filter_map(|id| id.parse().ok()).collect();
         let mut found: Vec<Record> = Vec::with_capacity(numeric.len());
         for chunk in numeric.chunks(suiteql::PAGE_LIMIT) {
@@ -386,8 +387,9 @@ impl Connector for NetsuiteClient {
         fields: &[&str],
         from: &ReadFrom,
     ) -> Result<ChangePage, CallError> {
-        let (record_type, describe) = self.prepare(object, Operation::Read)?;
-        let columns = suiteql::columns(&describe, fields).map_err(refused(Operation::Read))?;
+        let (record_type, described) = self.prepare(object, Operation::Read)?;
+        let columns =
+            suiteql::columns(&described.describe, fields).map_err(refused(Operation::Read))?;
         let locator = match from {
             ReadFrom::Everything => Locator {
                 deletions: false,

@@ -2,13 +2,32 @@
 //! the connector's describe model, so mappings are checked before anything is pushed.
 //!
 //! Types: `string` → text (`date`/`date-time` formats → date/datetime; `email`, `phone`
-//! named so), `boolean`, `integer` → long, `number` → double, an object or a `$ref` → a
-//! reference. References are `{"id": "…", "refName": …}` in NetSuite; hubsync syncs their
-//! internal id as text (`subsidiary` ↔ `"1"`), and writes it back as `{"id": "1"}`.
-//! `id` is the key; `externalId` is the one external-id field (`PUT …/eid:{value}`).
+//! named so), `boolean`, `integer` → long, `number` → double. An object or a `$ref` is a
+//! reference, `{"id": "…", "refName": …}` in NetSuite: hubsync syncs its internal id as
+//! plain text (`subsidiary` ↔ `"1"`; the engine's `reference` type means a Salesforce
+//! id) and the connector writes it back as `{"id": "1"}`, remembering which fields are
+//! references in [`Described`]. `id` is the key; `externalId` is the one external-id
+//! field (`PUT …/eid:{value}`).
 
 use crate::connector::{FieldDescribe, FieldType, ObjectDescribe};
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+
+/// A record type as the connector knows it: the describe the engine sees, and which of
+/// its text fields are references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Described {
+    pub describe: ObjectDescribe,
+    /// Fields written as `{"id": …}`, by their REST name.
+    pub references: BTreeSet<String>,
+}
+
+impl Described {
+    /// Whether `name` (any case) is a reference field.
+    pub fn is_reference(&self, name: &str) -> bool {
+        self.references.iter().any(|r| r.eq_ignore_ascii_case(name))
+    }
+}
 
 /// The field upserts match on.
 pub const EXTERNAL_ID: &str = "externalId";
@@ -17,26 +36,35 @@ pub const EXTERNAL_ID: &str = "externalId";
 const UNIQUE: &[&str] = &["entityId", EXTERNAL_ID];
 
 /// The describe of `record_type`, named `object` as the config names it, from its schema.
-pub fn from_schema(object: &str, schema: &Value) -> Result<ObjectDescribe, String> {
+pub fn from_schema(object: &str, schema: &Value) -> Result<Described, String> {
     let properties = schema
         .get("properties")
         .and_then(Value::as_object)
         .ok_or("the metadata catalog's answer has no properties")?;
-    let mut fields: Vec<FieldDescribe> = properties
-        .iter()
-        .filter_map(|(name, property)| field(name, property))
-        .collect();
+    let mut fields = Vec::with_capacity(properties.len() + 1);
+    let mut references = BTreeSet::new();
+    for (name, property) in properties {
+        if let Some((field, reference)) = field(name, property) {
+            if reference {
+                references.insert(field.name.clone());
+            }
+            fields.push(field);
+        }
+    }
     if !fields.iter().any(|f| f.name == "id") {
         fields.insert(0, key("id"));
     }
-    Ok(ObjectDescribe {
-        name: object.to_string(),
-        key_prefix: None,
-        createable: true,
-        updateable: true,
-        deletable: true,
-        queryable: true,
-        fields,
+    Ok(Described {
+        describe: ObjectDescribe {
+            name: object.to_string(),
+            key_prefix: None,
+            createable: true,
+            updateable: true,
+            deletable: true,
+            queryable: true,
+            fields,
+        },
+        references,
     })
 }
 
@@ -72,10 +100,11 @@ fn plain(name: &str, field_type: FieldType) -> FieldDescribe {
     }
 }
 
-/// One property; `None` for sublists (arrays), which hubsync does not sync.
-fn field(name: &str, property: &Value) -> Option<FieldDescribe> {
+/// One property, and whether it is a reference; `None` for sublists (arrays), which
+/// hubsync does not sync.
+fn field(name: &str, property: &Value) -> Option<(FieldDescribe, bool)> {
     if name == "id" {
-        return Some(key(name));
+        return Some((key(name), false));
     }
     let empty = Map::new();
     let p = property.as_object().unwrap_or(&empty);
@@ -83,7 +112,7 @@ fn field(name: &str, property: &Value) -> Option<FieldDescribe> {
     let reference = p.contains_key("$ref") || text("type") == Some("object");
     let field_type = match (text("type"), text("format")) {
         (Some("array"), _) => return None,
-        _ if reference => FieldType::Reference,
+        _ if reference => FieldType::String,
         (Some("boolean"), _) => FieldType::Boolean,
         (Some("integer"), _) => FieldType::Long,
         (Some("number"), _) => FieldType::Double,
@@ -97,7 +126,7 @@ fn field(name: &str, property: &Value) -> Option<FieldDescribe> {
     let read_only = p.get("readOnly") == Some(&Value::Bool(true));
     let unique = UNIQUE.contains(&name);
     let external = name == EXTERNAL_ID;
-    Some(FieldDescribe {
+    let field = FieldDescribe {
         createable: !read_only,
         updateable: !read_only,
         defaulted_on_create: name == "entityId",
@@ -105,7 +134,8 @@ fn field(name: &str, property: &Value) -> Option<FieldDescribe> {
         external_id: external,
         id_lookup: external,
         ..plain(name, field_type)
-    })
+    };
+    Some((field, reference))
 }
 
 #[cfg(test)]
@@ -129,15 +159,18 @@ mod tests {
             "externalId": {"type": "string"},
             "addressbook": {"type": "array"}
         }});
-        let d = from_schema("Customer", &schema).unwrap();
+        let described = from_schema("Customer", &schema).unwrap();
+        assert!(described.is_reference("Subsidiary") && described.is_reference("company"));
+        assert!(!described.is_reference("email"));
+        let d = described.describe;
         assert_eq!(d.name, "Customer");
         let kind = |n: &str| d.field(n).map(|f| f.field_type);
         assert_eq!(kind("id"), Some(FieldType::Id));
         assert_eq!(kind("companyname"), Some(FieldType::String));
         assert_eq!(kind("email"), Some(FieldType::Email));
         assert_eq!(kind("isPerson"), Some(FieldType::Boolean));
-        assert_eq!(kind("subsidiary"), Some(FieldType::Reference));
-        assert_eq!(kind("company"), Some(FieldType::Reference));
+        assert_eq!(kind("subsidiary"), Some(FieldType::String));
+        assert_eq!(kind("company"), Some(FieldType::String));
         assert_eq!(kind("lastModifiedDate"), Some(FieldType::Datetime));
         assert_eq!(kind("custentity_since"), Some(FieldType::Date));
         assert_eq!(kind("custentity_score"), Some(FieldType::Double));

@@ -270,7 +270,7 @@ mod tests {
                 field("isPerson", "boolean"),
                 field("lastModifiedDate", "datetime"),
                 field("custentity_since", "date"),
-                field("subsidiary", "reference"),
+                field("subsidiary", "string"),
             ],
         }
     }

@@ -4,8 +4,9 @@
 //! becoming `{"id": …}`. Both directions agree, so a value read and written back is the
 //! value NetSuite holds, and a pulled value compares equal to the pushed one.
 
+use super::describe::Described;
 use super::suiteql::Column;
-use crate::connector::{FieldType, ObjectDescribe, Record};
+use crate::connector::{FieldType, Record};
 use serde_json::{json, Map, Number, Value};
 
 /// A SuiteQL row as a record: `id`, then each column under its field's REST name
@@ -56,18 +57,18 @@ pub fn text_of(value: Option<&Value>) -> Value {
     }
 }
 
-/// A record to write as a REST body: field names as `describe` spells them, references
+/// A record to write as a REST body: field names as the describe spells them, references
 /// as `{"id": "…"}`, `id` left out (it is in the URL).
-pub fn to_body(describe: &ObjectDescribe, record: &Record) -> Map<String, Value> {
+pub fn to_body(described: &Described, record: &Record) -> Map<String, Value> {
     let mut body = Map::new();
     for (name, value) in record {
         if name.eq_ignore_ascii_case("id") {
             continue;
         }
-        let field = describe.field(name);
+        let field = described.describe.field(name);
         let name = field.map_or(name.as_str(), |f| f.name.as_str());
-        let value = match (field.map(|f| f.field_type), value) {
-            (Some(FieldType::Reference), Value::String(_) | Value::Number(_)) => {
+        let value = match value {
+            Value::String(_) | Value::Number(_) if described.is_reference(name) => {
                 json!({"id": text_of(Some(value))})
             }
             _ => value.clone(),
@@ -89,7 +90,7 @@ mod tests {
     use crate::netsuite::describe::from_schema;
     use crate::netsuite::suiteql::columns;
 
-    fn describe() -> ObjectDescribe {
+    fn described() -> Described {
         from_schema(
             "customer",
             &json!({"properties": {
@@ -106,7 +107,7 @@ mod tests {
 
     #[test]
     fn rows_read_as_typed_records_in_rest_names() {
-        let describe = describe();
+        let describe = described().describe;
         let fields = [
             "companyName",
             "isPerson",
@@ -138,7 +139,7 @@ mod tests {
     fn records_write_as_rest_bodies_with_reference_objects() {
         let record = json!({"id": "5", "companyname": "Initech", "subsidiary": "1", "isPerson": false,
                             "custentity_unknown": "x", "custentity_score": null});
-        let body = to_body(&describe(), record.as_object().unwrap());
+        let body = to_body(&described(), record.as_object().unwrap());
         assert_eq!(
             Value::Object(body),
             json!({"companyName": "Initech", "subsidiary": {"id": "1"}, "isPerson": false,
