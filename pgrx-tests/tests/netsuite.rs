@@ -249,9 +249,9 @@ impl NsSync {
         self.wait_idle(db);
         let remote = self.remote();
         let local = self.local(db);
-        let comparable = |rows: &BTreeMap<String, Row>| -> BTreeMap<String, (Option<String>, Option<String>, Option<String>)> {
+        let comparable = |rows: &BTreeMap<String, Row>| -> BTreeMap<String, Mapped> {
             rows.iter()
-                .map(|(id, r)| (id.clone(), (r.company.clone(), r.email.clone(), r.billing.clone())))
+                .map(|(id, r)| (id.clone(), r.mapped()))
                 .collect()
         };
         assert_eq!(
@@ -295,6 +295,19 @@ struct Row {
     email: Option<String>,
     billing: Option<String>,
     key: Option<String>,
+}
+
+/// The values both sides must agree on: company, email, billing address.
+type Mapped = (Option<String>, Option<String>, Option<String>);
+
+impl Row {
+    fn mapped(&self) -> Mapped {
+        (
+            self.company.clone(),
+            self.email.clone(),
+            self.billing.clone(),
+        )
+    }
 }
 
 fn fields(value: Value) -> Record {
@@ -385,7 +398,7 @@ fn customers_flow_both_ways_from_the_full_load_on() {
         )
         .unwrap();
     sync.person
-        .write("Customer", Write::Delete(&[initech.clone()]))
+        .write("Customer", Write::Delete(std::slice::from_ref(&initech)))
         .unwrap();
     wait_for_reading(
         PATIENCE,
