@@ -30,7 +30,9 @@ pub struct ClientConfig {
     pub account_id: Option<String>,
     /// An explicit REST base URL (scheme and host), e.g. the emulator's.
     pub instance_url: Option<String>,
+    /// How every request is authorised (TBA or M2M).
     pub secret: NetsuiteSecret,
+    /// Limits of every request, so a stuck account never holds a worker thread.
     pub timeouts: Timeouts,
     /// Requests this client keeps in flight at most (`performance_settings.parallelism`).
     pub parallelism: usize,
@@ -59,10 +61,13 @@ pub struct NetsuiteClient {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SuiteqlPage {
+    /// The rows: lower-case columns, every value text, null columns left out.
     #[serde(default)]
     pub items: Vec<Map<String, Value>>,
+    /// Another page follows.
     #[serde(default)]
     pub has_more: bool,
+    /// Rows the whole query matches.
     #[serde(default)]
     pub total_results: Option<u64>,
 }

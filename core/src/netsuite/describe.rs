@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 /// its text fields are references.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Described {
+    /// What the engine checks mappings against (references typed as text).
     pub describe: ObjectDescribe,
     /// Fields written as `{"id": …}`, by their REST name.
     pub references: BTreeSet<String>,

@@ -120,6 +120,7 @@ pub struct Column {
     pub alias: String,
     /// The select expression: the column, or `TO_CHAR` of a date.
     pub expr: String,
+    /// How the row's text value is read back (booleans, numbers, datetimes).
     pub kind: FieldType,
 }
 

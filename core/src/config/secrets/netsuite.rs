@@ -26,14 +26,20 @@ pub const M2M_KEYS: &[&str] = &["client_id", "certificate_id", "private_key"];
 pub enum NetsuiteSecret {
     /// Token-Based Authentication (OAuth 1.0a, HMAC-SHA256): every request signed.
     Tba {
+        /// The integration record's consumer key (`oauth_consumer_key`).
         consumer_key: Secret,
+        /// Half of the signing key; never sent.
         consumer_secret: Secret,
+        /// The access token's id (`oauth_token`).
         token_id: Secret,
+        /// The other half of the signing key; never sent.
         token_secret: Secret,
     },
     /// OAuth 2.0 client credentials: a signed JWT assertion buys a 60-minute token.
     M2m {
+        /// The integration's client id (`iss` of the assertion).
         client_id: String,
+        /// The id NetSuite gave the uploaded certificate (`kid` of the assertion).
         certificate_id: String,
         /// PEM RSA private key of the certificate uploaded in NetSuite's M2M setup.
         private_key: Secret,
