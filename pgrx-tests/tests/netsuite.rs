@@ -6,11 +6,9 @@
 //! duplicated.
 
 use hubsync_core::config::SystemKind;
-use hubsync_core::connector::{
-    connect, Connector, Endpoint, Options, ReadFrom, Record, Timeouts, Write,
-};
+use hubsync_core::connector::{connect, Connector, Endpoint, Options, Record, Timeouts, Write};
 use hubsync_core::net::Network;
-use hubsync_e2e::{scalar, wait_for_reading, wait_for_value, wait_until, Cluster};
+use hubsync_e2e::{scalar, wait_for_reading, wait_for_value, Cluster};
 use hubsync_emulator::netsuite::{self, Options as NsOptions};
 use hubsync_emulator::RunningEmulator;
 use postgres::Client;
@@ -490,6 +488,16 @@ fn rate_limits_server_errors_and_lost_answers_lose_and_duplicate_nothing() {
     );
 
     // The account's one slot is held by someone else: every request of the sync gets 429.
+    // (The sync is paused while the slot is taken, so the holder is the test's request.)
+    db.execute("SELECT hubsync.pause_sync($1)", &[&SYNC])
+        .unwrap();
+    let in_flight = || sync.admin("GET", "governance", None)["inFlight"].as_u64();
+    wait_for_reading(
+        PATIENCE,
+        "the paused sync's requests done",
+        in_flight,
+        |n| *n == Some(0),
+    );
     sync.admin(
         "PUT",
         "governance",
@@ -497,27 +505,36 @@ fn rate_limits_server_errors_and_lost_answers_lose_and_duplicate_nothing() {
     );
     let person = Arc::clone(&sync.person);
     let holder = std::thread::spawn(move || {
-        person.read("Customer", &["companyName"], &ReadFrom::Everything)
+        person.find("Customer", &[("email".into(), json!("nobody@example.com"))])
     });
-    wait_until(PATIENCE, "the slot held", || {
-        (sync.admin("GET", "governance", None)["inFlight"] == 1).then_some(())
-    });
+    wait_for_reading(PATIENCE, "the slot held", in_flight, |n| *n == Some(1));
     db.execute(
         "INSERT INTO customers (company, email) SELECT 'Busy ' || i, 'busy' || i || '@example.com' FROM generate_series(1, 12) i",
         &[],
     )
     .unwrap();
-    wait_until(PATIENCE, "the sync backing off on 429", || {
-        let state: Option<String> = scalar(&mut db, "SELECT connection_state FROM hubsync.status");
+    db.execute("SELECT hubsync.resume_sync($1)", &[&SYNC])
+        .unwrap();
+    let backing_off = || {
+        let state: String = scalar(
+            &mut sync.db(),
+            "SELECT connection_state FROM hubsync.status",
+        );
         let refused = sync.admin("GET", "counters", None)["requestsByStatus"]["429"].as_u64();
-        (refused.unwrap_or(0) > 0 && state.as_deref() == Some("backing off")).then_some(())
-    });
+        (refused.unwrap_or(0), state)
+    };
+    wait_for_reading(
+        PATIENCE,
+        "the sync backing off on 429",
+        backing_off,
+        |(refused, state)| *refused > 0 && state == "backing off",
+    );
     sync.admin(
         "PUT",
         "governance",
         Some(json!({"limit": 15, "open": true})),
     );
-    holder.join().unwrap().unwrap();
+    assert!(holder.join().unwrap().unwrap().is_empty());
 
     // Server errors before the work, and answers lost after it (504 pages, resets).
     sync.admin(
