@@ -46,7 +46,8 @@ CREATE TABLE hubsync.outbox (
     changed_at    timestamptz NOT NULL DEFAULT statement_timestamp(),
     claimed_until timestamptz,
     attempts      integer NOT NULL DEFAULT 0,
-    last_error    text
+    last_error    text,
+    origin        integer
 );
 
 -- Per synced record: its remote id, the values both sides last agreed on (the base for

@@ -93,6 +93,9 @@ ALTER TABLE hubsync.metric ADD COLUMN latency_hist integer[];
 -- Where the next read of changes continues, for systems that hand out their own cursor.
 ALTER TABLE hubsync.pull_state ADD COLUMN resume_cursor text;
 
+-- Provenance of a captured change: the sync whose write it was (NULL: a local write).
+ALTER TABLE hubsync.outbox ADD COLUMN origin integer;
+
 -- Per sync and minute: records moved, errors, throughput and commit-to-acknowledged latency,
 -- with percentiles from the minute's histogram (core/src/latency.rs: the geometric middle
 -- of the first bucket whose running count reaches the quantile, at most the maximum).

@@ -104,7 +104,7 @@ fn create_sync(
         syncs::insert(syncs::NewSync {
             name: &sync.name,
             connection: &sync.connection,
-            remote_system: "salesforce",
+            remote_system: sync.remote.system.word(),
             remote_object: &sync.remote.object,
             local_table: table.oid,
             direction: sync.direction.label(),

@@ -16,7 +16,7 @@ use crate::catalog::review::{self, Item, Kind as ReviewKind};
 use crate::catalog::rows::{prefixed, update, Target};
 use hubsync_core::coalesce::Values;
 use hubsync_core::config::{LogLevel, Side, SyncConfig};
-use hubsync_core::conflict::{self, ConflictRecord, Versions};
+use hubsync_core::conflict::{self, ConflictRecord, Versions, Writer};
 use hubsync_core::connector::ChangePage;
 use hubsync_core::mapping::Mapper;
 use hubsync_core::pull::{self, Mode, Progress};
@@ -57,6 +57,8 @@ struct Pending {
     new: Values,
     old: Values,
     changed_at: Timestamp,
+    /// The spoke whose sync wrote it into the table (`None`: a local write).
+    writer: Option<Writer>,
 }
 
 /// The writes a page turns into.
@@ -293,8 +295,10 @@ fn knowledge(sync_id: i32, target: &Target, ids: Vec<String>) -> SpiResult<HashM
             local.loop_history = row.get::<JsonB>(3)?.map(|j| j.0);
         }
         let pending = client.select(
-            "SELECT id, pk, new, old, (extract(epoch FROM changed_at) * 1000)::int8 FROM hubsync.outbox \
-             WHERE sync_id = $1 AND pk IN (SELECT value FROM jsonb_array_elements($2)) ORDER BY id",
+            "SELECT o.id, o.pk, o.new, o.old, (extract(epoch FROM o.changed_at) * 1000)::int8, \
+                    w.remote_system, w.connection \
+             FROM hubsync.outbox o LEFT JOIN hubsync.sync w ON w.id = o.origin \
+             WHERE o.sync_id = $1 AND o.pk IN (SELECT value FROM jsonb_array_elements($2)) ORDER BY o.id",
             None,
             &[sync_id.into(), JsonB(Value::Array(pks)).into()],
         )?;
@@ -308,6 +312,7 @@ fn knowledge(sync_id: i32, target: &Target, ids: Vec<String>) -> SpiResult<HashM
                 new: object(row.get::<JsonB>(3)?.map(|j| j.0)),
                 old: object(row.get::<JsonB>(4)?.map(|j| j.0)),
                 changed_at: Timestamp::from_millis(row.get(5)?.unwrap_or_default()),
+                writer: super::outbox::writer(row.get(6)?, row.get(7)?),
             });
         }
         Ok::<_, pgrx::spi::SpiError>(())
@@ -365,6 +370,7 @@ fn decide(config: &SyncConfig, mapper: &Mapper, plan: &mut Plan, local: &Local, 
                 .and_then(|c| pending_new.get(c));
             conflict::local_change_time(column, commit)
         });
+    let writers = conflict::writers(local.pending.iter().map(|p| (&p.new, p.writer.as_ref())));
     let verdict = conflict::merge(
         policy,
         &Versions {
@@ -373,6 +379,7 @@ fn decide(config: &SyncConfig, mapper: &Mapper, plan: &mut Plan, local: &Local, 
             remote: &record.values,
             local_time,
             remote_time: record.remote_time,
+            local_writers: &writers,
         },
         |column, a, b| mapper.local_values_agree(column, a, b),
     );

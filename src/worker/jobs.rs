@@ -116,6 +116,7 @@ fn merge_with(verify: &Verify, record: &Record, remote: &Map<String, Value>) -> 
                 Timestamp::from_millis(record.newest_change_ms),
             )),
             remote_time,
+            local_writers: &record.writers,
         },
         |column, a, b| verify.mapper.local_values_agree(column, a, b),
     )

@@ -12,6 +12,7 @@ use super::state::{self, Known};
 use crate::catalog::review::{Item, Kind as ReviewKind};
 use hubsync_core::coalesce::{coalesce, Action, Values};
 use hubsync_core::config::{ConflictPolicy, LogLevel, LoopPrevention};
+use hubsync_core::conflict::{self, Writers};
 use hubsync_core::mapping::{Mapper, PushOp, Rejection};
 use hubsync_core::retry::Operation;
 use pgrx::prelude::*;
@@ -71,6 +72,8 @@ pub struct Record {
     /// Statement time of the newest change this write carries (epoch ms): the local side's
     /// time for last-write-wins.
     pub newest_change_ms: i64,
+    /// Which spoke wrote each of the changed local values (for rules naming a system).
+    pub writers: Writers,
 }
 
 /// What an update needs to be checked against the remote record just before it is sent,
@@ -289,6 +292,10 @@ impl<'a> Builder<'a> {
                 .map(|r| r.changed_at_ms)
                 .max()
                 .unwrap_or_default(),
+            writers: conflict::writers(
+                now.iter()
+                    .filter_map(|r| r.change.new_values().map(|v| (v, r.writer.as_ref()))),
+            ),
         };
         let abandoned = now.iter().any(|r| r.abandoned);
         match first.action {

@@ -252,13 +252,19 @@ pub struct OngoingSync {
 }
 
 /// Who wins a field changed on both sides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     /// This side always wins.
     Side(Side),
     /// The side changed most recently wins.
     LastUpdated,
+    /// Another spoke of the hub (a role such as `erp`, or a system by name) wins: the local
+    /// value wins where that system wrote it; elsewhere the side changed most recently.
+    System(SystemKind),
+    /// The spoke reached through this connection wins (`connection:<name>`), for hubs with
+    /// two accounts of one system: as [`Priority::System`], by connection.
+    Connection(String),
 }
 
 /// One `field_rules` entry of `field_level_priority`.

@@ -69,6 +69,7 @@ pub fn parse_sync(json: &Value) -> Result<SyncConfig, Vec<Problem>> {
         fields: fields::FieldNames(&mappings),
         remote: ends.remote.as_ref().map(|r| r.system),
         source: ends.source,
+        connection: identity.as_ref().map(|i| i.connection.as_str()),
     };
     let field_selection = selection::read(&root, &ctx.fields, &mut problems);
     let conflict = conflict_policy::read(&layered, &ctx, &mut problems);
