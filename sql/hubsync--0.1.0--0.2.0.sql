@@ -159,6 +159,29 @@ REVOKE ALL ON hubsync.notification FROM PUBLIC;
 REVOKE ALL ON SEQUENCE hubsync.notification_id_seq FROM PUBLIC;
 GRANT SELECT ON hubsync.notifications TO PUBLIC;
 
+-- The hub (issue 11): hubs belong to roles and run one sync per mirrored object.
+ALTER TABLE hubsync.hub ADD COLUMN owner regrole;
+CREATE TABLE hubsync.hub_sync (
+    hub     text NOT NULL REFERENCES hubsync.hub (name) ON DELETE CASCADE,
+    system  text NOT NULL,
+    object  text NOT NULL,
+    sync_id integer NOT NULL UNIQUE REFERENCES hubsync.sync (id) ON DELETE CASCADE,
+    PRIMARY KEY (hub, system, object)
+);
+REVOKE ALL ON hubsync.hub_sync FROM PUBLIC;
+GRANT SELECT ON hubsync.hub_sync TO PUBLIC;
+DROP VIEW hubsync.hubs;
+-- One row per object a hub mirrors: its system, table and sync, and how that sync stands.
+CREATE VIEW hubsync.hubs AS
+    SELECT h.name AS hub, hs.system, hs.object, s.name AS sync, s.local_table AS mirrored_table,
+           st.state, st.connection_state, st.backlog, st.pull_lag, st.last_push, st.last_pull,
+           st.review, h.created_at
+    FROM hubsync.hub h
+    LEFT JOIN hubsync.hub_sync hs ON hs.hub = h.name
+    LEFT JOIN hubsync.sync s ON s.id = hs.sync_id
+    LEFT JOIN hubsync.status st ON st.name = s.name;
+GRANT SELECT ON hubsync.hubs TO PUBLIC;
+
 -- pg_dump now dumps the catalog: every table and sequence is marked as the extension's
 -- configuration (as at the end of bootstrap.sql). Keep this statement last, so that tables
 -- created above are marked too.

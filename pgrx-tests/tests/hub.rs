@@ -250,11 +250,11 @@ fn a_key_matching_several_unlinked_rows_goes_to_review_instead_of_guessing() {
 #[test]
 fn a_conflicting_edit_in_both_orgs_goes_to_the_org_the_rule_names() {
     let (org_a, org_b) = (Remote::start(), Remote::start());
-    let org_b_wins = json!({"conflict_resolution": {
+    let org_b_wins = json!({"sync_settings": {"conflict_resolution": {
         "strategy": "field_level_priority",
         "field_rules": [{"field": "industry_type", "priority_system": "connection:Org_B"}],
         "default": "last_write_wins"
-    }});
+    }}});
     let hub = accounts_sync_with(
         org_a,
         "rule_names_an_org",

@@ -78,24 +78,29 @@ fn create_sync(
     search_path: default!(Vec<String>, "pg_catalog.current_schemas(false)"),
 ) -> String {
     handling_secrets();
-    let role = caller();
+    create(&config.0, &search_path, caller())
+}
+
+/// Creates a sync from `config` for `role` (what `create_sync` and a hub do); returns its
+/// name.
+pub fn create(config: &Value, search_path: &[String], role: pg_sys::Oid) -> String {
     let Validated {
         config: sync,
         table,
-    } = validated_or_raise(&config.0, &search_path, role);
+    } = validated_or_raise(config, search_path, role);
     if spi(syncs::load(&sync.name), "read hubsync.sync").is_some() {
         raise_problems(
             "invalid hubsync config",
             &[Problem::new(
                 ProblemKind::DuplicateObject,
-                name_key(&config.0),
+                name_key(config),
                 format!("a sync named \"{}\" already exists", sync.name),
             )],
             "Choose another \"name\", or change the existing sync with hubsync.alter_sync().",
         );
     }
     credentials::check_use(&sync.connection, role);
-    let (stored, secret) = cfg::split_secrets(&config.0);
+    let (stored, secret) = cfg::split_secrets(config);
     check_remote(&sync, &table, secret.as_ref(), role);
     if let Some(secret) = secret {
         credentials::store(&sync.connection, &secret, role);
@@ -305,7 +310,12 @@ fn alter_sync(name: &str, patch: JsonB) {
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn drop_sync(name: &str) {
-    let row = managed_sync_locked(name, caller());
+    remove(name, caller());
+}
+
+/// Removes the sync `name` for `role` (what `drop_sync` and `drop_hub` do).
+pub fn remove(name: &str, role: pg_sys::Oid) {
+    let row = managed_sync_locked(name, role);
     let table = spi(
         local_table::qualified_name(row.local_table),
         "find the sync's table",

@@ -555,6 +555,14 @@ impl SyncConfig {
 pub struct ConnectedSystem {
     pub system: SystemKind,
     pub objects: Vec<String>,
+    /// The connection whose credentials reach it (`connection_name`; the system's word,
+    /// e.g. `salesforce`, when not given).
+    pub connection: String,
+    /// Where it is (`credentials`: `instance_url`, `login_url`), when the hub says; else the
+    /// connection's stored credentials may.
+    pub endpoint: serde_json::Map<String, Value>,
+    /// Which fields its mirrored tables get (`field_selection` here, else the hub's).
+    pub selection: FieldSelection,
 }
 
 /// `sync_hub` with `connected_systems`.
