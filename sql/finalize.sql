@@ -125,11 +125,15 @@ CREATE VIEW hubsync.logs WITH (security_barrier) AS
 -- Stored hub-and-spoke definitions.
 -- One row per object a hub mirrors: its system, table and sync, and how that sync stands.
 CREATE VIEW hubsync.hubs AS
-    SELECT h.name AS hub, hs.system, hs.object, s.name AS sync, s.local_table AS mirrored_table,
-           st.state, st.connection_state, st.backlog, st.pull_lag, st.last_push, st.last_pull,
-           st.review, h.created_at
+    SELECT h.name AS hub, lower(cs ->> 'system') AS system, obj AS object, s.name AS sync,
+           s.local_table AS mirrored_table, st.state,
+           coalesce(st.connection_state, 'not_configured') AS connection_state,
+           st.backlog, st.pull_lag, st.last_push, st.last_pull, st.review, h.created_at
     FROM hubsync.hub h
-    LEFT JOIN hubsync.hub_sync hs ON hs.hub = h.name
+    CROSS JOIN LATERAL jsonb_array_elements(h.config -> 'connected_systems') cs
+    CROSS JOIN LATERAL jsonb_array_elements_text(cs -> 'objects') obj
+    LEFT JOIN hubsync.hub_sync hs
+           ON hs.hub = h.name AND hs.system = lower(cs ->> 'system') AND hs.object = obj
     LEFT JOIN hubsync.sync s ON s.id = hs.sync_id
     LEFT JOIN hubsync.status st ON st.name = s.name;
 

@@ -170,14 +170,34 @@ CREATE TABLE hubsync.hub_sync (
 );
 REVOKE ALL ON hubsync.hub_sync FROM PUBLIC;
 GRANT SELECT ON hubsync.hub_sync TO PUBLIC;
+-- alter_hub and drop_hub, as `cargo pgrx schema` writes them.
+CREATE  FUNCTION hubsync."alter_hub"(
+	"config" jsonb /* JsonB */
+) RETURNS void
+STRICT SECURITY DEFINER
+SET search_path TO @extschema@, pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'alter_hub_wrapper';
+CREATE  FUNCTION hubsync."drop_hub"(
+	"name" TEXT, /* & str */
+	"drop_tables" bool DEFAULT false /* bool */
+) RETURNS void
+STRICT SECURITY DEFINER
+SET search_path TO @extschema@, pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'drop_hub_wrapper';
 DROP VIEW hubsync.hubs;
 -- One row per object a hub mirrors: its system, table and sync, and how that sync stands.
 CREATE VIEW hubsync.hubs AS
-    SELECT h.name AS hub, hs.system, hs.object, s.name AS sync, s.local_table AS mirrored_table,
-           st.state, st.connection_state, st.backlog, st.pull_lag, st.last_push, st.last_pull,
-           st.review, h.created_at
+    SELECT h.name AS hub, lower(cs ->> 'system') AS system, obj AS object, s.name AS sync,
+           s.local_table AS mirrored_table, st.state,
+           coalesce(st.connection_state, 'not_configured') AS connection_state,
+           st.backlog, st.pull_lag, st.last_push, st.last_pull, st.review, h.created_at
     FROM hubsync.hub h
-    LEFT JOIN hubsync.hub_sync hs ON hs.hub = h.name
+    CROSS JOIN LATERAL jsonb_array_elements(h.config -> 'connected_systems') cs
+    CROSS JOIN LATERAL jsonb_array_elements_text(cs -> 'objects') obj
+    LEFT JOIN hubsync.hub_sync hs
+           ON hs.hub = h.name AND hs.system = lower(cs ->> 'system') AND hs.object = obj
     LEFT JOIN hubsync.sync s ON s.id = hs.sync_id
     LEFT JOIN hubsync.status st ON st.name = s.name;
 GRANT SELECT ON hubsync.hubs TO PUBLIC;

@@ -157,6 +157,42 @@ fn the_briefs_hub_block_mirrors_objects_into_tables_and_syncs_them_both_ways() {
 }
 
 #[test]
+fn objects_without_credentials_wait_and_alter_hub_mirrors_them_once_stored() {
+    let (_cluster, remote, mut alice) = setup("hub_waiting");
+    let hub = json!({
+        "sync_hub": "later_hub",
+        "connected_systems": [{"system": "salesforce", "objects": ["Account"],
+                               "connection_name": "crm_later"}]
+    });
+    alice
+        .execute("SELECT hubsync.create_hub($1)", &[&hub])
+        .expect("a hub whose connection has no credentials yet");
+    let waiting: String = scalar(
+        &mut alice,
+        "SELECT connection_state FROM hubsync.hubs WHERE sync IS NULL",
+    );
+    assert_eq!(waiting, "not_configured");
+    let secret = json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                        "instance_url": remote.url()});
+    alice
+        .execute(
+            "SELECT hubsync.set_credentials('crm_later', $1)",
+            &[&secret],
+        )
+        .unwrap();
+    alice
+        .execute("SELECT hubsync.alter_hub($1)", &[&hub])
+        .unwrap();
+    wait_for_value(
+        PATIENCE,
+        "the org's accounts mirrored",
+        &mut alice,
+        "SELECT count(*) FROM salesforce.account",
+        |n: &i64| *n == 2,
+    );
+}
+
+#[test]
 fn a_hub_that_cannot_describe_an_object_leaves_nothing_behind() {
     let (_cluster, _remote, mut alice) = setup("hub_no_object");
     let error = refused(

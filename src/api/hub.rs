@@ -4,7 +4,8 @@
 //! calling role, and kept in sync both ways by a sync that role owns.
 //!
 //! Everything happens in the caller's transaction: if one object cannot be described or its
-//! table cannot be created, nothing of the hub is left behind.
+//! table cannot be created, nothing of the hub is left behind. Objects of a system whose
+//! connection has no credentials yet wait, with a NOTICE saying what to do.
 
 use super::config::caller;
 use crate::catalog::credentials;
@@ -180,23 +181,23 @@ fn mirrored_table(sync: &str) -> Option<String> {
     )
 }
 
-/// Describes one object, creates its mirrored table as `role` and the sync that fills it.
+/// Describes one object, creates its mirrored table as `role` and the sync that fills it;
+/// an object whose connection has no credentials yet waits (`hubsync.hubs` shows it), and
+/// `alter_hub` mirrors it once they are stored.
 fn add_object(hub: &str, system: &ConnectedSystem, object: &str, role: pg_sys::Oid) {
     let stored = spi(
         credentials::load(&system.connection, role),
         "read the credentials",
     );
     let Some(secret) = stored else {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-            format!(
-                "no credentials for connection \"{}\", which hub \"{hub}\" uses for {}",
-                system.connection,
-                system.system.label()
-            ),
-            "Store them first: SELECT hubsync.set_credentials(connection_name, secret), with \
-             instance_url in the secret or in the hub's credentials block.",
+        notice!(
+            "hub \"{hub}\": {} object \"{object}\" waits for credentials: store them with \
+             hubsync.set_credentials('{}', ...) (with instance_url), then call \
+             hubsync.alter_hub() with the same block to mirror it",
+            system.system.label(),
+            system.connection
         );
+        return;
     };
     let endpoint = endpoint_of(system, &secret);
     let describe = describe(system, object, &endpoint, &secret);
