@@ -16,6 +16,7 @@ pub mod mapping;
 pub mod net;
 pub mod netsuite;
 pub mod notify;
+pub mod placement;
 pub mod problem;
 pub mod pull;
 pub mod retry;
