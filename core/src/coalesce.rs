@@ -42,6 +42,14 @@ impl ChangeKind {
             ChangeKind::Delete => None,
         }
     }
+
+    /// The values an update replaced (none for an insert or a delete).
+    pub fn old_values(&self) -> Option<&Values> {
+        match self {
+            ChangeKind::Update { old, .. } => Some(old),
+            ChangeKind::Insert { .. } | ChangeKind::Delete => None,
+        }
+    }
 }
 
 /// A remote call the worker makes.

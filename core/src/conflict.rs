@@ -125,6 +125,62 @@ pub fn local_change_time(column_value: Option<&Value>, commit_time: Timestamp) -
         .unwrap_or(commit_time)
 }
 
+/// One local change not pushed yet, as the outbox holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct PendingChange<'a> {
+    /// The values it wrote.
+    pub new: &'a Values,
+    /// The values it replaced (updates only).
+    pub old: Option<&'a Values>,
+    /// When its statement ran.
+    pub at: Timestamp,
+    /// The spoke whose sync wrote it (`None`: a local write).
+    pub writer: Option<&'a Writer>,
+}
+
+/// The local side of a merge, built the same way wherever a merge runs (applying a pull,
+/// checking an update before it is sent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalSide {
+    /// The last agreed values, completed by the pending changes' old values for fields
+    /// never agreed (what the field held before the local change is its base).
+    pub base: Values,
+    /// The pending changes' values, later ones winning.
+    pub local: Values,
+    /// When the local side changed (see [`local_change_time`]); `None` without changes.
+    pub time: Option<Timestamp>,
+    /// Who wrote each pending value.
+    pub writers: Writers,
+}
+
+/// The local side of a record whose agreed values are `agreed` and whose pending changes
+/// are `changes`, oldest first.
+pub fn local_side(
+    policy: &ConflictPolicy,
+    agreed: &Values,
+    changes: &[PendingChange],
+) -> LocalSide {
+    let mut base = agreed.clone();
+    let mut local = Values::new();
+    for change in changes {
+        for (column, old) in change.old.into_iter().flatten() {
+            base.entry(column.clone()).or_insert_with(|| old.clone());
+        }
+        local.extend(change.new.clone());
+    }
+    let time = changes.iter().map(|c| c.at).max().map(|commit| {
+        let column = policy.local_timestamp_column().and_then(|c| local.get(c));
+        local_change_time(column, commit)
+    });
+    let writers = writers(changes.iter().map(|c| (c.new, c.writer)));
+    LocalSide {
+        base,
+        local,
+        time,
+        writers,
+    }
+}
+
 /// Merges the record's versions field by field and decides conflicts per `policy`.
 ///
 /// `agree(column, a, b)` says whether two values mean the same (e.g. phone numbers equal
@@ -580,6 +636,51 @@ mod tests {
         case.writers
             .insert("industry".into(), writer(SystemKind::Salesforce, "Org_C"));
         assert_eq!(case.merge(&policy).conflicts[0].winner, Some(Side::Remote));
+    }
+
+    #[test]
+    fn the_local_side_completes_the_base_and_takes_the_newest_change() {
+        let policy = ConflictPolicy::LastWriteWins {
+            timestamp_field: "LastModifiedDate".into(),
+            local_timestamp_column: Some("edited_at".into()),
+        };
+        let agreed = values(&[("name", json!("A"))]);
+        let (first_new, first_old) = (
+            values(&[("name", json!("B")), ("phone", json!("1"))]),
+            values(&[("name", json!("A")), ("phone", json!("0"))]),
+        );
+        let second_new = values(&[("name", json!("C"))]);
+        let sf = writer(SystemKind::Salesforce, "sf");
+        let side = local_side(
+            &policy,
+            &agreed,
+            &[
+                PendingChange {
+                    new: &first_new,
+                    old: Some(&first_old),
+                    at: Timestamp::from_millis(1_000),
+                    writer: None,
+                },
+                PendingChange {
+                    new: &second_new,
+                    old: None,
+                    at: Timestamp::from_millis(2_000),
+                    writer: Some(&sf),
+                },
+            ],
+        );
+        assert_eq!(
+            side.base,
+            values(&[("name", json!("A")), ("phone", json!("0"))])
+        );
+        assert_eq!(
+            side.local,
+            values(&[("name", json!("C")), ("phone", json!("1"))])
+        );
+        assert_eq!(side.time, Some(Timestamp::from_millis(2_000)));
+        assert_eq!(side.writers.get("name"), Some(&sf));
+        assert_eq!(side.writers.get("phone"), None);
+        assert_eq!(local_side(&policy, &agreed, &[]).time, None);
     }
 
     #[test]

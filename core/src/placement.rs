@@ -101,11 +101,17 @@ mod tests {
     fn connection_problems_release_the_record_without_spending_an_attempt() {
         let s = strategy();
         let limit = answered(Operation::Update, 403, "REQUEST_LIMIT_EXCEEDED");
-        assert_eq!(place(&limit, 1, &s, 0.0), Placement::Release(Class::RateLimited));
+        assert_eq!(
+            place(&limit, 1, &s, 0.0),
+            Placement::Release(Class::RateLimited)
+        );
         let token = answered(Operation::Update, 401, "INVALID_SESSION_ID");
         assert_eq!(place(&token, 1, &s, 0.0), Placement::Release(Class::Auth));
         let refused = broken(Operation::Create, TransportError::ConnectionRefused, false);
-        assert_eq!(place(&refused, 9, &s, 0.0), Placement::Release(Class::Retryable));
+        assert_eq!(
+            place(&refused, 9, &s, 0.0),
+            Placement::Release(Class::Retryable)
+        );
     }
 
     #[test]
@@ -131,7 +137,10 @@ mod tests {
             place(&locked, 2, &s, 0.0),
             Placement::RetryIn(Duration::from_secs(20))
         );
-        assert_eq!(place(&locked, 3, &s, 0.0), Placement::Review { gave_up: true });
+        assert_eq!(
+            place(&locked, 3, &s, 0.0),
+            Placement::Review { gave_up: true }
+        );
     }
 
     #[test]

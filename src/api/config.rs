@@ -160,10 +160,7 @@ fn start_from(
     owner: pg_sys::Oid,
 ) -> pgrx::spi::SpiResult<()> {
     if sync.initial_sync == cfg::InitialSync::None {
-        return Spi::run_with_args(
-            "UPDATE hubsync.pull_state SET phase = 'incremental', watermark = now() WHERE sync_id = $1",
-            &[id.into()],
-        );
+        return crate::catalog::pull_state::start_from_now(id);
     }
     if !sync.direction.push {
         return Ok(());

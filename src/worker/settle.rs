@@ -164,7 +164,9 @@ fn place(
                 true => format!("gave up after {} attempts: {message}", record.attempts),
                 false => message,
             };
-            sorted.review.push((record, placement::code_of(failure), message));
+            sorted
+                .review
+                .push((record, placement::code_of(failure), message));
         }
     }
 }
