@@ -51,7 +51,8 @@ fn m2m() -> Value {
 }
 
 /// The sync's config: customers both ways, creates as upserts by `hub_key` ↔
-/// `externalId`, the brief's field rules, quick polls and retries.
+/// `externalId`, the brief's field rules (`billing_address` → `erp`), quick polls and
+/// retries.
 fn config(url: &str) -> Value {
     json!({
         "connection_name": SYNC,
@@ -71,7 +72,7 @@ fn config(url: &str) -> Value {
             "initial_sync": {"strategy": "full_load"},
             "ongoing_sync": {"mode": "real_time", "polling_interval_seconds": 1},
             "conflict_resolution": {"strategy": "field_level_priority", "field_rules": [
-                {"field": "email", "priority_system": "crm"},
+                {"field": "email", "priority_system": "postgres"},
                 {"field": "billing_address", "priority_system": "erp"},
                 {"field": "company", "priority_system": "last_updated"}
             ]}
@@ -451,8 +452,7 @@ fn a_conflict_follows_the_briefs_field_rules() {
         .unwrap();
     let remote = sync.assert_converged(&mut db);
     let globex = &remote[&id];
-    // billing_address → erp (NetSuite, this sync's remote end); email → crm, which in a
-    // NetSuite sync reaches the table through the hub: Postgres's value stands.
+    // billing_address → erp: NetSuite, this sync's remote end; email → postgres: the table.
     assert_eq!(globex.billing.as_deref(), Some("ERP Avenue 9"));
     assert_eq!(globex.email.as_deref(), Some("local@globex.example"));
     let logged: Vec<(String, String)> = db

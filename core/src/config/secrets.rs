@@ -53,6 +53,11 @@ pub fn secret_keys(system: SystemKind) -> Vec<&'static str> {
     }
 }
 
+/// Where the account is, which a connection's stored credentials may say (a hub's objects
+/// take it from there when the hub block does not): not secret, never moved out of configs.
+/// `account_id` is NetSuite's.
+pub const ENDPOINT_KEYS: &[&str] = &["instance_url", "login_url", "account_id"];
+
 /// A secret string whose Debug and Display print `***`, so it cannot leak into logs or errors.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -137,7 +142,12 @@ impl OAuthSecret {
 /// Reads and checks a secret object for `hubsync.set_credentials`.
 pub fn parse_secret(json: &Value) -> Result<OAuthSecret, Vec<Problem>> {
     let mut problems = Problems::default();
-    let Some(obj) = Obj::open(json, "", SALESFORCE_KEYS, &mut problems) else {
+    let Some(obj) = Obj::open(
+        json,
+        "",
+        &[SALESFORCE_KEYS, ENDPOINT_KEYS].concat(),
+        &mut problems,
+    ) else {
         return Err(problems.into_vec());
     };
     let text =
@@ -153,6 +163,9 @@ pub fn parse_secret(json: &Value) -> Result<OAuthSecret, Vec<Problem>> {
         private_key: secret("private_key", &mut problems),
         access_token: secret("access_token", &mut problems),
     };
+    for key in ENDPOINT_KEYS {
+        obj.get::<String>(key, &mut problems);
+    }
     if problems.is_empty() {
         check_grant(&obj, &mut problems);
     }
@@ -315,10 +328,15 @@ mod tests {
         assert_eq!(problems[0].path, "client_secret");
         assert!(!problems[0].message.contains("42"));
 
+        // Where the account is may be stored with the secrets (a hub reads it), as text.
         let problems =
-            validate_secret(&json!({"client_id": "a", "client_secret": "b", "instance_url": "x"}))
+            validate_secret(&json!({"client_id": "a", "client_secret": "b", "instance_url": 7}))
                 .unwrap_err();
         assert_eq!(problems[0].path, "instance_url");
+        let problems =
+            validate_secret(&json!({"client_id": "a", "client_secret": "b", "token_url": "x"}))
+                .unwrap_err();
+        assert_eq!(problems[0].path, "token_url");
 
         let problems =
             validate_secret(&json!({"client_id": "a", "client_secret": "b", "username": "u"}))

@@ -69,7 +69,7 @@ impl NetsuiteSecret {
 /// Reads and checks a NetSuite secret object for `hubsync.set_credentials`.
 pub fn parse_netsuite_secret(json: &Value) -> Result<NetsuiteSecret, Vec<Problem>> {
     let mut problems = Problems::default();
-    let keys = [TBA_KEYS, M2M_KEYS].concat();
+    let keys = [TBA_KEYS, M2M_KEYS, super::ENDPOINT_KEYS].concat();
     let Some(obj) = Obj::open(json, "", &keys, &mut problems) else {
         return Err(problems.into_vec());
     };
