@@ -8,6 +8,7 @@ pub mod coalesce;
 pub mod config;
 pub mod conflict;
 pub mod connection_state;
+pub mod dashboard;
 pub mod latency;
 pub mod loops;
 pub mod mapping;
