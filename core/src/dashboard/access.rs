@@ -50,8 +50,8 @@ impl Listen {
     }
 }
 
-/// The access token, kept as its digest.
-#[derive(Clone)]
+/// The access token, kept as its digest (equal tokens have equal digests).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Token([u8; 32]);
 
 impl std::fmt::Debug for Token {

@@ -7,7 +7,7 @@
 //! Counters are the running totals of `hubsync.status`; the "now" gauges (throughput,
 //! error rate, latency) are those of the sync's newest minute in `hubsync.metrics`.
 
-use super::snapshot::{Snapshot, SyncView};
+use super::snapshot::{Minute, Snapshot, SyncView};
 use std::fmt::Write;
 
 /// The content type of the format.
@@ -90,8 +90,11 @@ const FAMILIES: &[Family] = &[
     },
 ];
 
+/// A quantile's label and how to read it from a minute.
+type Quantile = (&'static str, fn(&Minute) -> Option<f64>);
+
 /// The push latency quantiles of the newest minute that has them.
-const QUANTILES: &[(&str, fn(&super::snapshot::Minute) -> Option<f64>)] = &[
+const QUANTILES: &[Quantile] = &[
     ("0.5", |m| m.p50_ms),
     ("0.95", |m| m.p95_ms),
     ("0.99", |m| m.p99_ms),
