@@ -4,7 +4,7 @@
 //! goes on while the dashboard is read, and a sync with `dashboard_enabled: false` is not
 //! shown. A token file that is missing leaves the dashboard off until a reload finds it.
 
-use hubsync_e2e::api::alter_sync;
+use hubsync_e2e::api::{alter_sync, on_sync};
 use hubsync_e2e::{accounts_sync, free_port, scalar, wait_for_reading};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -100,9 +100,7 @@ fn metrics_and_page_follow_a_pushing_sync_only_with_the_token() {
             ("hubsync.dashboard_listen", &listen),
             ("hubsync.dashboard_token_file", &file),
         ],
-        // Refused pushes are retried until they go through, not parked for review.
-        json!({"error_handling": {"retry_strategy":
-            {"max_attempts": 50, "backoff_factor": 1.0, "initial_delay_seconds": 0.1}}}),
+        json!({}),
     );
     let board = Dashboard {
         base: format!("http://127.0.0.1:{port}"),
@@ -174,10 +172,9 @@ fn metrics_and_page_follow_a_pushing_sync_only_with_the_token() {
         );
     }
 
-    // The figures follow the sync: the backlog grows while pushes are refused, and
-    // drains, with the pushed counter, once they are accepted.
-    sync.remote
-        .inject(json!([{"endpoint": "collections", "kind": "lock_row"}]));
+    // The figures follow the sync: the backlog grows while it is paused, and drains,
+    // with the pushed counter, once it runs again.
+    on_sync(&mut db, "pause_sync", &sync.name).unwrap();
     db.batch_execute(
         "INSERT INTO accounts (account_name) SELECT 'Dash ' || g FROM generate_series(1, 5) g",
     )
@@ -188,7 +185,7 @@ fn metrics_and_page_follow_a_pushing_sync_only_with_the_token() {
         || board.figure("hubsync_backlog", &sync.name),
         |v| *v == Some(5.0),
     );
-    sync.remote.heal();
+    on_sync(&mut db, "resume_sync", &sync.name).unwrap();
     wait_for_reading(
         PATIENCE,
         "the pushed counter in /metrics",
