@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 work="$target/dashboard-browser"
 venv="$target/browser-venv"
-SELENIUM=selenium==4.53.0
+SELENIUM=selenium==4.50.0
 mkdir -p "$work"
 
 for program in chromium chromedriver; do
@@ -48,7 +48,7 @@ as_pg "$PG_BIN/pg_ctl" -D "$cluster_dir/data" reload >/dev/null
 
 PSQL="psql -X -q -h 127.0.0.1 -p $pg_port -U postgres -v ON_ERROR_STOP=1"
 $PSQL -d postgres -c "CREATE DATABASE customer_data"
-$PSQL -d customer_data <<SQL
+$PSQL -d customer_data >/dev/null <<SQL
 CREATE EXTENSION hubsync;
 \i core/tests/fixtures/tables/accounts.sql
 \set config \`cat core/tests/fixtures/bases/accounts_full.json\`
