@@ -67,7 +67,7 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1440,1500", "--hide-scrollbars"):
+                 "--window-size=1440,900", "--hide-scrollbars"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
@@ -84,15 +84,15 @@ def figure(driver, name):
 
 def load(minutes):
     """Keeps the sync busy: a batch every few seconds, of varying size, with slow answers
-    from the emulator now and then."""
+    from the emulator now and then and a short spell of refused records."""
     end = time.monotonic() + minutes * 60
     i = 0
     while time.monotonic() < end:
         i += 1
-        faults([{"endpoint": "collections", "kind": "latency", "latency_ms": 150 + 40 * (i % 7), "rate": 0.5}]
-               + ([{"endpoint": "collections", "kind": "lock_row", "rate": 0.05}] if i % 9 == 0 else []))
-        insert(5 + (i * 37) % 60, f"Load {i}")
-        time.sleep(4)
+        faults([{"endpoint": "collections", "kind": "latency", "latency_ms": 60 + 30 * (i % 5), "rate": 0.3}]
+               + ([{"endpoint": "collections", "kind": "lock_row", "rate": 0.2}] if i % 20 == 10 else []))
+        insert(3 + (i * 7) % 25, f"Load {i}")
+        time.sleep(3)
     faults([])
 
 
@@ -135,7 +135,7 @@ def main():
               f"latency {latency}, {charts} chart lines")
         print("dashboard: 1 passed, 0 failed")
         if args.screenshot:
-            height = driver.execute_script("return document.documentElement.scrollHeight")
+            height = driver.execute_script("return Math.ceil(document.querySelector('main').getBoundingClientRect().bottom) + 8")
             driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                    {"width": 1440, "height": height, "deviceScaleFactor": 1, "mobile": False})
             driver.save_screenshot(args.screenshot)
