@@ -44,12 +44,12 @@ def insert(n, prefix):
 
 def faults(rules):
     """Replaces the emulator's fault rules (none: heals it)."""
-    method = "POST" if rules else "DELETE"
-    body = json.dumps({"rules": rules}).encode() if rules else None
-    request = urllib.request.Request(
-        f"{EMULATOR}/__emulator/faults", data=body, method=method,
-        headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(request).read()
+    calls = [("DELETE", None)] + ([("POST", json.dumps({"rules": rules}).encode())] if rules else [])
+    for method, body in calls:
+        request = urllib.request.Request(
+            f"{EMULATOR}/__emulator/faults", data=body, method=method,
+            headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request).read()
 
 
 def wait_for(what, check, describe):
