@@ -68,8 +68,10 @@ struct Wanted {
 pub struct Dashboard {
     board: Board,
     running: Option<(Running, Wanted)>,
-    /// Settings looked at (at start, after a reload, or to retry a failed start).
-    configured: Option<Instant>,
+    /// The settings were looked at (at start, and again after each reload).
+    configured: bool,
+    /// When to try again to start a server that could not bind its address.
+    retry_at: Option<Instant>,
     /// When the figures are due again.
     refresh_at: Option<Instant>,
 }
@@ -78,16 +80,16 @@ impl Dashboard {
     /// Forgets the settings it looked at, so the next round reads them again (after a
     /// configuration reload).
     pub fn reload(&mut self) {
-        self.configured = None;
+        self.configured = false;
     }
 
     /// Follows the settings, then refreshes the figures when due and `readable` (the
     /// extension is installed at the library's version).
     pub fn round(&mut self, readable: bool) {
-        let retry =
-            self.running.is_none() && self.configured.is_some_and(|t| t.elapsed() >= RETRY_START);
-        if self.configured.is_none() || retry {
-            self.configured = Some(Instant::now());
+        let retry = self.retry_at.is_some_and(|t| Instant::now() >= t);
+        if !self.configured || retry {
+            self.configured = true;
+            self.retry_at = None;
             self.configure();
         }
         if self.running.is_none() || !readable {
@@ -146,10 +148,14 @@ impl Dashboard {
                 self.refresh_at = None;
                 self.running = Some((running, wanted));
             }
-            Err(e) => warning!(
-                "hubsync dashboard cannot listen on {}: {e}; will try again",
-                wanted.listen.0
-            ),
+            Err(e) => {
+                warning!(
+                    "hubsync dashboard cannot listen on {}: {e}; will try again in {}s",
+                    wanted.listen.0,
+                    RETRY_START.as_secs()
+                );
+                self.retry_at = Some(Instant::now() + RETRY_START);
+            }
         }
     }
 }
