@@ -56,13 +56,18 @@ SELECT hubsync.create_sync(jsonb_set(:'config', '{source,credentials,instance_ur
 SELECT hubsync.set_credentials('SF_Postgres_Accounts',
     '{"client_id": "hubsync-demo-client", "client_secret": "hubsync-demo-secret"}');
 INSERT INTO accounts (account_name, industry_type) VALUES ('Acme Corp', 'Manufacturing');
-SELECT hubsync.wait_for_idle('SF_Postgres_Accounts');
 SQL
 
-DASHBOARD_URL="http://127.0.0.1:$dashboard_port" DASHBOARD_TOKEN="$token" \
-DASHBOARD_PSQL="$PSQL -d customer_data" EMULATOR_URL="$EMULATOR_URL" \
-    "$venv/bin/python" scripts/dashboard_browser.py "$@" || {
+diagnose() {
+    echo "--- hubsync.worker and hubsync.status" >&2
+    $PSQL -d customer_data -x -c "SELECT * FROM hubsync.worker" -c "SELECT * FROM hubsync.status" >&2 || true
     echo "--- server log" >&2
     tail -n 40 "$cluster_dir/server.log" >&2
     exit 1
 }
+idle=$($PSQL -d customer_data -At -c "SELECT hubsync.wait_for_idle('SF_Postgres_Accounts', '120 seconds')")
+[ "$idle" = t ] || { echo "dashboard browser test: the sync did not push its first row" >&2; diagnose; }
+
+DASHBOARD_URL="http://127.0.0.1:$dashboard_port" DASHBOARD_TOKEN="$token" \
+DASHBOARD_PSQL="$PSQL -d customer_data" EMULATOR_URL="$EMULATOR_URL" \
+    "$venv/bin/python" scripts/dashboard_browser.py "$@" || diagnose
