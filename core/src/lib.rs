@@ -9,6 +9,7 @@ pub mod config;
 pub mod conflict;
 pub mod connection_state;
 pub mod connector;
+pub mod dashboard;
 pub mod hub;
 pub mod latency;
 pub mod loops;

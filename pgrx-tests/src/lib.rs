@@ -15,7 +15,7 @@ pub use accounts::{
     accounts_sync, accounts_sync_with, create_pointed_sync, fast_polling, fixture_sync,
     fixture_sync_on, AccountsSync, SYNC,
 };
-pub use cluster::{Cluster, DATABASE};
+pub use cluster::{free_port, Cluster, DATABASE};
 pub use remote::{Remote, CLIENT_ID, CLIENT_SECRET};
 
 use postgres::types::FromSqlOwned;
