@@ -341,7 +341,7 @@ impl ZendeskClient {
         let id = body
             .get(kind.singular())
             .and_then(|r| r.get("id"))
-            .map(|v| plain(v))
+            .map(plain)
             .filter(|id| !id.is_empty())
             .ok_or_else(|| {
                 CallError::unreadable(
