@@ -141,7 +141,8 @@ CREATE TABLE hubsync.pull_state (
     started_at        timestamptz,
     finished_at       timestamptz,
     newest_remote_change timestamptz,
-    next_locator      text
+    next_locator      text,
+    resume_cursor     text
 );
 
 -- Minute buckets of pushes/pulls/errors and latency, for metrics and alerts.

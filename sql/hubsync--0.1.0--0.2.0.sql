@@ -90,6 +90,9 @@ AS 'MODULE_PATHNAME', 'remote_query_wrapper';
 -- the notification outbox with its view.
 ALTER TABLE hubsync.metric ADD COLUMN latency_hist integer[];
 
+-- Where the next read of changes continues, for systems that hand out their own cursor.
+ALTER TABLE hubsync.pull_state ADD COLUMN resume_cursor text;
+
 -- Per sync and minute: records moved, errors, throughput and commit-to-acknowledged latency,
 -- with percentiles from the minute's histogram (core/src/latency.rs: the geometric middle
 -- of the first bucket whose running count reaches the quantile, at most the maximum).

@@ -1,33 +1,53 @@
-//! A Salesforce client for a sync's connection, built the same way for the worker, for
-//! `hubsync.remote_query`, and for the check `create_sync` makes against the remote object.
+//! A sync's connector, built the same way for the worker, for `hubsync.remote_query`, and for
+//! the check `create_sync` makes against the remote object.
 
 use hubsync_core::config::{OAuthSecret, SyncConfig};
-use hubsync_core::connector::Timeouts;
+use hubsync_core::connector::{self, Connector, Endpoint, Options, Timeouts};
 use hubsync_core::net::Network;
-use hubsync_core::salesforce::{ClientConfig, ClientConfigError, SalesforceClient};
+use hubsync_core::salesforce::{ClientConfigError, SalesforceClient};
+use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// A client for `config`'s remote end with `secret`, sized for `parallelism` threads, each
-/// request bounded by `timeout` (connecting by at most 10 s of it).
-pub fn client(
+/// The connector for `config`'s remote system with the stored `secret`, sized for
+/// `parallelism` threads, each request bounded by `timeout`; `Err` says what to fix.
+pub fn connector(
     config: &SyncConfig,
-    secret: OAuthSecret,
+    secret: &Value,
     parallelism: usize,
     timeout: Duration,
+) -> Result<Arc<dyn Connector>, String> {
+    connector::connect(&endpoint(config), secret, options(parallelism, timeout))
+}
+
+/// A Salesforce client for `remote_query`, which sends SOQL as written.
+pub fn salesforce_client(
+    config: &SyncConfig,
+    secret: OAuthSecret,
+    timeout: Duration,
 ) -> Result<SalesforceClient, ClientConfigError> {
-    SalesforceClient::new(ClientConfig {
+    hubsync_core::salesforce::connector::client(&endpoint(config), secret, options(1, timeout))
+}
+
+fn endpoint(config: &SyncConfig) -> Endpoint {
+    Endpoint {
+        system: config.remote.system,
         instance_url: config.remote.instance_url.clone(),
         login_url: config.remote.login_url.clone(),
         api_version: config.remote.api_version.clone(),
-        secret,
+    }
+}
+
+fn options(parallelism: usize, timeout: Duration) -> Options {
+    Options {
+        parallelism,
         timeouts: Timeouts {
             connect: timeout.min(Duration::from_secs(10)),
             read: timeout,
         },
-        parallelism,
-        client_name: "hubsync".to_string(),
         network: network(),
-    })
+        client_name: "hubsync".to_string(),
+    }
 }
 
 /// What the network edge allows now: `hubsync.allow_http` and `hubsync.max_response_size`.

@@ -16,6 +16,7 @@ pub mod net;
 pub mod netsuite;
 pub mod notify;
 pub mod problem;
+pub mod pull;
 pub mod retry;
 pub mod salesforce;
 pub mod schema;

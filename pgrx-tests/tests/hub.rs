@@ -1,6 +1,7 @@
 //! Postgres as the hub: two syncs of one table relay changes to each other. Two Salesforce
 //! orgs (two emulators) on the brief's `accounts` table: a change in either org reaches the
-//! table and the other org exactly once, and never comes back to where it started.
+//! table and the other org exactly once, and never comes back to where it started; records
+//! that exist in both orgs before the hub starts are linked by natural key, not duplicated.
 
 use hubsync_core::config::merge_patch;
 use hubsync_e2e::{
@@ -60,19 +61,17 @@ fn quiet(db: &mut Client, syncs: &[&str]) {
     }
 }
 
-#[test]
-fn two_orgs_on_one_table_relay_to_each_other_exactly_once() {
-    let (org_a, org_b) = (Remote::start(), Remote::start());
-    let hub = accounts_sync_with(org_a, "two_orgs", &[], fast_polling());
-    let mut db = hub.db();
+/// Adds org B's id column to the table and a sync of the table to org B (`patch` merged
+/// into its config).
+fn second_org(db: &mut Client, org_b: &Remote, patch: &serde_json::Value) -> String {
     db.batch_execute("ALTER TABLE accounts ADD COLUMN sf_id_b varchar(18) UNIQUE")
         .unwrap();
-    let sync_b = create_pointed_sync(
-        &mut db,
-        &org_b,
+    create_pointed_sync(
+        db,
+        org_b,
         &fixtures::json("bases/accounts_full.json"),
         &merge_patch(
-            &fast_polling(),
+            &merge_patch(&fast_polling(), patch),
             &json!({
                 "connection_name": "Org_B",
                 "field_mappings": [{"source": "Id", "target": "sf_id_b"},
@@ -80,7 +79,15 @@ fn two_orgs_on_one_table_relay_to_each_other_exactly_once() {
                                    {"source": "Industry", "target": "industry_type"}]
             }),
         ),
-    );
+    )
+}
+
+#[test]
+fn two_orgs_on_one_table_relay_to_each_other_exactly_once() {
+    let (org_a, org_b) = (Remote::start(), Remote::start());
+    let hub = accounts_sync_with(org_a, "two_orgs", &[], fast_polling());
+    let mut db = hub.db();
+    let sync_b = second_org(&mut db, &org_b, &json!({}));
     let syncs = [hub.name.as_str(), sync_b.as_str()];
 
     // Org A → the table → org B.
@@ -144,4 +151,93 @@ fn two_orgs_on_one_table_relay_to_each_other_exactly_once() {
     assert_eq!(pending, 0);
     let conflicts: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.conflicts");
     assert_eq!(conflicts, 0, "a relay must not look like a conflict");
+}
+
+#[test]
+fn records_in_both_orgs_before_the_hub_starts_are_linked_not_duplicated() {
+    let (org_a, org_b) = (Remote::start(), Remote::start());
+    for (org, name, industry) in [
+        (&org_a, "Acme", "Energy"),
+        (&org_a, "Initech", "Software"),
+        (&org_b, "Acme", "Energy"),
+        (&org_b, "Globex", "Retail"),
+    ] {
+        org.write(
+            "POST",
+            "Account",
+            None,
+            json!({"Name": name, "Industry": industry}),
+        );
+    }
+    let by_name = json!({"sync_settings": {"natural_key": ["Name"]}});
+    let hub = accounts_sync_with(
+        org_a,
+        "linked_orgs",
+        &[],
+        merge_patch(&fast_polling(), &by_name),
+    );
+    let mut db = hub.db();
+    let loaded = "SELECT count(*) FROM accounts WHERE sf_id IS NOT NULL";
+    wait_for_value(PATIENCE, "org A loaded", &mut db, loaded, |n: &i64| *n == 2);
+    let sync_b = second_org(&mut db, &org_b, &by_name);
+
+    let everywhere = [
+        ("Acme", Some("Energy")),
+        ("Globex", Some("Retail")),
+        ("Initech", Some("Software")),
+    ];
+    wait_for_accounts(&hub.remote, "A", &everywhere);
+    wait_for_accounts(&org_b, "B", &everywhere);
+    quiet(&mut db, &[hub.name.as_str(), sync_b.as_str()]);
+    assert_eq!(accounts(&hub.remote), accounts(&org_b));
+    let rows: i64 = scalar(&mut db, "SELECT count(*) FROM accounts");
+    assert_eq!(rows, 3, "Acme exists once in the hub");
+    let linked: i64 = scalar(
+        &mut db,
+        "SELECT count(*) FROM accounts WHERE sf_id IS NOT NULL AND sf_id_b IS NOT NULL",
+    );
+    assert_eq!(linked, 3);
+    let reviews: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.review_queue");
+    assert_eq!(reviews, 0);
+}
+
+#[test]
+fn a_key_matching_several_unlinked_rows_goes_to_review_instead_of_guessing() {
+    let (org_a, org_b) = (Remote::start(), Remote::start());
+    let by_name = json!({"sync_settings": {"natural_key": ["Name"]}});
+    let hub = accounts_sync_with(
+        org_a,
+        "ambiguous_key",
+        &[],
+        merge_patch(&fast_polling(), &by_name),
+    );
+    let mut db = hub.db();
+    db.batch_execute(
+        "INSERT INTO accounts (account_name, industry_type) VALUES ('Twin', 'A'), ('Twin', 'B')",
+    )
+    .unwrap();
+    org_b.write(
+        "POST",
+        "Account",
+        None,
+        json!({"Name": "Twin", "Industry": "C"}),
+    );
+    second_org(&mut db, &org_b, &by_name);
+    wait_for_value(
+        PATIENCE,
+        "the ambiguous record in review",
+        &mut db,
+        "SELECT count(*) FROM hubsync.review_queue WHERE error_code = 'AMBIGUOUS_NATURAL_KEY'",
+        |n: &i64| *n == 1,
+    );
+    let twins: i64 = scalar(
+        &mut db,
+        "SELECT count(*) FROM accounts WHERE account_name = 'Twin'",
+    );
+    assert_eq!(twins, 2, "no third Twin was inserted");
+    let linked: i64 = scalar(
+        &mut db,
+        "SELECT count(*) FROM accounts WHERE sf_id_b IS NOT NULL",
+    );
+    assert_eq!(linked, 0, "neither twin was guessed");
 }

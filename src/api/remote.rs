@@ -11,7 +11,7 @@
 use crate::api::config::{caller, managed_sync};
 use crate::error::{raise, spi};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
-use hubsync_core::config::{parse_secret, parse_sync};
+use hubsync_core::config::{parse_secret, parse_sync, SystemKind};
 use hubsync_core::connector::CallError;
 use hubsync_core::retry::{Failure, TransportError};
 use hubsync_core::salesforce::{QueryOptions, QueryPage, Record, SalesforceClient};
@@ -144,6 +144,13 @@ fn client_for(sync: &str) -> SalesforceClient {
             "Fix it with hubsync.alter_sync().",
         )
     });
+    if config.remote.system != SystemKind::Salesforce {
+        raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("sync \"{sync}\" is not a Salesforce sync: hubsync.remote_query sends SOQL"),
+            "Query the synced table instead, or name a Salesforce sync.",
+        )
+    }
     let secret = spi(
         crate::catalog::credentials::load(&config.connection, row.owner),
         "read the credentials",
@@ -162,13 +169,12 @@ fn client_for(sync: &str) -> SalesforceClient {
             "Replace them with hubsync.set_credentials().",
         )
     });
-    crate::connection::client(&config, secret, 1, crate::connection::http_timeout()).unwrap_or_else(
-        |e| {
+    crate::connection::salesforce_client(&config, secret, crate::connection::http_timeout())
+        .unwrap_or_else(|e| {
             raise(
                 PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
                 format!("cannot build a client for sync \"{sync}\": {e}"),
                 "Check source.credentials.instance_url with hubsync.alter_sync().",
             )
-        },
-    )
+        })
 }

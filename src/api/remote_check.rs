@@ -1,11 +1,11 @@
 //! Checking a new or changed sync against the remote object while the user waits, when
-//! Salesforce can be reached: every mapped field exists, can be written as the direction
+//! the remote system can be reached: every mapped field exists, can be written as the direction
 //! needs, and fits its column. When it cannot be reached (no credentials yet, network down),
 //! the worker makes the same check at first contact and shows problems in `hubsync.status`.
 
 use crate::connection;
 use crossbeam_channel::bounded;
-use hubsync_core::config::{parse_secret, SyncConfig};
+use hubsync_core::config::SyncConfig;
 use hubsync_core::mapping::Mapper;
 use hubsync_core::problem::{Problem, ProblemKind};
 use hubsync_core::retry::Class;
@@ -14,16 +14,16 @@ use pgrx::prelude::*;
 use serde_json::Value;
 use std::time::Duration;
 
-/// How long `create_sync` waits for Salesforce before leaving the check to the worker.
+/// How long `create_sync` waits for the remote system before leaving the check to the worker.
 const WAIT: Duration = Duration::from_secs(5);
 
 /// Problems the remote object has with the sync; empty when fine or when it cannot be
 /// reached now (a NOTICE says so).
 pub fn problems(config: &SyncConfig, table: &LocalTable, secret: Option<&Value>) -> Vec<Problem> {
-    let Some(secret) = secret.and_then(|s| parse_secret(s).ok()) else {
+    let Some(secret) = secret else {
         return Vec::new();
     };
-    let Ok(client) = connection::client(config, secret, 1, WAIT) else {
+    let Ok(client) = connection::connector(config, secret, 1, WAIT) else {
         return Vec::new();
     };
     let (tx, rx) = bounded(1);
@@ -47,7 +47,8 @@ pub fn problems(config: &SyncConfig, table: &LocalTable, secret: Option<&Value>)
                 ProblemKind::UndefinedObject,
                 format!("{}.object", config.remote.path),
                 format!(
-                    "Salesforce has no object \"{}\": {error}",
+                    "{} has no object \"{}\": {error}",
+                    config.remote.system.label(),
                     config.remote.object
                 ),
             )]
@@ -59,7 +60,7 @@ pub fn problems(config: &SyncConfig, table: &LocalTable, secret: Option<&Value>)
 
 fn later(why: &str) -> Vec<Problem> {
     notice!(
-        "hubsync could not check the mapping against Salesforce now ({why}); \
+        "hubsync could not check the mapping against the remote system now ({why}); \
          the worker checks it at first contact and reports problems in hubsync.status"
     );
     Vec::new()

@@ -8,7 +8,7 @@
 //! is applied again record by record so one bad value only parks its own record.
 
 use super::guard::{Guards, Way};
-use super::pull::{Mode, PullState};
+use super::link::{self, Unlinked};
 use super::runtime::Runtime;
 use super::subxact;
 use crate::catalog::keys;
@@ -17,8 +17,9 @@ use crate::catalog::rows::{prefixed, update, Target};
 use hubsync_core::coalesce::Values;
 use hubsync_core::config::{LogLevel, Side, SyncConfig};
 use hubsync_core::conflict::{self, ConflictRecord, Versions};
+use hubsync_core::connector::ChangePage;
 use hubsync_core::mapping::Mapper;
-use hubsync_core::salesforce::QueryPage;
+use hubsync_core::pull::{self, Mode, Progress};
 use hubsync_core::timestamp::Timestamp;
 use pgrx::prelude::*;
 use pgrx::spi::{quote_identifier, SpiResult};
@@ -36,7 +37,7 @@ struct Incoming {
     remote_id: String,
     /// Local column → value, ready for the table.
     values: Values,
-    /// The remote record as Salesforce sent it (for agreement checks and review).
+    /// The remote record as the remote system sent it (for agreement checks and review).
     record: Map<String, Value>,
     /// The conflict policy's timestamp field, e.g. `LastModifiedDate`.
     remote_time: Option<Timestamp>,
@@ -77,7 +78,7 @@ struct Plan {
 }
 
 /// Applies one page and moves the pull's progress forward, all in the current transaction.
-pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: QueryPage) -> SpiResult<()> {
+pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: ChangePage) -> SpiResult<()> {
     crate::capture::origin::set(rt.id)?;
     let target = Target {
         owner: rt.owner,
@@ -91,9 +92,26 @@ pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: QueryPage) -> 
         reviews: rejected,
         ..Plan::default()
     };
-    let locals = knowledge(rt.id, &target, &incoming, &deleted)?;
+    let ids: Vec<String> = incoming
+        .iter()
+        .map(|r| r.remote_id.clone())
+        .chain(deleted.iter().cloned())
+        .collect();
+    let mut locals = knowledge(rt.id, &target, ids)?;
     let deleting = deletes_pending(rt.id, &incoming)?;
+    let skipped = first_contact(
+        rt,
+        mapper,
+        &target,
+        &incoming,
+        &deleting,
+        &mut locals,
+        &mut plan,
+    )?;
     for record in incoming {
+        if skipped.contains(&record.remote_id) {
+            continue;
+        }
         match locals.get(&record.remote_id) {
             // Deleted here, and the delete is still to be pushed: not a new record.
             None if deleting.contains(&record.remote_id) => {}
@@ -118,34 +136,31 @@ pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: QueryPage) -> 
     advance(rt, mode, &page, progress, plan.applied)
 }
 
-/// Where the watermark moves once this page is applied: the newest `SystemModstamp` read.
+/// Where the watermark moves once this page is applied: the newest change time read.
 /// The next pull reads from that second again (`>=`): several changes can share a second,
 /// and re-applying a record that did not change is a no-op.
-struct Progress {
+struct Newest {
     newest: Option<Timestamp>,
 }
 
 fn read_page(
     rt: &Runtime,
     mapper: &Mapper,
-    page: &QueryPage,
-) -> (Vec<Incoming>, Vec<String>, Progress, Vec<Item>) {
+    page: &ChangePage,
+) -> (Vec<Incoming>, Vec<String>, Newest, Vec<Item>) {
     let state = &rt.pull.state;
     let time_field = rt.config.conflict.timestamp_field();
     let mut incoming = Vec::new();
     let mut deleted = Vec::new();
     let mut rejected = Vec::new();
     let mut warnings = Vec::new();
-    let mut progress = Progress {
+    let mut progress = Newest {
         newest: state.watermark,
     };
-    for record in &page.records {
-        let Some(id) = record.get("Id").and_then(Value::as_str).map(str::to_string) else {
-            continue;
-        };
-        let stamp = text_time(record, "SystemModstamp");
-        progress.newest = progress.newest.max(stamp);
-        if record.get("IsDeleted") == Some(&Value::Bool(true)) {
+    for change in &page.changes {
+        let (id, record) = (change.id.clone(), &change.record);
+        progress.newest = progress.newest.max(change.modified);
+        if change.deleted {
             deleted.push(id);
             continue;
         }
@@ -157,7 +172,7 @@ fn read_page(
                 remote_id: Some(id),
                 operation: "pull".into(),
                 kind: ReviewKind::ApplyError,
-                payload: Value::Object(strip_attributes(record)),
+                payload: Value::Object(record.clone()),
                 remote_values: None,
                 error_code: Some(rejection.rule.clone()),
                 error_message: format!("{} (column \"{}\")", rejection.message, rejection.field),
@@ -170,7 +185,7 @@ fn read_page(
             remote_id: id,
             values: mapped.value.into_iter().collect(),
             remote_time: text_time(record, time_field),
-            record: strip_attributes(record),
+            record: record.clone(),
         });
     }
     let threshold = rt.config.monitoring.log_level;
@@ -187,25 +202,44 @@ fn text_time(record: &Map<String, Value>, field: &str) -> Option<Timestamp> {
         .and_then(Timestamp::parse)
 }
 
-fn strip_attributes(record: &Map<String, Value>) -> Map<String, Value> {
-    let mut record = record.clone();
-    record.remove("attributes");
-    record
-}
-
-/// The local row, agreed base and pending changes of every record of the page that
-/// exists locally, by remote id.
-fn knowledge(
-    sync_id: i32,
+/// Records no local row is linked to yet, linked by natural key where the sync has one
+/// (see `link`); the linked rows join `locals`. Returns the remote ids to leave alone
+/// (their key matched several rows: they went to review).
+fn first_contact(
+    rt: &Runtime,
+    mapper: &Mapper,
     target: &Target,
     incoming: &[Incoming],
-    deleted: &[String],
-) -> SpiResult<HashMap<String, Local>> {
-    let ids: Vec<String> = incoming
+    deleting: &HashSet<String>,
+    locals: &mut HashMap<String, Local>,
+    plan: &mut Plan,
+) -> SpiResult<HashSet<String>> {
+    let unlinked: Vec<Unlinked> = incoming
         .iter()
-        .map(|r| r.remote_id.clone())
-        .chain(deleted.iter().cloned())
+        .filter(|r| !locals.contains_key(&r.remote_id) && !deleting.contains(&r.remote_id))
+        .map(|r| Unlinked {
+            remote_id: &r.remote_id,
+            values: &r.values,
+            record: &r.record,
+        })
         .collect();
+    if rt.config.natural_key.is_empty() || unlinked.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let found = link::by_natural_key(&rt.config.natural_key, mapper, target, &unlinked)?;
+    locals.extend(knowledge(rt.id, target, found.linked)?);
+    let skipped = found
+        .ambiguous
+        .iter()
+        .filter_map(|item| item.remote_id.clone())
+        .collect();
+    plan.reviews.extend(found.ambiguous);
+    Ok(skipped)
+}
+
+/// The local row, agreed base and pending changes of each record (by remote id) that
+/// exists locally.
+fn knowledge(sync_id: i32, target: &Target, ids: Vec<String>) -> SpiResult<HashMap<String, Local>> {
     let mut locals: HashMap<String, Local> = HashMap::new();
     if ids.is_empty() {
         return Ok(locals);
@@ -387,9 +421,9 @@ fn decide(config: &SyncConfig, mapper: &Mapper, plan: &mut Plan, local: &Local, 
     ) {
         return;
     }
-    // A local value that wins is not agreed yet: its pending push carries it to Salesforce,
+    // A local value that wins is not agreed yet: its pending push carries it to the remote system,
     // merging against the base. Stored as agreed now, it would make that push read
-    // Salesforce's older value as a change made there, and write it over the local one.
+    // the remote system's older value as a change made there, and write it over the local one.
     let mut agreed = verdict.base;
     for field in verdict.to_remote.keys() {
         match local.base.get(field) {
@@ -639,27 +673,18 @@ fn side_label(side: Side) -> &'static str {
 fn advance(
     rt: &mut Runtime,
     mode: Mode,
-    page: &QueryPage,
-    progress: Progress,
+    page: &ChangePage,
+    progress: Newest,
     applied: i64,
 ) -> SpiResult<()> {
-    let state = &mut rt.pull.state;
-    state.next_locator = page.next_records_url.clone().filter(|_| !page.done);
-    state.watermark = progress.newest;
-    let finished_load = mode == Mode::FullLoad && state.next_locator.is_none();
-    if mode == Mode::FullLoad {
-        state.phase = if finished_load {
-            "incremental".into()
-        } else {
-            "full_load".into()
-        };
-    }
+    let (next, finished_load) = pull::advance(&rt.pull.state, mode, page, progress.newest);
+    rt.pull.state = next;
     save(
         rt.id,
         &rt.pull.state,
         mode,
-        page.total_size as i64,
-        page.records.len() as i64,
+        page.total.map(|t| t as i64),
+        page.changes.len() as i64,
         finished_load,
     )?;
     super::stats::pulled(rt.id, applied, progress.newest.filter(|_| applied > 0))
@@ -667,9 +692,9 @@ fn advance(
 
 fn save(
     sync_id: i32,
-    state: &PullState,
+    state: &Progress,
     mode: Mode,
-    total: i64,
+    total: Option<i64>,
     read: i64,
     finished: bool,
 ) -> SpiResult<()> {
@@ -677,21 +702,22 @@ fn save(
         "UPDATE hubsync.pull_state SET phase = $2, \
              watermark = coalesce(to_timestamp($3::float8 / 1000), watermark, \
                                   CASE WHEN $6 THEN coalesce(started_at, now()) - interval '5 minutes' END), \
-             next_locator = $4, \
+             next_locator = $4, resume_cursor = $9, \
              records_done = CASE WHEN $5 THEN records_done + $7 ELSE records_done END, \
-             records_total = CASE WHEN $5 THEN $8 ELSE records_total END, \
+             records_total = CASE WHEN $5 THEN coalesce($8, records_total) ELSE records_total END, \
              started_at = CASE WHEN $5 AND started_at IS NULL THEN now() ELSE started_at END, \
              finished_at = CASE WHEN $6 THEN now() ELSE finished_at END \
          WHERE sync_id = $1",
         &[
             sync_id.into(),
-            state.phase.as_str().into(),
+            state.phase.label().into(),
             state.watermark.map(|t| t.millis() as f64).into(),
             state.next_locator.clone().into(),
             (mode == Mode::FullLoad).into(),
             finished.into(),
             read.into(),
             total.into(),
+            state.resume_cursor.clone().into(),
         ],
     )
 }

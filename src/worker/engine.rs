@@ -10,8 +10,11 @@ use super::wait::Waiter;
 use super::{jobs, outbox, reconcile, settle, stats, xact, Outcome};
 use crate::shared;
 use crossbeam_channel::{unbounded, Receiver, Sender};
+use hubsync_core::config::InitialSync;
 use hubsync_core::connection_state::ConnectionState;
+use hubsync_core::connector::{CallError, Connector, ObjectDescribe};
 use hubsync_core::mapping::Mapper;
+use hubsync_core::pull::Phase;
 use hubsync_core::retry::Class;
 use pgrx::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -79,7 +82,7 @@ impl Engine {
             self.pull_requests = requests;
             self.runtimes
                 .values_mut()
-                .for_each(|rt| rt.pull.state.requested = true);
+                .for_each(|rt| rt.pull.requested = true);
         }
         self.refresh_statistics();
         let ids: Vec<i32> = self.runtimes.keys().copied().collect();
@@ -207,7 +210,7 @@ impl Engine {
     fn described(
         &mut self,
         sync_id: i32,
-        result: Result<hubsync_core::connector::ObjectDescribe, hubsync_core::connector::CallError>,
+        result: Result<ObjectDescribe, CallError>,
     ) -> Result<(), xact::XactError> {
         let Some(rt) = self.runtimes.get_mut(&sync_id) else {
             return Ok(());
@@ -218,7 +221,7 @@ impl Engine {
                 Ok(mapper) if rt.config.direction.pull && mapper.id_column().is_none() => {
                     rt.health = Health::Blocked {
                         state: ConnectionState::Invalid,
-                        problem: "a sync that pulls needs a mapping of the Salesforce Id to a unique local column, \
+                        problem: "a sync that pulls needs a mapping of the remote record id to a unique local column, \
                                   e.g. {\"source\": \"Id\", \"target\": \"sf_id\"}"
                             .into(),
                     };
@@ -265,8 +268,8 @@ impl Engine {
         {
             // The cursor expired: the pull starts over (applying twice is harmless).
             rt.pull.state.next_locator = None;
-            if rt.pull.state.phase == "full_load" {
-                rt.pull.state.phase = "pending".into();
+            if rt.pull.state.phase == Phase::FullLoad {
+                rt.pull.state.phase = Phase::Pending;
             }
         }
         if settle::connection_class(error) == Class::Permanent {
@@ -363,16 +366,21 @@ impl Engine {
             // Pushes and pulls of a sync alternate: a page read while a push is in flight
             // could be older than that push and undo it locally.
             if rt.outstanding == 0 && rt.queued.is_empty() {
-                if let Some(job) = super::pull::next_fetch(rt, &client, &mapper) {
-                    match rt.pool.try_submit(job) {
-                        Ok(()) => rt.outstanding += 1,
-                        Err(_) => rt.pull.fetching = false,
-                    }
+                let job = super::pull::next_fetch(rt, &client, &mapper);
+                match rt.pool.try_submit(job) {
+                    Ok(()) => rt.outstanding += 1,
+                    Err(_) => rt.pull.fetching = false,
                 }
             }
             return Ok(());
         }
-        if rt.has_capacity() && rt.queued.is_empty() {
+        let waits_for_load = rt.config.direction.pull
+            && hubsync_core::pull::pushes_wait(
+                &rt.pull.state,
+                rt.config.initial_sync == InitialSync::FullLoad,
+                !rt.config.natural_key.is_empty(),
+            );
+        if rt.has_capacity() && rt.queued.is_empty() && !waits_for_load {
             claim(rt, &mapper)?;
             submit_queued(rt, &client);
         }
@@ -471,7 +479,7 @@ fn claim(rt: &mut Runtime, mapper: &Arc<Mapper>) -> Result<(), xact::XactError> 
 
 /// Hands queued work to free HTTP threads. Capacity is counted, so a submit never finds
 /// the (equally sized) queue full.
-fn submit_queued(rt: &mut Runtime, client: &Arc<hubsync_core::salesforce::SalesforceClient>) {
+fn submit_queued(rt: &mut Runtime, client: &Arc<dyn Connector>) {
     while rt.has_capacity() {
         let Some(work) = rt.queued.pop_front() else {
             break;
@@ -479,7 +487,10 @@ fn submit_queued(rt: &mut Runtime, client: &Arc<hubsync_core::salesforce::Salesf
         let (client, id) = (client.clone(), rt.id);
         let job: super::pool::Job<Outcome> = match work {
             Work::Push(chunk) => Box::new(move || jobs::push(client, chunk)),
-            Work::Reconcile(lookups) => Box::new(move || jobs::reconcile(client, id, lookups)),
+            Work::Reconcile(lookups) => {
+                let object = rt.config.remote.object.clone();
+                Box::new(move || jobs::reconcile(client, id, object, lookups))
+            }
         };
         if rt.pool.try_submit(job).is_err() {
             warning!(

@@ -1,5 +1,5 @@
-//! What the HTTP threads run: closures over owned data that call Salesforce and return an
-//! [`Outcome`]. Nothing here touches Postgres.
+//! What the HTTP threads run: closures over owned data that call the sync's connector and
+//! return an [`Outcome`]. Nothing here touches Postgres.
 
 use super::push::{Chunk, Kind, Record, Verify};
 use super::reconcile::{Lookup, Reconciled};
@@ -7,8 +7,7 @@ use super::settle::Pushed;
 use super::Outcome;
 use hubsync_core::coalesce::Values;
 use hubsync_core::conflict::{self, MergeVerdict, Versions};
-use hubsync_core::connector::{CallError, SaveResult};
-use hubsync_core::salesforce::SalesforceClient;
+use hubsync_core::connector::{CallError, Connector, SaveResult, Write};
 use hubsync_core::timestamp::Timestamp;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -22,18 +21,20 @@ pub fn now_ms() -> i64 {
 }
 
 /// Describes the sync's remote object.
-pub fn describe(client: Arc<SalesforceClient>, sync_id: i32, object: String) -> Outcome {
+pub fn describe(client: Arc<dyn Connector>, sync_id: i32, object: String) -> Outcome {
     Outcome::Described {
         sync_id,
         result: client.describe(&object),
     }
 }
 
-/// Sends one sObject Collections request (updates of two-way syncs checked first).
-pub fn push(client: Arc<SalesforceClient>, chunk: Chunk) -> Outcome {
+/// Sends one batch (updates of two-way syncs checked first).
+pub fn push(client: Arc<dyn Connector>, chunk: Chunk) -> Outcome {
     let (result, verdicts) = match &chunk.verify {
-        Some(verify) if chunk.kind == Kind::Update => verified_update(&client, &chunk, verify),
-        _ => (send(&client, &chunk), Vec::new()),
+        Some(verify) if chunk.kind == Kind::Update => {
+            verified_update(client.as_ref(), &chunk, verify)
+        }
+        _ => (send(client.as_ref(), &chunk), Vec::new()),
     };
     Outcome::Pushed(Box::new(Pushed {
         finished_ms: now_ms(),
@@ -46,10 +47,10 @@ pub fn push(client: Arc<SalesforceClient>, chunk: Chunk) -> Outcome {
 
 /// Reads the records back, merges each with its pending local change (the sync's conflict
 /// policy decides fields changed on both sides), and writes only what must reach
-/// Salesforce. Records deleted remotely, held for review, or with nothing left to write
+/// the remote system. Records deleted remotely, held for review, or with nothing left to write
 /// are answered as done without a call; the pull applies the rest locally.
 fn verified_update(
-    client: &SalesforceClient,
+    client: &dyn Connector,
     chunk: &Chunk,
     verify: &Verify,
 ) -> (
@@ -79,10 +80,13 @@ fn verified_update(
         }
         verdicts.push(verdict);
     }
-    let mut results: Vec<SaveResult> = (0..verdicts.len()).map(|_| done()).collect();
+    let mut results: Vec<SaveResult> = (0..verdicts.len())
+        .map(|_| SaveResult::done(None))
+        .collect();
     if !to_send.is_empty() {
-        let payloads: Vec<Map<String, Value>> = to_send.iter().map(|(_, p)| p.clone()).collect();
-        match client.update(&chunk.object, &payloads) {
+        let payloads: Vec<(String, Map<String, Value>)> =
+            to_send.iter().map(|(_, p)| p.clone()).collect();
+        match client.write(&chunk.object, Write::Update(&payloads)) {
             Ok(sent) => {
                 for ((index, _), result) in to_send.iter().zip(sent) {
                     results[*index] = result;
@@ -117,18 +121,18 @@ fn merge_with(verify: &Verify, record: &Record, remote: &Map<String, Value>) -> 
     )
 }
 
-/// What the update must still write after the merge, with the record's `Id`.
+/// What the update must still write after the merge, with the record's remote id.
 fn payload_for(
     verify: &Verify,
     record: &Record,
     verdict: &MergeVerdict,
-) -> Option<Map<String, Value>> {
+) -> Option<(String, Map<String, Value>)> {
     if verdict.review.is_some() || verdict.to_remote.is_empty() {
         return None;
     }
     let row: Map<String, Value> = verdict.to_remote.clone().into_iter().collect();
     let changed: Vec<String> = row.keys().cloned().collect();
-    let mut payload = verify
+    let payload = verify
         .mapper
         .to_remote(
             &row,
@@ -138,69 +142,52 @@ fn payload_for(
     if payload.is_empty() {
         return None;
     }
-    payload.insert(
-        "Id".into(),
-        Value::String(record.remote_id.clone().unwrap_or_default()),
-    );
-    Some(payload)
+    Some((record.remote_id.clone().unwrap_or_default(), payload))
 }
 
-/// The answer for a record that needed no call.
-fn done() -> SaveResult {
-    SaveResult {
-        id: None,
-        success: true,
-        created: None,
-        errors: Vec::new(),
-    }
-}
-
-fn send(client: &SalesforceClient, chunk: &Chunk) -> Result<Vec<SaveResult>, CallError> {
-    let records: Vec<Map<String, Value>> = chunk
-        .records
-        .iter()
-        .map(|r| with_id(r, chunk.kind))
-        .collect();
+fn send(client: &dyn Connector, chunk: &Chunk) -> Result<Vec<SaveResult>, CallError> {
+    let object = &chunk.object;
+    let payloads =
+        || -> Vec<Map<String, Value>> { chunk.records.iter().map(|r| r.payload.clone()).collect() };
     match chunk.kind {
-        Kind::Create => client.create(&chunk.object, &records),
-        Kind::Upsert => client.upsert(
-            &chunk.object,
-            chunk.external_id.as_deref().unwrap_or("Id"),
-            &records,
+        Kind::Create => client.write(object, Write::Create(&payloads())),
+        Kind::Upsert => client.write(
+            object,
+            Write::Upsert {
+                external_id: chunk.external_id.as_deref().unwrap_or_default(),
+                records: &payloads(),
+            },
         ),
-        Kind::Update => client.update(&chunk.object, &records),
+        Kind::Update => {
+            let records: Vec<(String, Map<String, Value>)> = chunk
+                .records
+                .iter()
+                .map(|r| (r.remote_id.clone().unwrap_or_default(), r.payload.clone()))
+                .collect();
+            client.write(object, Write::Update(&records))
+        }
         Kind::Delete => {
             let ids: Vec<String> = chunk
                 .records
                 .iter()
                 .filter_map(|r| r.remote_id.clone())
                 .collect();
-            client.delete(&ids)
+            client.write(object, Write::Delete(&ids))
         }
     }
-}
-
-fn with_id(record: &Record, kind: Kind) -> Map<String, Value> {
-    let mut fields = record.payload.clone();
-    if kind == Kind::Update {
-        if let Some(id) = &record.remote_id {
-            fields.insert("Id".into(), Value::String(id.clone()));
-        }
-    }
-    fields
 }
 
 /// Looks doubtful creates up by their natural key.
-pub fn reconcile(client: Arc<SalesforceClient>, sync_id: i32, lookups: Vec<Lookup>) -> Outcome {
+pub fn reconcile(
+    client: Arc<dyn Connector>,
+    sync_id: i32,
+    object: String,
+    lookups: Vec<Lookup>,
+) -> Outcome {
     let found = lookups
         .into_iter()
         .map(|lookup| {
-            let result = client.query_records(&lookup.soql).map(|records| {
-                records
-                    .iter()
-                    .filter_map(|r| r.get("Id").and_then(Value::as_str).map(str::to_string))
-                    .collect()
-            });
+            let result = client.find(&object, &lookup.key);
             (lookup.record, result)
         })
         .collect();

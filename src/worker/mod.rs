@@ -8,6 +8,7 @@ mod fence;
 mod guard;
 mod jobs;
 pub mod launcher;
+mod link;
 mod monitor;
 mod notify;
 mod outbox;
@@ -25,8 +26,7 @@ mod subxact;
 mod wait;
 pub mod xact;
 
-use hubsync_core::connector::CallError;
-use hubsync_core::connector::ObjectDescribe;
+use hubsync_core::connector::{CallError, ObjectDescribe};
 
 /// A message from an HTTP thread to the main thread.
 pub enum Outcome {
@@ -35,7 +35,7 @@ pub enum Outcome {
         sync_id: i32,
         result: Result<ObjectDescribe, CallError>,
     },
-    /// The answer to one sObject Collections request.
+    /// The answer to one batch of writes.
     Pushed(Box<settle::Pushed>),
     /// Natural-key lookups of creates whose outcome was unknown.
     Reconciled(Box<reconcile::Reconciled>),

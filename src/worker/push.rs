@@ -1,5 +1,6 @@
 //! Push, first half: claimed outbox rows → one action per record (coalesced in commit
-//! order) → mapped Salesforce values → sObject Collections requests of up to 200 records.
+//! order) → mapped remote values → batches of the size the connector takes (200 records for
+//! Salesforce's sObject Collections).
 //!
 //! Runs inside the claiming transaction; the requests themselves are sent later by the
 //! HTTP threads, after that transaction has committed.
@@ -20,10 +21,7 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-/// sObject Collections accept at most this many records per request.
-pub const COLLECTION_LIMIT: usize = 200;
-
-/// Which collection call a chunk is.
+/// Which write a chunk is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Create,
@@ -64,7 +62,7 @@ pub struct Record {
     /// Statement time of the oldest change this write carries (epoch ms), for latency.
     pub oldest_change_ms: i64,
     pub remote_id: Option<String>,
-    /// Salesforce field values to send.
+    /// Remote field values to send.
     pub payload: Map<String, Value>,
     /// Local column values both sides will agree on once this write succeeds.
     pub agreed: Map<String, Value>,
@@ -76,7 +74,7 @@ pub struct Record {
 }
 
 /// What an update needs to be checked against the remote record just before it is sent,
-/// so a change made in Salesforce since the last pull is merged, not overwritten.
+/// so a change made remotely since the last pull is merged, not overwritten.
 pub struct Verify {
     pub mapper: Arc<Mapper>,
     pub policy: ConflictPolicy,
@@ -208,6 +206,8 @@ struct Builder<'a> {
     mapper: &'a Mapper,
     verify: Option<Arc<Verify>>,
     external_id: Option<String>,
+    /// Most records one request carries, as the connector takes them.
+    batch: usize,
     by_kind: BTreeMap<u8, (Kind, Vec<Record>)>,
     loops: LoopPrevention,
     guards: Guards,
@@ -233,6 +233,7 @@ impl<'a> Builder<'a> {
             sync_id: runtime.id,
             object: runtime.config.remote.object.clone(),
             external_id: mapper.external_id().map(|e| e.field.to_string()),
+            batch: runtime.batch_size(),
             mapper,
             by_kind: BTreeMap::new(),
             loops: runtime.config.loop_prevention,
@@ -353,7 +354,7 @@ impl<'a> Builder<'a> {
             .warnings
             .extend(mapped.warnings.iter().map(super::events::describe_warning));
         if mapped.value.is_empty() {
-            // Only columns that do not flow to Salesforce changed.
+            // Only columns that do not flow to the remote system changed.
             return prepared.done.append(&mut record.outbox_ids);
         }
         let pushed: Vec<String> = fields
@@ -421,14 +422,22 @@ impl<'a> Builder<'a> {
             .push(record);
     }
 
-    /// Creates, upserts, updates and deletes, each split into requests of 200.
+    /// Creates, upserts, updates and deletes, each split into requests of the batch size.
     fn into_chunks(self) -> Vec<Chunk> {
-        let (sync_id, object, external_id) = (self.sync_id, self.object, self.external_id);
+        let (sync_id, object, external_id, batch) =
+            (self.sync_id, self.object, self.external_id, self.batch);
         let verify = self.verify;
         self.by_kind
             .into_values()
             .flat_map(|(kind, records)| {
-                split(sync_id, &object, kind, external_id.as_deref(), records)
+                split(
+                    sync_id,
+                    &object,
+                    kind,
+                    external_id.as_deref(),
+                    records,
+                    batch,
+                )
             })
             .map(|mut chunk| {
                 if chunk.kind == Kind::Update {
@@ -440,13 +449,14 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Splits records of one kind into requests of at most [`COLLECTION_LIMIT`].
+/// Splits records of one kind into requests of at most `batch` records.
 pub fn split(
     sync_id: i32,
     object: &str,
     kind: Kind,
     external_id: Option<&str>,
     records: Vec<Record>,
+    batch: usize,
 ) -> Vec<Chunk> {
     let mut records = records.into_iter().peekable();
     let mut chunks = Vec::new();
@@ -456,7 +466,7 @@ pub fn split(
             object: object.to_string(),
             kind,
             external_id: external_id.map(str::to_string),
-            records: records.by_ref().take(COLLECTION_LIMIT).collect(),
+            records: records.by_ref().take(batch.max(1)).collect(),
             verify: None,
         });
     }

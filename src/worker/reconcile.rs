@@ -8,14 +8,14 @@ use super::runtime::Runtime;
 use super::settle;
 use crate::catalog::review::{self, Item, Kind as ReviewKind};
 use hubsync_core::connector::CallError;
-use hubsync_core::salesforce::soql;
+use hubsync_core::retry::Class;
 use pgrx::spi::SpiResult;
 use serde_json::Value;
 
-/// A natural-key query for one doubtful record.
+/// The natural key of one doubtful record, to look it up by.
 pub struct Lookup {
     pub record: Record,
-    pub soql: String,
+    pub key: Vec<(String, Value)>,
 }
 
 /// The ids each lookup found.
@@ -27,38 +27,29 @@ pub struct Reconciled {
 /// Builds lookups for doubtful creates; without a natural key they go to review at once
 /// (returned lookups are empty then).
 pub fn lookups(runtime: &Runtime, doubtful: Vec<Record>) -> SpiResult<Vec<Lookup>> {
-    let key = &runtime.config.natural_key;
-    if key.is_empty() {
+    let fields = &runtime.config.natural_key;
+    if fields.is_empty() {
         park(runtime, doubtful, NO_KEY)?;
         return Ok(Vec::new());
     }
-    let mut lookups = Vec::new();
-    let mut unusable = Vec::new();
-    for record in doubtful {
-        let values: Result<Vec<(&str, soql::SoqlValue)>, _> = key
-            .iter()
-            .map(|field| {
-                let value = record.payload.get(field).cloned().unwrap_or(Value::Null);
-                soql::SoqlValue::from_json(&value).map(|v| (field.as_str(), v))
-            })
-            .collect();
-        match values.and_then(|v| soql::natural_key_lookup(&runtime.config.remote.object, &v, None))
-        {
-            Ok(soql) => lookups.push(Lookup { record, soql }),
-            Err(_) => unusable.push(record),
-        }
-    }
-    park(
-        runtime,
-        unusable,
-        "the natural key could not be turned into a lookup query",
-    )?;
-    Ok(lookups)
+    Ok(doubtful
+        .into_iter()
+        .map(|record| {
+            let key = fields
+                .iter()
+                .map(|field| {
+                    let value = record.payload.get(field).cloned().unwrap_or(Value::Null);
+                    (field.clone(), value)
+                })
+                .collect();
+            Lookup { record, key }
+        })
+        .collect())
 }
 
-const NO_KEY: &str = "This create may or may not have reached Salesforce: the worker stopped, the \
-    connection broke, or Salesforce answered with a server error or a timeout after it was sent. Without an External ID (a mapping marked \"external_id\": true) \
-    or sync_settings.natural_key, hubsync cannot check safely. Look the record up in Salesforce: if it \
+const NO_KEY: &str = "This create may or may not have reached the remote system: the worker stopped, the \
+    connection broke, or the system answered with a server error or a timeout after it was sent. Without an External ID (a mapping marked \"external_id\": true) \
+    or sync_settings.natural_key, hubsync cannot check safely. Look the record up there: if it \
     exists, put its Id in the row's id column and call hubsync.discard(id); if it does not, call \
     hubsync.retry(id).";
 
@@ -109,6 +100,12 @@ pub fn settle_lookups(runtime: &mut Runtime, reconciled: Reconciled) -> SpiResul
                 );
                 ambiguous.push((record, why));
             }
+            Err(error) if error.class() == Class::Permanent => {
+                let why = format!(
+                    "the create's outcome was unknown and looking it up by its natural key failed: {error}"
+                );
+                ambiguous.push((record, why));
+            }
             Err(error) => {
                 super::outbox::release(&record.outbox_ids, Some(&error.to_string()), true)?;
                 runtime.in_flight.remove(&record.key);
@@ -129,5 +126,6 @@ pub fn settle_lookups(runtime: &mut Runtime, reconciled: Reconciled) -> SpiResul
         Kind::Create,
         None,
         resend,
+        runtime.batch_size(),
     ))
 }

@@ -10,11 +10,11 @@ use super::wait::Waiter;
 use super::Outcome;
 use crate::catalog::local_table::{self, FoundTable};
 use crossbeam_channel::Sender;
-use hubsync_core::config::{parse_secret, parse_sync, SyncConfig};
+use hubsync_core::config::{parse_sync, SyncConfig};
 use hubsync_core::connection_state::ConnectionState;
+use hubsync_core::connector::Connector;
 use hubsync_core::mapping::Mapper;
 use hubsync_core::retry::{self, Budget};
-use hubsync_core::salesforce::SalesforceClient;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use std::collections::{HashSet, VecDeque};
@@ -149,7 +149,7 @@ pub struct Runtime {
     pub version: String,
     pub config: SyncConfig,
     pub table: FoundTable,
-    pub client: Option<Arc<SalesforceClient>>,
+    pub client: Option<Arc<dyn Connector>>,
     pub mapper: Option<Arc<Mapper>>,
     pub describing: bool,
     pub health: Health,
@@ -261,32 +261,25 @@ impl Runtime {
         };
         if self.config.remote.instance_url.is_none() {
             self.health = blocked(format!(
-                "{}.credentials.instance_url is missing; hubsync needs the org's URL",
+                "{}.credentials.instance_url is missing; hubsync needs the remote account's URL",
                 self.config.remote.path
             ));
             return;
         }
-        let secret = match parse_secret(secret) {
-            Ok(secret) => secret,
-            Err(problems) => {
-                self.health = blocked(format!("stored credentials are invalid: {}", problems[0]));
-                return;
-            }
-        };
-        let client = crate::connection::client(
+        match crate::connection::connector(
             &self.config,
             secret,
             self.pool_size,
             crate::connection::http_timeout(),
-        );
-        match client {
-            Ok(client) => self.client = Some(Arc::new(client)),
-            Err(e) => {
-                self.health = blocked(format!(
-                    "cannot reach Salesforce with this configuration: {e}"
-                ))
-            }
+        ) {
+            Ok(client) => self.client = Some(client),
+            Err(problem) => self.health = blocked(problem),
         }
+    }
+
+    /// Most records one request carries, as the sync's connector takes them.
+    pub fn batch_size(&self) -> usize {
+        self.client.as_ref().map_or(1, |c| c.max_batch()).max(1)
     }
 
     /// Whether requests may be sent now (healthy, or a wait has passed). A healthy sync

@@ -313,7 +313,7 @@ pub fn record_synced(
     outbox::complete(&outbox_ids(synced))
 }
 
-/// Checked updates: the merge's values go into the local row (fields Salesforce won), its
+/// Checked updates: the merge's values go into the local row (fields the remote side won), its
 /// conflicts are logged, and its base becomes what both sides now agree on. `mapper` is
 /// the one the request was planned with: the sync may have been rebuilt since.
 fn record_merged(

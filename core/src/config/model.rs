@@ -39,6 +39,18 @@ pub enum SystemKind {
     Zendesk,
 }
 
+impl SystemKind {
+    /// The system's name for messages (`Salesforce`, `NetSuite`, …).
+    pub fn label(self) -> &'static str {
+        match self {
+            SystemKind::Salesforce => "Salesforce",
+            SystemKind::Postgres => "PostgreSQL",
+            SystemKind::Netsuite => "NetSuite",
+            SystemKind::Zendesk => "Zendesk",
+        }
+    }
+}
+
 /// Which way changes flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Direction {

@@ -56,10 +56,7 @@ pub fn connect(
         }
         other => Err(format!(
             "hubsync has no connector for {} yet",
-            serde_json::to_value(other)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
+            other.label()
         )),
     }
 }

@@ -13,8 +13,9 @@ use crate::retry::{ApiUsage, Operation};
 use crate::timestamp::Timestamp;
 use serde_json::Value;
 
-/// A client for the org `endpoint` names.
-pub(crate) fn client(
+/// A Salesforce client for the org `endpoint` names (also what `remote_query` uses, which
+/// speaks SOQL rather than the connector interface).
+pub fn client(
     endpoint: &Endpoint,
     secret: OAuthSecret,
     options: Options,

@@ -3,7 +3,7 @@
 
 mod auth;
 pub mod client;
-pub(crate) mod connector;
+pub mod connector;
 pub mod describe;
 mod error;
 pub(crate) mod jwt;

@@ -1,0 +1,243 @@
+//! Pull decisions: what to read next, whether a read is due, and how progress moves once a
+//! page is applied. The worker stores [`Progress`] and moves it only in the transaction
+//! that applied the page, so a crash repeats a page and never skips one.
+
+use crate::connector::{ChangePage, ReadFrom};
+use crate::timestamp::Timestamp;
+
+/// Where a sync's pulls stand (`hubsync.pull_state.phase`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Phase {
+    /// Nothing read yet.
+    #[default]
+    Pending,
+    /// The first copy of every remote record is under way.
+    FullLoad,
+    /// Reading changes since the watermark.
+    Incremental,
+}
+
+impl Phase {
+    /// The phase as stored and shown.
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Pending => "pending",
+            Phase::FullLoad => "full_load",
+            Phase::Incremental => "incremental",
+        }
+    }
+
+    /// A stored label; anything unknown reads as `Pending`, which starts over safely
+    /// (applying a record twice changes nothing).
+    pub fn parse(label: &str) -> Phase {
+        match label {
+            "full_load" => Phase::FullLoad,
+            "incremental" => Phase::Incremental,
+            _ => Phase::Pending,
+        }
+    }
+}
+
+/// Which pull a page belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The first copy of every remote record (`initial_sync.strategy: full_load`).
+    FullLoad,
+    /// Changes since the watermark.
+    Incremental,
+}
+
+/// The stored progress of a sync's pulls.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: Phase,
+    /// Records changed at or after this time are read next.
+    pub watermark: Option<Timestamp>,
+    /// Where the read under way continues, if it has more pages.
+    pub next_locator: Option<String>,
+    /// The system's own cursor for the next read of changes, where it has one.
+    pub resume_cursor: Option<String>,
+}
+
+/// Whether a read is due now: the next page of a read under way, the first page of the
+/// full load, or a read of changes once asked for or once the polling interval passed.
+pub fn is_due(
+    progress: &Progress,
+    full_load: bool,
+    requested: bool,
+    interval_passed: bool,
+) -> bool {
+    if progress.next_locator.is_some() {
+        return true;
+    }
+    match progress.phase {
+        Phase::Pending => full_load,
+        Phase::FullLoad | Phase::Incremental => requested || interval_passed,
+    }
+}
+
+/// Whether local changes wait for the initial full load. A sync that links records by
+/// natural key on first contact must see the remote records before it creates any, or a
+/// record that exists on both sides before the sync starts would be created twice.
+pub fn pushes_wait(progress: &Progress, full_load: bool, links_by_key: bool) -> bool {
+    full_load && links_by_key && progress.phase != Phase::Incremental
+}
+
+/// The read to make next, and which pull it belongs to.
+pub fn next_read(progress: &Progress) -> (Mode, ReadFrom) {
+    match (progress.phase, &progress.next_locator) {
+        (Phase::FullLoad, Some(locator)) => (Mode::FullLoad, ReadFrom::More(locator.clone())),
+        (_, Some(locator)) => (Mode::Incremental, ReadFrom::More(locator.clone())),
+        (Phase::Pending, None) => (Mode::FullLoad, ReadFrom::Everything),
+        (_, None) => (
+            Mode::Incremental,
+            ReadFrom::ChangedSince {
+                since: progress.watermark.unwrap_or(Timestamp::from_millis(0)),
+                cursor: progress.resume_cursor.clone(),
+            },
+        ),
+    }
+}
+
+/// Progress once a page of `mode` is applied, the newest change time it held being
+/// `newest`; the flag says whether that page finished the full load.
+pub fn advance(
+    progress: &Progress,
+    mode: Mode,
+    page: &ChangePage,
+    newest: Option<Timestamp>,
+) -> (Progress, bool) {
+    let next_locator = page.more.clone();
+    let finished_load = mode == Mode::FullLoad && next_locator.is_none();
+    let phase = match mode {
+        Mode::FullLoad if finished_load => Phase::Incremental,
+        Mode::FullLoad => Phase::FullLoad,
+        Mode::Incremental => progress.phase,
+    };
+    let resume_cursor = page
+        .resume
+        .clone()
+        .or_else(|| progress.resume_cursor.clone());
+    let next = Progress {
+        phase,
+        watermark: progress.watermark.max(newest),
+        next_locator,
+        resume_cursor,
+    };
+    (next, finished_load)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i64) -> Option<Timestamp> {
+        Some(Timestamp::from_millis(ms))
+    }
+
+    #[test]
+    fn phases_read_back_as_stored_and_unknown_ones_start_over() {
+        for phase in [Phase::Pending, Phase::FullLoad, Phase::Incremental] {
+            assert_eq!(Phase::parse(phase.label()), phase);
+        }
+        assert_eq!(Phase::parse("garbage"), Phase::Pending);
+    }
+
+    #[test]
+    fn a_pending_sync_loads_everything_only_when_configured_to() {
+        let pending = Progress::default();
+        assert!(is_due(&pending, true, false, false));
+        assert!(!is_due(&pending, false, true, true));
+        assert_eq!(next_read(&pending), (Mode::FullLoad, ReadFrom::Everything));
+    }
+
+    #[test]
+    fn creates_wait_for_the_full_load_only_where_records_are_linked_by_key() {
+        let mut progress = Progress::default();
+        assert!(pushes_wait(&progress, true, true));
+        assert!(!pushes_wait(&progress, true, false));
+        assert!(!pushes_wait(&progress, false, true));
+        progress.phase = Phase::FullLoad;
+        assert!(pushes_wait(&progress, true, true));
+        progress.phase = Phase::Incremental;
+        assert!(!pushes_wait(&progress, true, true));
+    }
+
+    #[test]
+    fn a_read_under_way_continues_at_once() {
+        let loading = Progress {
+            phase: Phase::FullLoad,
+            next_locator: Some("page-2".into()),
+            ..Progress::default()
+        };
+        assert!(is_due(&loading, false, false, false));
+        assert_eq!(
+            next_read(&loading),
+            (Mode::FullLoad, ReadFrom::More("page-2".into()))
+        );
+        let polling = Progress {
+            phase: Phase::Incremental,
+            ..loading
+        };
+        assert_eq!(next_read(&polling).0, Mode::Incremental);
+    }
+
+    #[test]
+    fn changes_are_read_from_the_watermark_and_the_systems_own_cursor() {
+        let progress = Progress {
+            phase: Phase::Incremental,
+            watermark: at(5_000),
+            resume_cursor: Some("c1".into()),
+            ..Progress::default()
+        };
+        assert!(!is_due(&progress, true, false, false));
+        assert!(is_due(&progress, true, true, false));
+        assert!(is_due(&progress, true, false, true));
+        assert_eq!(
+            next_read(&progress),
+            (
+                Mode::Incremental,
+                ReadFrom::ChangedSince {
+                    since: Timestamp::from_millis(5_000),
+                    cursor: Some("c1".into())
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn the_full_load_ends_with_its_last_page_and_the_watermark_only_grows() {
+        let start = Progress::default();
+        let page = ChangePage {
+            more: Some("p2".into()),
+            ..ChangePage::default()
+        };
+        let (mid, finished) = advance(&start, Mode::FullLoad, &page, at(10));
+        assert!(!finished);
+        assert_eq!(mid.phase, Phase::FullLoad);
+        assert_eq!(mid.next_locator.as_deref(), Some("p2"));
+        let (done, finished) = advance(&mid, Mode::FullLoad, &ChangePage::default(), at(5));
+        assert!(finished);
+        assert_eq!(done.phase, Phase::Incremental);
+        assert_eq!(done.watermark, at(10));
+        assert_eq!(done.next_locator, None);
+    }
+
+    #[test]
+    fn a_resume_cursor_is_kept_until_the_system_hands_out_a_new_one() {
+        let progress = Progress {
+            phase: Phase::Incremental,
+            resume_cursor: Some("old".into()),
+            ..Progress::default()
+        };
+        let (same, _) = advance(&progress, Mode::Incremental, &ChangePage::default(), None);
+        assert_eq!(same.resume_cursor.as_deref(), Some("old"));
+        let page = ChangePage {
+            resume: Some("new".into()),
+            ..ChangePage::default()
+        };
+        let (moved, finished) = advance(&progress, Mode::Incremental, &page, None);
+        assert_eq!(moved.resume_cursor.as_deref(), Some("new"));
+        assert!(!finished);
+    }
+}
