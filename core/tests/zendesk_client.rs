@@ -442,7 +442,7 @@ fn rate_limits_and_server_errors_are_classified_with_retry_after() {
         .iter()
         .all(|r| r.success));
 
-    // The export's own limit answers 429 too.
+    // The exports' own limit.
     let limited = start_zendesk(ZendeskOptions {
         email: EMAIL.into(),
         api_token: API_TOKEN.into(),
@@ -456,10 +456,25 @@ fn rate_limits_and_server_errors_are_classified_with_retry_after() {
         admin: ureq::AgentBuilder::new().build(),
     };
     let zd = account.connector();
-    zd.read("User", &[], &since_epoch())
+    zd.write(
+        "User",
+        Write::Create(&[record(json!({"name": "Ex", "email": "ex@x.test"}))]),
+    )
+    .unwrap();
+    let first = zd
+        .read("User", &[], &since_epoch())
         .expect("the first export call");
-    let e = zd.read("User", &[], &since_epoch()).unwrap_err();
-    assert_eq!(e.class(), Class::RateLimited, "{e}");
+    assert_eq!(first.changes.len(), 1);
+    // Over the export limit: nothing read and the cursor unchanged, but no error that
+    // would pause the whole connection (pushes go on); and no request until Retry-After.
+    for _ in 0..2 {
+        let held = zd
+            .read("User", &[], &since_epoch())
+            .expect("held back, not failed");
+        assert!(held.changes.is_empty() && held.more.is_none() && held.resume.is_none());
+    }
+    let counters = account.admin("GET", "counters", None);
+    assert_eq!(counters["requestsByStatus"]["429"], 1, "{counters}");
 }
 
 #[test]

@@ -205,9 +205,26 @@ pub fn parse_secret(json: &Value) -> Result<OAuthSecret, Vec<Problem>> {
     problems.finish(parsed)
 }
 
-/// Checks a secret object for `hubsync.set_credentials`: known keys, strings, a usable grant.
+/// Checks a secret object for `hubsync.set_credentials`: known keys, strings, and a usable
+/// way to sign in — Zendesk's when the object looks like Zendesk credentials (see
+/// [`is_zendesk_secret`]), an OAuth grant otherwise.
 pub fn validate_secret(json: &Value) -> Result<(), Vec<Problem>> {
-    parse_secret(json).map(|_| ())
+    if is_zendesk_secret(json) {
+        parse_zendesk_secret(json).map(|_| ())
+    } else {
+        parse_secret(json).map(|_| ())
+    }
+}
+
+/// Whether a secret object is meant for Zendesk: it has an `email` or an `api_token`, or
+/// nothing but an `access_token` (an OAuth grant for Salesforce always has a client_id).
+pub fn is_zendesk_secret(json: &Value) -> bool {
+    let Some(obj) = json.as_object() else {
+        return false;
+    };
+    obj.contains_key("email")
+        || obj.contains_key("api_token")
+        || (obj.len() == 1 && obj.contains_key("access_token"))
 }
 
 /// Checks that the secret keys present in `creds` add up to at least one OAuth grant.
@@ -412,6 +429,23 @@ mod tests {
         );
         assert_eq!(path(json!({})), "");
         assert_eq!(path(json!({"client_id": "x"})), "client_id");
+    }
+
+    #[test]
+    fn set_credentials_takes_either_systems_secrets() {
+        assert_eq!(
+            validate_secret(&json!({"email": "a@b.c", "api_token": "t"})),
+            Ok(())
+        );
+        assert_eq!(validate_secret(&json!({"access_token": "o"})), Ok(()));
+        assert_eq!(
+            validate_secret(&json!({"client_id": "a", "client_secret": "b"})),
+            Ok(())
+        );
+        let problems = validate_secret(&json!({"email": "a@b.c"})).unwrap_err();
+        assert_eq!(problems[0].path, "email");
+        let problems = validate_secret(&json!({"client_id": "a", "api_token": "t"})).unwrap_err();
+        assert_eq!(problems[0].path, "client_id");
     }
 
     #[test]

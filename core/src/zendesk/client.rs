@@ -15,7 +15,8 @@ use crate::retry::{Operation, TransportError};
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use url::Url;
 
 /// Everything a client needs to reach one Zendesk account.
@@ -53,6 +54,9 @@ pub struct ZendeskClient {
     /// How long a bulk job may take before its outcome counts as unknown: the call
     /// deadline, as a job is part of the call that started it.
     pub(crate) job_deadline: Duration,
+    /// Until when the incremental exports' own limit (10 requests a minute) holds reads
+    /// back, from the `Retry-After` of their last 429.
+    pub(crate) export_pause: Mutex<Option<Instant>>,
 }
 
 /// One request below `/api/v2/`, or to a page link Zendesk gave.
@@ -79,6 +83,15 @@ impl Request {
             query: Vec::new(),
             body: Body::Empty,
         }
+    }
+
+    /// Whether this is an incremental export call, which has a rate limit of its own.
+    pub(crate) fn is_export(&self) -> bool {
+        let path = match &self.target {
+            Target::Path(path) => path.as_str(),
+            Target::Link(link) => link.as_str(),
+        };
+        path.contains("incremental/")
     }
 
     /// A GET of a page link Zendesk gave.
@@ -142,6 +155,7 @@ impl ZendeskClient {
             authorization,
             scrub: Scrubber::new(secrets),
             job_deadline: config.timeouts.read,
+            export_pause: Mutex::new(None),
         })
     }
 
@@ -169,11 +183,31 @@ impl ZendeskClient {
 
     /// Sends a request; an answer that is not 2xx becomes a [`CallError`].
     pub(crate) fn execute(&self, op: Operation, request: &Request) -> Result<Reply, CallError> {
+        let reply = self.exchange(op, request)?;
+        if (200..300).contains(&reply.status) {
+            Ok(reply)
+        } else {
+            Err(self.refusal(op, &reply))
+        }
+    }
+
+    /// What an answer that is not 2xx says, as a [`CallError`].
+    pub(crate) fn refusal(&self, op: Operation, reply: &Reply) -> CallError {
+        rejected(
+            op,
+            reply.status,
+            &reply.body,
+            reply.retry_after,
+            &self.scrub,
+        )
+    }
+
+    /// Sends a request and reads the whole answer, whatever its status.
+    pub(crate) fn exchange(&self, op: Operation, request: &Request) -> Result<Reply, CallError> {
         let url = self.url(op, request)?;
         let headers = [("Authorization", self.authorization.expose())];
         self.http.count_call();
-        let reply = self
-            .http
+        self.http
             .send(request.method, &url, &headers, &request.body)
             .map_err(
                 |Broken {
@@ -181,18 +215,7 @@ impl ZendeskClient {
                      request_sent,
                      detail,
                  }| CallError::broken(op, error, request_sent, &detail),
-            )?;
-        if (200..300).contains(&reply.status) {
-            Ok(reply)
-        } else {
-            Err(rejected(
-                op,
-                reply.status,
-                &reply.body,
-                reply.retry_after,
-                &self.scrub,
-            ))
-        }
+            )
     }
 
     /// The request's URL; a link must point at the account's own origin, or the

@@ -7,7 +7,9 @@
 //! durable cursor. Both mark the last page `end_of_stream`. A page never holds a record
 //! twice (the later copy wins), deletions come as changes marked deleted (a user
 //! soft-deleted, `active: false`; an organization with `deleted_at`), and an export is
-//! never asked for changes of the last minute, which Zendesk refuses.
+//! never asked for changes of the last minute, which Zendesk refuses. The exports' own
+//! limit (10 requests a minute) holds pulls back by itself: a 429 there means "nothing
+//! read yet", never a pause of the whole connection.
 
 use super::client::{Request, ZendeskClient};
 use super::error::plain;
@@ -18,11 +20,14 @@ use crate::retry::Operation;
 use crate::timestamp::Timestamp;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Seconds an export's `start_time` must lie in the past (Zendesk: one minute), plus
 /// one for clocks that differ a little.
 const EXPORT_LAG_SECS: i64 = 61;
+
+/// How long exports wait after a 429 that names no `Retry-After`: their window.
+const EXPORT_WINDOW_SECS: u64 = 60;
 
 /// Rows a list page asks for (the most cursor pagination gives).
 const LIST_PAGE: &str = "100";
@@ -69,7 +74,43 @@ impl ZendeskClient {
             }
             (ReadFrom::More(link), _) => Request::link(link.clone()),
         };
+        if request.is_export() {
+            return self.export(kind, fields, &request);
+        }
         let answer: Map<String, Value> = self.call(op, &request)?;
+        Ok(page(kind, fields, answer))
+    }
+
+    /// An export page, unless the exports' own limit holds them back: then an empty page
+    /// (nothing read, the durable cursor unchanged) and no request until `Retry-After`
+    /// has passed — so the export limit delays pulls without pausing pushes, as a
+    /// connection-wide back-off would.
+    fn export(
+        &self,
+        kind: Kind,
+        fields: &[&str],
+        request: &Request,
+    ) -> Result<ChangePage, CallError> {
+        let op = Operation::Read;
+        let mut pause = self.export_pause.lock().unwrap_or_else(|p| p.into_inner());
+        if pause.is_some_and(|until| Instant::now() < until) {
+            return Ok(ChangePage::default());
+        }
+        *pause = None;
+        drop(pause);
+        let reply = self.exchange(op, request)?;
+        if reply.status == 429 {
+            let wait = Duration::from_secs(reply.retry_after.unwrap_or(EXPORT_WINDOW_SECS));
+            *self.export_pause.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(Instant::now() + wait);
+            return Ok(ChangePage::default());
+        }
+        if !(200..300).contains(&reply.status) {
+            return Err(self.refusal(op, &reply));
+        }
+        let answer: Map<String, Value> = serde_json::from_slice(&reply.body).map_err(|e| {
+            CallError::unreadable(op, reply.status, &format!("unexpected JSON ({e})"))
+        })?;
         Ok(page(kind, fields, answer))
     }
 
