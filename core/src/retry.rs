@@ -398,7 +398,7 @@ const RULES: &[Rule] = &[
     Rule {
         when: When::Any,
         class: Permanent,
-        why: "Salesforce rejected the request for a reason hubsync does not recognise; see the error code",
+        why: "the remote system rejected the request for a reason hubsync does not recognise; see the error code",
     },
 ];
 
