@@ -31,7 +31,17 @@ CREATE TABLE hubsync.credentials (
 CREATE TABLE hubsync.hub (
     name       text PRIMARY KEY,
     config     jsonb NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
+    created_at timestamptz NOT NULL DEFAULT now(),
+    owner      regrole
+);
+
+-- The syncs a hub runs: one per object it mirrors into a table of its own.
+CREATE TABLE hubsync.hub_sync (
+    hub     text NOT NULL REFERENCES hubsync.hub (name) ON DELETE CASCADE,
+    system  text NOT NULL,
+    object  text NOT NULL,
+    sync_id integer NOT NULL UNIQUE REFERENCES hubsync.sync (id) ON DELETE CASCADE,
+    PRIMARY KEY (hub, system, object)
 );
 
 -- The transactional outbox: one row per captured change, written in the user's transaction.
@@ -46,7 +56,8 @@ CREATE TABLE hubsync.outbox (
     changed_at    timestamptz NOT NULL DEFAULT statement_timestamp(),
     claimed_until timestamptz,
     attempts      integer NOT NULL DEFAULT 0,
-    last_error    text
+    last_error    text,
+    origin        integer
 );
 
 -- Per synced record: its remote id, the values both sides last agreed on (the base for

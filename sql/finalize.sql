@@ -123,9 +123,19 @@ CREATE VIEW hubsync.logs WITH (security_barrier) AS
     WHERE pg_has_role(current_user, s.owner, 'USAGE');
 
 -- Stored hub-and-spoke definitions.
+-- One row per object a hub mirrors: its system, table and sync, and how that sync stands.
 CREATE VIEW hubsync.hubs AS
-    SELECT h.name, h.config -> 'connected_systems' AS connected_systems, h.created_at
-    FROM hubsync.hub h;
+    SELECT h.name AS hub, lower(cs ->> 'system') AS system, obj AS object, s.name AS sync,
+           s.local_table AS mirrored_table, st.state,
+           coalesce(st.connection_state, 'not_configured') AS connection_state,
+           st.backlog, st.pull_lag, st.last_push, st.last_pull, st.review, h.created_at
+    FROM hubsync.hub h
+    CROSS JOIN LATERAL jsonb_array_elements(h.config -> 'connected_systems') cs
+    CROSS JOIN LATERAL jsonb_array_elements_text(cs -> 'objects') obj
+    LEFT JOIN hubsync.hub_sync hs
+           ON hs.hub = h.name AND hs.system = lower(cs ->> 'system') AND hs.object = obj
+    LEFT JOIN hubsync.sync s ON s.id = hs.sync_id
+    LEFT JOIN hubsync.status st ON st.name = s.name;
 
 -- Polls `condition` (a query returning one boolean, given `arg` as $1) until it is true or
 -- `timeout` passes; what the wait_for_* helpers share.
@@ -187,8 +197,8 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA hubsync FROM PUBLIC;
 GRANT USAGE ON SCHEMA hubsync TO PUBLIC;
 -- Catalog rows without user data are public; captured and remote values are only shown
 -- through views that filter by the syncs the current role manages.
-GRANT SELECT ON hubsync.sync, hubsync.pull_state, hubsync.metric, hubsync.alert, hubsync.hub
-    TO PUBLIC;
+GRANT SELECT ON hubsync.sync, hubsync.pull_state, hubsync.metric, hubsync.alert, hubsync.hub,
+                hubsync.hub_sync TO PUBLIC;
 GRANT SELECT ON hubsync.worker, hubsync.syncs, hubsync.status, hubsync.hubs,
                 hubsync.review_queue, hubsync.record_status, hubsync.progress,
                 hubsync.conflicts, hubsync.metrics, hubsync.alerts, hubsync.logs TO PUBLIC;

@@ -93,6 +93,9 @@ ALTER TABLE hubsync.metric ADD COLUMN latency_hist integer[];
 -- Where the next read of changes continues, for systems that hand out their own cursor.
 ALTER TABLE hubsync.pull_state ADD COLUMN resume_cursor text;
 
+-- Provenance of a captured change: the sync whose write it was (NULL: a local write).
+ALTER TABLE hubsync.outbox ADD COLUMN origin integer;
+
 -- Per sync and minute: records moved, errors, throughput and commit-to-acknowledged latency,
 -- with percentiles from the minute's histogram (core/src/latency.rs: the geometric middle
 -- of the first bucket whose running count reaches the quantile, at most the maximum).
@@ -155,6 +158,49 @@ CREATE VIEW hubsync.notifications WITH (security_barrier) AS
 REVOKE ALL ON hubsync.notification FROM PUBLIC;
 REVOKE ALL ON SEQUENCE hubsync.notification_id_seq FROM PUBLIC;
 GRANT SELECT ON hubsync.notifications TO PUBLIC;
+
+-- The hub (issue 11): hubs belong to roles and run one sync per mirrored object.
+ALTER TABLE hubsync.hub ADD COLUMN owner regrole;
+CREATE TABLE hubsync.hub_sync (
+    hub     text NOT NULL REFERENCES hubsync.hub (name) ON DELETE CASCADE,
+    system  text NOT NULL,
+    object  text NOT NULL,
+    sync_id integer NOT NULL UNIQUE REFERENCES hubsync.sync (id) ON DELETE CASCADE,
+    PRIMARY KEY (hub, system, object)
+);
+REVOKE ALL ON hubsync.hub_sync FROM PUBLIC;
+GRANT SELECT ON hubsync.hub_sync TO PUBLIC;
+-- alter_hub and drop_hub, as `cargo pgrx schema` writes them.
+CREATE  FUNCTION hubsync."alter_hub"(
+	"config" jsonb /* JsonB */
+) RETURNS void
+STRICT SECURITY DEFINER
+SET search_path TO @extschema@, pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'alter_hub_wrapper';
+CREATE  FUNCTION hubsync."drop_hub"(
+	"name" TEXT, /* & str */
+	"drop_tables" bool DEFAULT false /* bool */
+) RETURNS void
+STRICT SECURITY DEFINER
+SET search_path TO @extschema@, pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'drop_hub_wrapper';
+DROP VIEW hubsync.hubs;
+-- One row per object a hub mirrors: its system, table and sync, and how that sync stands.
+CREATE VIEW hubsync.hubs AS
+    SELECT h.name AS hub, lower(cs ->> 'system') AS system, obj AS object, s.name AS sync,
+           s.local_table AS mirrored_table, st.state,
+           coalesce(st.connection_state, 'not_configured') AS connection_state,
+           st.backlog, st.pull_lag, st.last_push, st.last_pull, st.review, h.created_at
+    FROM hubsync.hub h
+    CROSS JOIN LATERAL jsonb_array_elements(h.config -> 'connected_systems') cs
+    CROSS JOIN LATERAL jsonb_array_elements_text(cs -> 'objects') obj
+    LEFT JOIN hubsync.hub_sync hs
+           ON hs.hub = h.name AND hs.system = lower(cs ->> 'system') AND hs.object = obj
+    LEFT JOIN hubsync.sync s ON s.id = hs.sync_id
+    LEFT JOIN hubsync.status st ON st.name = s.name;
+GRANT SELECT ON hubsync.hubs TO PUBLIC;
 
 -- pg_dump now dumps the catalog: every table and sequence is marked as the extension's
 -- configuration (as at the end of bootstrap.sql). Keep this statement last, so that tables

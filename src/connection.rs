@@ -17,7 +17,17 @@ pub fn connector(
     parallelism: usize,
     timeout: Duration,
 ) -> Result<Arc<dyn Connector>, String> {
-    connector::connect(&endpoint(config), secret, options(parallelism, timeout))
+    connector_at(&endpoint(config), secret, parallelism, timeout)
+}
+
+/// The connector for an endpoint no sync names yet (a hub describing its objects).
+pub fn connector_at(
+    endpoint: &Endpoint,
+    secret: &Value,
+    parallelism: usize,
+    timeout: Duration,
+) -> Result<Arc<dyn Connector>, String> {
+    connector::connect(endpoint, secret, options(parallelism, timeout))
 }
 
 /// A Salesforce client for `remote_query`, which sends SOQL as written.

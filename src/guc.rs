@@ -112,3 +112,15 @@ pub fn origin_is(system: &CStr) -> bool {
     let raw = unsafe { *ORIGIN.as_ptr() };
     !raw.is_null() && unsafe { CStr::from_ptr(raw) } == system
 }
+
+/// The sync the current transaction's writes come from (`sync:<id>`), if the origin tag names
+/// one: the capture trigger records it as the change's provenance.
+pub fn origin_sync() -> Option<i32> {
+    // SAFETY: as in `origin_is`.
+    let raw = unsafe { *ORIGIN.as_ptr() };
+    if raw.is_null() {
+        return None;
+    }
+    let tag = unsafe { CStr::from_ptr(raw) }.to_str().ok()?;
+    tag.strip_prefix("sync:")?.parse().ok()
+}

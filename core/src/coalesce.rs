@@ -33,6 +33,25 @@ pub enum ChangeKind {
     Delete,
 }
 
+impl ChangeKind {
+    /// The values the change wrote (none for a delete).
+    pub fn new_values(&self) -> Option<&Values> {
+        match self {
+            ChangeKind::Insert { values } => Some(values),
+            ChangeKind::Update { new, .. } => Some(new),
+            ChangeKind::Delete => None,
+        }
+    }
+
+    /// The values an update replaced (none for an insert or a delete).
+    pub fn old_values(&self) -> Option<&Values> {
+        match self {
+            ChangeKind::Update { old, .. } => Some(old),
+            ChangeKind::Insert { .. } | ChangeKind::Delete => None,
+        }
+    }
+}
+
 /// A remote call the worker makes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {

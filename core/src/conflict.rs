@@ -8,10 +8,38 @@
 //! space (local column → JSON value), so "changed" means the same thing on both sides.
 
 use crate::coalesce::Values;
-use crate::config::{ConflictPolicy, Priority, Side};
+use crate::config::{ConflictPolicy, Priority, Side, SystemKind};
 use crate::timestamp::Timestamp;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The spoke whose sync wrote a value into the hub table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Writer {
+    pub system: SystemKind,
+    /// The sync's connection (one account of the system).
+    pub connection: String,
+}
+
+/// Provenance of the local side's pending values: for each column, the spoke that wrote it
+/// into the hub table. A column missing here was written locally (an app, a person,
+/// `hubsync.resolve`).
+pub type Writers = BTreeMap<String, Writer>;
+
+/// The provenance of a series of local changes, oldest first: each change's columns were
+/// written by its spoke (`None`: a local write), and a later change overrides an earlier.
+pub fn writers<'a>(changes: impl IntoIterator<Item = (&'a Values, Option<&'a Writer>)>) -> Writers {
+    let mut writers = Writers::new();
+    for (values, writer) in changes {
+        for column in values.keys() {
+            match writer {
+                Some(writer) => writers.insert(column.clone(), writer.clone()),
+                None => writers.remove(column),
+            };
+        }
+    }
+    writers
+}
 
 /// The three versions of one record, and when each side last changed it.
 ///
@@ -31,6 +59,8 @@ pub struct Versions<'a> {
     pub local_time: Option<Timestamp>,
     /// When the remote side changed: the record's `timestamp_field` (`LastModifiedDate`).
     pub remote_time: Option<Timestamp>,
+    /// Which spoke wrote each pending local value (see [`writers`]).
+    pub local_writers: &'a Writers,
 }
 
 /// One field changed on both sides to values that disagree; a row of `hubsync.conflicts`.
@@ -93,6 +123,62 @@ pub fn local_change_time(column_value: Option<&Value>, commit_time: Timestamp) -
         .and_then(Value::as_str)
         .and_then(Timestamp::parse)
         .unwrap_or(commit_time)
+}
+
+/// One local change not pushed yet, as the outbox holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct PendingChange<'a> {
+    /// The values it wrote.
+    pub new: &'a Values,
+    /// The values it replaced (updates only).
+    pub old: Option<&'a Values>,
+    /// When its statement ran.
+    pub at: Timestamp,
+    /// The spoke whose sync wrote it (`None`: a local write).
+    pub writer: Option<&'a Writer>,
+}
+
+/// The local side of a merge, built the same way wherever a merge runs (applying a pull,
+/// checking an update before it is sent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalSide {
+    /// The last agreed values, completed by the pending changes' old values for fields
+    /// never agreed (what the field held before the local change is its base).
+    pub base: Values,
+    /// The pending changes' values, later ones winning.
+    pub local: Values,
+    /// When the local side changed (see [`local_change_time`]); `None` without changes.
+    pub time: Option<Timestamp>,
+    /// Who wrote each pending value.
+    pub writers: Writers,
+}
+
+/// The local side of a record whose agreed values are `agreed` and whose pending changes
+/// are `changes`, oldest first.
+pub fn local_side(
+    policy: &ConflictPolicy,
+    agreed: &Values,
+    changes: &[PendingChange],
+) -> LocalSide {
+    let mut base = agreed.clone();
+    let mut local = Values::new();
+    for change in changes {
+        for (column, old) in change.old.into_iter().flatten() {
+            base.entry(column.clone()).or_insert_with(|| old.clone());
+        }
+        local.extend(change.new.clone());
+    }
+    let time = changes.iter().map(|c| c.at).max().map(|commit| {
+        let column = policy.local_timestamp_column().and_then(|c| local.get(c));
+        local_change_time(column, commit)
+    });
+    let writers = writers(changes.iter().map(|c| (c.new, c.writer)));
+    LocalSide {
+        base,
+        local,
+        time,
+        writers,
+    }
 }
 
 /// Merges the record's versions field by field and decides conflicts per `policy`.
@@ -197,7 +283,7 @@ fn decide(policy: &ConflictPolicy, field: &str, versions: &Versions<'_>) -> Deci
         ConflictPolicy::LastWriteWins { .. } => later_change("last_write_wins", versions),
         ConflictPolicy::FieldLevelPriority { rules, default } => {
             match rules.iter().find(|rule| rule.local == field) {
-                Some(rule) => match rule.priority {
+                Some(rule) => match rule.priority.clone() {
                     Priority::Side(side) => Decision {
                         winner: Some(side),
                         rule: format!("field_level_priority: {} wins {field}", side_name(side)),
@@ -205,6 +291,15 @@ fn decide(policy: &ConflictPolicy, field: &str, versions: &Versions<'_>) -> Deci
                     Priority::LastUpdated => {
                         later_change("field_level_priority: last_updated", versions)
                     }
+                    Priority::System(system) => {
+                        spoke_wins(system.label(), |w| w.system == system, field, versions)
+                    }
+                    Priority::Connection(ref name) => spoke_wins(
+                        &format!("connection {name}"),
+                        |w| w.connection == *name,
+                        field,
+                        versions,
+                    ),
                 },
                 None => decide(default, field, versions),
             }
@@ -218,6 +313,28 @@ fn decide(policy: &ConflictPolicy, field: &str, versions: &Versions<'_>) -> Deci
             rule: "manual: held for review".to_owned(),
         },
     }
+}
+
+/// A rule naming another spoke: the local value wins where that spoke wrote it; otherwise
+/// the spoke is on neither side and the later change wins.
+fn spoke_wins(
+    spoke: &str,
+    wrote: impl Fn(&Writer) -> bool,
+    field: &str,
+    versions: &Versions<'_>,
+) -> Decision {
+    if versions.local_writers.get(field).is_some_and(wrote) {
+        return Decision {
+            winner: Some(Side::Local),
+            rule: format!("field_level_priority: {spoke} wins {field} and wrote the local value"),
+        };
+    }
+    later_change(
+        &format!(
+            "field_level_priority: {spoke} wins {field} but is on neither side, so last_updated"
+        ),
+        versions,
+    )
 }
 
 /// The side that changed later wins. An exact tie goes to the remote side (Salesforce
@@ -284,6 +401,7 @@ mod tests {
         remote: Values,
         local_time: Option<Timestamp>,
         remote_time: Option<Timestamp>,
+        writers: Writers,
     }
 
     impl Case {
@@ -294,6 +412,7 @@ mod tests {
                 remote: values(remote),
                 local_time: at(1_000),
                 remote_time: at(2_000),
+                writers: Writers::new(),
             }
         }
 
@@ -310,6 +429,7 @@ mod tests {
                 remote: &self.remote,
                 local_time: self.local_time,
                 remote_time: self.remote_time,
+                local_writers: &self.writers,
             }
         }
 
@@ -446,6 +566,136 @@ mod tests {
         let verdict = case.merge(&ConflictPolicy::SideWins { side: Side::Local });
         assert_eq!(verdict.to_remote, values(&[("name", json!("L"))]));
         assert_eq!(verdict.conflicts[0].rule, "local_wins");
+    }
+
+    #[test]
+    fn a_rule_naming_another_spoke_keeps_the_value_that_spoke_wrote() {
+        let policy = ConflictPolicy::FieldLevelPriority {
+            rules: vec![FieldRule {
+                path: String::new(),
+                local: "billing_address".into(),
+                priority: Priority::System(SystemKind::Netsuite),
+            }],
+            default: Box::new(ConflictPolicy::SideWins { side: Side::Remote }),
+        };
+        let mut case = Case::new(
+            &[("billing_address", json!("base"))],
+            &[("billing_address", json!("from NetSuite"))],
+            &[("billing_address", json!("from Salesforce"))],
+        )
+        .times(at(10), at(20));
+        case.writers
+            .insert("billing_address".into(), writer(SystemKind::Netsuite, "ns"));
+        let verdict = case.merge(&policy);
+        assert_eq!(verdict.conflicts[0].winner, Some(Side::Local));
+        assert!(verdict.conflicts[0]
+            .rule
+            .contains("NetSuite wins billing_address"));
+        assert_eq!(
+            verdict.to_remote,
+            values(&[("billing_address", json!("from NetSuite"))])
+        );
+
+        // Written by a third spoke (or locally): NetSuite is on neither side, the later wins.
+        case.writers
+            .insert("billing_address".into(), writer(SystemKind::Zendesk, "zd"));
+        let verdict = case.merge(&policy);
+        assert_eq!(verdict.conflicts[0].winner, Some(Side::Remote));
+        assert!(verdict.conflicts[0].rule.contains("last_updated"));
+        case.writers.clear();
+        let verdict = case.times(at(30), at(20)).merge(&policy);
+        assert_eq!(verdict.conflicts[0].winner, Some(Side::Local));
+    }
+
+    fn writer(system: SystemKind, connection: &str) -> Writer {
+        Writer {
+            system,
+            connection: connection.into(),
+        }
+    }
+
+    #[test]
+    fn a_rule_naming_a_connection_tells_two_accounts_of_one_system_apart() {
+        let policy = ConflictPolicy::FieldLevelPriority {
+            rules: vec![FieldRule {
+                path: String::new(),
+                local: "industry".into(),
+                priority: Priority::Connection("Org_B".into()),
+            }],
+            default: Box::new(ConflictPolicy::SideWins { side: Side::Remote }),
+        };
+        let mut case = Case::new(
+            &[("industry", json!("base"))],
+            &[("industry", json!("B"))],
+            &[("industry", json!("A"))],
+        )
+        .times(at(10), at(20));
+        case.writers
+            .insert("industry".into(), writer(SystemKind::Salesforce, "Org_B"));
+        assert_eq!(case.merge(&policy).conflicts[0].winner, Some(Side::Local));
+        case.writers
+            .insert("industry".into(), writer(SystemKind::Salesforce, "Org_C"));
+        assert_eq!(case.merge(&policy).conflicts[0].winner, Some(Side::Remote));
+    }
+
+    #[test]
+    fn the_local_side_completes_the_base_and_takes_the_newest_change() {
+        let policy = ConflictPolicy::LastWriteWins {
+            timestamp_field: "LastModifiedDate".into(),
+            local_timestamp_column: Some("edited_at".into()),
+        };
+        let agreed = values(&[("name", json!("A"))]);
+        let (first_new, first_old) = (
+            values(&[("name", json!("B")), ("phone", json!("1"))]),
+            values(&[("name", json!("A")), ("phone", json!("0"))]),
+        );
+        let second_new = values(&[("name", json!("C"))]);
+        let sf = writer(SystemKind::Salesforce, "sf");
+        let side = local_side(
+            &policy,
+            &agreed,
+            &[
+                PendingChange {
+                    new: &first_new,
+                    old: Some(&first_old),
+                    at: Timestamp::from_millis(1_000),
+                    writer: None,
+                },
+                PendingChange {
+                    new: &second_new,
+                    old: None,
+                    at: Timestamp::from_millis(2_000),
+                    writer: Some(&sf),
+                },
+            ],
+        );
+        assert_eq!(
+            side.base,
+            values(&[("name", json!("A")), ("phone", json!("0"))])
+        );
+        assert_eq!(
+            side.local,
+            values(&[("name", json!("C")), ("phone", json!("1"))])
+        );
+        assert_eq!(side.time, Some(Timestamp::from_millis(2_000)));
+        assert_eq!(side.writers.get("name"), Some(&sf));
+        assert_eq!(side.writers.get("phone"), None);
+        assert_eq!(local_side(&policy, &agreed, &[]).time, None);
+    }
+
+    #[test]
+    fn the_latest_change_of_a_column_says_who_wrote_it() {
+        let pulled = values(&[("email", json!("a")), ("phone", json!("1"))]);
+        let typed = values(&[("phone", json!("2"))]);
+        let relayed = values(&[("name", json!("n"))]);
+        let (sf, zd) = (
+            writer(SystemKind::Salesforce, "sf"),
+            writer(SystemKind::Zendesk, "zd"),
+        );
+        let w = writers([(&pulled, Some(&sf)), (&typed, None), (&relayed, Some(&zd))]);
+        assert_eq!(w.get("email"), Some(&sf));
+        assert_eq!(w.get("phone"), None, "a local write after the pull");
+        assert_eq!(w.get("name"), Some(&zd));
     }
 
     #[test]
@@ -686,6 +936,7 @@ mod tests {
                 remote,
                 local_time,
                 remote_time,
+                writers: Writers::new(),
             })
     }
 

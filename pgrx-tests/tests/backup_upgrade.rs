@@ -377,15 +377,14 @@ fn upgrades_keep_syncs_working_and_give_the_schema_of_a_fresh_install() {
         .batch_execute(
             "GRANT SELECT ON hubsync.review TO PUBLIC; \
              ALTER TABLE hubsync.outbox ALTER COLUMN pk SET STATISTICS 7; \
-             CREATE OR REPLACE VIEW hubsync.hubs AS SELECT h.name, NULL::jsonb AS connected_systems, \
-             h.created_at FROM hubsync.hub h;",
+             CREATE OR REPLACE VIEW hubsync.worker AS SELECT * FROM hubsync.worker_info() WHERE true;",
         )
         .unwrap();
     let diff = difference(&describe(&mut changed), &upgraded[0].1).unwrap_or_default();
     for key in [
         "relation hubsync.review",
         "column hubsync.outbox.pk",
-        "view hubsync.hubs",
+        "view hubsync.worker",
     ] {
         assert!(diff.contains(key), "{key} not reported in:\n{diff}");
     }

@@ -213,9 +213,10 @@ fn every_brief_block_is_accepted_through_sql() {
             .unwrap_or_else(|e| panic!("create_hub {}: {e}", entry["fragment"]))
             .get(0);
         assert_eq!(name, entry["expect"]["name"].as_str().unwrap());
+        // hubsync.hubs now lists mirrored objects; the stored block is in hubsync.hub.
         let systems: Value = db
             .query_one(
-                "SELECT connected_systems FROM hubsync.hubs WHERE name = $1",
+                "SELECT config -> 'connected_systems' FROM hubsync.hub WHERE name = $1",
                 &[&name],
             )
             .unwrap()

@@ -216,12 +216,14 @@ fn a_key_matching_several_unlinked_rows_goes_to_review_instead_of_guessing() {
         "INSERT INTO accounts (account_name, industry_type) VALUES ('Twin', 'A'), ('Twin', 'B')",
     )
     .unwrap();
-    org_b.write(
-        "POST",
-        "Account",
-        None,
-        json!({"Name": "Twin", "Industry": "C"}),
-    );
+    let remote_twin = org_b
+        .write(
+            "POST",
+            "Account",
+            None,
+            json!({"Name": "Twin", "Industry": "C"}),
+        )
+        .expect("the id of the created account");
     second_org(&mut db, &org_b, &by_name);
     wait_for_value(
         PATIENCE,
@@ -235,9 +237,87 @@ fn a_key_matching_several_unlinked_rows_goes_to_review_instead_of_guessing() {
         "SELECT count(*) FROM accounts WHERE account_name = 'Twin'",
     );
     assert_eq!(twins, 2, "no third Twin was inserted");
-    let linked: i64 = scalar(
-        &mut db,
-        "SELECT count(*) FROM accounts WHERE sf_id_b IS NOT NULL",
+    let guessed: i64 = db
+        .query_one(
+            "SELECT count(*) FROM accounts WHERE sf_id_b = $1",
+            &[&remote_twin],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(guessed, 0, "neither twin was linked to org B's Twin");
+}
+
+#[test]
+fn a_conflicting_edit_in_both_orgs_goes_to_the_org_the_rule_names() {
+    let (org_a, org_b) = (Remote::start(), Remote::start());
+    let org_b_wins = json!({"sync_settings": {"conflict_resolution": {
+        "strategy": "field_level_priority",
+        "field_rules": [{"field": "industry_type", "priority_system": "connection:Org_B"}],
+        "default": "last_write_wins"
+    }}});
+    let hub = accounts_sync_with(
+        org_a,
+        "rule_names_an_org",
+        &[],
+        merge_patch(&fast_polling(), &org_b_wins),
     );
-    assert_eq!(linked, 0, "neither twin was guessed");
+    let mut db = hub.db();
+    let sync_b = second_org(&mut db, &org_b, &org_b_wins);
+    let syncs = [hub.name.as_str(), sync_b.as_str()];
+    let a_id = hub
+        .remote
+        .write(
+            "POST",
+            "Account",
+            None,
+            json!({"Name": "Acme", "Industry": "Energy"}),
+        )
+        .expect("the id of the created account");
+    wait_for_accounts(&org_b, "B", &[("Acme", Some("Energy"))]);
+    quiet(&mut db, &syncs);
+    let b_id: String = scalar(
+        &mut db,
+        "SELECT sf_id_b FROM accounts WHERE account_name = 'Acme'",
+    );
+
+    // Both orgs change the field while hubsync looks away; org A's edit is the later one.
+    for sync in syncs {
+        db.execute("SELECT hubsync.pause_sync($1)", &[&sync])
+            .unwrap();
+    }
+    org_b.write(
+        "PATCH",
+        "Account",
+        Some(&b_id),
+        json!({"Industry": "Edited in B"}),
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    hub.remote.write(
+        "PATCH",
+        "Account",
+        Some(&a_id),
+        json!({"Industry": "Edited in A"}),
+    );
+    for sync in syncs {
+        db.execute("SELECT hubsync.resume_sync($1)", &[&sync])
+            .unwrap();
+    }
+
+    let settled = [("Acme", Some("Edited in B"))];
+    wait_for_accounts(&hub.remote, "A", &settled);
+    wait_for_accounts(&org_b, "B", &settled);
+    quiet(&mut db, &syncs);
+    assert_eq!(accounts(&hub.remote), accounts(&org_b));
+    let local: String = scalar(&mut db, "SELECT industry_type FROM accounts");
+    assert_eq!(local, "Edited in B");
+    let rules: Vec<String> = db
+        .query("SELECT rule FROM hubsync.conflicts", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        rules.iter().any(|r| r.contains("wins industry_type")),
+        "the rule decided: {rules:?}"
+    );
 }

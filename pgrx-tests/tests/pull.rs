@@ -276,7 +276,8 @@ fn field_level_priority_decides_each_field_by_its_rule() {
         "field-priority",
         policy(json!({"strategy": "field_level_priority", "field_rules": [
             {"field": "account_name", "priority_system": "crm"},
-            {"field": "industry_type", "priority_system": "erp"},
+            // `erp` names NetSuite since the hub; the table itself is `postgres`.
+            {"field": "industry_type", "priority_system": "postgres"},
             {"field": "annual_revenue", "priority_system": "last_updated"}
         ]})),
         true,

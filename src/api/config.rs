@@ -78,24 +78,29 @@ fn create_sync(
     search_path: default!(Vec<String>, "pg_catalog.current_schemas(false)"),
 ) -> String {
     handling_secrets();
-    let role = caller();
+    create(&config.0, &search_path, caller())
+}
+
+/// Creates a sync from `config` for `role` (what `create_sync` and a hub do); returns its
+/// name.
+pub fn create(config: &Value, search_path: &[String], role: pg_sys::Oid) -> String {
     let Validated {
         config: sync,
         table,
-    } = validated_or_raise(&config.0, &search_path, role);
+    } = validated_or_raise(config, search_path, role);
     if spi(syncs::load(&sync.name), "read hubsync.sync").is_some() {
         raise_problems(
             "invalid hubsync config",
             &[Problem::new(
                 ProblemKind::DuplicateObject,
-                name_key(&config.0),
+                name_key(config),
                 format!("a sync named \"{}\" already exists", sync.name),
             )],
             "Choose another \"name\", or change the existing sync with hubsync.alter_sync().",
         );
     }
     credentials::check_use(&sync.connection, role);
-    let (stored, secret) = cfg::split_secrets(&config.0);
+    let (stored, secret) = cfg::split_secrets(config);
     check_remote(&sync, &table, secret.as_ref(), role);
     if let Some(secret) = secret {
         credentials::store(&sync.connection, &secret, role);
@@ -104,7 +109,7 @@ fn create_sync(
         syncs::insert(syncs::NewSync {
             name: &sync.name,
             connection: &sync.connection,
-            remote_system: "salesforce",
+            remote_system: sync.remote.system.word(),
             remote_object: &sync.remote.object,
             local_table: table.oid,
             direction: sync.direction.label(),
@@ -159,10 +164,7 @@ fn start_from(
     owner: pg_sys::Oid,
 ) -> pgrx::spi::SpiResult<()> {
     if sync.initial_sync == cfg::InitialSync::None {
-        return Spi::run_with_args(
-            "UPDATE hubsync.pull_state SET phase = 'incremental', watermark = now() WHERE sync_id = $1",
-            &[id.into()],
-        );
+        return crate::catalog::pull_state::start_from_now(id);
     }
     if !sync.direction.push {
         return Ok(());
@@ -309,7 +311,12 @@ fn alter_sync(name: &str, patch: JsonB) {
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn drop_sync(name: &str) {
-    let row = managed_sync_locked(name, caller());
+    remove(name, caller());
+}
+
+/// Removes the sync `name` for `role` (what `drop_sync` and `drop_hub` do).
+pub fn remove(name: &str, role: pg_sys::Oid) {
+    let row = managed_sync_locked(name, role);
     let table = spi(
         local_table::qualified_name(row.local_table),
         "find the sync's table",

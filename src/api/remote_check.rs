@@ -6,16 +6,18 @@
 use crate::connection;
 use crossbeam_channel::bounded;
 use hubsync_core::config::SyncConfig;
+use hubsync_core::connector::{CallError, Connector, ObjectDescribe};
 use hubsync_core::mapping::Mapper;
 use hubsync_core::problem::{Problem, ProblemKind};
 use hubsync_core::retry::Class;
 use hubsync_core::schema::LocalTable;
 use pgrx::prelude::*;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long `create_sync` waits for the remote system before leaving the check to the worker.
-const WAIT: Duration = Duration::from_secs(5);
+pub const WAIT: Duration = Duration::from_secs(5);
 
 /// Problems the remote object has with the sync; empty when fine or when it cannot be
 /// reached now (a NOTICE says so).
@@ -26,23 +28,11 @@ pub fn problems(config: &SyncConfig, table: &LocalTable, secret: Option<&Value>)
     let Ok(client) = connection::connector(config, secret, 1, WAIT) else {
         return Vec::new();
     };
-    let (tx, rx) = bounded(1);
-    let object = config.remote.object.clone();
-    let spawned = crate::threads::with_signals_blocked(|| {
-        std::thread::Builder::new()
-            .name("hubsync-describe".into())
-            .spawn(move || {
-                let _ = tx.send(client.describe(&object));
-            })
-    });
-    if spawned.is_err() {
-        return Vec::new();
-    }
-    match rx.recv_timeout(WAIT + Duration::from_secs(1)) {
-        Ok(Ok(describe)) => Mapper::new(config, table, &describe)
+    match describe_now(client, &config.remote.object) {
+        Ok(describe) => Mapper::new(config, table, &describe)
             .err()
             .unwrap_or_default(),
-        Ok(Err(error)) if error.class() == Class::Permanent && error.status == Some(404) => {
+        Err(Some(error)) if error.class() == Class::Permanent && error.status == Some(404) => {
             vec![Problem::new(
                 ProblemKind::UndefinedObject,
                 format!("{}.object", config.remote.path),
@@ -53,8 +43,32 @@ pub fn problems(config: &SyncConfig, table: &LocalTable, secret: Option<&Value>)
                 ),
             )]
         }
-        Ok(Err(error)) => later(&error.to_string()),
-        Err(_) => later("no answer within 5 seconds"),
+        Err(Some(error)) => later(&error.to_string()),
+        Err(None) => later("no answer within 5 seconds"),
+    }
+}
+
+/// Describes `object` on an HTTP thread while the caller waits at most [`WAIT`] (and a
+/// second); `Err(None)` when no answer came in time.
+pub fn describe_now(
+    client: Arc<dyn Connector>,
+    object: &str,
+) -> Result<ObjectDescribe, Option<CallError>> {
+    let (tx, rx) = bounded(1);
+    let object = object.to_string();
+    let spawned = crate::threads::with_signals_blocked(|| {
+        std::thread::Builder::new()
+            .name("hubsync-describe".into())
+            .spawn(move || {
+                let _ = tx.send(client.describe(&object));
+            })
+    });
+    if spawned.is_err() {
+        return Err(None);
+    }
+    match rx.recv_timeout(WAIT + Duration::from_secs(1)) {
+        Ok(answer) => answer.map_err(Some),
+        Err(_) => Err(None),
     }
 }
 

@@ -102,7 +102,9 @@ fn capture<'a>(
         PgTriggerOperation::Truncate => Vec::new(),
     };
     if !changes.is_empty() {
-        write_outbox(resolved.spec.sync_id, &changes);
+        // Provenance counts only where the tag does: for roles acting for the owner.
+        let origin = guc::origin_sync().filter(|_| privilege::acts_for(resolved.owner));
+        write_outbox(resolved.spec.sync_id, origin, &changes);
         wake::outbox_written();
     }
     Ok(None)
@@ -290,13 +292,20 @@ thread_local! {
 
 /// Every name schema-qualified: the plan is made under the session's `search_path`, where a
 /// type of the same name in `pg_temp` would otherwise be found first.
-const INSERT_SQL: &str = "INSERT INTO hubsync.outbox (sync_id, op, pk, new, old) \
+const INSERT_SQL: &str = "INSERT INTO hubsync.outbox (sync_id, op, pk, new, old, origin) \
+                          VALUES ($1, $2::pg_catalog.\"char\", $3::pg_catalog.jsonb, \
+                                  $4::pg_catalog.jsonb, $5::pg_catalog.jsonb, $6)";
+
+/// The same for a schema older than the library (installed, `ALTER EXTENSION hubsync
+/// UPDATE` not run yet), whose outbox has no `origin`: changes are still captured, without
+/// their provenance ($6 is declared and unused).
+const INSERT_WITHOUT_ORIGIN_SQL: &str = "INSERT INTO hubsync.outbox (sync_id, op, pk, new, old) \
                           VALUES ($1, $2::pg_catalog.\"char\", $3::pg_catalog.jsonb, \
                                   $4::pg_catalog.jsonb, $5::pg_catalog.jsonb)";
 
 /// Inserts the changes as the outbox's owner, restricted: users may write synced tables
 /// without being able to write (or forge) outbox rows themselves.
-fn write_outbox(sync_id: i32, changes: &[Change]) {
+fn write_outbox(sync_id: i32, origin: Option<i32>, changes: &[Change]) {
     Spi::connect_mut(|client| {
         INSERT_PLAN.with(|cell| {
             let (plan, owner) = cell.get_or_init(|| privilege::pinned(|| prepare(client)));
@@ -317,6 +326,7 @@ fn write_outbox(sync_id: i32, changes: &[Change]) {
                     change.pk.as_str().into(),
                     change.new.as_deref().into(),
                     change.old.as_deref().into(),
+                    origin.into(),
                 ];
                 client
                     .update(plan, None, &args)
@@ -330,8 +340,24 @@ fn write_outbox(sync_id: i32, changes: &[Change]) {
 fn prepare(client: &pgrx::spi::SpiClient<'_>) -> (OwnedPreparedStatement, pg_sys::Oid) {
     let text = PgOid::BuiltIn(pg_sys::BuiltinOid::TEXTOID);
     let int4 = PgOid::BuiltIn(pg_sys::BuiltinOid::INT4OID);
+    let has_origin = client
+        .select(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = \
+             'hubsync.outbox'::pg_catalog.regclass AND attname = 'origin' AND NOT attisdropped)",
+            None,
+            &[],
+        )
+        .and_then(|t| t.first().get_one::<bool>())
+        .ok()
+        .flatten()
+        .unwrap_or(true);
+    let sql = if has_origin {
+        INSERT_SQL
+    } else {
+        INSERT_WITHOUT_ORIGIN_SQL
+    };
     let plan = client
-        .prepare_mut(INSERT_SQL, &[int4, text, text, text, text])
+        .prepare_mut(sql, &[int4, text, text, text, text, int4])
         .unwrap_or_else(|e| error!("hubsync could not prepare its outbox insert: {e}"))
         .keep();
     let owner = client

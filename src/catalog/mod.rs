@@ -4,6 +4,7 @@ pub mod credentials;
 pub mod keys;
 pub mod local_table;
 pub mod notifications;
+pub mod pull_state;
 pub mod review;
 pub mod rows;
 pub mod syncs;

@@ -16,10 +16,10 @@ use crate::catalog::review::{self, Item, Kind as ReviewKind};
 use crate::catalog::rows::{prefixed, update, Target};
 use hubsync_core::coalesce::Values;
 use hubsync_core::config::{LogLevel, Side, SyncConfig};
-use hubsync_core::conflict::{self, ConflictRecord, Versions};
+use hubsync_core::conflict::{self, ConflictRecord, PendingChange, Versions, Writer};
 use hubsync_core::connector::ChangePage;
 use hubsync_core::mapping::Mapper;
-use hubsync_core::pull::{self, Mode, Progress};
+use hubsync_core::pull::{self, Mode};
 use hubsync_core::timestamp::Timestamp;
 use pgrx::prelude::*;
 use pgrx::spi::{quote_identifier, SpiResult};
@@ -57,6 +57,8 @@ struct Pending {
     new: Values,
     old: Values,
     changed_at: Timestamp,
+    /// The spoke whose sync wrote it into the table (`None`: a local write).
+    writer: Option<Writer>,
 }
 
 /// The writes a page turns into.
@@ -293,8 +295,10 @@ fn knowledge(sync_id: i32, target: &Target, ids: Vec<String>) -> SpiResult<HashM
             local.loop_history = row.get::<JsonB>(3)?.map(|j| j.0);
         }
         let pending = client.select(
-            "SELECT id, pk, new, old, (extract(epoch FROM changed_at) * 1000)::int8 FROM hubsync.outbox \
-             WHERE sync_id = $1 AND pk IN (SELECT value FROM jsonb_array_elements($2)) ORDER BY id",
+            "SELECT o.id, o.pk, o.new, o.old, (extract(epoch FROM o.changed_at) * 1000)::int8, \
+                    w.remote_system, w.connection \
+             FROM hubsync.outbox o LEFT JOIN hubsync.sync w ON w.id = o.origin \
+             WHERE o.sync_id = $1 AND o.pk IN (SELECT value FROM jsonb_array_elements($2)) ORDER BY o.id",
             None,
             &[sync_id.into(), JsonB(Value::Array(pks)).into()],
         )?;
@@ -308,6 +312,7 @@ fn knowledge(sync_id: i32, target: &Target, ids: Vec<String>) -> SpiResult<HashM
                 new: object(row.get::<JsonB>(3)?.map(|j| j.0)),
                 old: object(row.get::<JsonB>(4)?.map(|j| j.0)),
                 changed_at: Timestamp::from_millis(row.get(5)?.unwrap_or_default()),
+                writer: super::outbox::writer(row.get(6)?, row.get(7)?),
             });
         }
         Ok::<_, pgrx::spi::SpiError>(())
@@ -346,33 +351,26 @@ fn object(value: Option<Value>) -> Values {
 /// Decides what one remote record does to its existing local row.
 fn decide(config: &SyncConfig, mapper: &Mapper, plan: &mut Plan, local: &Local, record: Incoming) {
     let policy = &config.conflict;
-    let mut base = local.base.clone();
-    let mut pending_new = Values::new();
-    for change in &local.pending {
-        for (column, old) in &change.old {
-            base.entry(column.clone()).or_insert_with(|| old.clone());
-        }
-        pending_new.extend(change.new.clone());
-    }
-    let local_time = local
+    let pending: Vec<PendingChange> = local
         .pending
         .iter()
-        .map(|p| p.changed_at)
-        .max()
-        .map(|commit| {
-            let column = policy
-                .local_timestamp_column()
-                .and_then(|c| pending_new.get(c));
-            conflict::local_change_time(column, commit)
-        });
+        .map(|p| PendingChange {
+            new: &p.new,
+            old: Some(&p.old),
+            at: p.changed_at,
+            writer: p.writer.as_ref(),
+        })
+        .collect();
+    let side = conflict::local_side(policy, &local.base, &pending);
     let verdict = conflict::merge(
         policy,
         &Versions {
-            base: &base,
-            local: &pending_new,
+            base: &side.base,
+            local: &side.local,
             remote: &record.values,
-            local_time,
+            local_time: side.time,
             remote_time: record.remote_time,
+            local_writers: &side.writers,
         },
         |column, a, b| mapper.local_values_agree(column, a, b),
     );
@@ -679,7 +677,7 @@ fn advance(
 ) -> SpiResult<()> {
     let (next, finished_load) = pull::advance(&rt.pull.state, mode, page, progress.newest);
     rt.pull.state = next;
-    save(
+    crate::catalog::pull_state::save(
         rt.id,
         &rt.pull.state,
         mode,
@@ -688,36 +686,4 @@ fn advance(
         finished_load,
     )?;
     super::stats::pulled(rt.id, applied, progress.newest.filter(|_| applied > 0))
-}
-
-fn save(
-    sync_id: i32,
-    state: &Progress,
-    mode: Mode,
-    total: Option<i64>,
-    read: i64,
-    finished: bool,
-) -> SpiResult<()> {
-    Spi::run_with_args(
-        "UPDATE hubsync.pull_state SET phase = $2, \
-             watermark = coalesce(to_timestamp($3::float8 / 1000), watermark, \
-                                  CASE WHEN $6 THEN coalesce(started_at, now()) - interval '5 minutes' END), \
-             next_locator = $4, resume_cursor = $9, \
-             records_done = CASE WHEN $5 THEN records_done + $7 ELSE records_done END, \
-             records_total = CASE WHEN $5 THEN coalesce($8, records_total) ELSE records_total END, \
-             started_at = CASE WHEN $5 AND started_at IS NULL THEN now() ELSE started_at END, \
-             finished_at = CASE WHEN $6 THEN now() ELSE finished_at END \
-         WHERE sync_id = $1",
-        &[
-            sync_id.into(),
-            state.phase.label().into(),
-            state.watermark.map(|t| t.millis() as f64).into(),
-            state.next_locator.clone().into(),
-            (mode == Mode::FullLoad).into(),
-            finished.into(),
-            read.into(),
-            total.into(),
-            state.resume_cursor.clone().into(),
-        ],
-    )
 }

@@ -422,7 +422,7 @@ fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::Xac
     });
     if !matches!(applied, Ok(true)) {
         // Progress moves only with a committed page: start again from what is stored.
-        rt.pull.state = xact::run_spi(|| super::pull::load_state(rt.id))?;
+        rt.pull.state = xact::run_spi(|| crate::catalog::pull_state::load(rt.id))?;
     }
     applied.map(drop)
 }

@@ -108,14 +108,12 @@ fn merge_with(verify: &Verify, record: &Record, remote: &Map<String, Value>) -> 
     conflict::merge(
         &verify.policy,
         &Versions {
-            base: &record.base,
+            base: &record.local_side.base,
             local: &local,
             remote: &remote_values,
-            local_time: Some(conflict::local_change_time(
-                verify.local_time_column.as_ref().and_then(|c| local.get(c)),
-                Timestamp::from_millis(record.newest_change_ms),
-            )),
+            local_time: record.local_side.time,
             remote_time,
+            local_writers: &record.local_side.writers,
         },
         |column, a, b| verify.mapper.local_values_agree(column, a, b),
     )

@@ -1,6 +1,8 @@
 //! The worker's side of `hubsync.outbox`: claiming batches under a lease, settling them.
 
 use hubsync_core::coalesce::{Change, ChangeKind, Values};
+use hubsync_core::config::SystemKind;
+use hubsync_core::conflict::Writer;
 use pgrx::prelude::*;
 use pgrx::spi::SpiResult;
 use pgrx::JsonB;
@@ -21,6 +23,8 @@ pub struct Claimed {
     pub abandoned: bool,
     /// The remote id the row's id column held (updates and deletes), if captured.
     pub remote_id: Option<String>,
+    /// The spoke whose sync wrote the change into the table (`None`: a local write).
+    pub writer: Option<Writer>,
 }
 
 impl Claimed {
@@ -86,7 +90,7 @@ pub fn claim(
         client
             .update(
                 "WITH c AS ( \
-                   SELECT o.id, o.claimed_until IS NOT NULL AS abandoned FROM hubsync.outbox o \
+                   SELECT o.id, o.claimed_until IS NOT NULL AS abandoned, o.origin FROM hubsync.outbox o \
                    WHERE o.sync_id = $1 AND o.id > $4 \
                      AND (o.claimed_until IS NULL OR o.claimed_until < now()) \
                      AND EXISTS (SELECT 1 FROM hubsync.sync s WHERE s.id = $1 AND s.state = 'active') \
@@ -95,9 +99,10 @@ pub fn claim(
                    ORDER BY o.id LIMIT $2 FOR UPDATE SKIP LOCKED) \
                  UPDATE hubsync.outbox o \
                  SET claimed_until = clock_timestamp() + make_interval(secs => $3), attempts = o.attempts + 1 \
-                 FROM c WHERE o.id = c.id \
+                 FROM c LEFT JOIN hubsync.sync w ON w.id = c.origin WHERE o.id = c.id \
                  RETURNING o.id, o.op::text, o.pk, o.new, o.old, \
-                           (extract(epoch FROM o.changed_at) * 1000)::int8, o.attempts, c.abandoned",
+                           (extract(epoch FROM o.changed_at) * 1000)::int8, o.attempts, c.abandoned, \
+                           w.remote_system, w.connection",
                 None,
                 &[sync_id.into(), limit.into(), lease_seconds.into(), after.into()],
             )?
@@ -125,9 +130,19 @@ pub fn claim(
                     attempts: row.get(7)?.unwrap_or(1),
                     abandoned: row.get(8)?.unwrap_or(false),
                     remote_id,
+                    writer: writer(row.get(9)?, row.get(10)?),
                 })
             })
             .collect()
+    })
+}
+
+/// The spoke a change came from, as the outbox's origin sync names it (its system and
+/// connection; `None` for a local write).
+pub fn writer(system: Option<String>, connection: Option<String>) -> Option<Writer> {
+    Some(Writer {
+        system: SystemKind::from_word(&system?)?,
+        connection: connection?,
     })
 }
 

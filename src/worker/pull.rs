@@ -10,10 +10,7 @@ use super::Outcome;
 use hubsync_core::config::InitialSync;
 use hubsync_core::connector::{CallError, ChangePage, Connector, ReadFrom};
 use hubsync_core::mapping::Mapper;
-use hubsync_core::pull::{self, Mode, Phase, Progress};
-use hubsync_core::timestamp::Timestamp;
-use pgrx::prelude::*;
-use pgrx::spi::SpiResult;
+use hubsync_core::pull::{self, Mode, Progress};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,28 +35,6 @@ pub struct Page {
     pub stamp: String,
     pub mode: Mode,
     pub result: Result<ChangePage, CallError>,
-}
-
-/// Reads a sync's pull progress.
-pub fn load_state(sync_id: i32) -> SpiResult<Progress> {
-    Spi::connect(|client| {
-        let rows = client.select(
-            "SELECT phase, (extract(epoch FROM watermark) * 1000)::int8, next_locator, resume_cursor \
-             FROM hubsync.pull_state WHERE sync_id = $1",
-            None,
-            &[sync_id.into()],
-        )?;
-        if rows.is_empty() {
-            return Ok(Progress::default());
-        }
-        let row = rows.first();
-        Ok(Progress {
-            phase: Phase::parse(&row.get::<String>(1)?.unwrap_or_default()),
-            watermark: row.get::<i64>(2)?.map(Timestamp::from_millis),
-            next_locator: row.get(3)?,
-            resume_cursor: row.get(4)?,
-        })
-    })
 }
 
 /// Whether the sync should read the remote system now.

@@ -12,6 +12,7 @@ use super::state::{self, Known};
 use crate::catalog::review::{Item, Kind as ReviewKind};
 use hubsync_core::coalesce::{coalesce, Action, Values};
 use hubsync_core::config::{ConflictPolicy, LogLevel, LoopPrevention};
+use hubsync_core::conflict::{self, LocalSide, PendingChange};
 use hubsync_core::mapping::{Mapper, PushOp, Rejection};
 use hubsync_core::retry::Operation;
 use pgrx::prelude::*;
@@ -66,11 +67,9 @@ pub struct Record {
     pub payload: Map<String, Value>,
     /// Local column values both sides will agree on once this write succeeds.
     pub agreed: Map<String, Value>,
-    /// The values both sides last agreed on (for the check before an update).
-    pub base: Values,
-    /// Statement time of the newest change this write carries (epoch ms): the local side's
-    /// time for last-write-wins.
-    pub newest_change_ms: i64,
+    /// The local side for the check before an update: the agreed values completed by the
+    /// changes' old ones, when the local side changed, and which spoke wrote each value.
+    pub local_side: LocalSide,
 }
 
 /// What an update needs to be checked against the remote record just before it is sent,
@@ -82,8 +81,6 @@ pub struct Verify {
     pub fields: Vec<String>,
     /// The remote side's time for last-write-wins (`timestamp_field`).
     pub time_field: String,
-    /// The local column that dates a local change, if the policy names one.
-    pub local_time_column: Option<String>,
 }
 
 impl std::fmt::Debug for Verify {
@@ -210,6 +207,7 @@ struct Builder<'a> {
     batch: usize,
     by_kind: BTreeMap<u8, (Kind, Vec<Record>)>,
     loops: LoopPrevention,
+    policy: ConflictPolicy,
     guards: Guards,
 }
 
@@ -221,11 +219,6 @@ impl<'a> Builder<'a> {
                 policy: runtime.config.conflict.clone(),
                 fields: mapper.select_fields(),
                 time_field: runtime.config.conflict.timestamp_field().to_string(),
-                local_time_column: runtime
-                    .config
-                    .conflict
-                    .local_timestamp_column()
-                    .map(str::to_string),
             })
         });
         Builder {
@@ -237,6 +230,7 @@ impl<'a> Builder<'a> {
             mapper,
             by_kind: BTreeMap::new(),
             loops: runtime.config.loop_prevention,
+            policy: runtime.config.conflict.clone(),
             guards: Guards::default(),
         }
     }
@@ -283,12 +277,7 @@ impl<'a> Builder<'a> {
             remote_id: known.remote_id.clone(),
             payload: Map::new(),
             agreed: Map::new(),
-            base: known.base.clone(),
-            newest_change_ms: now
-                .iter()
-                .map(|r| r.changed_at_ms)
-                .max()
-                .unwrap_or_default(),
+            local_side: conflict::local_side(&self.policy, &known.base, &pending(&now)),
         };
         let abandoned = now.iter().any(|r| r.abandoned);
         match first.action {
@@ -471,6 +460,20 @@ pub fn split(
         });
     }
     chunks
+}
+
+/// The claimed rows as the merge sees local changes.
+fn pending(rows: &[Claimed]) -> Vec<PendingChange<'_>> {
+    rows.iter()
+        .filter_map(|r| {
+            Some(PendingChange {
+                new: r.change.new_values()?,
+                old: r.change.old_values(),
+                at: hubsync_core::timestamp::Timestamp::from_millis(r.changed_at_ms),
+                writer: r.writer.as_ref(),
+            })
+        })
+        .collect()
 }
 
 fn reject(mut record: Record, rejection: Rejection, operation: &str, prepared: &mut Prepared) {

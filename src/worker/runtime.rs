@@ -220,7 +220,7 @@ impl Runtime {
             cursor: Default::default(),
             reported_health: None,
             pull: PullRuntime {
-                state: super::pull::load_state(row.id)
+                state: crate::catalog::pull_state::load(row.id)
                     .map_err(|e| Refusal::invalid(format!("cannot read the pull state: {e}")))?,
                 ..PullRuntime::default()
             },

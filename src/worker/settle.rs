@@ -1,4 +1,4 @@
-//! Push, second half: the answers to sObject Collections requests, recorded in a new
+//! Push, second half: the answers to write batches, recorded in a new
 //! transaction. Successes write the remote id back and move the base; per-record errors
 //! are retried with backoff or parked for review; connection-level failures give the rows
 //! back without charging them an attempt.
@@ -13,7 +13,8 @@ use hubsync_core::coalesce::Values;
 use hubsync_core::config::FallbackAction;
 use hubsync_core::conflict::MergeVerdict;
 use hubsync_core::connector::{CallError, SaveResult};
-use hubsync_core::retry::{self, Class, Failure, TransportError};
+use hubsync_core::placement::{self, Placement};
+use hubsync_core::retry::{self, Class, Failure};
 use pgrx::prelude::*;
 use pgrx::spi::SpiResult;
 use pgrx::JsonB;
@@ -141,7 +142,7 @@ fn sort(runtime: &Runtime, pushed: &Pushed) -> Sorted {
     sorted
 }
 
-/// Decides one failed record's fate.
+/// Files one failed record where `hubsync_core::placement` says it goes.
 fn place(
     runtime: &Runtime,
     sorted: &mut Sorted,
@@ -150,47 +151,23 @@ fn place(
     message: String,
 ) {
     let strategy = &runtime.config.error_handling.retry;
-    match retry::classify(failure) {
-        Class::Gone => sorted.synced.push((record, None)),
-        class @ (Class::Auth | Class::RateLimited) => {
+    match placement::place(failure, record.attempts as u32, strategy, jitter()) {
+        Placement::Done => sorted.synced.push((record, None)),
+        Placement::Release(class) => {
             sorted.connection_error = Some((class, message));
             sorted.released.push(record);
         }
-        Class::Retryable if unreachable(failure) => {
-            sorted.connection_error = Some((Class::Retryable, message));
-            sorted.released.push(record);
+        Placement::LookUp => sorted.doubtful.push(record),
+        Placement::RetryIn(delay) => sorted.retry.push((record, message, delay.as_secs_f64())),
+        Placement::Review { gave_up } => {
+            let message = match gave_up {
+                true => format!("gave up after {} attempts: {message}", record.attempts),
+                false => message,
+            };
+            sorted
+                .review
+                .push((record, placement::code_of(failure), message));
         }
-        Class::UnknownOutcome => sorted.doubtful.push(record),
-        Class::Retryable if retry::should_retry(strategy, record.attempts as u32) => {
-            let delay = retry::delay(strategy, record.attempts as u32, jitter());
-            sorted.retry.push((record, message, delay.as_secs_f64()));
-        }
-        Class::Retryable => {
-            let message = format!("gave up after {} attempts: {message}", record.attempts);
-            sorted.review.push((record, code_of(failure), message));
-        }
-        Class::Permanent => sorted.review.push((record, code_of(failure), message)),
-    }
-}
-
-/// Failures before anything reached the server: the remote system is unreachable.
-fn unreachable(failure: &Failure) -> bool {
-    matches!(
-        failure,
-        Failure::Transport {
-            error: TransportError::ConnectionRefused | TransportError::Dns,
-            ..
-        } | Failure::Transport {
-            request_sent: false,
-            ..
-        }
-    )
-}
-
-fn code_of(failure: &Failure) -> Option<String> {
-    match failure {
-        Failure::Response { code, status, .. } => code.clone().or_else(|| Some(status.to_string())),
-        Failure::Transport { error, .. } => Some(format!("{error:?}")),
     }
 }
 

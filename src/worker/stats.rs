@@ -93,11 +93,7 @@ pub fn pulled(
         &[sync_id.into(), applied.into()],
     )?;
     if let Some(newest) = newest_change {
-        Spi::run_with_args(
-            "UPDATE hubsync.pull_state SET newest_remote_change = \
-                 greatest(newest_remote_change, to_timestamp($2::float8 / 1000)) WHERE sync_id = $1",
-            &[sync_id.into(), (newest.millis() as f64).into()],
-        )?;
+        crate::catalog::pull_state::saw_remote_change(sync_id, newest)?;
     }
     if applied == 0 {
         return Ok(());

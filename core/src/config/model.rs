@@ -252,13 +252,19 @@ pub struct OngoingSync {
 }
 
 /// Who wins a field changed on both sides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     /// This side always wins.
     Side(Side),
     /// The side changed most recently wins.
     LastUpdated,
+    /// Another spoke of the hub (a role such as `erp`, or a system by name) wins: the local
+    /// value wins where that system wrote it; elsewhere the side changed most recently.
+    System(SystemKind),
+    /// The spoke reached through this connection wins (`connection:<name>`), for hubs with
+    /// two accounts of one system: as [`Priority::System`], by connection.
+    Connection(String),
 }
 
 /// One `field_rules` entry of `field_level_priority`.
@@ -549,6 +555,14 @@ impl SyncConfig {
 pub struct ConnectedSystem {
     pub system: SystemKind,
     pub objects: Vec<String>,
+    /// The connection whose credentials reach it (`connection_name`; the system's word,
+    /// e.g. `salesforce`, when not given).
+    pub connection: String,
+    /// Where it is (`credentials`: `instance_url`, `login_url`), when the hub says; else the
+    /// connection's stored credentials may.
+    pub endpoint: serde_json::Map<String, Value>,
+    /// Which fields its mirrored tables get (`field_selection` here, else the hub's).
+    pub selection: FieldSelection,
 }
 
 /// `sync_hub` with `connected_systems`.

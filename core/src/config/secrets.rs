@@ -37,6 +37,10 @@ pub fn secret_keys(system: SystemKind) -> &'static [&'static str] {
     }
 }
 
+/// Where the account is, which a connection's stored credentials may say (a hub's objects
+/// take it from there when the hub block does not): not secret, never moved out of configs.
+pub const ENDPOINT_KEYS: &[&str] = &["instance_url", "login_url"];
+
 /// A secret string whose Debug and Display print `***`, so it cannot leak into logs or errors.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -130,9 +134,13 @@ pub enum ZendeskSecret {
 /// Reads and checks a Zendesk secret object: `email` + `api_token`, or `access_token`.
 pub fn parse_zendesk_secret(json: &Value) -> Result<ZendeskSecret, Vec<Problem>> {
     let mut problems = Problems::default();
-    let Some(obj) = Obj::open(json, "", ZENDESK_SECRET_KEYS, &mut problems) else {
+    let keys = [ZENDESK_SECRET_KEYS, ENDPOINT_KEYS].concat();
+    let Some(obj) = Obj::open(json, "", &keys, &mut problems) else {
         return Err(problems.into_vec());
     };
+    for key in ENDPOINT_KEYS {
+        obj.get::<String>(key, &mut problems);
+    }
     let text =
         |key: &str, problems: &mut Problems| obj.get::<SecretText>(key, problems).map(|s| s.0);
     let email = text("email", &mut problems);
@@ -183,7 +191,12 @@ pub(crate) fn check_zendesk(creds: &Obj, problems: &mut Problems) {
 /// Reads and checks a secret object for `hubsync.set_credentials`.
 pub fn parse_secret(json: &Value) -> Result<OAuthSecret, Vec<Problem>> {
     let mut problems = Problems::default();
-    let Some(obj) = Obj::open(json, "", SECRET_KEYS, &mut problems) else {
+    let Some(obj) = Obj::open(
+        json,
+        "",
+        &[SECRET_KEYS, ENDPOINT_KEYS].concat(),
+        &mut problems,
+    ) else {
         return Err(problems.into_vec());
     };
     let text =
@@ -199,6 +212,9 @@ pub fn parse_secret(json: &Value) -> Result<OAuthSecret, Vec<Problem>> {
         private_key: secret("private_key", &mut problems),
         access_token: secret("access_token", &mut problems),
     };
+    for key in ENDPOINT_KEYS {
+        obj.get::<String>(key, &mut problems);
+    }
     if problems.is_empty() {
         check_grant(&obj, &mut problems);
     }
@@ -217,14 +233,19 @@ pub fn validate_secret(json: &Value) -> Result<(), Vec<Problem>> {
 }
 
 /// Whether a secret object is meant for Zendesk: it has an `email` or an `api_token`, or
-/// nothing but an `access_token` (an OAuth grant for Salesforce always has a client_id).
+/// nothing but an `access_token` (and where the account is): an OAuth grant for
+/// Salesforce always has a client_id.
 pub fn is_zendesk_secret(json: &Value) -> bool {
     let Some(obj) = json.as_object() else {
         return false;
     };
+    let others = obj
+        .keys()
+        .filter(|k| !ENDPOINT_KEYS.contains(&k.as_str()) && k.as_str() != "access_token")
+        .count();
     obj.contains_key("email")
         || obj.contains_key("api_token")
-        || (obj.len() == 1 && obj.contains_key("access_token"))
+        || (others == 0 && obj.contains_key("access_token"))
 }
 
 /// Checks that the secret keys present in `creds` add up to at least one OAuth grant.
@@ -365,10 +386,15 @@ mod tests {
         assert_eq!(problems[0].path, "client_secret");
         assert!(!problems[0].message.contains("42"));
 
+        // Where the account is may be stored with the secrets (a hub reads it), as text.
         let problems =
-            validate_secret(&json!({"client_id": "a", "client_secret": "b", "instance_url": "x"}))
+            validate_secret(&json!({"client_id": "a", "client_secret": "b", "instance_url": 7}))
                 .unwrap_err();
         assert_eq!(problems[0].path, "instance_url");
+        let problems =
+            validate_secret(&json!({"client_id": "a", "client_secret": "b", "token_url": "x"}))
+                .unwrap_err();
+        assert_eq!(problems[0].path, "token_url");
 
         let problems =
             validate_secret(&json!({"client_id": "a", "client_secret": "b", "username": "u"}))
@@ -438,6 +464,10 @@ mod tests {
             Ok(())
         );
         assert_eq!(validate_secret(&json!({"access_token": "o"})), Ok(()));
+        assert_eq!(
+            validate_secret(&json!({"access_token": "o", "instance_url": "https://a.zendesk.com"})),
+            Ok(())
+        );
         assert_eq!(
             validate_secret(&json!({"client_id": "a", "client_secret": "b"})),
             Ok(())

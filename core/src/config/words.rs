@@ -82,3 +82,16 @@ pub(crate) fn word_for<T: super::walker::Keyword + PartialEq>(value: T) -> &'sta
         .map(|(w, _)| *w)
         .unwrap_or("?")
 }
+
+impl SystemKind {
+    /// The system's canonical word, as configs write it and `hubsync.sync.remote_system`
+    /// stores it.
+    pub fn word(self) -> &'static str {
+        word_for(self)
+    }
+
+    /// The system a stored or written word names.
+    pub fn from_word(word: &str) -> Option<SystemKind> {
+        <SystemKind as super::walker::Keyword>::named(word)
+    }
+}

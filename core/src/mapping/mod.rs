@@ -18,7 +18,7 @@ mod mapper;
 mod outcome;
 mod phone;
 mod plan;
-mod remote_type;
+pub(crate) mod remote_type;
 mod rules;
 mod selection;
 mod temporal;

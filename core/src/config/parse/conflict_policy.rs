@@ -1,14 +1,16 @@
 //! `conflict_resolution`: a strategy name or an object, resolved to sides and columns.
 //!
-//! The brief names systems by role (`crm`, `erp`) or by type; here they become
-//! [`Side`]s, and field names become the local columns the conflict check compares.
+//! The brief names systems by role (`crm`, `erp`, `support`) or by type; here they become
+//! [`Side`]s (this sync's remote system, or the hub table for `postgres`) or another spoke
+//! of the hub ([`Priority::System`]), and field names become the local columns the conflict
+//! check compares. Roles stand for systems: `crm` Salesforce, `erp` NetSuite, `support`
+//! Zendesk.
 
 use super::fields::FieldNames;
 use super::layered::Layered;
 use crate::config::defaults::timestamp_field;
 use crate::config::model::{ConflictPolicy, FieldRule, Priority, Side, SystemKind};
 use crate::config::walker::{describe, keyword, keywords, Obj, Problems};
-use crate::config::words::word_for;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,10 +43,12 @@ enum Named {
 
 keywords!(Named {
     "salesforce" => Named::System(SystemKind::Salesforce),
-    "crm" => Named::Remote,
+    "crm" => Named::System(SystemKind::Salesforce),
+    "erp" => Named::System(SystemKind::Netsuite),
+    "support" => Named::System(SystemKind::Zendesk),
     "remote" => Named::Remote,
     "postgres" => Named::Local,
-    "erp" => Named::Local,
+    "hub" => Named::Local,
     "database" => Named::Local,
     "local" => Named::Local,
     "last_updated" => Named::LastUpdated,
@@ -61,6 +65,8 @@ pub(super) struct Context<'a> {
     pub remote: Option<SystemKind>,
     /// The side the config calls source, once known.
     pub source: Option<Side>,
+    /// The sync's connection name, once known.
+    pub connection: Option<&'a str>,
 }
 
 impl Context<'_> {
@@ -218,12 +224,14 @@ fn field_rule(
 ) -> Option<FieldRule> {
     let obj = Obj::open(value, path, &["field", "priority_system"], problems)?;
     let field = obj.require::<String>("field", "a mapped field or column name", problems);
-    let named = obj.require::<Named>(
-        "priority_system",
-        "the system that wins: crm/salesforce, erp/postgres, or last_updated",
-        problems,
-    );
-    let priority = resolve_priority(named?, &obj.at("priority_system"), ctx, problems)?;
+    let written = obj.require::<String>("priority_system", WINNERS, problems);
+    let priority = match written?.strip_prefix(CONNECTION) {
+        Some(name) if !name.trim().is_empty() => connection_priority(name.trim(), ctx),
+        _ => resolve_priority(
+            obj.require::<Named>("priority_system", WINNERS, problems)?,
+            ctx,
+        )?,
+    };
     Some(FieldRule {
         local: ctx.fields.local_column(&field?),
         priority,
@@ -231,12 +239,22 @@ fn field_rule(
     })
 }
 
-fn resolve_priority(
-    named: Named,
-    path: &str,
-    ctx: &Context,
-    problems: &mut Problems,
-) -> Option<Priority> {
+const WINNERS: &str = "the system that wins: crm/salesforce, erp/netsuite, support/zendesk, \
+     postgres, last_updated, or connection:<name>";
+
+/// How a rule names one account among several of a system.
+const CONNECTION: &str = "connection:";
+
+/// A rule naming a connection: this sync's own is its remote side.
+fn connection_priority(name: &str, ctx: &Context) -> Priority {
+    if ctx.connection == Some(name) {
+        Priority::Side(Side::Remote)
+    } else {
+        Priority::Connection(name.to_string())
+    }
+}
+
+fn resolve_priority(named: Named, ctx: &Context) -> Option<Priority> {
     let side = match named {
         Named::LastUpdated => return Some(Priority::LastUpdated),
         Named::Remote => Side::Remote,
@@ -244,17 +262,7 @@ fn resolve_priority(
         Named::Source => ctx.source_side(),
         Named::Target => ctx.source_side().other(),
         Named::System(system) if ctx.remote.is_none_or(|r| r == system) => Side::Remote,
-        Named::System(system) => {
-            problems.invalid(
-                path,
-                format!(
-                    "'{}' is not an end of this sync; name its remote system ({}), postgres, or last_updated",
-                    word_for(system),
-                    ctx.remote.map_or("salesforce", word_for)
-                ),
-            );
-            return None;
-        }
+        Named::System(system) => return Some(Priority::System(system)),
     };
     Some(Priority::Side(side))
 }

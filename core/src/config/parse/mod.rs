@@ -19,7 +19,7 @@ mod sync_settings;
 mod transform;
 mod tuning;
 
-use crate::config::model::SyncConfig;
+use crate::config::model::{FieldSelection, SyncConfig};
 use crate::config::walker::{Obj, Problems};
 use crate::problem::Problem;
 use layered::{Layered, LAYERED_KEYS};
@@ -47,6 +47,11 @@ const OWN_KEYS: &[&str] = &[
 /// Keys of a hub config, which belongs to `hubsync.create_hub`.
 const HUB_KEYS: &[&str] = &["sync_hub", "connected_systems"];
 
+/// A `field_selection` block on its own (a hub's), with field names as written.
+pub(crate) fn field_selection(obj: &Obj, problems: &mut Problems) -> FieldSelection {
+    selection::read(obj, &fields::FieldNames(&[]), problems)
+}
+
 /// Parses and validates a sync config as `hubsync.create_sync` receives it.
 ///
 /// Returns every problem found, each with its JSON path. Checks that need the local
@@ -69,6 +74,7 @@ pub fn parse_sync(json: &Value) -> Result<SyncConfig, Vec<Problem>> {
         fields: fields::FieldNames(&mappings),
         remote: ends.remote.as_ref().map(|r| r.system),
         source: ends.source,
+        connection: identity.as_ref().map(|i| i.connection.as_str()),
     };
     let field_selection = selection::read(&root, &ctx.fields, &mut problems);
     let conflict = conflict_policy::read(&layered, &ctx, &mut problems);

@@ -211,23 +211,27 @@ fn field_rules_resolve_names_and_systems() {
         {"field": "industry_type", "priority_system": "erp"},
         {"field": "annual_revenue", "priority_system": "last_updated"},
         {"field": "billing_address", "priority_system": "salesforce"},
-        {"field": "LastModifiedDate", "priority_system": "target"}
+        {"field": "LastModifiedDate", "priority_system": "target"},
+        {"field": "Phone", "priority_system": "support"},
+        {"field": "Website", "priority_system": "postgres"}
     ]}})));
     let ConflictPolicy::FieldLevelPriority { rules, default } = c.conflict else {
         panic!()
     };
     let got: Vec<(&str, Priority)> = rules
         .iter()
-        .map(|r| (r.local.as_str(), r.priority))
+        .map(|r| (r.local.as_str(), r.priority.clone()))
         .collect();
     assert_eq!(
         got,
         [
             ("account_name", Priority::Side(Side::Remote)),
-            ("industry_type", Priority::Side(Side::Local)),
+            ("industry_type", Priority::System(SystemKind::Netsuite)),
             ("annual_revenue", Priority::LastUpdated),
             ("billing_address", Priority::Side(Side::Remote)),
             ("last_modified", Priority::Side(Side::Local)),
+            ("Phone", Priority::System(SystemKind::Zendesk)),
+            ("Website", Priority::Side(Side::Local)),
         ]
     );
     assert_eq!(rules[2].path, "conflict_resolution.field_rules[2]");
@@ -235,7 +239,7 @@ fn field_rules_resolve_names_and_systems() {
 
     let p = errors(with(json!({"conflict_resolution": {
         "strategy": "field_level_priority",
-        "field_rules": [{"field": "name", "priority_system": "zendesk"}]}})));
+        "field_rules": [{"field": "name", "priority_system": "mainframe"}]}})));
     assert_eq!(
         paths(&p),
         ["conflict_resolution.field_rules[0].priority_system"]
@@ -438,4 +442,28 @@ fn a_hub_config_is_pointed_to_create_hub() {
     let p = errors(json!({"sync_hub": "h", "connected_systems": []}));
     assert_eq!(paths(&p), ["sync_hub"]);
     assert!(p[0].message.contains("hubsync.create_hub"));
+}
+
+#[test]
+fn a_rule_may_name_one_account_by_its_connection() {
+    let c = ok(with(
+        json!({"connection_name": "Org_A", "conflict_resolution": {
+        "strategy": "field_level_priority",
+        "field_rules": [
+            {"field": "name", "priority_system": "connection:Org_B"},
+            {"field": "industry_type", "priority_system": "connection:Org_A"}
+        ]}}),
+    ));
+    let ConflictPolicy::FieldLevelPriority { rules, .. } = c.conflict else {
+        panic!()
+    };
+    assert_eq!(rules[0].priority, Priority::Connection("Org_B".into()));
+    assert_eq!(rules[1].priority, Priority::Side(Side::Remote));
+    let p = errors(with(json!({"conflict_resolution": {
+        "strategy": "field_level_priority",
+        "field_rules": [{"field": "name", "priority_system": "connection:"}]}})));
+    assert_eq!(
+        paths(&p),
+        ["conflict_resolution.field_rules[0].priority_system"]
+    );
 }
