@@ -225,12 +225,23 @@ fn users_survive_a_429_storm_server_errors_and_lost_job_answers_exactly_once() {
     let push_only = json!({"sync_settings": {
         "sync_type": "one_way", "source_to_target": false, "target_to_source": true
     }});
-    let sync = ZendeskSync::start(
-        "zendesk-storm",
-        Zendesk::start(),
-        PEOPLE,
-        &people_config(push_only),
-    );
+    storm("zendesk-storm", push_only);
+}
+
+/// The same storm on a two-way sync: a pull can link a record whose create's answer was
+/// lost before the create is resent.
+#[test]
+#[ignore = "engine: a create still pending for a row that first contact linked meanwhile is \
+            planned as delete + create (coalesce: Insert over a record known remotely), which \
+            soft-deletes the Zendesk user"]
+fn two_way_users_survive_the_same_storm_exactly_once() {
+    storm("zendesk-storm-two-way", json!({}));
+}
+
+/// 150 rows in three transactions pushed through 429s, 5xx and lost job answers: every row
+/// is in Zendesk exactly once, linked, nothing for review.
+fn storm(name: &str, patch: Value) {
+    let sync = ZendeskSync::start(name, Zendesk::start(), PEOPLE, &people_config(patch));
     let zendesk = &sync.zendesk;
     let mut db = sync.db();
     zendesk.inject(json!([
