@@ -126,9 +126,17 @@ impl OAuthSecret {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ZendeskSecret {
     /// An agent's API token: Basic auth as `{email}/token:{api_token}`.
-    ApiToken { email: String, api_token: Secret },
+    ApiToken {
+        /// The agent the token belongs to.
+        email: String,
+        /// The agent's API token.
+        api_token: Secret,
+    },
     /// An OAuth access token, sent as `Bearer`.
-    OAuth { access_token: Secret },
+    OAuth {
+        /// The access token.
+        access_token: Secret,
+    },
 }
 
 /// Reads and checks a Zendesk secret object: `email` + `api_token`, or `access_token`.

@@ -24,7 +24,9 @@ use url::Url;
 pub struct ClientConfig {
     /// The account's base URL: `https://{subdomain}.zendesk.com`, or the emulator's.
     pub base_url: String,
+    /// The API token or OAuth token the connection signs in with.
     pub secret: ZendeskSecret,
+    /// Connect and whole-exchange deadlines; the read deadline also bounds a bulk job.
     pub timeouts: Timeouts,
     /// How many threads share the client: the connection pool keeps that many idle
     /// connections.

@@ -10,11 +10,15 @@ use serde::Deserialize;
 /// One custom field definition as Zendesk answers it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct CustomField {
+    /// The key its values sit under in `organization_fields` / `user_fields`.
     pub key: String,
+    /// `text`, `dropdown`, `integer`, …
     #[serde(rename = "type")]
     pub kind: String,
+    /// Inactive fields are not offered for mapping.
     #[serde(default = "yes")]
     pub active: bool,
+    /// The choices of a dropdown or multiselect field.
     #[serde(default)]
     pub custom_field_options: Option<Vec<FieldOption>>,
 }
@@ -22,7 +26,9 @@ pub struct CustomField {
 /// A dropdown or multiselect choice.
 #[derive(Debug, Clone, Deserialize)]
 pub struct FieldOption {
+    /// What people see.
     pub name: String,
+    /// What the API stores.
     pub value: String,
 }
 

@@ -122,8 +122,11 @@ pub enum Access {
 /// One standard attribute.
 #[derive(Debug, Clone, Copy)]
 pub struct Attribute {
+    /// The attribute's name in Zendesk's JSON.
     pub name: &'static str,
+    /// Its type in the describe model.
     pub field_type: FieldType,
+    /// Whether hubsync may write it, and whether it can match records.
     pub access: Access,
 }
 
