@@ -1,7 +1,7 @@
 //! hubsync-core: every decision hubsync makes, as pure functions with fast tests.
 //!
 //! The extension (`src/`) only moves data between Postgres and these functions;
-//! the HTTP edge lives in [`salesforce`]. Nothing here links against Postgres.
+//! the HTTP edge lives in the connectors ([`salesforce`], [`zendesk`]). Nothing here links against Postgres.
 
 pub mod alerts;
 pub mod coalesce;
@@ -24,3 +24,4 @@ pub mod retry;
 pub mod salesforce;
 pub mod schema;
 pub mod timestamp;
+pub mod zendesk;

@@ -1,5 +1,5 @@
 //! End-to-end test support: a private PostgreSQL 15 cluster with hubsync preloaded, the
-//! Salesforce emulator in-process, and the brief's `accounts` sync between them.
+//! Salesforce (or Zendesk) emulator in-process, and the brief's `accounts` sync between them.
 
 mod accounts;
 pub mod api;
@@ -10,6 +10,7 @@ pub mod fixtures;
 mod remote;
 pub mod schema;
 pub mod smtp;
+pub mod zendesk;
 
 pub use accounts::{
     accounts_sync, accounts_sync_with, create_pointed_sync, fast_polling, fixture_sync,

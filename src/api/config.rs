@@ -127,7 +127,7 @@ pub fn create(config: &Value, search_path: &[String], role: pg_sys::Oid) -> Stri
     sync.name
 }
 
-/// Checks the sync against the remote object when Salesforce can be reached with the
+/// Checks the sync against the remote object when the remote system can be reached with the
 /// given (or already stored, if `role` may use them) credentials; raises with every
 /// problem found.
 fn check_remote(sync: &SyncConfig, table: &FoundTable, secret: Option<&Value>, role: pg_sys::Oid) {
@@ -141,10 +141,14 @@ fn check_remote(sync: &SyncConfig, table: &FoundTable, secret: Option<&Value>, r
     let problems = super::remote_check::problems(sync, &table.table, secret.or(stored.as_ref()));
     if !problems.is_empty() {
         raise_problems(
-            &format!("the sync does not fit Salesforce object {}", sync.remote.object),
+            &format!(
+                "the sync does not fit {} object {}",
+                sync.remote.system.label(),
+                sync.remote.object
+            ),
             &problems,
-            "Fix the field_mappings (hubsync.check_config lists config problems; Salesforce's describe \
-             of the object shows its fields).",
+            "Fix the field_mappings (hubsync.check_config lists config problems; the remote \
+             system's describe of the object shows its fields).",
         );
     }
 }

@@ -23,7 +23,10 @@ pub use local::{check_local, missing_rights, missing_table};
 pub use model::*;
 pub use parse::parse_sync;
 pub use patch::merge_patch;
-pub use secrets::{parse_secret, split_secrets, validate_secret, Grant, OAuthSecret, Secret};
+pub use secrets::{
+    parse_secret, parse_zendesk_secret, secret_keys, split_secrets, validate_secret, Grant,
+    OAuthSecret, Secret, ZendeskSecret,
+};
 
 use crate::problem::Problem;
 use crate::schema::LocalTable;

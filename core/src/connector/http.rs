@@ -1,8 +1,8 @@
-//! The blocking HTTP exchange under every Salesforce call.
+//! The blocking HTTP exchange under every connector's calls.
 //!
 //! One `ureq` agent (connection pool, timeouts, rustls) shared by the worker's HTTP
 //! threads. This layer only moves bytes and says how an exchange broke: whether the
-//! request could have reached Salesforce decides if a failed create is safe to resend.
+//! request could have reached the system decides if a failed create is safe to resend.
 
 use crate::retry::{parse_limit_info, ApiUsage, TransportError};
 use std::io::{self, Read};
@@ -42,6 +42,8 @@ pub(crate) enum Body {
 pub(crate) struct Reply {
     pub status: u16,
     pub body: Vec<u8>,
+    /// `Retry-After` in seconds, when the answer carried one (Zendesk's 429s do).
+    pub retry_after: Option<u64>,
 }
 
 /// An exchange that broke before a complete answer arrived.
@@ -129,6 +131,9 @@ impl Http {
         };
         self.note_usage(&response);
         let status = response.status();
+        let retry_after = response
+            .header("Retry-After")
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let declared = response
             .header("Content-Length")
             .and_then(|v| v.trim().parse::<u64>().ok());
@@ -144,7 +149,11 @@ impl Http {
         if body.len() as u64 > self.max_body {
             return Err(too_large(self.max_body));
         }
-        Ok(Reply { status, body })
+        Ok(Reply {
+            status,
+            body,
+            retry_after,
+        })
     }
 
     fn note_usage(&self, response: &ureq::Response) {
@@ -154,6 +163,26 @@ impl Http {
         {
             *self.usage.lock().unwrap_or_else(|p| p.into_inner()) = Some(usage);
         }
+    }
+}
+
+/// A system's base URL: scheme and host (and port) only, without credentials, path,
+/// query or fragment, so request paths can be set below it safely.
+pub(crate) fn base_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.has_host()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && matches!(url.path(), "" | "/");
+    if plain {
+        Ok(url)
+    } else {
+        Err(format!(
+            "{text:?} is not a base URL; give scheme and host only, e.g. https://yourinstance.my.salesforce.com or https://acme.zendesk.com"
+        ))
     }
 }
 

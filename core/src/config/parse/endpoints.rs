@@ -7,7 +7,7 @@
 use crate::config::defaults::API_VERSION;
 use crate::config::model::{AuthType, LocalEndpoint, RemoteEndpoint, Side, SystemKind};
 use crate::config::scalars::{ApiName, PgName, SecretText};
-use crate::config::secrets::{check_grant, SECRET_KEYS};
+use crate::config::secrets::{check_grant, check_zendesk, secret_keys};
 use crate::config::walker::{convert, reconcile, text_type, FromJson, Obj, Problems};
 use crate::config::words::word_for;
 use crate::problem::{Problem, ProblemKind};
@@ -22,6 +22,9 @@ const REMOTE_SETTING_KEYS: &[&str] = &[
     "api_version",
     "domain",
 ];
+/// Zendesk's address: a `subdomain` of zendesk.com, or an explicit URL (`instance_url`,
+/// or `url`, e.g. the emulator's).
+const ZENDESK_SETTING_KEYS: &[&str] = &["subdomain", "instance_url", "url"];
 const LOCAL_CREDENTIAL_KEYS: &[&str] = &["host", "port", "database", "schema", "user", "password"];
 
 /// The two ends as far as they could be read.
@@ -107,12 +110,12 @@ fn read_end(root: &Obj, key: &str, problems: &mut Problems) -> Option<End> {
 }
 
 fn read_remote(obj: &Obj, system: SystemKind, problems: &mut Problems) -> Option<RemoteEndpoint> {
-    if system != SystemKind::Salesforce {
+    if !matches!(system, SystemKind::Salesforce | SystemKind::Zendesk) {
         problems.push(Problem::new(
             ProblemKind::NotSupported,
             obj.at("type"),
             format!(
-                "only salesforce is synced today; {} is not supported yet",
+                "salesforce and zendesk are synced today; {} is not supported yet",
                 word_for(system)
             ),
         ));
@@ -122,7 +125,10 @@ fn read_remote(obj: &Obj, system: SystemKind, problems: &mut Problems) -> Option
         "the object's API name, e.g. \"Account\"",
         problems,
     );
-    let settings = RemoteSettings::read(obj, problems);
+    let settings = match system {
+        SystemKind::Zendesk => RemoteSettings::read_zendesk(obj, problems),
+        _ => RemoteSettings::read(obj, system, problems),
+    };
     Some(RemoteEndpoint {
         system,
         object: object?.0,
@@ -143,18 +149,23 @@ struct RemoteSettings {
 }
 
 impl RemoteSettings {
-    fn read(end: &Obj, problems: &mut Problems) -> Self {
-        let keys = [REMOTE_SETTING_KEYS, SECRET_KEYS].concat();
+    /// No settings: every default.
+    fn defaults() -> Self {
+        RemoteSettings {
+            auth_type: AuthType::Oauth2,
+            instance_url: None,
+            login_url: None,
+            api_version: API_VERSION.to_string(),
+        }
+    }
+
+    fn read(end: &Obj, system: SystemKind, problems: &mut Problems) -> Self {
+        let keys = [REMOTE_SETTING_KEYS, secret_keys(system)].concat();
         let creds = end.object("credentials", &keys, problems);
         let Some(creds) = creds else {
-            return RemoteSettings {
-                auth_type: AuthType::Oauth2,
-                instance_url: None,
-                login_url: None,
-                api_version: API_VERSION.to_string(),
-            };
+            return RemoteSettings::defaults();
         };
-        check_secrets(&creds, problems);
+        check_secrets(&creds, system, problems);
         RemoteSettings {
             auth_type: creds.get("auth_type", problems).unwrap_or(AuthType::Oauth2),
             instance_url: creds.get::<HttpUrl>("instance_url", problems).map(|u| u.0),
@@ -164,15 +175,56 @@ impl RemoteSettings {
                 .map_or_else(|| API_VERSION.to_string(), |v| v.0),
         }
     }
+
+    /// Zendesk's `credentials`: `subdomain` (→ `https://{subdomain}.zendesk.com`) or an
+    /// explicit `instance_url` / `url`, and optionally the secrets.
+    fn read_zendesk(end: &Obj, problems: &mut Problems) -> Self {
+        let system = SystemKind::Zendesk;
+        let keys = [ZENDESK_SETTING_KEYS, secret_keys(system)].concat();
+        let Some(creds) = end.object("credentials", &keys, problems) else {
+            return RemoteSettings::defaults();
+        };
+        check_secrets(&creds, system, problems);
+        let given: Vec<(&str, String)> = [
+            (
+                "subdomain",
+                creds
+                    .get::<Subdomain>("subdomain", problems)
+                    .map(|s| format!("https://{}.zendesk.com", s.0)),
+            ),
+            (
+                "instance_url",
+                creds.get::<HttpUrl>("instance_url", problems).map(|u| u.0),
+            ),
+            ("url", creds.get::<HttpUrl>("url", problems).map(|u| u.0)),
+        ]
+        .into_iter()
+        .filter_map(|(key, url)| url.map(|u| (key, u)))
+        .collect();
+        if let [_, (second, _), ..] = given.as_slice() {
+            problems.invalid(
+                &creds.at(second),
+                "give one of 'subdomain', 'instance_url' or 'url', not several",
+            );
+        }
+        RemoteSettings {
+            instance_url: given.into_iter().next().map(|(_, url)| url),
+            ..RemoteSettings::defaults()
+        }
+    }
 }
 
-/// Secrets given in the config must be strings and add up to a usable grant.
-fn check_secrets(creds: &Obj, problems: &mut Problems) {
-    for key in SECRET_KEYS {
+/// Secrets given in the config must be strings and add up to a usable way to sign in.
+fn check_secrets(creds: &Obj, system: SystemKind, problems: &mut Problems) {
+    let keys = secret_keys(system);
+    for key in keys {
         creds.get::<SecretText>(key, problems);
     }
-    if SECRET_KEYS.iter().any(|k| creds.has(k)) {
-        check_grant(creds, problems);
+    if keys.iter().any(|k| creds.has(k)) {
+        match system {
+            SystemKind::Zendesk => check_zendesk(creds, problems),
+            _ => check_grant(creds, problems),
+        }
     }
 }
 
@@ -236,6 +288,16 @@ text_type!(
         && s.split('.').all(|part| {
             !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
+);
+
+text_type!(
+    /// A Zendesk subdomain: `acme` for `https://acme.zendesk.com`.
+    Subdomain,
+    "a Zendesk subdomain such as \"acme\" (for https://acme.zendesk.com)",
+    |s| !s.is_empty()
+        && s.len() <= 63
+        && !s.starts_with('-')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 );
 
 /// A REST API version, normalised to `NN.0` (`"59.0"`, `"v59.0"` and `59` all read as `59.0`).
@@ -342,6 +404,60 @@ mod tests {
             "target": {"type": "postgres", "table": "b"}}));
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].path, "target.type");
+    }
+
+    #[test]
+    fn a_zendesk_end_takes_a_subdomain_or_a_url() {
+        let zendesk = |creds: Value| {
+            ends(json!({
+                "source": {"type": "zendesk", "object": "Organization", "credentials": creds},
+                "target": {"type": "postgres", "table": "t"}}))
+        };
+        let (e, problems) =
+            zendesk(json!({"subdomain": "acme", "email": "a@b.c", "api_token": "t"}));
+        assert!(problems.is_empty(), "{problems:?}");
+        let remote = e.remote.unwrap();
+        assert_eq!(remote.system, SystemKind::Zendesk);
+        assert_eq!(
+            remote.instance_url.as_deref(),
+            Some("https://acme.zendesk.com")
+        );
+        let (e, problems) = zendesk(json!({"url": "http://127.0.0.1:8081"}));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            e.remote.unwrap().instance_url.as_deref(),
+            Some("http://127.0.0.1:8081")
+        );
+        let paths = |creds: Value| {
+            zendesk(creds)
+                .1
+                .into_iter()
+                .map(|p| p.path)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            paths(json!({"subdomain": "acme", "url": "https://x.example"})),
+            ["source.credentials.url"]
+        );
+        assert_eq!(
+            paths(json!({"subdomain": "a.b"})),
+            ["source.credentials.subdomain"]
+        );
+        assert_eq!(
+            paths(json!({"domain": "test"})),
+            ["source.credentials.domain"]
+        );
+        assert_eq!(
+            paths(json!({"email": "a@b.c"})),
+            ["source.credentials.email"]
+        );
+        assert_eq!(
+            paths(json!({"client_id": "a", "client_secret": "b"})),
+            [
+                "source.credentials.client_id",
+                "source.credentials.client_secret"
+            ]
+        );
     }
 
     #[test]

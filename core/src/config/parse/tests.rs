@@ -429,9 +429,9 @@ fn secrets_in_the_config_are_checked_but_never_echoed() {
 }
 
 #[test]
-fn remote_systems_other_than_salesforce_are_not_supported_yet() {
+fn remote_systems_without_a_connector_are_not_supported_yet() {
     let p = errors(with(
-        json!({"source": {"type": "zendesk", "object": "Organization", "credentials": null}}),
+        json!({"source": {"type": "netsuite", "object": "Customer", "credentials": null}}),
     ));
     assert_eq!(paths(&p), ["source.type"]);
     assert_eq!(p[0].kind.sqlstate(), "0A000");
