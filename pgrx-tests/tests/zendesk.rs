@@ -231,9 +231,6 @@ fn users_survive_a_429_storm_server_errors_and_lost_job_answers_exactly_once() {
 /// The same storm on a two-way sync: a pull can link a record whose create's answer was
 /// lost before the create is resent.
 #[test]
-#[ignore = "engine: a create still pending for a row that first contact linked meanwhile is \
-            planned as delete + create (coalesce: Insert over a record known remotely), which \
-            soft-deletes the Zendesk user"]
 fn two_way_users_survive_the_same_storm_exactly_once() {
     storm("zendesk-storm-two-way", json!({}));
 }
