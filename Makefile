@@ -7,7 +7,7 @@ PGRX_PGDATA  ?= /tmp/hubsync-pgrx-pgdata
 SUDO_FLAG    := $(shell [ "$$(id -u)" -eq 0 ] || echo --sudo)
 export PATH  := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup install demo test test-core test-pgrx test-e2e test-conformance bench lint
+.PHONY: setup install demo test test-core test-pgrx test-e2e test-conformance test-browser bench lint
 
 setup:
 	scripts/setup.sh
@@ -22,7 +22,7 @@ install: setup
 demo: install
 	scripts/demo.sh
 
-test: setup test-core test-pgrx test-e2e test-conformance
+test: setup test-core test-pgrx test-e2e test-conformance test-browser
 
 test-core:
 	cargo test -p hubsync-core -p hubsync-emulator
@@ -37,6 +37,10 @@ test-conformance:
 	emulator/conformance/run.sh
 	emulator/conformance/zendesk.sh
 	emulator/conformance/netsuite.sh
+
+# The dashboard in Debian's chromium, driven by Selenium from a virtualenv.
+test-browser: install
+	scripts/dashboard-browser.sh
 
 bench: setup
 	bench/run.sh

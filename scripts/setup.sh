@@ -3,7 +3,8 @@
 set -euo pipefail
 
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-PACKAGES=(postgresql-15 postgresql-server-dev-15 libclang-dev clang pkg-config libssl-dev sudo python3-venv curl)
+# chromium and chromium-driver: the dashboard's browser test (scripts/dashboard-browser.sh).
+PACKAGES=(postgresql-15 postgresql-server-dev-15 libclang-dev clang pkg-config libssl-dev sudo python3-venv curl chromium chromium-driver)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -17,6 +17,15 @@ pub static HTTP_TIMEOUT_S: GucSetting<i32> = GucSetting::<i32>::new(30);
 /// secrets and tokens would cross the network in clear text (see `hubsync_core::net`).
 pub static ALLOW_HTTP: GucSetting<bool> = GucSetting::<bool>::new(false);
 
+/// Where the dashboard and `/metrics` listen (`host:port`); empty, the default, is off.
+/// Superuser-only, like every setting that opens the server to the network.
+pub static DASHBOARD_LISTEN: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
+/// A file holding the dashboard's access token. A file, not the token itself, because the
+/// server logs a setting's new value when the configuration is reloaded.
+pub static DASHBOARD_TOKEN_FILE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(None);
+
 /// Largest HTTP answer body read from a remote system (kB); a bigger one is an error.
 pub static MAX_RESPONSE_SIZE_KB: GucSetting<i32> = GucSetting::<i32>::new(64 * 1024);
 
@@ -63,6 +72,24 @@ pub fn define() {
         c"Off: instance_url and login_url must be https unless their host is 127.0.0.0/8, ::1 or localhost. \
           On: secrets and tokens may cross the network unencrypted.",
         &ALLOW_HTTP,
+        GucContext::Sighup,
+        GucFlags::SUPERUSER_ONLY,
+    );
+    GucRegistry::define_string_guc(
+        c"hubsync.dashboard_listen",
+        c"Address and port of the read-only dashboard and its /metrics endpoint, such as 127.0.0.1:9187.",
+        c"Empty (the default): no dashboard. Served by the worker; every request needs the token in \
+          hubsync.dashboard_token_file. An address other than loopback lets other machines connect.",
+        &DASHBOARD_LISTEN,
+        GucContext::Sighup,
+        GucFlags::SUPERUSER_ONLY,
+    );
+    GucRegistry::define_string_guc(
+        c"hubsync.dashboard_token_file",
+        c"File holding the dashboard's access token (at least 24 printable characters).",
+        c"Requests send it as Authorization: Bearer <token>, or open the page with ?token=<token>. \
+          Relative paths are relative to the data directory.",
+        &DASHBOARD_TOKEN_FILE,
         GucContext::Sighup,
         GucFlags::SUPERUSER_ONLY,
     );

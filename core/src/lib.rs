@@ -1,7 +1,7 @@
 //! hubsync-core: every decision hubsync makes, as pure functions with fast tests.
 //!
 //! The extension (`src/`) only moves data between Postgres and these functions;
-//! the HTTP edge lives in [`salesforce`]. Nothing here links against Postgres.
+//! the HTTP edge lives in the connectors ([`salesforce`], [`zendesk`]). Nothing here links against Postgres.
 
 pub mod alerts;
 pub mod coalesce;
@@ -9,6 +9,7 @@ pub mod config;
 pub mod conflict;
 pub mod connection_state;
 pub mod connector;
+pub mod dashboard;
 pub mod hub;
 pub mod latency;
 pub mod loops;
@@ -23,3 +24,4 @@ pub mod retry;
 pub mod salesforce;
 pub mod schema;
 pub mod timestamp;
+pub mod zendesk;

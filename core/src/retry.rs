@@ -193,7 +193,7 @@ fn unknown_create_reason(failure: &Failure) -> &'static str {
         Failure::Transport { error: Timeout, .. } => "the create timed out after it was sent and may have been applied; look the record up before creating it again",
         Failure::Transport { error: TooLarge, .. } => "the create's answer was larger than hubsync.max_response_size, so whether it was applied is unknown; look the record up before creating it again",
         Failure::Transport { .. } => "the connection broke after the create was sent and it may have been applied; look the record up before creating it again",
-        Failure::Response { .. } => "Salesforce answered the create with a server error or timeout (HTTP 5xx, 408 or REQUEST_RUNNING_TOO_LONG), which does not say whether the record was created; look it up before creating it again",
+        Failure::Response { .. } => "the remote system answered the create with a server error or timeout (HTTP 5xx, 408 or REQUEST_RUNNING_TOO_LONG), which does not say whether the record was created; look it up before creating it again",
     }
 }
 
@@ -299,7 +299,11 @@ const FIX_THE_DATA: &str = "Salesforce rejected the record's data; resending it 
 const FIX_THE_CONFIG: &str = "Salesforce rejected the request itself; check the mapping, field permissions and object access";
 const FIX_THE_SECRETS: &str =
     "the remote system rejected the connection's credentials; fix the secrets of the connection";
-const NOTHING_ARRIVED: &str = "the request never reached Salesforce; sending it again is safe";
+const NOTHING_ARRIVED: &str =
+    "the request never reached the remote system; sending it again is safe";
+const ZENDESK_DATA: &str = "Zendesk rejected the record's data; resending it unchanged fails again: fix the row or the mapping";
+const STATUS_RETRY_LATER: &str =
+    "the remote system could not process the request right now; it will succeed later";
 
 /// The classification table, read top to bottom; the first matching row wins, so error
 /// codes come before the HTTP status fallbacks.
@@ -367,26 +371,46 @@ const RULES: &[Rule] = &[
     code("unsupported_grant_type", Permanent, FIX_THE_SECRETS),
     code("invalid_request", Permanent, FIX_THE_SECRETS),
     code("invalid_scope", Permanent, "the OAuth 2.0 client may not use the REST web services scope; allow it on the integration record"),
+    // Zendesk (Support API v2): `error` codes, `details` codes per attribute, and the
+    // per-item codes of bulk jobs.
+    on(Delete, code("RecordNotFound", Gone, "the Zendesk record to delete does not exist, so the delete's goal is met")),
+    code("RecordNotFound", Permanent, "the Zendesk record does not exist (it was deleted there); relink or recreate the row"),
+    code("RecordInvalid", Permanent, ZENDESK_DATA),
+    code("DuplicateValue", Permanent, "a unique Zendesk attribute (organization name, external_id, email) already holds this value on another record; resolve the duplicate"),
+    code("BlankValue", Permanent, "a value Zendesk requires is empty; fill it or map it"),
+    code("InvalidFormat", Permanent, ZENDESK_DATA),
+    code("InvalidValue", Permanent, ZENDESK_DATA),
+    code("TooManyValues", Permanent, "too many records in one call; lower the batch size"),
+    code("InvalidEndpoint", Permanent, "Zendesk does not serve this object or call; check the sync's object and key fields"),
+    code("Forbidden", Permanent, "the Zendesk agent may not make this call (incremental exports need an admin; bulk user import may be disabled); use an admin's credentials"),
+    code("OrganizationCreateFailed", Permanent, ZENDESK_DATA),
+    code("OrganizationUpdateFailed", Permanent, ZENDESK_DATA),
+    code("OrganizationCreateOrUpdateFailed", Permanent, ZENDESK_DATA),
+    code("OrganizationDeleteFailed", Permanent, ZENDESK_DATA),
+    code("UserCreateFailed", Permanent, ZENDESK_DATA),
+    code("UserUpdateFailed", Permanent, ZENDESK_DATA),
+    code("UserCreateOrUpdateFailed", Permanent, ZENDESK_DATA),
+    code("UserDeleteFailed", Permanent, ZENDESK_DATA),
     // HTTP statuses whose code is missing or unknown.
     on(Delete, status(404, 404, Gone, "the record to delete does not exist, so the delete's goal is met")),
-    status(401, 401, Auth, "Salesforce refused the access token; refresh it and resend once"),
+    status(401, 401, Auth, "the remote system refused the credentials or access token; a token is refreshed and the call resent once, other credentials need fixing"),
     status(429, 429, RateLimited, "too many requests; back off the connection"),
-    status(408, 408, Retryable, RETRY_LATER),
-    status(500, 599, Retryable, RETRY_LATER),
-    status(400, 499, Permanent, "Salesforce rejected the request; resending it unchanged fails again"),
+    status(408, 408, Retryable, STATUS_RETRY_LATER),
+    status(500, 599, Retryable, STATUS_RETRY_LATER),
+    status(400, 499, Permanent, "the remote system rejected the request; resending it unchanged fails again"),
     // Broken exchanges.
     transport(Timeout, Some(false), Retryable, NOTHING_ARRIVED),
     transport(ConnectionReset, Some(false), Retryable, NOTHING_ARRIVED),
     transport(Timeout, Some(true), Retryable, "no answer, but reads, updates, upserts by external id and deletes are safe to resend"),
     transport(ConnectionReset, Some(true), Retryable, "the connection broke, but reads, updates, upserts by external id and deletes are safe to resend"),
-    transport(ConnectionRefused, None, Retryable, "Salesforce is not accepting connections right now; nothing was sent"),
+    transport(ConnectionRefused, None, Retryable, "the remote system is not accepting connections right now; nothing was sent"),
     transport(Dns, None, Retryable, "the host name did not resolve; if it persists, check the connection's instance_url"),
     transport(Tls, None, Permanent, "the TLS handshake failed; retrying will not fix a certificate or protocol mismatch"),
     transport(TooLarge, None, Permanent, "the answer is larger than hubsync.max_response_size and was not read; the same request gets the same answer: a superuser can raise the setting, or query fewer fields or rows"),
     Rule {
         when: When::Any,
         class: Permanent,
-        why: "Salesforce rejected the request for a reason hubsync does not recognise; see the error code",
+        why: "the remote system rejected the request for a reason hubsync does not recognise; see the error code",
     },
 ];
 

@@ -1,5 +1,5 @@
 //! End-to-end test support: a private PostgreSQL 15 cluster with hubsync preloaded, the
-//! Salesforce emulator in-process, and the brief's `accounts` sync between them.
+//! Salesforce (or Zendesk) emulator in-process, and the brief's `accounts` sync between them.
 
 mod accounts;
 pub mod api;
@@ -10,12 +10,13 @@ pub mod fixtures;
 mod remote;
 pub mod schema;
 pub mod smtp;
+pub mod zendesk;
 
 pub use accounts::{
     accounts_sync, accounts_sync_with, create_pointed_sync, fast_polling, fixture_sync,
     fixture_sync_on, AccountsSync, SYNC,
 };
-pub use cluster::{Cluster, DATABASE};
+pub use cluster::{free_port, Cluster, DATABASE};
 pub use remote::{Remote, CLIENT_ID, CLIENT_SECRET};
 
 use postgres::types::FromSqlOwned;

@@ -6,7 +6,8 @@ use crate::error::raise_problems;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-/// Stores (or replaces) the OAuth secrets of a connection, or, when the secret has a
+/// Stores (or replaces) the secrets of a connection (OAuth for Salesforce; an API token or
+/// OAuth token for Zendesk), or, when the secret has a
 /// `slack` or `email` key, where a notification connection sends Slack messages and e-mail.
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]
@@ -26,9 +27,9 @@ fn set_credentials(connection_name: &str, secret: JsonB) {
             "invalid credentials",
             &problems,
             "Salesforce: give client_id and client_secret (client credentials), client_id and \
-             refresh_token, or client_id, client_secret, username and password. NetSuite: give \
+             refresh_token, or client_id, client_secret, username and password. NetSuite: \
              consumer_key, consumer_secret, token_id and token_secret, or client_id, \
-             certificate_id and private_key.",
+             certificate_id and private_key. Zendesk: email and api_token, or access_token.",
         );
     }
     credentials::store(connection_name, &secret.0, caller());

@@ -227,7 +227,7 @@ fn first_contact(
     if rt.config.natural_key.is_empty() || unlinked.is_empty() {
         return Ok(HashSet::new());
     }
-    let found = link::by_natural_key(&rt.config.natural_key, mapper, target, &unlinked)?;
+    let found = link::by_natural_key(rt.id, &rt.config.natural_key, mapper, target, &unlinked)?;
     locals.extend(knowledge(rt.id, target, found.linked)?);
     let skipped = found
         .ambiguous

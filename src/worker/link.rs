@@ -35,6 +35,7 @@ pub struct Linked {
 /// Links each record to the single unlinked row holding its natural key, as the sync's
 /// owner; the caller reads the linked rows again and merges them like any other.
 pub fn by_natural_key(
+    sync_id: i32,
     natural_key: &[String],
     mapper: &Mapper,
     target: &Target,
@@ -78,7 +79,7 @@ pub fn by_natural_key(
             _ => {}
         }
     }
-    write_links(target, links)?;
+    write_links(sync_id, target, links)?;
     Ok(outcome)
 }
 
@@ -121,11 +122,19 @@ fn matching_rows(
 }
 
 /// Writes the remote ids into the matched rows' id column (still unlinked: a concurrent
-/// link is never overwritten).
-fn write_links(target: &Target, links: Vec<Value>) -> SpiResult<()> {
+/// link is never overwritten). A linked row's inserts still waiting to be pushed by this
+/// sync become updates of the record it is now linked to: creating it would make a second
+/// record (or replace the one just linked).
+fn write_links(sync_id: i32, target: &Target, links: Vec<Value>) -> SpiResult<()> {
     if links.is_empty() {
         return Ok(());
     }
+    let pks: Vec<Value> = links.iter().map(|l| l["pk"].clone()).collect();
+    Spi::run_with_args(
+        "UPDATE hubsync.outbox SET op = 'U', old = '{}' \
+         WHERE sync_id = $1 AND op = 'I' AND pk IN (SELECT value FROM jsonb_array_elements($2))",
+        &[sync_id.into(), JsonB(Value::Array(pks)).into()],
+    )?;
     let sql = format!(
         "UPDATE {table} t SET {id} = l.v->>'id' FROM jsonb_array_elements($1) l(v) \
          WHERE {pk} = l.v->'pk' AND t.{id} IS NULL",

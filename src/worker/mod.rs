@@ -2,6 +2,7 @@
 //! serving worker it starts there, which pushes and pulls.
 
 mod apply;
+mod dashboard;
 mod engine;
 mod events;
 mod fence;

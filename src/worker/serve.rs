@@ -43,8 +43,10 @@ pub extern "C-unwind" fn hubsync_worker_main(_arg: pg_sys::Datum) {
             if guc::database() != database {
                 break;
             }
+            serving.dashboard.reload();
         }
         serving.round();
+        serving.dashboard.round(serving.engine.is_some());
     }
     shared::worker_stopped();
 }
@@ -64,6 +66,8 @@ struct Serving {
     engine: Option<Engine>,
     /// When the extension was last seen installed.
     extension_seen: Option<Instant>,
+    /// The web dashboard and `/metrics` (off unless `hubsync.dashboard_listen` is set).
+    dashboard: super::dashboard::Dashboard,
 }
 
 impl Serving {

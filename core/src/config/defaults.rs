@@ -34,6 +34,15 @@ use super::model::*;
 pub const API_VERSION: &str = "59.0";
 /// Remote field compared by `last_write_wins` when no `timestamp_field` is given.
 pub const TIMESTAMP_FIELD: &str = "LastModifiedDate";
+
+/// The remote field that dates a change when the config names none: Salesforce's
+/// [`TIMESTAMP_FIELD`], Zendesk's `updated_at`.
+pub fn timestamp_field(system: Option<super::SystemKind>) -> &'static str {
+    match system {
+        Some(super::SystemKind::Zendesk) => "updated_at",
+        _ => TIMESTAMP_FIELD,
+    }
+}
 /// Region assumed for phone numbers without a country code.
 pub const PHONE_REGION: &str = "US";
 /// `sync_settings.initial_sync.strategy`.

@@ -24,8 +24,8 @@ pub use model::*;
 pub use parse::parse_sync;
 pub use patch::merge_patch;
 pub use secrets::{
-    parse_netsuite_secret, parse_secret, split_secrets, validate_secret, Grant, NetsuiteSecret,
-    OAuthSecret, Secret,
+    parse_netsuite_secret, parse_secret, parse_zendesk_secret, secret_keys, split_secrets,
+    validate_secret, Grant, NetsuiteSecret, OAuthSecret, Secret, ZendeskSecret,
 };
 
 use crate::problem::Problem;

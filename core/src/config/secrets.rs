@@ -6,7 +6,7 @@
 
 mod netsuite;
 
-pub use netsuite::{parse_netsuite_secret, NetsuiteSecret};
+pub use netsuite::{parse_netsuite_secret, NetsuiteSecret, NETSUITE_SECRET_KEYS};
 
 use super::model::SystemKind;
 use super::scalars::SecretText;
@@ -15,20 +15,7 @@ use crate::problem::Problem;
 use serde_json::{Map, Value};
 use std::fmt;
 
-/// Salesforce's credential keys (OAuth 2.0 grants).
-pub const SALESFORCE_KEYS: &[&str] = &[
-    "client_id",
-    "client_secret",
-    "refresh_token",
-    "username",
-    "password",
-    "private_key",
-    "access_token",
-    "security_token",
-];
-
-/// Credential keys that are secrets of a remote end, whatever the system (moved out of
-/// the config): Salesforce's, then NetSuite's that Salesforce does not have.
+/// Credential keys that are secrets of the remote end (moved out of the config).
 pub const SECRET_KEYS: &[&str] = &[
     "client_id",
     "client_secret",
@@ -38,18 +25,20 @@ pub const SECRET_KEYS: &[&str] = &[
     "private_key",
     "access_token",
     "security_token",
-    "consumer_key",
-    "consumer_secret",
-    "token_id",
-    "token_secret",
-    "certificate_id",
 ];
 
-/// The credential keys of `system`'s secrets.
-pub fn secret_keys(system: SystemKind) -> Vec<&'static str> {
+/// The keys of a Zendesk connection's secret object: an agent's `email` with an
+/// `api_token`, or an OAuth `access_token`. (The email is not secret, but it is half of the
+/// credential, so it is kept with the token.)
+pub const ZENDESK_SECRET_KEYS: &[&str] = &["email", "api_token", "access_token"];
+
+/// The credential keys moved out of a config's `credentials` for a remote end of this
+/// system: Zendesk and NetSuite have their own, everything else OAuth's.
+pub fn secret_keys(system: SystemKind) -> &'static [&'static str] {
     match system {
-        SystemKind::Netsuite => [netsuite::TBA_KEYS, netsuite::M2M_KEYS].concat(),
-        _ => SALESFORCE_KEYS.to_vec(),
+        SystemKind::Zendesk => ZENDESK_SECRET_KEYS,
+        SystemKind::Netsuite => NETSUITE_SECRET_KEYS,
+        _ => SECRET_KEYS,
     }
 }
 
@@ -139,13 +128,87 @@ impl OAuthSecret {
     }
 }
 
+/// A Zendesk connection's secrets, as `hubsync.set_credentials` receives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZendeskSecret {
+    /// An agent's API token: Basic auth as `{email}/token:{api_token}`.
+    ApiToken {
+        /// The agent the token belongs to.
+        email: String,
+        /// The agent's API token.
+        api_token: Secret,
+    },
+    /// An OAuth access token, sent as `Bearer`.
+    OAuth {
+        /// The access token.
+        access_token: Secret,
+    },
+}
+
+/// Reads and checks a Zendesk secret object: `email` + `api_token`, or `access_token`.
+pub fn parse_zendesk_secret(json: &Value) -> Result<ZendeskSecret, Vec<Problem>> {
+    let mut problems = Problems::default();
+    let keys = [ZENDESK_SECRET_KEYS, ENDPOINT_KEYS].concat();
+    let Some(obj) = Obj::open(json, "", &keys, &mut problems) else {
+        return Err(problems.into_vec());
+    };
+    for key in ENDPOINT_KEYS {
+        obj.get::<String>(key, &mut problems);
+    }
+    let text =
+        |key: &str, problems: &mut Problems| obj.get::<SecretText>(key, problems).map(|s| s.0);
+    let email = text("email", &mut problems);
+    let api_token = text("api_token", &mut problems).map(Secret);
+    let access_token = text("access_token", &mut problems).map(Secret);
+    if problems.is_empty() {
+        check_zendesk(&obj, &mut problems);
+    }
+    let secret = match (email, api_token, access_token) {
+        (Some(email), Some(api_token), None) => Some(ZendeskSecret::ApiToken { email, api_token }),
+        (None, None, Some(access_token)) => Some(ZendeskSecret::OAuth { access_token }),
+        _ => None,
+    };
+    match (problems.is_empty(), secret) {
+        (true, Some(secret)) => Ok(secret),
+        _ => Err(problems.into_vec()),
+    }
+}
+
+/// Checks that the Zendesk secret keys present in `creds` make exactly one way to sign in.
+pub(crate) fn check_zendesk(creds: &Obj, problems: &mut Problems) {
+    let has = |key: &str| creds.has(key);
+    let token = has("email") || has("api_token");
+    if token && has("access_token") {
+        problems.invalid(
+            &creds.at("access_token"),
+            "give either email + api_token or access_token, not both",
+        );
+    } else if has("email") && !has("api_token") {
+        problems.invalid(
+            &creds.at("email"),
+            "an email needs the agent's api_token (Zendesk API token auth)",
+        );
+    } else if has("api_token") && !has("email") {
+        problems.invalid(
+            &creds.at("api_token"),
+            "an api_token needs the email of the agent it belongs to",
+        );
+    } else if !token && !has("access_token") {
+        problems.invalid(
+            creds.path(),
+            "no usable Zendesk credentials; give email with api_token (API token), or \
+             access_token (OAuth)",
+        );
+    }
+}
+
 /// Reads and checks a secret object for `hubsync.set_credentials`.
 pub fn parse_secret(json: &Value) -> Result<OAuthSecret, Vec<Problem>> {
     let mut problems = Problems::default();
     let Some(obj) = Obj::open(
         json,
         "",
-        &[SALESFORCE_KEYS, ENDPOINT_KEYS].concat(),
+        &[SECRET_KEYS, ENDPOINT_KEYS].concat(),
         &mut problems,
     ) else {
         return Err(problems.into_vec());
@@ -172,21 +235,44 @@ pub fn parse_secret(json: &Value) -> Result<OAuthSecret, Vec<Problem>> {
     problems.finish(parsed)
 }
 
-/// Checks a secret object for `hubsync.set_credentials`: known keys, strings, a usable
-/// grant. Credentials belong to a connection, not to a system, so the keys decide: one
-/// only NetSuite uses (`consumer_key`, `certificate_id`, …) makes it NetSuite's.
+/// Checks a secret object for `hubsync.set_credentials`: known keys, strings, and a usable
+/// way to sign in — Zendesk's when the object looks like Zendesk credentials (see
+/// [`is_zendesk_secret`]), NetSuite's when it has a key only NetSuite uses (see
+/// [`is_netsuite_secret`]), an OAuth grant otherwise.
 pub fn validate_secret(json: &Value) -> Result<(), Vec<Problem>> {
-    let netsuite = json.as_object().is_some_and(|o| {
-        o.keys().any(|k| {
-            secret_keys(SystemKind::Netsuite).contains(&k.as_str())
-                && !SALESFORCE_KEYS.contains(&k.as_str())
-        })
-    });
-    if netsuite {
-        parse_netsuite_secret(json).map(drop)
+    if is_zendesk_secret(json) {
+        parse_zendesk_secret(json).map(|_| ())
+    } else if is_netsuite_secret(json) {
+        parse_netsuite_secret(json).map(|_| ())
     } else {
-        parse_secret(json).map(drop)
+        parse_secret(json).map(|_| ())
     }
+}
+
+/// Whether a secret object is meant for NetSuite: it has a key only NetSuite uses
+/// (`consumer_key`, `consumer_secret`, `token_id`, `token_secret`, `certificate_id`).
+pub fn is_netsuite_secret(json: &Value) -> bool {
+    json.as_object().is_some_and(|o| {
+        o.keys().any(|k| {
+            NETSUITE_SECRET_KEYS.contains(&k.as_str()) && !SECRET_KEYS.contains(&k.as_str())
+        })
+    })
+}
+
+/// Whether a secret object is meant for Zendesk: it has an `email` or an `api_token`, or
+/// nothing but an `access_token` (and where the account is): an OAuth grant for
+/// Salesforce always has a client_id.
+pub fn is_zendesk_secret(json: &Value) -> bool {
+    let Some(obj) = json.as_object() else {
+        return false;
+    };
+    let others = obj
+        .keys()
+        .filter(|k| !ENDPOINT_KEYS.contains(&k.as_str()) && k.as_str() != "access_token")
+        .count();
+    obj.contains_key("email")
+        || obj.contains_key("api_token")
+        || (others == 0 && obj.contains_key("access_token"))
 }
 
 /// Checks that the secret keys present in `creds` add up to at least one OAuth grant.
@@ -238,10 +324,15 @@ pub fn split_secrets(config: &Value) -> (Value, Option<Value>) {
             continue;
         };
         let local = is_postgres_end(end);
+        let system = end_system(end);
         let Some(creds) = end.get_mut("credentials").and_then(Value::as_object_mut) else {
             continue;
         };
-        let keys: &[&str] = if local { &["password"] } else { SECRET_KEYS };
+        let keys: &[&str] = match system {
+            _ if local => &["password"],
+            Some(system) => secret_keys(system),
+            None => SECRET_KEYS,
+        };
         let taken: Vec<(String, Value)> = keys
             .iter()
             .filter_map(|k| creds.shift_remove_entry(*k))
@@ -259,11 +350,15 @@ pub fn split_secrets(config: &Value) -> (Value, Option<Value>) {
 
 /// True when an end's `type` names postgres (the same words the parser accepts).
 fn is_postgres_end(end: &Map<String, Value>) -> bool {
+    end_system(end) == Some(SystemKind::Postgres)
+}
+
+/// The system an end's `type` names, if it names one.
+fn end_system(end: &Map<String, Value>) -> Option<SystemKind> {
     use super::walker::Keyword;
     end.get("type")
         .and_then(Value::as_str)
-        .and_then(super::model::SystemKind::named)
-        == Some(super::model::SystemKind::Postgres)
+        .and_then(SystemKind::named)
 }
 
 #[cfg(test)]
@@ -314,6 +409,14 @@ mod tests {
         assert_eq!(validate_secret(&m2m), Ok(()));
         let half = validate_secret(&json!({"consumer_key": "a"})).unwrap_err();
         assert_eq!(half[0].path, "consumer_secret");
+        let config = json!({"source": {"type": "netsuite", "object": "Customer", "credentials": {
+            "account_id": "1234567", "consumer_key": "a", "consumer_secret": "b", "token_id": "c", "token_secret": "d"}}});
+        let (clean, secrets) = split_secrets(&config);
+        assert_eq!(
+            clean["source"]["credentials"],
+            json!({"account_id": "1234567"})
+        );
+        assert_eq!(secrets, Some(tba));
     }
 
     #[test]
@@ -369,6 +472,64 @@ mod tests {
         assert_eq!(clean["target"]["credentials"], json!({"host": "h"}));
         assert!(!clean.to_string().contains("cs\""));
         assert!(!clean.to_string().contains("pg\""));
+    }
+
+    #[test]
+    fn zendesk_secrets_are_a_token_or_an_oauth_token() {
+        let secret = parse_zendesk_secret(&json!({"email": "a@b.c", "api_token": "t0k3n-1"}));
+        assert_eq!(
+            secret,
+            Ok(ZendeskSecret::ApiToken {
+                email: "a@b.c".into(),
+                api_token: Secret::new("t0k3n-1")
+            })
+        );
+        assert!(!format!("{secret:?}").contains("t0k3n-1"));
+        assert_eq!(
+            parse_zendesk_secret(&json!({"access_token": "oauth-1"})),
+            Ok(ZendeskSecret::OAuth {
+                access_token: Secret::new("oauth-1")
+            })
+        );
+        let path = |v: Value| parse_zendesk_secret(&v).unwrap_err()[0].path.clone();
+        assert_eq!(path(json!({"email": "a@b.c"})), "email");
+        assert_eq!(path(json!({"api_token": "t"})), "api_token");
+        assert_eq!(
+            path(json!({"email": "a", "api_token": "t", "access_token": "o"})),
+            "access_token"
+        );
+        assert_eq!(path(json!({})), "");
+        assert_eq!(path(json!({"client_id": "x"})), "client_id");
+    }
+
+    #[test]
+    fn set_credentials_takes_either_systems_secrets() {
+        assert_eq!(
+            validate_secret(&json!({"email": "a@b.c", "api_token": "t"})),
+            Ok(())
+        );
+        assert_eq!(validate_secret(&json!({"access_token": "o"})), Ok(()));
+        assert_eq!(
+            validate_secret(&json!({"access_token": "o", "instance_url": "https://a.zendesk.com"})),
+            Ok(())
+        );
+        assert_eq!(
+            validate_secret(&json!({"client_id": "a", "client_secret": "b"})),
+            Ok(())
+        );
+        let problems = validate_secret(&json!({"email": "a@b.c"})).unwrap_err();
+        assert_eq!(problems[0].path, "email");
+        let problems = validate_secret(&json!({"client_id": "a", "api_token": "t"})).unwrap_err();
+        assert_eq!(problems[0].path, "client_id");
+    }
+
+    #[test]
+    fn split_moves_zendesk_secrets_by_the_ends_system() {
+        let config = json!({"source": {"type": "zendesk", "object": "User", "credentials": {
+            "subdomain": "acme", "email": "a@b.c", "api_token": "t"}}});
+        let (clean, secrets) = split_secrets(&config);
+        assert_eq!(secrets, Some(json!({"email": "a@b.c", "api_token": "t"})));
+        assert_eq!(clean["source"]["credentials"], json!({"subdomain": "acme"}));
     }
 
     #[test]

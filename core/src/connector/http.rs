@@ -1,8 +1,8 @@
-//! The blocking HTTP exchange under every Salesforce call.
+//! The blocking HTTP exchange under every connector's calls.
 //!
 //! One `ureq` agent (connection pool, timeouts, rustls) shared by the worker's HTTP
 //! threads. This layer only moves bytes and says how an exchange broke: whether the
-//! request could have reached Salesforce decides if a failed create is safe to resend.
+//! request could have reached the system decides if a failed create is safe to resend.
 
 use crate::retry::{parse_limit_info, ApiUsage, TransportError};
 use std::io::{self, Read};
@@ -45,6 +45,8 @@ pub(crate) struct Reply {
     /// The `Location` header: where NetSuite says a created record lives (its id is the
     /// last path segment), since its creates answer 204 without a body.
     pub location: Option<String>,
+    /// `Retry-After` in seconds, when the answer carried one (Zendesk's 429s do).
+    pub retry_after: Option<u64>,
 }
 
 /// An exchange that broke before a complete answer arrived.
@@ -133,6 +135,9 @@ impl Http {
         self.note_usage(&response);
         let status = response.status();
         let location = response.header("Location").map(str::to_string);
+        let retry_after = response
+            .header("Retry-After")
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let declared = response
             .header("Content-Length")
             .and_then(|v| v.trim().parse::<u64>().ok());
@@ -152,6 +157,7 @@ impl Http {
             status,
             body,
             location,
+            retry_after,
         })
     }
 
@@ -162,6 +168,26 @@ impl Http {
         {
             *self.usage.lock().unwrap_or_else(|p| p.into_inner()) = Some(usage);
         }
+    }
+}
+
+/// A system's base URL: scheme and host (and port) only, without credentials, path,
+/// query or fragment, so request paths can be set below it safely.
+pub(crate) fn base_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.has_host()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && matches!(url.path(), "" | "/");
+    if plain {
+        Ok(url)
+    } else {
+        Err(format!(
+            "{text:?} is not a base URL; give scheme and host only, e.g. https://yourinstance.my.salesforce.com or https://acme.zendesk.com"
+        ))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Which connector serves which system: the one place that names them all.
 
 use super::{Connector, Timeouts};
-use crate::config::{parse_netsuite_secret, parse_secret, SystemKind};
+use crate::config::{parse_netsuite_secret, parse_secret, parse_zendesk_secret, SystemKind};
 use crate::net::Network;
 use serde_json::Value;
 use std::sync::Arc;
@@ -55,6 +55,13 @@ pub fn connect(
                 .map_err(|problems| format!("stored credentials are invalid: {}", problems[0]))?;
             let client = crate::netsuite::connector::client(endpoint, secret, options)
                 .map_err(|e| format!("cannot reach NetSuite with this configuration: {e}"))?;
+            Ok(Arc::new(client))
+        }
+        SystemKind::Zendesk => {
+            let secret = parse_zendesk_secret(secret)
+                .map_err(|problems| format!("stored credentials are invalid: {}", problems[0]))?;
+            let client = crate::zendesk::connector::client(endpoint, secret, options)
+                .map_err(|e| format!("cannot reach Zendesk with this configuration: {e}"))?;
             Ok(Arc::new(client))
         }
         other => Err(format!(

@@ -74,12 +74,13 @@ pub struct Destinations {
     pub email: Option<Email>,
 }
 
-/// Whether a secret object describes notification destinations (rather than OAuth
-/// credentials): it has a `slack` or an `email` key.
+/// Whether a secret object describes notification destinations (rather than a remote
+/// system's credentials): it has a `slack` key, or an `email` key without the
+/// `api_token` that makes it Zendesk credentials (`{"email": …, "api_token": …}`).
 pub fn is_destination_secret(value: &Value) -> bool {
-    value
-        .as_object()
-        .is_some_and(|o| o.contains_key("slack") || o.contains_key("email"))
+    value.as_object().is_some_and(|o| {
+        o.contains_key("slack") || (o.contains_key("email") && !o.contains_key("api_token"))
+    })
 }
 
 /// Reads a notification connection's secret; every problem names its path and never
@@ -357,5 +358,9 @@ mod tests {
     fn destination_secrets_are_told_from_oauth_ones() {
         assert!(is_destination_secret(&json!({"slack": {}})));
         assert!(!is_destination_secret(&json!({"client_id": "x"})));
+        assert!(is_destination_secret(&json!({"email": {"host": "h"}})));
+        assert!(!is_destination_secret(
+            &json!({"email": "agent@acme.example", "api_token": "t"})
+        ));
     }
 }

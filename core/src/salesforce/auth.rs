@@ -7,6 +7,7 @@
 use super::jwt::JwtSigner;
 use crate::config::{Grant, OAuthSecret, Secret};
 use crate::connector::error::{CallError, Scrubber};
+pub(crate) use crate::connector::http::base_url;
 use crate::connector::http::{Body, Http};
 use crate::net::Network;
 use crate::retry::Operation;
@@ -313,25 +314,6 @@ fn jwt_audience(login_url: Option<&Url>, instance_url: Option<&Url>) -> String {
         "https://test.salesforce.com".into()
     } else {
         "https://login.salesforce.com".into()
-    }
-}
-
-/// An `http(s)://host[:port]` base URL without path, query or credentials.
-pub(crate) fn base_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text.trim()).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
-    let plain = matches!(url.scheme(), "http" | "https")
-        && url.has_host()
-        && url.username().is_empty()
-        && url.password().is_none()
-        && url.query().is_none()
-        && url.fragment().is_none()
-        && matches!(url.path(), "" | "/");
-    if plain {
-        Ok(url)
-    } else {
-        Err(format!(
-            "{text:?} is not a base URL; give scheme and host only, e.g. https://yourinstance.my.salesforce.com"
-        ))
     }
 }
 

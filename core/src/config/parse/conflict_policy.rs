@@ -8,7 +8,7 @@
 
 use super::fields::FieldNames;
 use super::layered::Layered;
-use crate::config::defaults::TIMESTAMP_FIELD;
+use crate::config::defaults::timestamp_field;
 use crate::config::model::{ConflictPolicy, FieldRule, Priority, Side, SystemKind};
 use crate::config::walker::{describe, keyword, keywords, Obj, Problems};
 use serde_json::Value;
@@ -139,9 +139,10 @@ fn named_policy(
     }
 }
 
-/// Last write wins on `timestamp` (default `LastModifiedDate`), named remotely or locally.
+/// Last write wins on `timestamp` (default `LastModifiedDate`, Zendesk's `updated_at`),
+/// named remotely or locally.
 fn last_write_wins(ctx: &Context, timestamp: Option<&str>) -> ConflictPolicy {
-    let name = timestamp.unwrap_or(TIMESTAMP_FIELD);
+    let name = timestamp.unwrap_or(timestamp_field(ctx.remote));
     let mapping = ctx.fields.mapping(name);
     ConflictPolicy::LastWriteWins {
         timestamp_field: mapping.map_or_else(|| name.to_string(), |m| m.remote.clone()),

@@ -7,7 +7,7 @@
 use crate::config::defaults::API_VERSION;
 use crate::config::model::{AuthType, LocalEndpoint, RemoteEndpoint, Side, SystemKind};
 use crate::config::scalars::{ApiName, PgName, SecretText};
-use crate::config::secrets::{check_grant, parse_netsuite_secret, secret_keys};
+use crate::config::secrets::{check_grant, check_zendesk, parse_netsuite_secret, secret_keys};
 use crate::config::walker::{convert, reconcile, text_type, FromJson, Obj, Problems};
 use crate::config::words::word_for;
 use crate::problem::{Problem, ProblemKind};
@@ -22,6 +22,9 @@ const REMOTE_SETTING_KEYS: &[&str] = &[
     "api_version",
     "domain",
 ];
+/// Zendesk's address: a `subdomain` of zendesk.com, or an explicit URL (`instance_url`,
+/// or `url`, e.g. the emulator's).
+const ZENDESK_SETTING_KEYS: &[&str] = &["subdomain", "instance_url", "url"];
 /// NetSuite's: the account (realm and REST host), or an explicit REST base URL (the
 /// emulator's), or both (the account then only names the realm).
 const NETSUITE_SETTING_KEYS: &[&str] = &["auth_type", "account_id", "instance_url"];
@@ -112,12 +115,15 @@ fn read_end(root: &Obj, key: &str, problems: &mut Problems) -> Option<End> {
 }
 
 fn read_remote(obj: &Obj, system: SystemKind, problems: &mut Problems) -> Option<RemoteEndpoint> {
-    if !matches!(system, SystemKind::Salesforce | SystemKind::Netsuite) {
+    if !matches!(
+        system,
+        SystemKind::Salesforce | SystemKind::Zendesk | SystemKind::Netsuite
+    ) {
         problems.push(Problem::new(
             ProblemKind::NotSupported,
             obj.at("type"),
             format!(
-                "only salesforce and netsuite are synced today; {} is not supported yet",
+                "salesforce, netsuite and zendesk are synced today; {} is not supported yet",
                 word_for(system)
             ),
         ));
@@ -139,7 +145,10 @@ fn read_remote(obj: &Obj, system: SystemKind, problems: &mut Problems) -> Option
             ));
         }
     }
-    let settings = RemoteSettings::read(obj, system, problems);
+    let settings = match system {
+        SystemKind::Zendesk => RemoteSettings::read_zendesk(obj, problems),
+        _ => RemoteSettings::read(obj, system, problems),
+    };
     Some(RemoteEndpoint {
         system,
         object: object?.0,
@@ -162,21 +171,26 @@ struct RemoteSettings {
 }
 
 impl RemoteSettings {
+    /// No settings: every default.
+    fn defaults() -> Self {
+        RemoteSettings {
+            auth_type: AuthType::Oauth2,
+            instance_url: None,
+            account_id: None,
+            login_url: None,
+            api_version: API_VERSION.to_string(),
+        }
+    }
+
     fn read(end: &Obj, system: SystemKind, problems: &mut Problems) -> Self {
         let settings: &[&str] = match system {
             SystemKind::Netsuite => NETSUITE_SETTING_KEYS,
             _ => REMOTE_SETTING_KEYS,
         };
-        let keys = [settings, &secret_keys(system)].concat();
+        let keys = [settings, secret_keys(system)].concat();
         let creds = end.object("credentials", &keys, problems);
         let Some(creds) = creds else {
-            return RemoteSettings {
-                auth_type: AuthType::Oauth2,
-                instance_url: None,
-                account_id: None,
-                login_url: None,
-                api_version: API_VERSION.to_string(),
-            };
+            return RemoteSettings::defaults();
         };
         check_secrets(&creds, system, problems);
         RemoteSettings {
@@ -189,34 +203,80 @@ impl RemoteSettings {
                 .map_or_else(|| API_VERSION.to_string(), |v| v.0),
         }
     }
+
+    /// Zendesk's `credentials`: `subdomain` (→ `https://{subdomain}.zendesk.com`) or an
+    /// explicit `instance_url` / `url`, and optionally the secrets.
+    fn read_zendesk(end: &Obj, problems: &mut Problems) -> Self {
+        let system = SystemKind::Zendesk;
+        let keys = [ZENDESK_SETTING_KEYS, secret_keys(system)].concat();
+        let Some(creds) = end.object("credentials", &keys, problems) else {
+            return RemoteSettings::defaults();
+        };
+        check_secrets(&creds, system, problems);
+        let given: Vec<(&str, String)> = [
+            (
+                "subdomain",
+                creds
+                    .get::<Subdomain>("subdomain", problems)
+                    .map(|s| format!("https://{}.zendesk.com", s.0)),
+            ),
+            (
+                "instance_url",
+                creds.get::<HttpUrl>("instance_url", problems).map(|u| u.0),
+            ),
+            ("url", creds.get::<HttpUrl>("url", problems).map(|u| u.0)),
+        ]
+        .into_iter()
+        .filter_map(|(key, url)| url.map(|u| (key, u)))
+        .collect();
+        if let [_, (second, _), ..] = given.as_slice() {
+            problems.invalid(
+                &creds.at(second),
+                "give one of 'subdomain', 'instance_url' or 'url', not several",
+            );
+        }
+        RemoteSettings {
+            instance_url: given.into_iter().next().map(|(_, url)| url),
+            ..RemoteSettings::defaults()
+        }
+    }
 }
 
-/// Secrets given in the config must be strings and add up to a usable grant.
+/// Secrets given in the config must be strings and add up to a usable way to sign in.
 fn check_secrets(creds: &Obj, system: SystemKind, problems: &mut Problems) {
     let keys = secret_keys(system);
     if system == SystemKind::Netsuite {
-        let given: serde_json::Map<String, Value> = keys
-            .iter()
-            .filter_map(|k| creds.value(k).map(|v| (k.to_string(), v.clone())))
-            .collect();
-        if !given.is_empty() {
-            if let Err(found) = parse_netsuite_secret(&Value::Object(given)) {
-                for problem in found {
-                    let path = match problem.path.as_str() {
-                        "" => creds.path().to_string(),
-                        key => creds.at(key),
-                    };
-                    problems.push(Problem { path, ..problem });
-                }
-            }
-        }
-        return;
+        return check_netsuite(creds, keys, problems);
     }
-    for key in &keys {
+    for key in keys {
         creds.get::<SecretText>(key, problems);
     }
     if keys.iter().any(|k| creds.has(k)) {
-        check_grant(creds, problems);
+        match system {
+            SystemKind::Zendesk => check_zendesk(creds, problems),
+            _ => check_grant(creds, problems),
+        }
+    }
+}
+
+/// NetSuite secrets given in the config: one complete set (see `parse_netsuite_secret`),
+/// its problems reported at the keys' paths in the config.
+fn check_netsuite(creds: &Obj, keys: &[&str], problems: &mut Problems) {
+    let given: serde_json::Map<String, Value> = keys
+        .iter()
+        .filter_map(|k| creds.value(k).map(|v| (k.to_string(), v.clone())))
+        .collect();
+    if given.is_empty() {
+        return;
+    }
+    if let Err(found) = parse_netsuite_secret(&Value::Object(given)) {
+        for problem in found {
+            let path = match problem.path.as_str() {
+                "" => creds.path().to_string(),
+                key => creds.at(key),
+            };
+            problems.push(Problem { path, ..problem });
+        }
     }
 }
 
@@ -287,6 +347,16 @@ text_type!(
         && s.split('.').all(|part| {
             !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
+);
+
+text_type!(
+    /// A Zendesk subdomain: `acme` for `https://acme.zendesk.com`.
+    Subdomain,
+    "a Zendesk subdomain such as \"acme\" (for https://acme.zendesk.com)",
+    |s| !s.is_empty()
+        && s.len() <= 63
+        && !s.starts_with('-')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 );
 
 /// A REST API version, normalised to `NN.0` (`"59.0"`, `"v59.0"` and `59` all read as `59.0`).
@@ -369,7 +439,7 @@ mod tests {
     #[test]
     fn end_problems_point_at_their_keys() {
         let (_, problems) = ends(json!({
-            "source": {"type": "zendesk", "object": "Organization"},
+            "source": {"type": "netsuite", "object": "SalesOrder"},
             "target": {"type": "postgres", "table": "t", "object": "x",
                        "credentials": {"port": "5432"}}}));
         let found: Vec<(&str, &str)> = problems
@@ -379,7 +449,7 @@ mod tests {
         assert_eq!(
             found,
             [
-                ("source.type", "0A000"),
+                ("source.object", "0A000"),
                 ("target.object", "22023"),
                 ("target.credentials.port", "22023")
             ]
@@ -434,6 +504,60 @@ mod tests {
             "target": {"type": "postgres", "table": "b"}}));
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].path, "target.type");
+    }
+
+    #[test]
+    fn a_zendesk_end_takes_a_subdomain_or_a_url() {
+        let zendesk = |creds: Value| {
+            ends(json!({
+                "source": {"type": "zendesk", "object": "Organization", "credentials": creds},
+                "target": {"type": "postgres", "table": "t"}}))
+        };
+        let (e, problems) =
+            zendesk(json!({"subdomain": "acme", "email": "a@b.c", "api_token": "t"}));
+        assert!(problems.is_empty(), "{problems:?}");
+        let remote = e.remote.unwrap();
+        assert_eq!(remote.system, SystemKind::Zendesk);
+        assert_eq!(
+            remote.instance_url.as_deref(),
+            Some("https://acme.zendesk.com")
+        );
+        let (e, problems) = zendesk(json!({"url": "http://127.0.0.1:8081"}));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            e.remote.unwrap().instance_url.as_deref(),
+            Some("http://127.0.0.1:8081")
+        );
+        let paths = |creds: Value| {
+            zendesk(creds)
+                .1
+                .into_iter()
+                .map(|p| p.path)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            paths(json!({"subdomain": "acme", "url": "https://x.example"})),
+            ["source.credentials.url"]
+        );
+        assert_eq!(
+            paths(json!({"subdomain": "a.b"})),
+            ["source.credentials.subdomain"]
+        );
+        assert_eq!(
+            paths(json!({"domain": "test"})),
+            ["source.credentials.domain"]
+        );
+        assert_eq!(
+            paths(json!({"email": "a@b.c"})),
+            ["source.credentials.email"]
+        );
+        assert_eq!(
+            paths(json!({"client_id": "a", "client_secret": "b"})),
+            [
+                "source.credentials.client_id",
+                "source.credentials.client_secret"
+            ]
+        );
     }
 
     #[test]

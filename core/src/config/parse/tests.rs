@@ -429,11 +429,11 @@ fn secrets_in_the_config_are_checked_but_never_echoed() {
 }
 
 #[test]
-fn remote_systems_other_than_salesforce_are_not_supported_yet() {
+fn netsuite_record_types_without_support_are_not_supported_yet() {
     let p = errors(with(
-        json!({"source": {"type": "zendesk", "object": "Organization", "credentials": null}}),
+        json!({"source": {"type": "netsuite", "object": "SalesOrder", "credentials": null}}),
     ));
-    assert_eq!(paths(&p), ["source.type"]);
+    assert_eq!(paths(&p), ["source.object"]);
     assert_eq!(p[0].kind.sqlstate(), "0A000");
 }
 

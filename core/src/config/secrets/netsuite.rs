@@ -20,6 +20,18 @@ pub const TBA_KEYS: &[&str] = &[
 /// The keys of OAuth 2.0 client credentials (M2M).
 pub const M2M_KEYS: &[&str] = &["client_id", "certificate_id", "private_key"];
 
+/// Every key of a NetSuite secret object (moved out of configs, accepted by
+/// `set_credentials`): [`TBA_KEYS`] then [`M2M_KEYS`].
+pub const NETSUITE_SECRET_KEYS: &[&str] = &[
+    "consumer_key",
+    "consumer_secret",
+    "token_id",
+    "token_secret",
+    "client_id",
+    "certificate_id",
+    "private_key",
+];
+
 /// How hubsync signs in to a NetSuite account. Debug prints every value as `***` but the
 /// M2M client and certificate ids, which are not secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +81,7 @@ impl NetsuiteSecret {
 /// Reads and checks a NetSuite secret object for `hubsync.set_credentials`.
 pub fn parse_netsuite_secret(json: &Value) -> Result<NetsuiteSecret, Vec<Problem>> {
     let mut problems = Problems::default();
-    let keys = [TBA_KEYS, M2M_KEYS, super::ENDPOINT_KEYS].concat();
+    let keys = [NETSUITE_SECRET_KEYS, super::ENDPOINT_KEYS].concat();
     let Some(obj) = Obj::open(json, "", &keys, &mut problems) else {
         return Err(problems.into_vec());
     };
