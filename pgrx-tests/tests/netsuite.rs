@@ -2,13 +2,13 @@
 //! in-process, and a `customers` table synced with NetSuite customers both ways — the
 //! full load, incremental changes and deletes from either side, a conflict decided by the
 //! brief's field rules (`billing_address` → `erp`), and pushes through 429s from the
-//! account's concurrency limit, server errors and lost answers with nothing lost or
-//! duplicated.
+//! account's concurrency limit, server errors, lost answers and a worker killed mid-push
+//! with nothing lost or duplicated.
 
 use hubsync_core::config::SystemKind;
 use hubsync_core::connector::{connect, Connector, Endpoint, Options, Record, Timeouts, Write};
 use hubsync_core::net::Network;
-use hubsync_e2e::{scalar, wait_for_reading, wait_for_value, Cluster};
+use hubsync_e2e::{kill_worker, scalar, wait_for_reading, wait_for_value, Cluster};
 use hubsync_emulator::netsuite::{self, Options as NsOptions};
 use hubsync_emulator::RunningEmulator;
 use postgres::Client;
@@ -51,8 +51,9 @@ fn m2m() -> Value {
 }
 
 /// The sync's config: customers both ways, creates as upserts by `hub_key` ↔
-/// `externalId`, the brief's field rules (`billing_address` → `erp`), quick polls and
-/// retries.
+/// `externalId` (also the natural key, so a record an upsert made whose answer was lost
+/// is linked when the pull meets it first), the brief's field rules (`billing_address` →
+/// `erp`), quick polls and retries.
 fn config(url: &str) -> Value {
     json!({
         "connection_name": SYNC,
@@ -70,6 +71,7 @@ fn config(url: &str) -> Value {
         "sync_settings": {
             "sync_type": "bidirectional",
             "initial_sync": {"strategy": "full_load"},
+            "natural_key": ["externalId"],
             "ongoing_sync": {"mode": "real_time", "polling_interval_seconds": 1},
             "conflict_resolution": {"strategy": "field_level_priority", "field_rules": [
                 {"field": "email", "priority_system": "postgres"},
@@ -574,4 +576,41 @@ fn rate_limits_server_errors_and_lost_answers_lose_and_duplicate_nothing() {
         .filter(|r| r.billing.is_some())
         .count();
     assert_eq!(moved, 12, "every update arrived");
+}
+
+#[test]
+fn a_worker_killed_mid_push_loses_and_duplicates_nothing() {
+    let sync = NsSync::start("ns-killed", &[], &[], tba());
+    let mut db = sync.db();
+    wait_for_value(
+        PATIENCE,
+        "the empty full load",
+        &mut db,
+        "SELECT count(*) FROM hubsync.pull_state WHERE finished_at IS NOT NULL",
+        |n: &i64| *n == 1,
+    );
+    // Every record request takes a while, so the kill lands with requests in flight.
+    let slow = json!({"endpoint": "record", "kind": "latency", "latency_ms": 30});
+    sync.admin("PUT", "faults", Some(json!({ "rules": [slow] })));
+    db.execute(
+        "INSERT INTO customers (company, email) SELECT 'Crash ' || i, 'crash' || i || '@example.com' FROM generate_series(1, 200) i",
+        &[],
+    )
+    .unwrap();
+    let linked = "SELECT count(ns_id) FROM customers";
+    wait_for_value(PATIENCE, "some rows pushed", &mut db, linked, |n: &i64| {
+        *n > 0
+    });
+    let pid = kill_worker(&mut db);
+    wait_for_value(
+        PATIENCE,
+        "a new worker",
+        &mut db,
+        "SELECT coalesce(pid, 0) FROM hubsync.worker",
+        |p: &i32| *p != 0 && *p != pid,
+    );
+    sync.wait_linked(&mut db, 200);
+    sync.admin("DELETE", "faults", None);
+    let remote = sync.assert_converged(&mut db);
+    assert_eq!(remote.len(), 200, "exactly once each");
 }
