@@ -71,7 +71,6 @@ fn config(url: &str) -> Value {
         "sync_settings": {
             "sync_type": "bidirectional",
             "initial_sync": {"strategy": "full_load"},
-            "natural_key": ["externalId"],
             "ongoing_sync": {"mode": "real_time", "polling_interval_seconds": 1},
             "conflict_resolution": {"strategy": "field_level_priority", "field_rules": [
                 {"field": "email", "priority_system": "postgres"},

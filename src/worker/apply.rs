@@ -203,8 +203,8 @@ fn text_time(record: &Map<String, Value>, field: &str) -> Option<Timestamp> {
         .and_then(Timestamp::parse)
 }
 
-/// Records no local row is linked to yet, linked by natural key where the sync has one
-/// (see `link`); the linked rows join `locals`. Returns the remote ids to leave alone
+/// Records no local row is linked to yet, linked by natural key (or External ID) where the
+/// sync has one (see `link`); the linked rows join `locals`. Returns the remote ids to leave alone
 /// (their key matched several rows: they went to review).
 fn first_contact(
     rt: &Runtime,
@@ -224,10 +224,11 @@ fn first_contact(
             record: &r.record,
         })
         .collect();
-    if rt.config.natural_key.is_empty() || unlinked.is_empty() {
+    let key = link_key(&rt.config.natural_key, mapper);
+    if key.is_empty() || unlinked.is_empty() {
         return Ok(HashSet::new());
     }
-    let found = link::by_natural_key(rt.id, &rt.config.natural_key, mapper, target, &unlinked)?;
+    let found = link::by_natural_key(rt.id, &key, mapper, target, &unlinked)?;
     locals.extend(knowledge(rt.id, target, found.linked)?);
     let skipped = found
         .ambiguous
@@ -236,6 +237,19 @@ fn first_contact(
         .collect();
     plan.reviews.extend(found.ambiguous);
     Ok(skipped)
+}
+
+/// What identifies a record on first contact: `sync_settings.natural_key`, else the External
+/// ID field (an upsert whose answer was lost comes back on the next pull, and must find the
+/// row that sent it).
+fn link_key(natural_key: &[String], mapper: &Mapper) -> Vec<String> {
+    if !natural_key.is_empty() {
+        return natural_key.to_vec();
+    }
+    mapper
+        .external_id()
+        .map(|e| vec![e.field.to_string()])
+        .unwrap_or_default()
 }
 
 /// The local row, agreed base and pending changes of each record (by remote id) that
