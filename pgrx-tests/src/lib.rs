@@ -7,6 +7,7 @@ mod cluster;
 pub mod delivery;
 #[path = "../../core/tests/common/fixtures.rs"]
 pub mod fixtures;
+pub mod netsuite;
 mod remote;
 pub mod schema;
 pub mod smtp;
@@ -97,4 +98,23 @@ pub fn kill_worker(db: &mut Client) -> i32 {
     db.execute("SELECT pg_terminate_backend($1)", &[&pid])
         .expect("terminate the worker");
     pid
+}
+
+/// Waits until none of `syncs` has anything left to push and each has pulled twice more
+/// (what a relay through the hub needs to settle).
+pub fn quiet(db: &mut Client, syncs: &[&str]) {
+    for _ in 0..2 {
+        for sync in syncs {
+            let idle: bool = db
+                .query_one("SELECT hubsync.wait_for_idle($1, '120 seconds')", &[sync])
+                .unwrap()
+                .get(0);
+            assert!(idle, "{sync} did not drain");
+            let pulled: bool = db
+                .query_one("SELECT hubsync.wait_for_pull($1, '120 seconds')", &[sync])
+                .unwrap()
+                .get(0);
+            assert!(pulled, "{sync} did not pull");
+        }
+    }
 }

@@ -5,8 +5,8 @@
 
 use hubsync_core::config::merge_patch;
 use hubsync_e2e::{
-    accounts_sync_with, create_pointed_sync, fast_polling, fixtures, scalar, wait_for_reading,
-    wait_for_value, Remote,
+    accounts_sync_with, create_pointed_sync, fast_polling, fixtures, quiet, scalar,
+    wait_for_reading, wait_for_value, Remote,
 };
 use postgres::Client;
 use serde_json::json;
@@ -41,24 +41,6 @@ fn wait_for_accounts(remote: &Remote, org: &str, want: &[(&str, Option<&str>)]) 
         || accounts(remote),
         |seen| *seen == want,
     );
-}
-
-/// Waits until neither sync has anything left to push and both have pulled once more.
-fn quiet(db: &mut Client, syncs: &[&str]) {
-    for _ in 0..2 {
-        for sync in syncs {
-            let idle: bool = db
-                .query_one("SELECT hubsync.wait_for_idle($1, '120 seconds')", &[sync])
-                .unwrap()
-                .get(0);
-            assert!(idle, "{sync} did not drain");
-            let pulled: bool = db
-                .query_one("SELECT hubsync.wait_for_pull($1, '120 seconds')", &[sync])
-                .unwrap()
-                .get(0);
-            assert!(pulled, "{sync} did not pull");
-        }
-    }
 }
 
 /// Adds org B's id column to the table and a sync of the table to org B (`patch` merged

@@ -5,12 +5,9 @@
 //! account's concurrency limit, server errors, lost answers and a worker killed mid-push
 //! with nothing lost or duplicated.
 
-use hubsync_core::config::SystemKind;
-use hubsync_core::connector::{connect, Connector, Endpoint, Options, Record, Timeouts, Write};
-use hubsync_core::net::Network;
+use hubsync_core::connector::{Record, Write};
+use hubsync_e2e::netsuite::{tba, NetSuite};
 use hubsync_e2e::{kill_worker, scalar, wait_for_reading, wait_for_value, Cluster};
-use hubsync_emulator::netsuite::{self, Options as NsOptions};
-use hubsync_emulator::RunningEmulator;
 use postgres::Client;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -35,15 +32,7 @@ const TABLE: &str = "CREATE TABLE customers (
 /// A cluster, an emulated NetSuite account and the `customers` sync between them.
 struct NsSync {
     cluster: Cluster,
-    emulator: RunningEmulator,
-    admin: ureq::Agent,
-    /// A person editing NetSuite through its REST API (a client of its own).
-    person: Arc<dyn Connector>,
-}
-
-fn tba() -> Value {
-    json!({"consumer_key": "hubsync-demo-consumer-key", "consumer_secret": "hubsync-demo-consumer-secret",
-           "token_id": "hubsync-demo-token-id", "token_secret": "hubsync-demo-token-secret"})
+    ns: NetSuite,
 }
 
 fn m2m() -> Value {
@@ -87,34 +76,12 @@ impl NsSync {
     /// Starts the account with `remote` customers and the cluster with `local` companies,
     /// then creates the sync with `secret`.
     fn start(name: &str, remote: &[(&str, &str)], local: &[&str], secret: Value) -> NsSync {
-        let emulator = netsuite::start(NsOptions {
-            schema_json: Some(
-                json!({"customFields": [{"id": "custentity_billing_address", "type": "text", "appliesTo": ["customer"]}]})
-                    .to_string(),
-            ),
-            m2m_public_key_pem: Some(M2M_CERTIFICATE.into()),
-            ..NsOptions::default()
-        })
-        .expect("start the NetSuite emulator");
-        let endpoint = Endpoint {
-            system: SystemKind::Netsuite,
-            instance_url: Some(emulator.url().to_string()),
-            account_id: Some("1234567".into()),
-            login_url: None,
-            api_version: String::new(),
-        };
-        let options = Options {
-            parallelism: 1,
-            timeouts: Timeouts::default(),
-            network: Network::default(),
-            client_name: "person".into(),
-        };
-        let person = connect(&endpoint, &tba(), options).expect("a client for the test");
         let sync = NsSync {
             cluster: Cluster::start(name, &[]),
-            emulator,
-            admin: ureq::AgentBuilder::new().build(),
-            person,
+            ns: NetSuite::start(
+                json!([{"id": "custentity_billing_address", "type": "text", "appliesTo": ["customer"]}]),
+                Some(M2M_CERTIFICATE),
+            ),
         };
         let customers: Vec<Value> = remote
             .iter()
@@ -133,11 +100,8 @@ impl NsSync {
             )
             .unwrap();
         }
-        db.query_one(
-            "SELECT hubsync.create_sync($1)",
-            &[&config(sync.emulator.url())],
-        )
-        .expect("create the NetSuite sync");
+        db.query_one("SELECT hubsync.create_sync($1)", &[&config(sync.ns.url())])
+            .expect("create the NetSuite sync");
         db.execute("SELECT hubsync.set_credentials($1, $2)", &[&SYNC, &secret])
             .expect("store the NetSuite credentials");
         sync
@@ -148,23 +112,13 @@ impl NsSync {
     }
 
     fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/__emulator/{path}", self.emulator.url());
-        let request = self.admin.request(method, &url);
-        let response = match body {
-            Some(body) => request
-                .set("Content-Type", "application/json")
-                .send_string(&body.to_string()),
-            None => request.call(),
-        }
-        .unwrap_or_else(|e| panic!("admin {method} {path}: {e}"));
-        serde_json::from_str(&response.into_string().unwrap()).unwrap()
+        self.ns.admin(method, path, body)
     }
 
     /// NetSuite's customers by internal id: (company, email, billing address, externalId).
     fn remote(&self) -> BTreeMap<String, Row> {
-        self.admin("GET", "records/customer", None)["items"]
-            .as_array()
-            .unwrap()
+        self.ns
+            .records("customer")
             .iter()
             .map(|c| {
                 let text = |key: &str| c[key].as_str().map(str::to_string);
@@ -379,6 +333,7 @@ fn customers_flow_both_ways_from_the_full_load_on() {
     )
     .unwrap();
     let created = sync
+        .ns
         .person
         .write(
             "Customer",
@@ -388,7 +343,8 @@ fn customers_flow_both_ways_from_the_full_load_on() {
         )
         .unwrap();
     assert!(created[0].success, "{created:?}");
-    sync.person
+    sync.ns
+        .person
         .write(
             "Customer",
             Write::Update(&[(
@@ -397,7 +353,8 @@ fn customers_flow_both_ways_from_the_full_load_on() {
             )]),
         )
         .unwrap();
-    sync.person
+    sync.ns
+        .person
         .write("Customer", Write::Delete(std::slice::from_ref(&initech)))
         .unwrap();
     wait_for_reading(
@@ -443,7 +400,7 @@ fn a_conflict_follows_the_briefs_field_rules() {
         "UPDATE customers SET email = 'local@globex.example', billing_address = 'Local Street 1'",
     )
     .unwrap();
-    sync.person
+    sync.ns.person
         .write(
             "Customer",
             Write::Update(&[(id.clone(), fields(json!({"email": "erp@globex.example", "custentity_billing_address": "ERP Avenue 9"})))]),
@@ -504,7 +461,7 @@ fn rate_limits_server_errors_and_lost_answers_lose_and_duplicate_nothing() {
         "governance",
         Some(json!({"limit": 1, "open": false})),
     );
-    let person = Arc::clone(&sync.person);
+    let person = Arc::clone(&sync.ns.person);
     let holder = std::thread::spawn(move || {
         person.find("Customer", &[("email".into(), json!("nobody@example.com"))])
     });

@@ -8,6 +8,7 @@
 
 use super::model::{ConnectedSystem, FieldSelection, HubConfig, SystemKind};
 use super::scalars::{ApiName, Name};
+use super::secrets::ENDPOINT_KEYS;
 use super::walker::{Obj, Problems};
 use crate::problem::Problem;
 use serde_json::{Map, Value};
@@ -15,7 +16,6 @@ use serde_json::{Map, Value};
 const SELECTION_KEYS: &[&str] = &["field_selection", "include_fields", "exclude_fields"];
 const HUB_KEYS: &[&str] = &["sync_hub", "connected_systems"];
 const SYSTEM_KEYS: &[&str] = &["system", "objects", "connection_name", "credentials"];
-const ENDPOINT_KEYS: &[&str] = &["instance_url", "login_url", "account_id"];
 
 /// Parses a hub config, reporting every problem with its path.
 pub fn parse_hub(json: &Value) -> Result<HubConfig, Vec<Problem>> {
