@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: a private PostgreSQL 15 with hubsync preloaded, the Salesforce emulator,
 # and the product brief's Salesforce <-> Postgres sync, end to end; then a second org on the
-# same table, with Postgres as the hub between the two. Run it with `make demo`.
+# same table, with Postgres as the hub between the two; then the brief's hub block across
+# Salesforce, NetSuite and Zendesk. Run it with `make demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/cluster.sh
@@ -14,13 +15,20 @@ PSQL=(psql -X -q -h 127.0.0.1 -p "$DEMO_PORT" -U postgres -v ON_ERROR_STOP=1)
 cleanup() {
     if [ "${KEEP:-0}" = 1 ]; then
         echo
-        echo "Left running (KEEP=1): psql -h 127.0.0.1 -p $DEMO_PORT -U postgres customer_data; emulators at ${ORG_A_URL:-} and ${EMULATOR_URL:-}"
+        echo "Left running (KEEP=1): psql -h 127.0.0.1 -p $DEMO_PORT -U postgres customer_data; emulators at ${EMULATOR_URLS[*]}"
         return
     fi
     cluster_stop "$DEMO_DIR"
-    for pid in ${ORG_A_PID:-} ${EMULATOR_PID:-}; do
+    for pid in "${EMULATOR_PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
+}
+EMULATOR_PIDS=() EMULATOR_URLS=()
+# started LOGFILE [args...]: starts an emulator and remembers it for the cleanup.
+started() {
+    emulator_start "$@"
+    EMULATOR_PIDS+=("$EMULATOR_PID")
+    EMULATOR_URLS+=("$EMULATOR_URL")
 }
 trap cleanup EXIT
 
@@ -38,8 +46,8 @@ salesforce() {
 
 echo "== starting PostgreSQL 15 (port $DEMO_PORT, data in $DEMO_DIR) and the Salesforce emulator"
 cluster_start "$DEMO_DIR" "$DEMO_PORT" "hubsync.database = 'customer_data'" "hubsync.sweep_interval = '200ms'"
-emulator_start "$DEMO_DIR/emulator.log"
-ORG_A_URL=$EMULATOR_URL ORG_A_PID=$EMULATOR_PID
+started "$DEMO_DIR/emulator.log"
+ORG_A_URL=$EMULATOR_URL
 echo "   emulator: $ORG_A_URL"
 "${PSQL[@]}" -d postgres -c "CREATE DATABASE customer_data"
 "${PSQL[@]}" -d customer_data -v emulator="$ORG_A_URL" -f scripts/demo.sql
@@ -53,10 +61,22 @@ salesforce "$ORG_A_URL" POST sobjects/Account '{"Name": "Stark Industries", "Ind
 
 echo
 echo "== the hub: a second Salesforce org joins the same table (a second emulator)"
-emulator_start "$DEMO_DIR/emulator-b.log"
+started "$DEMO_DIR/emulator-b.log"
 echo "   second org: $EMULATOR_URL"
 "${PSQL[@]}" -d customer_data -v emulator_b="$EMULATOR_URL" -f scripts/demo-hub.sql
 echo
 echo "== meanwhile, in the second org: a new account is created there"
 salesforce "$EMULATOR_URL" POST sobjects/Account '{"Name": "Wayne Enterprises", "Industry": "Conglomerate", "AnnualRevenue": 310000000}' >/dev/null
 "${PSQL[@]}" -d customer_data -f scripts/demo-relay.sql
+
+echo
+echo "== the brief's hub block: Salesforce, NetSuite and Zendesk (two more emulators)"
+started "$DEMO_DIR/emulator-netsuite.log" netsuite --schema emulator/examples/netsuite-schema.json \
+    --data emulator/examples/netsuite-data.json
+NETSUITE_URL=$EMULATOR_URL
+started "$DEMO_DIR/emulator-zendesk.log" zendesk --schema emulator/examples/zendesk-schema.json \
+    --export-lag-secs 0
+ZENDESK_URL=$EMULATOR_URL
+echo "   NetSuite: $NETSUITE_URL, Zendesk: $ZENDESK_URL"
+"${PSQL[@]}" -d customer_data -v salesforce_url="$ORG_A_URL" -v netsuite_url="$NETSUITE_URL" \
+    -v zendesk_url="$ZENDESK_URL" -f scripts/demo-brief-hub.sql

@@ -202,10 +202,19 @@ fn add_object(hub: &str, system: &ConnectedSystem, object: &str, role: pg_sys::O
     let endpoint = endpoint_of(system, &secret);
     let describe = describe(system, object, &endpoint, &secret);
     let mirror = hub::mirror(system.system, &describe, &system.selection);
+    let ddl = hub::ddl(&mirror);
     crate::privilege::as_role(role, || {
-        for statement in hub::ddl(&mirror) {
-            spi(Spi::run(&statement), "create the mirrored table");
+        let missing = spi(
+            Spi::get_one_with_args::<bool>(
+                "SELECT pg_catalog.to_regnamespace($1) IS NULL",
+                &[mirror.schema.as_str().into()],
+            ),
+            "look for the mirror's schema",
+        );
+        if missing.unwrap_or(true) {
+            spi(Spi::run(&ddl.schema), "create the mirror's schema");
         }
+        spi(Spi::run(&ddl.table), "create the mirrored table");
     });
     let name = hub::sync_name(hub, system.system, object);
     let remote = json!({
