@@ -1,6 +1,6 @@
 //! `hubsync-emulator`: runs a local Salesforce (no subcommand, or `salesforce`) or another
-//! system (`hubsync-emulator zendesk …`, `hubsync-emulator netsuite …`) until killed.
-//! Prints `listening on <url>` as the first line of stdout.
+//! system (`hubsync-emulator zendesk …`, `netsuite …`, or `slack …` for notifications) until
+//! killed. Prints `listening on <url>` as the first line of stdout.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use hubsync_emulator::cli::ServerArgs;
@@ -41,6 +41,64 @@ enum System {
     Zendesk(ZendeskArgs),
     /// A local NetSuite: SuiteTalk REST (customer, contact), SuiteQL, TBA and OAuth 2.0 M2M.
     Netsuite(netsuite::Args),
+    /// A local Slack for notifications: incoming webhooks and chat.postMessage, with faults.
+    Slack(SlackArgs),
+}
+
+/// The local Slack's flags.
+#[derive(Args)]
+struct SlackArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// The bot token chat.postMessage accepts.
+    #[arg(long, env = "HUBSYNC_SLACK_BOT_TOKEN", hide_env_values = true,
+          default_value = hubsync_emulator::slack::BOT_TOKEN, hide_default_value = true)]
+    bot_token: String,
+    /// A channel that exists, by name or id (repeatable; default #data-sync-alerts and C0HUBSYNC).
+    #[arg(long = "channel")]
+    channels: Vec<String>,
+    /// An incoming-webhook path that exists, /services/T…/B…/X… (repeatable; default one).
+    #[arg(long = "webhook")]
+    webhooks: Vec<String>,
+}
+
+impl SlackArgs {
+    fn options(self) -> hubsync_emulator::slack::SlackOptions {
+        let defaults = hubsync_emulator::slack::SlackOptions::default();
+        let or_default = |given: Vec<String>, default: Vec<String>| {
+            if given.is_empty() {
+                default
+            } else {
+                given
+            }
+        };
+        hubsync_emulator::slack::SlackOptions {
+            bind: self.bind,
+            port: self.port,
+            webhooks: or_default(self.webhooks, defaults.webhooks),
+            bot_token: self.bot_token,
+            channels: or_default(self.channels, defaults.channels),
+        }
+    }
+}
+
+/// Whatever was started: an emulated system or the local Slack.
+enum Running {
+    System(RunningEmulator),
+    Slack(hubsync_emulator::slack::RunningSlack),
+}
+
+impl Running {
+    fn url(&self) -> &str {
+        match self {
+            Running::System(r) => r.url(),
+            Running::Slack(s) => s.url(),
+        }
+    }
 }
 
 /// The Salesforce emulator's flags.
@@ -167,10 +225,13 @@ fn start_netsuite(args: netsuite::Args) -> Result<RunningEmulator, (u8, String)>
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let started = match cli.system {
-        None => start_salesforce(cli.salesforce),
-        Some(System::Salesforce(args)) => start_salesforce(args),
-        Some(System::Zendesk(args)) => start_zendesk(args),
-        Some(System::Netsuite(args)) => start_netsuite(args),
+        None => start_salesforce(cli.salesforce).map(Running::System),
+        Some(System::Salesforce(args)) => start_salesforce(args).map(Running::System),
+        Some(System::Zendesk(args)) => start_zendesk(args).map(Running::System),
+        Some(System::Netsuite(args)) => start_netsuite(args).map(Running::System),
+        Some(System::Slack(args)) => hubsync_emulator::slack::start(args.options())
+            .map(Running::Slack)
+            .map_err(|e| (1, e.to_string())),
     };
     let running = match started {
         Ok(r) => r,
