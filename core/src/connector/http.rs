@@ -4,7 +4,8 @@
 //! threads. This layer only moves bytes and says how an exchange broke: whether the
 //! request could have reached the system decides if a failed create is safe to resend.
 
-use crate::retry::{parse_limit_info, ApiUsage, TransportError};
+use super::error::CallError;
+use crate::retry::{parse_limit_info, ApiUsage, Operation, TransportError};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -36,6 +37,69 @@ pub(crate) enum Body {
     Empty,
     Json(String),
     Form(String),
+}
+
+/// One API request, independent of the credentials and base URL it is sent with (both may
+/// change between the first try and the resend after a refresh).
+pub(crate) struct Request {
+    pub(crate) method: &'static str,
+    /// Where it goes, as its client reads it: a path below the API root, an absolute path,
+    /// or (with `link`) a link an earlier answer gave.
+    pub(crate) path: String,
+    /// The path is a link from an answer, to be checked before credentials follow it.
+    pub(crate) link: bool,
+    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) body: Body,
+}
+
+impl Request {
+    /// A request without body.
+    pub(crate) fn new(method: &'static str, path: impl Into<String>) -> Request {
+        Request {
+            method,
+            path: path.into(),
+            link: false,
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
+    }
+
+    /// A request with a JSON body.
+    pub(crate) fn json(
+        method: &'static str,
+        path: impl Into<String>,
+        body: &impl serde::Serialize,
+    ) -> Request {
+        let json = serde_json::to_string(body).expect("request bodies serialise");
+        Request {
+            body: Body::Json(json),
+            ..Request::new(method, path)
+        }
+    }
+
+    /// Adds a query parameter (URL-encoded when sent).
+    pub(crate) fn param(mut self, key: &'static str, value: impl Into<String>) -> Request {
+        self.query.push((key, value.into()));
+        self
+    }
+
+    /// Adds a header.
+    pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Appends the query parameters to `url`.
+    pub(crate) fn add_query(&self, url: &mut Url) {
+        if !self.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (key, value) in &self.query {
+                pairs.append_pair(key, value);
+            }
+        }
+    }
 }
 
 /// A complete answer, whatever its status.
@@ -98,8 +162,46 @@ impl Http {
     }
 
     /// Counts a REST request towards [`Http::api_calls`].
-    pub(crate) fn count_call(&self) {
+    fn count_call(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sends an API call for `op`, counting it: a broken exchange becomes the call's
+    /// [`CallError`], saying whether the request had been sent.
+    pub(crate) fn call(
+        &self,
+        op: Operation,
+        method: &str,
+        url: &Url,
+        headers: &[(&str, &str)],
+        body: &Body,
+    ) -> Result<Reply, CallError> {
+        self.count_call();
+        self.send(method, url, headers, body).map_err(
+            |Broken {
+                 error,
+                 request_sent,
+                 detail,
+             }| CallError::broken(op, error, request_sent, &detail),
+        )
+    }
+
+    /// Posts a token request's form. A broken exchange means the API request waiting for
+    /// the token was not sent, whatever became of the token request itself.
+    pub(crate) fn post_token_form(
+        &self,
+        op: Operation,
+        url: &Url,
+        form: String,
+    ) -> Result<Reply, CallError> {
+        self.send("POST", url, &[], &Body::Form(form)).map_err(|b| {
+            CallError::broken(
+                op,
+                b.error,
+                false,
+                &format!("getting an access token: {}", b.detail),
+            )
+        })
     }
 
     /// Sends one request and reads the whole answer, unless it is larger than the cap:

@@ -11,7 +11,7 @@ use super::m2m::{self, M2mCredentials};
 use super::tba::{self, Stamp, TokenCredentials};
 use crate::config::{NetsuiteSecret, Secret};
 use crate::connector::error::{CallError, Scrubber};
-use crate::connector::http::{Body, Http};
+use crate::connector::http::Http;
 use crate::retry::Operation;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -188,17 +188,7 @@ impl Bearers {
             .credentials
             .token_form(&self.token_url, now_secs())
             .map_err(|e| CallError::refused(op, "invalid_client", e))?;
-        let reply = http
-            .send("POST", &self.token_url, &[], &Body::Form(form))
-            .map_err(|b| {
-                // The API request waiting for this token was not sent.
-                CallError::broken(
-                    op,
-                    b.error,
-                    false,
-                    &format!("getting an access token: {}", b.detail),
-                )
-            })?;
+        let reply = http.post_token_form(op, &self.token_url, form)?;
         if reply.status != 200 {
             return Err(CallError::token_refused_by(
                 "NetSuite",

@@ -13,7 +13,7 @@ use super::suiteql::PAGE_LIMIT;
 use super::{account_base_url, host_slug, realm};
 use crate::config::NetsuiteSecret;
 use crate::connector::error::{CallError, Scrubber};
-use crate::connector::http::{Body, Broken, Http, Reply, Timeouts};
+use crate::connector::http::{Body, Http, Reply, Timeouts};
 use crate::net::Network;
 use crate::retry::Operation;
 use serde::Deserialize;
@@ -199,14 +199,7 @@ impl NetsuiteClient {
     ) -> Result<Reply, CallError> {
         let mut all: Vec<(&str, &str)> = vec![("Authorization", authorization)];
         all.extend_from_slice(headers);
-        self.http.count_call();
-        self.http.send(method, url, &all, body).map_err(
-            |Broken {
-                 error,
-                 request_sent,
-                 detail,
-             }| CallError::broken(op, error, request_sent, &detail),
-        )
+        self.http.call(op, method, url, &all, body)
     }
 
     /// Decodes a successful answer's JSON.

@@ -8,7 +8,7 @@ use super::jwt::JwtSigner;
 use crate::config::{Grant, OAuthSecret, Secret};
 use crate::connector::error::{CallError, Scrubber};
 pub(crate) use crate::connector::http::base_url;
-use crate::connector::http::{Body, Http};
+use crate::connector::http::Http;
 use crate::net::Network;
 use crate::retry::Operation;
 use serde::Deserialize;
@@ -188,17 +188,7 @@ impl Auth {
         let form = self
             .grant_form()
             .map_err(|e| CallError::bad_token(op, &e))?;
-        let reply = http
-            .send("POST", &self.token_url, &[], &Body::Form(form))
-            .map_err(|b| {
-                // The API request waiting for this token was not sent.
-                CallError::broken(
-                    op,
-                    b.error,
-                    false,
-                    &format!("getting an access token: {}", b.detail),
-                )
-            })?;
+        let reply = http.post_token_form(op, &self.token_url, form)?;
         if reply.status != 200 {
             return Err(CallError::token_refused(
                 op,

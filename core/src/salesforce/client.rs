@@ -10,11 +10,11 @@ use super::auth::{base_url, Auth, Token};
 use super::soql::api_name;
 use crate::config::OAuthSecret;
 use crate::connector::error::{CallError, Scrubber};
-use crate::connector::http::{Body, Broken, Http, Reply, Timeouts};
+pub(crate) use crate::connector::http::Request;
+use crate::connector::http::{Http, Reply, Timeouts};
 use crate::net::Network;
 use crate::retry::{ApiUsage, Operation};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use url::Url;
 
 /// Everything a client needs to reach one org.
@@ -53,56 +53,6 @@ pub struct SalesforceClient {
     data_root: String,
     call_options: String,
     scrub: Scrubber,
-}
-
-/// One REST request, independent of the token and instance it will be sent with (both
-/// may change between the first try and the resend after a refresh).
-pub(crate) struct Request {
-    method: &'static str,
-    /// Below the versioned data root (`sobjects/Account`), or an absolute
-    /// `/services/data/…` path (a `nextRecordsUrl`).
-    path: String,
-    query: Vec<(&'static str, String)>,
-    headers: Vec<(&'static str, String)>,
-    body: Body,
-}
-
-impl Request {
-    /// A request without body.
-    pub(crate) fn new(method: &'static str, path: impl Into<String>) -> Request {
-        Request {
-            method,
-            path: path.into(),
-            query: Vec::new(),
-            headers: Vec::new(),
-            body: Body::Empty,
-        }
-    }
-
-    /// A request with a JSON body.
-    pub(crate) fn json(
-        method: &'static str,
-        path: impl Into<String>,
-        body: &impl Serialize,
-    ) -> Request {
-        let json = serde_json::to_string(body).expect("request bodies serialise");
-        Request {
-            body: Body::Json(json),
-            ..Request::new(method, path)
-        }
-    }
-
-    /// Adds a query parameter (URL-encoded when sent).
-    pub(crate) fn param(mut self, key: &'static str, value: impl Into<String>) -> Request {
-        self.query.push((key, value.into()));
-        self
-    }
-
-    /// Adds a header.
-    pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
-        self.headers.push((name, value.into()));
-        self
-    }
 }
 
 impl SalesforceClient {
@@ -204,16 +154,8 @@ impl SalesforceClient {
             ("Sforce-Call-Options", &self.call_options),
         ];
         headers.extend(request.headers.iter().map(|(k, v)| (*k, v.as_str())));
-        self.http.count_call();
         self.http
-            .send(request.method, &url, &headers, &request.body)
-            .map_err(
-                |Broken {
-                     error,
-                     request_sent,
-                     detail,
-                 }| { CallError::broken(op, error, request_sent, &detail) },
-            )
+            .call(op, request.method, &url, &headers, &request.body)
     }
 
     fn url(&self, instance: &Url, request: &Request) -> Url {
@@ -223,12 +165,7 @@ impl SalesforceClient {
         } else {
             url.set_path(&format!("{}/{}", self.data_root, request.path));
         }
-        if !request.query.is_empty() {
-            let mut pairs = url.query_pairs_mut();
-            for (key, value) in &request.query {
-                pairs.append_pair(key, value);
-            }
-        }
+        request.add_query(&mut url);
         url
     }
 

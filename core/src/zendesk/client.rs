@@ -9,12 +9,12 @@
 use super::error::rejected;
 use crate::config::{Secret, ZendeskSecret};
 use crate::connector::error::{CallError, Scrubber};
-use crate::connector::http::{base_url, Body, Broken, Http, Reply, Timeouts};
+pub(crate) use crate::connector::http::Request;
+use crate::connector::http::{base_url, Http, Reply, Timeouts};
 use crate::net::Network;
 use crate::retry::{Operation, TransportError};
 use base64::Engine;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use url::Url;
@@ -61,66 +61,18 @@ pub struct ZendeskClient {
     pub(crate) export_pause: Mutex<Option<Instant>>,
 }
 
-/// One request below `/api/v2/`, or to a page link Zendesk gave.
-pub(crate) struct Request {
-    method: &'static str,
-    target: Target,
-    query: Vec<(&'static str, String)>,
-    body: Body,
-}
-
-enum Target {
-    /// Below `/api/v2/`, e.g. `organizations/show_many.json`.
-    Path(String),
-    /// A link from an earlier answer (`links.next`, `next_page`, `after_url`).
-    Link(String),
-}
-
 impl Request {
-    /// A request without body below `/api/v2/`.
-    pub(crate) fn new(method: &'static str, path: impl Into<String>) -> Request {
-        Request {
-            method,
-            target: Target::Path(path.into()),
-            query: Vec::new(),
-            body: Body::Empty,
-        }
-    }
-
     /// Whether this is an incremental export call, which has a rate limit of its own.
     pub(crate) fn is_export(&self) -> bool {
-        let path = match &self.target {
-            Target::Path(path) => path.as_str(),
-            Target::Link(link) => link.as_str(),
-        };
-        path.contains("incremental/")
+        self.path.contains("incremental/")
     }
 
     /// A GET of a page link Zendesk gave.
     pub(crate) fn link(url: impl Into<String>) -> Request {
         Request {
-            target: Target::Link(url.into()),
-            ..Request::new("GET", "")
+            link: true,
+            ..Request::new("GET", url)
         }
-    }
-
-    /// A request with a JSON body.
-    pub(crate) fn json(
-        method: &'static str,
-        path: impl Into<String>,
-        body: &impl Serialize,
-    ) -> Request {
-        let json = serde_json::to_string(body).expect("request bodies serialise");
-        Request {
-            body: Body::Json(json),
-            ..Request::new(method, path)
-        }
-    }
-
-    /// Adds a query parameter (URL-encoded when sent).
-    pub(crate) fn param(mut self, key: &'static str, value: impl Into<String>) -> Request {
-        self.query.push((key, value.into()));
-        self
     }
 }
 
@@ -208,47 +160,31 @@ impl ZendeskClient {
     pub(crate) fn exchange(&self, op: Operation, request: &Request) -> Result<Reply, CallError> {
         let url = self.url(op, request)?;
         let headers = [("Authorization", self.authorization.expose())];
-        self.http.count_call();
         self.http
-            .send(request.method, &url, &headers, &request.body)
-            .map_err(
-                |Broken {
-                     error,
-                     request_sent,
-                     detail,
-                 }| CallError::broken(op, error, request_sent, &detail),
-            )
+            .call(op, request.method, &url, &headers, &request.body)
     }
 
     /// The request's URL; a link must point at the account's own origin, or the
     /// credentials would go with it to someone else.
     fn url(&self, op: Operation, request: &Request) -> Result<Url, CallError> {
-        let mut url = match &request.target {
-            Target::Path(path) => {
-                let mut url = self.base.clone();
-                url.set_path(&format!("/api/v2/{path}"));
-                url
-            }
-            Target::Link(link) => {
-                let url = Url::parse(link).ok().filter(|u| {
-                    u.origin() == self.base.origin() && u.path().starts_with("/api/v2/")
-                });
-                url.ok_or_else(|| {
-                    CallError::broken(
-                        op,
-                        TransportError::ConnectionRefused,
-                        false,
-                        "Zendesk's page link leads off the account's host; not following it",
-                    )
-                })?
-            }
+        let mut url = if request.link {
+            let url = Url::parse(&request.path)
+                .ok()
+                .filter(|u| u.origin() == self.base.origin() && u.path().starts_with("/api/v2/"));
+            url.ok_or_else(|| {
+                CallError::broken(
+                    op,
+                    TransportError::ConnectionRefused,
+                    false,
+                    "Zendesk's page link leads off the account's host; not following it",
+                )
+            })?
+        } else {
+            let mut url = self.base.clone();
+            url.set_path(&format!("/api/v2/{}", request.path));
+            url
         };
-        if !request.query.is_empty() {
-            let mut pairs = url.query_pairs_mut();
-            for (key, value) in &request.query {
-                pairs.append_pair(key, value);
-            }
-        }
+        request.add_query(&mut url);
         Ok(url)
     }
 }
