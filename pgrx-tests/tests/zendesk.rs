@@ -1,10 +1,11 @@
 //! Postgres ↔ Zendesk end to end, through the Zendesk connector and the emulator: the full
 //! load, changes and deletes both ways, a 429 storm with 5xx and lost job answers that
-//! loses and duplicates nothing, and a validation rule parking a record for review.
+//! loses and duplicates nothing (also with the worker killed mid-push), a conflict decided
+//! by the default policy, and a validation rule parking a record for review.
 
 use hubsync_core::config::merge_patch;
 use hubsync_e2e::zendesk::{Zendesk, ZendeskSync};
-use hubsync_e2e::{scalar, wait_for_reading, wait_for_value};
+use hubsync_e2e::{kill_worker, scalar, wait_for_reading, wait_for_value};
 use postgres::Client;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -237,7 +238,18 @@ fn two_way_users_survive_the_same_storm_exactly_once() {
 
 /// 150 rows in three transactions pushed through 429s, 5xx and lost job answers: every row
 /// is in Zendesk exactly once, linked, nothing for review.
+/// A worker terminated while the storm's pushes are under way: its successor reclaims the
+/// abandoned batches, and upserts by email (or lookups) keep every user single.
+#[test]
+fn a_worker_killed_mid_storm_loses_and_duplicates_nothing() {
+    storm_with("zendesk-storm-killed", json!({}), true);
+}
+
 fn storm(name: &str, patch: Value) {
+    storm_with(name, patch, false);
+}
+
+fn storm_with(name: &str, patch: Value, kill_midway: bool) {
     let sync = ZendeskSync::start(name, Zendesk::start(), PEOPLE, &people_config(patch));
     let zendesk = &sync.zendesk;
     let mut db = sync.db();
@@ -255,6 +267,15 @@ fn storm(name: &str, patch: Value) {
             &[&batch],
         )
         .unwrap();
+    }
+    if kill_midway {
+        wait_for_reading(
+            PATIENCE,
+            "the first users in Zendesk",
+            || zendesk.records("users").len(),
+            |n| *n > 0,
+        );
+        kill_worker(&mut db);
     }
     sync.wait_idle(&mut db);
     zendesk.heal();
@@ -329,4 +350,60 @@ fn a_validation_rule_parks_a_user_for_review_and_the_rest_flow() {
         .collect();
     assert_eq!(review.len(), 1, "{review:?}");
     assert_eq!(review[0].0.as_deref(), Some("email_format"), "{review:?}");
+}
+
+#[test]
+fn an_organization_changed_on_both_sides_keeps_the_later_edit() {
+    let sync = ZendeskSync::start(
+        "zendesk-conflict",
+        Zendesk::start(),
+        ORGANIZATIONS,
+        &organizations_config(),
+    );
+    let zendesk = &sync.zendesk;
+    let mut db = sync.db();
+    db.batch_execute("INSERT INTO organizations (name, notes) VALUES ('Acme', 'first')")
+        .unwrap();
+    sync.wait_idle(&mut db);
+    wait_for_incremental(&mut db);
+    let zd_id = local_text(&mut db, "SELECT zd_id FROM organizations").expect("linked");
+
+    // Both sides edit the notes while the sync is paused; Zendesk's edit is the later one.
+    db.execute("SELECT hubsync.pause_sync($1)", &[&sync.name])
+        .unwrap();
+    db.batch_execute("UPDATE organizations SET notes = 'edited in Postgres'")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    zendesk.api(
+        "PUT",
+        &format!("organizations/{zd_id}.json"),
+        Some(json!({"organization": {"notes": "edited in Zendesk"}})),
+    );
+    db.execute("SELECT hubsync.resume_sync($1)", &[&sync.name])
+        .unwrap();
+
+    wait_for_value(
+        PATIENCE,
+        "the later edit in the table",
+        &mut db,
+        "SELECT notes FROM organizations",
+        |notes: &Option<String>| notes.as_deref() == Some("edited in Zendesk"),
+    );
+    sync.wait_idle(&mut db);
+    let remote = remote_org(zendesk, "Acme").expect("Acme in Zendesk");
+    assert_eq!(
+        remote["notes"],
+        "edited in Zendesk",
+        "{}",
+        sync.diagnostics()
+    );
+    let decided: i64 = scalar(
+        &mut db,
+        "SELECT count(*) FROM hubsync.conflicts WHERE field = 'notes' AND winner = 'remote'",
+    );
+    assert!(
+        decided >= 1,
+        "the conflict is logged\n{}",
+        sync.diagnostics()
+    );
 }
