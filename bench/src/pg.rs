@@ -323,8 +323,11 @@ pub fn wait_loaded(
 /// be counted often, large ones should not take CPU from the load they time).
 #[derive(Debug, Clone, Copy)]
 pub struct LoadWait {
+    /// The longest the load may take.
     pub deadline: Duration,
+    /// Give up sooner when the count has not moved for this long.
     pub stall: Duration,
+    /// How often the rows are counted.
     pub every: Duration,
 }
 

@@ -68,6 +68,7 @@ pub struct Requests {
     pub all: u64,
     /// The requests that wrote records (Zendesk `write` + `bulk`, NetSuite `record` writes).
     pub writes: u64,
+    /// Records the system created, to check that a run wrote all it was meant to.
     pub records_created: u64,
 }
 

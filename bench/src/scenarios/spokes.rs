@@ -196,6 +196,9 @@ impl System {
 
 const SYSTEMS: [System; 2] = [System::Zendesk, System::NetSuite];
 
+/// Measures both systems, `reps` times each (push, ceiling, pull, `COPY` per repetition,
+/// so every ratio compares figures taken minutes apart at most), and reports three rows
+/// per system.
 pub fn run(ctx: &mut Ctx) -> BenchResult<ScenarioReport> {
     let mut reports = Vec::new();
     for system in SYSTEMS {
