@@ -7,6 +7,9 @@
 emulator_start() {
     local log=$1
     shift
+    # Created here, not by the background job's redirection, so the first read below
+    # cannot race it (under `set -e -o pipefail` a missing file ends the caller).
+    : >"$log"
     "${EMULATOR_BIN:-target/debug/hubsync-emulator}" "$@" --port 0 >"$log" 2>&1 &
     EMULATOR_PID=$!
     for _ in $(seq 200); do

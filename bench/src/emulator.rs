@@ -10,7 +10,9 @@ use ureq::Agent;
 /// The REST API version the baselines use.
 const API: &str = "/services/data/v59.0";
 
-fn agent() -> Agent {
+/// An HTTP agent that hands every status to the caller (the admin API and the baselines
+/// read error bodies themselves) and gives up on a hung emulator after two minutes.
+pub fn agent() -> Agent {
     Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(120)))
@@ -19,7 +21,7 @@ fn agent() -> Agent {
 }
 
 /// Reads a response as JSON, failing with its status and the start of its body otherwise.
-fn json_body(mut response: ureq::http::Response<ureq::Body>, what: &str) -> BenchResult<Value> {
+pub fn json_body(mut response: ureq::http::Response<ureq::Body>, what: &str) -> BenchResult<Value> {
     let status = response.status().as_u16();
     let text = response
         .body_mut()
@@ -92,7 +94,8 @@ impl Emulator {
         &self.base
     }
 
-    fn admin(&self, method: &str, path: &str, body: Option<&Value>) -> BenchResult<Value> {
+    /// Calls `/__emulator/<path>`, the admin API every emulated system shares.
+    pub fn admin(&self, method: &str, path: &str, body: Option<&Value>) -> BenchResult<Value> {
         let url = format!("{}/__emulator/{path}", self.base);
         let response = match (method, body) {
             ("GET", _) => self.agent.get(&url).call()?,

@@ -8,6 +8,7 @@ mod procfs;
 mod report;
 mod scenarios;
 mod settings;
+mod spokes;
 mod stats;
 mod wait;
 
@@ -46,6 +47,7 @@ fn run() -> BenchResult<()> {
             "push" => scenarios::push::run(&mut ctx),
             "latency" => scenarios::latency::run(&mut ctx),
             "pull" => scenarios::pull::run(&mut ctx),
+            "spokes" => scenarios::spokes::run(&mut ctx),
             _ => scenarios::memory::run(&mut ctx),
         };
         reports.push(outcome.unwrap_or_else(|e| failed(name, &error_chain(e.as_ref()))));
@@ -92,6 +94,7 @@ fn failed(name: &str, error: &str) -> ScenarioReport {
         "push" => "2 push",
         "latency" => "3 latency",
         "pull" => "4 pull",
+        "spokes" => "6 spokes",
         _ => "5 memory",
     };
     ScenarioReport {
@@ -145,5 +148,6 @@ fn settings_json(s: &Settings) -> Value {
         "pull_rows": s.pull_rows,
         "pull_deadline_seconds": s.pull_deadline.as_secs(),
         "memory_rows": s.memory_rows,
+        "spoke_rows": s.spoke_rows,
     })
 }

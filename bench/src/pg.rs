@@ -3,11 +3,13 @@
 //! waiting for the worker to drain an outbox.
 
 use crate::settings::PgTarget;
+use crate::stats::round;
 use crate::wait::poll_until;
 use crate::BenchResult;
 use postgres::{Client, NoTls};
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::io::Write;
+use std::time::{Duration, Instant};
 
 /// The product brief's sync config, the one `make demo` runs.
 const BRIEF_CONFIG: &str = include_str!("../../core/tests/fixtures/bases/accounts_full.json");
@@ -48,11 +50,24 @@ pub fn insert_accounts(
                 (g % 100000) * 10.5, now() \
          FROM generate_series($1::int8, $2::int8) g"
     );
+    insert_batches(db, &sql, first, rows, per_commit)
+}
+
+/// Runs `sql` (an `INSERT … SELECT … FROM generate_series($1::int8, $2::int8) g`) over
+/// row numbers `first..first + rows`, `per_commit` numbers a transaction: how every push
+/// backlog is committed, whatever the table.
+pub fn insert_batches(
+    db: &mut Client,
+    sql: &str,
+    first: usize,
+    rows: usize,
+    per_commit: usize,
+) -> BenchResult<()> {
     let mut start = first;
     let end = first + rows;
     while start < end {
         let stop = (start + per_commit).min(end);
-        db.execute(&sql, &[&(start as i64), &(stop as i64 - 1)])?;
+        db.execute(sql, &[&(start as i64), &(stop as i64 - 1)])?;
         start = stop;
     }
     Ok(())
@@ -68,7 +83,8 @@ pub enum Flow {
 }
 
 impl Flow {
-    fn sync_settings(self) -> Value {
+    /// The `sync_settings` keys that make a sync run this way, for any system.
+    pub fn sync_settings(self) -> Value {
         match self {
             Flow::Push => json!({
                 "sync_type": "one_way", "source_to_target": false, "target_to_source": true
@@ -118,18 +134,27 @@ pub fn create_sync(
     emulator_url: &str,
     flow: Flow,
 ) -> BenchResult<Sync> {
-    drop_sync_if_exists(db, name)?;
     let config = brief_config(name, table, emulator_url, flow)?;
-    db.execute("SELECT hubsync.create_sync($1::jsonb)", &[&config])?;
+    let secret: Value = serde_json::from_str(EMULATOR_SECRET)?;
+    create_sync_with(db, &config, &secret)
+}
+
+/// Creates the sync `config` names (replacing one of that name) and stores `secret` as
+/// its credentials: the one path every benchmark sync, whatever its system, is made by.
+pub fn create_sync_with(db: &mut Client, config: &Value, secret: &Value) -> BenchResult<Sync> {
+    let name = config["connection_name"]
+        .as_str()
+        .ok_or("a sync config without connection_name")?;
+    drop_sync_if_exists(db, name)?;
+    db.execute("SELECT hubsync.create_sync($1::jsonb)", &[config])?;
     let row = db.query_one(
         "SELECT id, connection FROM hubsync.sync WHERE name = $1",
         &[&name],
     )?;
     let connection: String = row.get(1);
-    let secret: Value = serde_json::from_str(EMULATOR_SECRET)?;
     db.execute(
         "SELECT hubsync.set_credentials($1, $2::jsonb)",
-        &[&connection, &secret],
+        &[&connection, secret],
     )?;
     Ok(Sync {
         name: name.to_string(),
@@ -194,8 +219,18 @@ const WARM_UP_DEADLINE: Duration = Duration::from_secs(60);
 /// once when hubsync reports the sync cannot run ("not configured" is not such a report:
 /// the worker may see the sync before `set_credentials` and show it for a moment).
 pub fn warm_up(db: &mut Client, sync: &Sync, table: &str) -> BenchResult<()> {
+    warm_up_with(db, sync, table, "account_name")
+}
+
+/// [`warm_up`] for any table: the warm-up row sets only `name_column` (`'warm-up'`).
+pub fn warm_up_with(
+    db: &mut Client,
+    sync: &Sync,
+    table: &str,
+    name_column: &str,
+) -> BenchResult<()> {
     db.execute(
-        &format!("INSERT INTO {table} (account_name) VALUES ('warm-up')"),
+        &format!("INSERT INTO {table} ({name_column}) VALUES ('warm-up')"),
         &[],
     )?;
     let mut problem: Option<String> = None;
@@ -218,6 +253,95 @@ pub fn warm_up(db: &mut Client, sync: &Sync, table: &str) -> BenchResult<()> {
         )
         .into()),
     }
+}
+
+/// Waits until `table` holds `target` rows, as a sync's initial load fills it. Answers
+/// `{"available": true, rows, seconds, rows_per_second, first_row_seconds}` timed from
+/// `started` (the first row's time tells the sync's start-up from its throughput), or
+/// `{"available": false, rows, reason}` with hubsync's status when `deadline` passes or the
+/// count stops moving for `stall`: a pull that cannot finish is a finding, not a crash.
+pub fn wait_loaded(
+    db: &mut Client,
+    sync_name: &str,
+    table: &str,
+    target: i64,
+    started: Instant,
+    wait: LoadWait,
+) -> BenchResult<Value> {
+    let LoadWait {
+        deadline,
+        stall,
+        every,
+    } = wait;
+    let (mut last, mut moved) = (0i64, Instant::now());
+    let mut first_row: Option<f64> = None;
+    loop {
+        let count: i64 = db
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
+            .get(0);
+        if count > 0 && first_row.is_none() {
+            first_row = Some(round(started.elapsed().as_secs_f64(), 3));
+        }
+        if count >= target {
+            let seconds = started.elapsed().as_secs_f64();
+            return Ok(json!({
+                "available": true, "rows": count, "seconds": round(seconds, 3),
+                "rows_per_second": round(count as f64 / seconds, 0),
+                "first_row_seconds": first_row,
+            }));
+        }
+        if count != last {
+            (last, moved) = (count, Instant::now());
+        }
+        let waited = started.elapsed();
+        if waited >= deadline || moved.elapsed() >= stall {
+            let status: Option<String> = db
+                .query_opt(
+                    "SELECT format('connection %s, pulled %s, problem %s', connection_state, pulled, \
+                            coalesce(problem, last_error, 'none')) FROM hubsync.status WHERE name = $1",
+                    &[&sync_name],
+                )?
+                .map(|r| r.get(0));
+            return Ok(json!({
+                "available": false,
+                "rows": count,
+                "reason": format!(
+                    "{count} of {target} rows pulled after {:.0} s (the count last moved {:.0} s before); \
+                     hubsync.status: {}",
+                    waited.as_secs_f64(),
+                    moved.elapsed().as_secs_f64(),
+                    status.unwrap_or_else(|| "no row".into())
+                ),
+            }));
+        }
+        std::thread::sleep(every);
+    }
+}
+
+/// How [`wait_loaded`] waits: at most `deadline`, giving up when the count has not moved
+/// for `stall`, counting the table's rows every `every` (a count is a scan: small tables can
+/// be counted often, large ones should not take CPU from the load they time).
+#[derive(Debug, Clone, Copy)]
+pub struct LoadWait {
+    /// The longest the load may take.
+    pub deadline: Duration,
+    /// Give up sooner when the count has not moved for this long.
+    pub stall: Duration,
+    /// How often the rows are counted.
+    pub every: Duration,
+}
+
+/// `COPY … FROM STDIN` of `text` (tab-separated lines), timed: the pull baselines.
+pub fn copy_timed(db: &mut Client, copy_sql: &str, text: &str) -> BenchResult<Value> {
+    let started = Instant::now();
+    let mut writer = db.copy_in(copy_sql)?;
+    writer.write_all(text.as_bytes())?;
+    let rows = writer.finish()?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(json!({
+        "rows": rows, "seconds": round(seconds, 3),
+        "rows_per_second": round(rows as f64 / seconds, 0),
+    }))
 }
 
 /// hubsync's own commit→acknowledged latency metric for a sync: (count, mean ms, max ms).

@@ -187,14 +187,17 @@ fn machine_line(machine: &Value) -> String {
     )
 }
 
-/// A number without needless decimals: 3 significant decimals below 10, fewer above.
+/// A number without needless decimals: 2 decimals below 10 (3 below 0.1, so a small
+/// ratio does not read as zero), fewer above.
 pub fn trim(v: f64) -> String {
     let digits = if v.abs() >= 1000.0 {
         0
     } else if v.abs() >= 10.0 {
         1
-    } else {
+    } else if v.abs() >= 0.1 || v == 0.0 {
         2
+    } else {
+        3
     };
     let text = format!("{:.*}", digits, v);
     if text.contains('.') {
@@ -224,5 +227,6 @@ mod tests {
         assert_eq!(trim(12.26), "12.3");
         assert_eq!(trim(25000.4), "25000");
         assert_eq!(trim(3.0), "3");
+        assert_eq!(trim(0.0043), "0.004");
     }
 }

@@ -17,6 +17,10 @@ pub struct Settings {
     /// Directory of the PostgreSQL programs (`pgbench`), from `HUBSYNC_PG_CONFIG --bindir`.
     pub pg_bin: PathBuf,
     pub emulator_url: String,
+    /// The Zendesk emulator (`BENCH_ZENDESK_URL`), needed by the spokes scenario only.
+    pub zendesk_url: Option<String>,
+    /// The NetSuite emulator (`BENCH_NETSUITE_URL`), needed by the spokes scenario only.
+    pub netsuite_url: Option<String>,
     /// The emulator's load generator binary (the ceiling baseline).
     pub loadgen: PathBuf,
     /// Where `<date>.json` and `<date>.md` go.
@@ -37,6 +41,8 @@ pub struct Settings {
     /// Stop waiting earlier when the local row count has not moved for this long.
     pub pull_stall: Duration,
     pub memory_rows: usize,
+    /// Records pushed to, and pulled from, each of Zendesk and NetSuite (spokes scenario).
+    pub spoke_rows: usize,
     /// Upper bound on any wait for the worker to drain (a broken sync must not hang the run).
     pub drain_deadline: Duration,
 }
@@ -93,7 +99,7 @@ fn seconds(name: &str, quick: bool, full: u64, fast: u64) -> Result<Duration, St
 }
 
 /// The scenarios `BENCH_SCENARIOS` may name.
-pub const ALL_SCENARIOS: [&str; 5] = ["capture", "push", "latency", "pull", "memory"];
+pub const ALL_SCENARIOS: [&str; 6] = ["capture", "push", "latency", "pull", "memory", "spokes"];
 
 impl Settings {
     /// Reads the environment; the error names the variable to fix.
@@ -128,6 +134,8 @@ impl Settings {
             emulator_url: required("BENCH_EMULATOR_URL")?
                 .trim_end_matches('/')
                 .to_string(),
+            zendesk_url: var("BENCH_ZENDESK_URL").map(|u| u.trim_end_matches('/').to_string()),
+            netsuite_url: var("BENCH_NETSUITE_URL").map(|u| u.trim_end_matches('/').to_string()),
             loadgen: PathBuf::from(required("BENCH_LOADGEN")?),
             out_dir: PathBuf::from(var("BENCH_OUT").unwrap_or_else(|| "bench/results".into())),
             command: var("BENCH_COMMAND").unwrap_or_else(|| "make bench".into()),
@@ -146,6 +154,7 @@ impl Settings {
             pull_deadline: seconds("BENCH_PULL_DEADLINE", quick, 180, 30)?,
             pull_stall: seconds("BENCH_PULL_STALL", quick, 30, 15)?,
             memory_rows: number("BENCH_MEMORY_ROWS", quick, 1_000_000, 100_000)? as usize,
+            spoke_rows: number("BENCH_SPOKE_ROWS", quick, 20_000, 2_000)? as usize,
             drain_deadline: seconds("BENCH_DRAIN_DEADLINE", quick, 900, 300)?,
         })
     }

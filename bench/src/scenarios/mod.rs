@@ -1,4 +1,4 @@
-//! The five scenarios. Each measures hubsync and its baseline in the same run, repeats
+//! The six scenarios. Each measures hubsync and its baseline in the same run, repeats
 //! `reps` times, and reports ratios (medians of per-repetition ratios) or counts.
 
 pub mod capture;
@@ -6,12 +6,15 @@ pub mod latency;
 pub mod memory;
 pub mod pull;
 pub mod push;
+pub mod spokes;
 
 use crate::emulator::Emulator;
 use crate::settings::Settings;
 use crate::stats::{median, round};
 use postgres::Client;
 use serde_json::{json, Value};
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What every scenario works with.
 pub struct Ctx {
@@ -56,4 +59,48 @@ pub fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 /// A JSON number rounded for the results, or null.
 pub fn num(value: Option<f64>, digits: i32) -> Value {
     value.map_or(Value::Null, |v| json!(round(v, digits)))
+}
+
+/// The median over repetitions of `a[key] / b[key]`, where `a` and `b` are paths of one
+/// repetition's JSON (`"hubsync"`, `"copy"`): ratios are taken per repetition, so a
+/// machine that slowed down between repetitions slows both sides of each ratio.
+pub fn median_ratio(reps: &[Value], a: &str, b: &str, key: &str) -> Option<f64> {
+    let ratios: Vec<Value> = reps
+        .iter()
+        .map(|r| json!({"r": ratio(r[a][key].as_f64(), r[b][key].as_f64())}))
+        .collect();
+    median_of(&ratios, "r")
+}
+
+/// Runs `send(client, slice)` over `0..records` in slices of at most `batch` from `clients`
+/// threads (`client` is the thread's number, to pick its own connection), each taking the
+/// next slice when it is done with one, as a baseline client pool would: the ceilings are
+/// measured with the same parallelism as hubsync's HTTP threads.
+pub fn in_parallel(
+    clients: usize,
+    records: usize,
+    batch: usize,
+    send: impl Fn(usize, Range<usize>) -> crate::BenchResult<()> + Sync,
+) -> crate::BenchResult<()> {
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| -> crate::BenchResult<()> {
+        let workers: Vec<_> = (0..clients)
+            .map(|client| {
+                let (next, send) = (&next, &send);
+                scope.spawn(move || -> crate::BenchResult<()> {
+                    loop {
+                        let first = next.fetch_add(batch, Ordering::Relaxed);
+                        if first >= records {
+                            return Ok(());
+                        }
+                        send(client, first..(first + batch).min(records))?;
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().map_err(|_| "a baseline client panicked")??;
+        }
+        Ok(())
+    })
 }

@@ -9,10 +9,8 @@ use super::{median_of, num, ratio, Ctx};
 use crate::emulator::account;
 use crate::pg::{self, Flow};
 use crate::report::{Row, ScenarioReport, Target};
-use crate::stats::round;
 use crate::BenchResult;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 const TABLE: &str = "pull_accounts";
@@ -69,47 +67,18 @@ fn pull(ctx: &mut Ctx) -> BenchResult<Value> {
             json!({"available": false, "reason": format!("create_sync refused the sync: {e}")}),
         );
     }
-    let target = s.pull_rows as i64;
-    let (mut last, mut moved) = (0i64, Instant::now());
-    loop {
-        let count: i64 = ctx
-            .db
-            .query_one(&format!("SELECT count(*) FROM {TABLE}"), &[])?
-            .get(0);
-        if count >= target {
-            let seconds = started.elapsed().as_secs_f64();
-            return Ok(json!({
-                "available": true, "rows": count, "seconds": round(seconds, 3),
-                "rows_per_second": round(count as f64 / seconds, 0),
-            }));
-        }
-        if count != last {
-            (last, moved) = (count, Instant::now());
-        }
-        let waited = started.elapsed();
-        if waited >= s.pull_deadline || moved.elapsed() >= s.pull_stall {
-            let status: Option<String> = ctx
-                .db
-                .query_opt(
-                    "SELECT format('connection %s, pulled %s, problem %s', connection_state, pulled, \
-                            coalesce(problem, last_error, 'none')) FROM hubsync.status WHERE name = $1",
-                    &[&SYNC],
-                )?
-                .map(|r| r.get(0));
-            return Ok(json!({
-                "available": false,
-                "rows": count,
-                "reason": format!(
-                    "{count} of {target} rows pulled after {:.0} s (the count last moved {:.0} s before); \
-                     hubsync.status: {}",
-                    waited.as_secs_f64(),
-                    moved.elapsed().as_secs_f64(),
-                    status.unwrap_or_else(|| "no row".into())
-                ),
-            }));
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    pg::wait_loaded(
+        &mut ctx.db,
+        SYNC,
+        TABLE,
+        s.pull_rows as i64,
+        started,
+        pg::LoadWait {
+            deadline: s.pull_deadline,
+            stall: s.pull_stall,
+            every: Duration::from_millis(250),
+        },
+    )
 }
 
 /// `COPY` of the same rows into the same (emptied) table.
@@ -125,17 +94,11 @@ fn copy_baseline(ctx: &mut Ctx, ids: &[String]) -> BenchResult<Value> {
             r["AnnualRevenue"]
         ));
     }
-    let started = Instant::now();
-    let mut writer = ctx.db.copy_in(&format!(
-        "COPY {TABLE} (sf_id, account_name, industry_type, annual_revenue) FROM STDIN"
-    ))?;
-    writer.write_all(text.as_bytes())?;
-    let rows = writer.finish()?;
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(json!({
-        "rows": rows, "seconds": round(seconds, 3),
-        "rows_per_second": round(rows as f64 / seconds, 0),
-    }))
+    pg::copy_timed(
+        &mut ctx.db,
+        &format!("COPY {TABLE} (sf_id, account_name, industry_type, annual_revenue) FROM STDIN"),
+        &text,
+    )
 }
 
 fn summarize(ctx: &Ctx, reps: Vec<Value>, unavailable: Option<String>) -> ScenarioReport {

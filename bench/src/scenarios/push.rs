@@ -4,7 +4,7 @@
 //! collection calls with the same parallelism, no Postgres; plus the load generator's
 //! upserts) and a naive integration (one `POST /sobjects/Account` per record, sequential).
 
-use super::{median_of, num, ratio, Ctx};
+use super::{in_parallel, median_of, num, ratio, Ctx};
 use crate::emulator::{account, Counters};
 use crate::pg::{self, Flow};
 use crate::report::{Row, ScenarioReport, Target};
@@ -12,7 +12,6 @@ use crate::stats::{percentile, round};
 use crate::BenchResult;
 use serde_json::{json, Value};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// hubsync's default `performance_settings.parallelism` (the brief's config sets none):
@@ -94,30 +93,12 @@ fn ceiling(ctx: &mut Ctx) -> BenchResult<Value> {
     ctx.emulator.reset()?;
     let session = ctx.emulator.login()?;
     let before = ctx.emulator.counters()?;
-    let next = AtomicUsize::new(0);
     let started = Instant::now();
-    std::thread::scope(|scope| -> BenchResult<()> {
-        let workers: Vec<_> = (0..PARALLELISM)
-            .map(|_| {
-                let (session, next) = (session.fork(), &next);
-                scope.spawn(move || -> BenchResult<()> {
-                    loop {
-                        let first = next.fetch_add(COLLECTION, Ordering::Relaxed);
-                        if first >= records {
-                            return Ok(());
-                        }
-                        let batch: Vec<Value> = (first..(first + COLLECTION).min(records))
-                            .map(account)
-                            .collect();
-                        session.create_collection(&batch)?;
-                    }
-                })
-            })
-            .collect();
-        for worker in workers {
-            worker.join().map_err(|_| "a ceiling client panicked")??;
-        }
-        Ok(())
+    // One keep-alive connection per client thread, as a pool of plain clients would hold.
+    let sessions: Vec<_> = (0..PARALLELISM).map(|_| session.fork()).collect();
+    in_parallel(PARALLELISM, records, COLLECTION, |client, range| {
+        let batch: Vec<Value> = range.map(account).collect();
+        sessions[client].create_collection(&batch).map(|_| ())
     })?;
     let seconds = started.elapsed().as_secs_f64();
     let used = ctx.emulator.counters()?.since(&before);
