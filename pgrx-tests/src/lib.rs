@@ -118,3 +118,17 @@ pub fn quiet(db: &mut Client, syncs: &[&str]) {
         }
     }
 }
+
+/// Waits until the wall clock enters its next second, so that two edits made either side of
+/// this call carry different second-precision timestamps (what last-write-wins compares).
+pub fn next_second() {
+    let second = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default()
+    };
+    let start = second(std::time::SystemTime::now());
+    wait_until(Duration::from_secs(5), "the next second", || {
+        (second(std::time::SystemTime::now()) > start).then_some(())
+    });
+}

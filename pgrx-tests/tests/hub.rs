@@ -5,7 +5,7 @@
 
 use hubsync_core::config::merge_patch;
 use hubsync_e2e::{
-    accounts_sync_with, create_pointed_sync, fast_polling, fixtures, quiet, scalar,
+    accounts_sync_with, create_pointed_sync, fast_polling, fixtures, next_second, quiet, scalar,
     wait_for_reading, wait_for_value, Remote,
 };
 use postgres::Client;
@@ -273,7 +273,7 @@ fn a_conflicting_edit_in_both_orgs_goes_to_the_org_the_rule_names() {
         Some(&b_id),
         json!({"Industry": "Edited in B"}),
     );
-    std::thread::sleep(Duration::from_millis(1100));
+    next_second();
     hub.remote.write(
         "PATCH",
         "Account",

@@ -8,8 +8,8 @@ use hubsync_core::connector::Write;
 use hubsync_e2e::netsuite::{tba, NetSuite, ACCOUNT_ID};
 use hubsync_e2e::zendesk::{Zendesk, ZENDESK_EMAIL, ZENDESK_TOKEN};
 use hubsync_e2e::{
-    first_column, fixtures, quiet, scalar, wait_for_reading, wait_for_value, Cluster, Remote,
-    CLIENT_ID, CLIENT_SECRET,
+    first_column, fixtures, next_second, quiet, scalar, wait_for_reading, wait_for_value, Cluster,
+    Remote, CLIENT_ID, CLIENT_SECRET,
 };
 use postgres::Client;
 use serde_json::{json, Value};
@@ -344,7 +344,7 @@ fn a_change_in_any_system_reaches_the_other_two_and_the_erp_keeps_the_billing_ad
             )]),
         )
         .expect("edit in NetSuite");
-    std::thread::sleep(Duration::from_millis(1100));
+    next_second();
     spokes.salesforce.write(
         "PATCH",
         "Account",

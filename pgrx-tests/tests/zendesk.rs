@@ -5,7 +5,7 @@
 
 use hubsync_core::config::merge_patch;
 use hubsync_e2e::zendesk::{Zendesk, ZendeskSync};
-use hubsync_e2e::{kill_worker, scalar, wait_for_reading, wait_for_value};
+use hubsync_e2e::{kill_worker, next_second, scalar, wait_for_reading, wait_for_value};
 use postgres::Client;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -373,7 +373,7 @@ fn an_organization_changed_on_both_sides_keeps_the_later_edit() {
         .unwrap();
     db.batch_execute("UPDATE organizations SET notes = 'edited in Postgres'")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1100));
+    next_second();
     zendesk.api(
         "PUT",
         &format!("organizations/{zd_id}.json"),
