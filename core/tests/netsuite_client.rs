@@ -4,6 +4,8 @@
 //! duplicate, the account's concurrency limit, SuiteQL paging by key with deletions, and
 //! lookups by natural key.
 
+mod common;
+
 use hubsync_core::config::{NetsuiteSecret, SystemKind};
 use hubsync_core::connector::{
     connect, Change, Connector, Endpoint, FieldType, Options, ReadFrom, Record, SaveResult,
@@ -45,16 +47,7 @@ impl Account {
     }
 
     fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/__emulator/{path}", self.emulator.url());
-        let request = self.admin.request(method, &url);
-        let response = match body {
-            Some(body) => request
-                .set("Content-Type", "application/json")
-                .send_string(&body.to_string()),
-            None => request.call(),
-        }
-        .unwrap_or_else(|e| panic!("admin {method} {path}: {e}"));
-        serde_json::from_str(&response.into_string().unwrap()).unwrap()
+        common::admin::call(&self.admin, self.emulator.url(), method, path, body)
     }
 
     fn fault(&self, kind: &str, next: u32) {

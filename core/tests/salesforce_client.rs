@@ -2,6 +2,8 @@
 //! refresh, each collections operation with partial failures, query paging, replication
 //! windows, API usage, and how injected faults are classified.
 
+mod common;
+
 use hubsync_core::config::{OAuthSecret, Secret};
 use hubsync_core::connector::{CallError, Timeouts};
 use hubsync_core::net::Network;
@@ -58,16 +60,7 @@ impl Org {
 
     /// Calls `/__emulator/<path>` and returns its JSON answer.
     fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/__emulator/{path}", self.emulator.url());
-        let request = self.admin.request(method, &url);
-        let response = match body {
-            Some(body) => request
-                .set("Content-Type", "application/json")
-                .send_string(&body.to_string()),
-            None => request.call(),
-        }
-        .unwrap_or_else(|e| panic!("admin {method} {path}: {e}"));
-        json_of(response)
+        common::admin::call(&self.admin, self.emulator.url(), method, path, body)
     }
 
     fn fault(&self, endpoint: &str, kind: &str, extra: Value) {

@@ -4,6 +4,8 @@
 //! duplicate, 429 classification, the full load, incremental exports with deletions and
 //! a durable cursor, retrieve and find.
 
+mod common;
+
 use hubsync_core::config::{parse_zendesk_secret, SystemKind, ZendeskSecret};
 use hubsync_core::connector::{
     connect, Change, Connector, Endpoint, Options, ReadFrom, Record, Timeouts, Write,
@@ -52,16 +54,7 @@ impl Account {
 
     /// Calls `/__emulator/<path>` and returns its JSON answer.
     fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/__emulator/{path}", self.emulator.url());
-        let request = self.admin.request(method, &url);
-        let response = match body {
-            Some(body) => request
-                .set("Content-Type", "application/json")
-                .send_string(&body.to_string()),
-            None => request.call(),
-        }
-        .unwrap_or_else(|e| panic!("admin {method} {path}: {e}"));
-        serde_json::from_str(&response.into_string().unwrap()).expect("a JSON answer")
+        common::admin::call(&self.admin, self.emulator.url(), method, path, body)
     }
 
     /// Exactly the next `next` requests of `endpoint` meet `kind`.

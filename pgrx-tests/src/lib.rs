@@ -2,6 +2,8 @@
 //! Salesforce (or Zendesk) emulator in-process, and the brief's `accounts` sync between them.
 
 mod accounts;
+#[path = "../../core/tests/common/admin.rs"]
+pub mod admin;
 pub mod api;
 mod cluster;
 pub mod delivery;

@@ -64,16 +64,7 @@ impl NetSuite {
 
     /// Calls `/__emulator/<path>` and returns its JSON answer.
     pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/__emulator/{path}", self.url());
-        let request = self.agent.request(method, &url);
-        let response = match body {
-            Some(body) => request
-                .set("Content-Type", "application/json")
-                .send_string(&body.to_string()),
-            None => request.call(),
-        }
-        .unwrap_or_else(|e| panic!("admin {method} {path}: {e}"));
-        serde_json::from_str(&response.into_string().unwrap()).unwrap()
+        crate::admin::call(&self.agent, self.url(), method, path, body)
     }
 
     /// Every record of `record_type` (`customer`, `contact`) as the emulator stores it.

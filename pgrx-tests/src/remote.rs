@@ -135,15 +135,7 @@ impl Remote {
 
     /// An admin call under `/__emulator/`.
     pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let request = self
-            .agent
-            .request(method, &format!("{}/__emulator/{path}", self.url()));
-        let response = match body {
-            Some(body) => request.send_json(body),
-            None => request.call(),
-        }
-        .unwrap_or_else(|e| panic!("{method} /__emulator/{path}: {e}"));
-        response.into_json().unwrap_or(Value::Null)
+        crate::admin::call(&self.agent, self.url(), method, path, body)
     }
 
     /// API requests counted against the daily limit so far.

@@ -49,14 +49,7 @@ impl Zendesk {
 
     /// Calls `/__emulator/<path>` and returns its JSON answer.
     pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/__emulator/{path}", self.url());
-        let request = self.agent.request(method, &url);
-        let response = match body {
-            Some(body) => request.send_json(body),
-            None => request.call(),
-        }
-        .unwrap_or_else(|e| panic!("admin {method} {path}: {e}"));
-        response.into_json().expect("a JSON answer")
+        crate::admin::call(&self.agent, self.url(), method, path, body)
     }
 
     /// Calls the Support API as the demo agent (a change made "in Zendesk"); `Null` for

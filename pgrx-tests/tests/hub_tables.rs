@@ -1,7 +1,7 @@
 //! A running hub: `create_hub` with the brief's block mirrors each listed object into a
 //! table of its own, made from the object's describe, and syncs it both ways; `alter_hub`
 //! adds and removes objects; `drop_hub` removes the syncs (and, if asked, the tables); only
-//! the hub's owner may change it.
+//! the hub's owner may change it, and nobody may build a hub on another role's connection.
 
 use hubsync_e2e::api::refused;
 use hubsync_e2e::{
@@ -122,13 +122,30 @@ fn the_briefs_hub_block_mirrors_objects_into_tables_and_syncs_them_both_ways() {
         |n: &i64| *n == 3,
     );
 
-    // Nobody else may change or drop it.
+    // Nobody else may change or drop it, or borrow its connection for a hub of their own.
     let mut mallory = cluster.connect_as(DATABASE, "mallory");
     let denied = refused(
         mallory.execute("SELECT hubsync.drop_hub('postgres_data_hub')", &[]),
         "drop someone else's hub",
     );
     assert_eq!(denied.code().code(), "42501");
+    let denied = refused(
+        mallory.execute(
+            "SELECT hubsync.alter_hub($1)",
+            &[&salesforce_hub(&["Account"])],
+        ),
+        "alter someone else's hub",
+    );
+    assert_eq!(denied.code().code(), "42501");
+    let borrowed = json!({"sync_hub": "mallorys_hub",
+        "connected_systems": [{"system": "salesforce", "objects": ["Account"]}]});
+    let denied = refused(
+        mallory.execute("SELECT hubsync.create_hub($1)", &[&borrowed]),
+        "a hub on someone else's connection",
+    );
+    assert_eq!(denied.code().code(), "42501");
+    let hubs: i64 = scalar(&mut alice, "SELECT count(DISTINCT hub) FROM hubsync.hubs");
+    assert_eq!(hubs, 1, "mallory's attempt left nothing");
 
     // Altered: Contact leaves the hub (its table stays), dropped: everything goes.
     alice

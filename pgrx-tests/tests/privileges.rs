@@ -230,6 +230,43 @@ fn capture_cannot_be_forged_hijacked_or_silenced() {
         "the owner's origin tag was not honoured"
     );
 
+    // The tag's provenance (which sync wrote a change, for conflict rules between hub
+    // spokes) is recorded only for the owner's writes too.
+    t.alice
+        .execute("SELECT hubsync.pause_sync($1)", &[&t.sync])
+        .unwrap();
+    for (db, name) in [
+        (&mut t.mallory, "Mallory forged"),
+        (&mut t.alice, "Alice relayed"),
+    ] {
+        db.batch_execute(&format!(
+            "BEGIN; SET LOCAL hubsync.origin = 'sync:424242'; \
+             INSERT INTO public.accounts (account_name) VALUES ('{name}'); COMMIT;"
+        ))
+        .unwrap();
+    }
+    let origins: Vec<(String, Option<i32>)> = t
+        .admin
+        .query(
+            "SELECT new->>'account_name', origin FROM hubsync.outbox \
+             WHERE new->>'account_name' IN ('Mallory forged', 'Alice relayed') ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        origins,
+        [
+            ("Alice relayed".to_string(), Some(424242)),
+            ("Mallory forged".to_string(), None)
+        ]
+    );
+    t.alice
+        .execute("SELECT hubsync.resume_sync($1)", &[&t.sync])
+        .unwrap();
+
     // 4. Values stay with the syncs a role manages, even through a leaky function.
     let mine: i64 = scalar(&mut t.alice, "SELECT count(*) FROM hubsync.record_status");
     assert!(mine > 0, "alice sees her own records");

@@ -136,11 +136,15 @@ fn managed_hub(name: &str, role: pg_sys::Oid) -> Vec<(String, String, String)> {
             "SELECT DISTINCT hub FROM hubsync.hubs lists the hubs.",
         )
     });
-    let may = owner != pg_sys::InvalidOid
-        && spi(
+    // A hub stored before hubs had owners (0.1.0) is a superuser's to change.
+    let may = if owner == pg_sys::InvalidOid {
+        unsafe { pg_sys::superuser_arg(role) }
+    } else {
+        spi(
             crate::catalog::syncs::may_manage(role, owner),
             "check privileges",
-        );
+        )
+    };
     if !may {
         raise(
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,

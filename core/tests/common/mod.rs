@@ -6,6 +6,7 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod fixtures;
 
 use hubsync_core::schema::{LocalColumn, LocalTable, PgType, TableRights};
