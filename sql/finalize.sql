@@ -13,12 +13,12 @@ CREATE VIEW hubsync.syncs AS
 CREATE VIEW hubsync.status AS
     SELECT s.name,
            s.state,
-           CASE
-               WHEN w.pid IS NULL THEN w.state
-               WHEN w.database IS DISTINCT FROM current_database()
-                   THEN format('not serving this database (hubsync.database = %s)', w.database)
-               ELSE w.state
-           END AS worker,
+           coalesce(w.state,
+                    CASE WHEN coalesce(current_setting('hubsync.database', true), '') = ''
+                         THEN 'waiting for the launcher'
+                         ELSE format('not serving this database (hubsync.database = %s)',
+                                     current_setting('hubsync.database', true))
+                    END) AS worker,
            st.connection_state,
            o.backlog,
            now() - o.oldest_change AS oldest_pending_age,
@@ -37,7 +37,14 @@ CREATE VIEW hubsync.status AS
            CASE WHEN pg_has_role(current_user, s.owner, 'USAGE') THEN st.last_error END AS last_error,
            st.last_error_at
     FROM hubsync.sync s
-    CROSS JOIN hubsync.worker w
+    -- the worker serving the sync; else one of this database's (or the row saying there is
+    -- no worker at all)
+    LEFT JOIN LATERAL (
+        SELECT w.state FROM hubsync.worker w
+        WHERE w.database = current_database() OR (w.database IS NULL AND w.pid IS NULL)
+        ORDER BY s.id = ANY (w.syncs) DESC NULLS LAST, w.pool_index
+        LIMIT 1
+    ) w ON true
     LEFT JOIN hubsync.sync_stats st ON st.sync_id = s.id
     LEFT JOIN hubsync.pull_state p ON p.sync_id = s.id
     LEFT JOIN LATERAL (
@@ -158,11 +165,14 @@ BEGIN
 END
 $$;
 
--- Waits (up to timeout) until the background worker reports itself running.
+-- Waits (up to timeout) until every serving worker of this database (the pool of
+-- hubsync.workers_per_database) reports itself running.
 CREATE FUNCTION hubsync.wait_for_worker(timeout interval DEFAULT '30 seconds')
 RETURNS boolean LANGUAGE sql AS $$
     SELECT hubsync.await_condition(
-        'SELECT EXISTS (SELECT 1 FROM hubsync.worker WHERE state = ''running'')', NULL, timeout)
+        'SELECT count(*) >= coalesce(current_setting(''hubsync.workers_per_database'', true)::int, 1)
+         FROM hubsync.worker WHERE state = ''running'' AND database = current_database()',
+        NULL, timeout)
 $$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 -- Waits (up to timeout) until a sync has nothing left to push: an empty outbox.
@@ -209,3 +219,8 @@ GRANT SELECT ON hubsync.notifications TO PUBLIC;
 -- inside the wait_for_* functions.
 REVOKE EXECUTE ON FUNCTION hubsync.capture(), hubsync.guard_truncate(),
     hubsync.await_condition(text, text, interval) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION hubsync.wake_launcher() FROM PUBLIC;
+
+-- The launcher starts serving this database when this transaction commits, not at its
+-- next look at databases without the extension.
+SELECT hubsync.wake_launcher();

@@ -202,6 +202,100 @@ CREATE VIEW hubsync.hubs AS
     LEFT JOIN hubsync.status st ON st.name = s.name;
 GRANT SELECT ON hubsync.hubs TO PUBLIC;
 
+-- Every database, a pool of workers in each (issue 16): hubsync.worker shows every serving
+-- worker with its pool position and the syncs it serves; hubsync.status names the state of
+-- the worker serving each sync; CREATE EXTENSION and ALTER EXTENSION UPDATE wake the launcher.
+DROP VIEW hubsync.hubs;
+DROP VIEW hubsync.status;
+DROP VIEW hubsync.worker;
+DROP FUNCTION hubsync.worker_info();
+CREATE  FUNCTION hubsync."worker_info"() RETURNS TABLE (
+	"pid" INT,  /* Option < i32 > */
+	"database" TEXT,  /* Option < String > */
+	"state" TEXT,  /* String */
+	"started_at" timestamp with time zone,  /* Option < TimestampWithTimeZone > */
+	"last_heartbeat" timestamp with time zone,  /* Option < TimestampWithTimeZone > */
+	"last_error" TEXT,  /* Option < String > */
+	"last_error_at" timestamp with time zone,  /* Option < TimestampWithTimeZone > */
+	"launcher_pid" INT,  /* Option < i32 > */
+	"pool_index" INT,  /* Option < i32 > */
+	"syncs" INT[]  /* :: std :: option :: Option < Vec < i32 > > */
+)
+STRICT VOLATILE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'worker_info_wrapper';
+CREATE VIEW hubsync.worker AS
+    SELECT * FROM hubsync.worker_info();
+CREATE VIEW hubsync.status AS
+    SELECT s.name,
+           s.state,
+           coalesce(w.state,
+                    CASE WHEN coalesce(current_setting('hubsync.database', true), '') = ''
+                         THEN 'waiting for the launcher'
+                         ELSE format('not serving this database (hubsync.database = %s)',
+                                     current_setting('hubsync.database', true))
+                    END) AS worker,
+           st.connection_state,
+           o.backlog,
+           now() - o.oldest_change AS oldest_pending_age,
+           st.last_push_at AS last_push,
+           st.pushed,
+           st.push_failed,
+           st.last_pull_at AS last_pull,
+           now() - p.newest_remote_change AS pull_lag,
+           st.pulled,
+           st.conflicts,
+           (SELECT count(*) FROM hubsync.review r WHERE r.sync_id = s.id) AS review,
+           st.api_calls,
+           st.api_usage,
+           st.problem,
+           -- an error message can quote a record's values: only for those who manage the sync
+           CASE WHEN pg_has_role(current_user, s.owner, 'USAGE') THEN st.last_error END AS last_error,
+           st.last_error_at
+    FROM hubsync.sync s
+    -- the worker serving the sync; else one of this database's (or the row saying there is
+    -- no worker at all)
+    LEFT JOIN LATERAL (
+        SELECT w.state FROM hubsync.worker w
+        WHERE w.database = current_database() OR (w.database IS NULL AND w.pid IS NULL)
+        ORDER BY s.id = ANY (w.syncs) DESC NULLS LAST, w.pool_index
+        LIMIT 1
+    ) w ON true
+    LEFT JOIN hubsync.sync_stats st ON st.sync_id = s.id
+    LEFT JOIN hubsync.pull_state p ON p.sync_id = s.id
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS backlog, min(changed_at) AS oldest_change
+        FROM hubsync.outbox ob WHERE ob.sync_id = s.id
+    ) o ON true;
+CREATE VIEW hubsync.hubs AS
+    SELECT h.name AS hub, lower(cs ->> 'system') AS system, obj AS object, s.name AS sync,
+           s.local_table AS mirrored_table, st.state,
+           coalesce(st.connection_state, 'not_configured') AS connection_state,
+           st.backlog, st.pull_lag, st.last_push, st.last_pull, st.review, h.created_at
+    FROM hubsync.hub h
+    CROSS JOIN LATERAL jsonb_array_elements(h.config -> 'connected_systems') cs
+    CROSS JOIN LATERAL jsonb_array_elements_text(cs -> 'objects') obj
+    LEFT JOIN hubsync.hub_sync hs
+           ON hs.hub = h.name AND hs.system = lower(cs ->> 'system') AND hs.object = obj
+    LEFT JOIN hubsync.sync s ON s.id = hs.sync_id
+    LEFT JOIN hubsync.status st ON st.name = s.name;
+GRANT SELECT ON hubsync.worker, hubsync.status, hubsync.hubs TO PUBLIC;
+
+CREATE OR REPLACE FUNCTION hubsync.wait_for_worker(timeout interval DEFAULT '30 seconds')
+RETURNS boolean LANGUAGE sql AS $$
+    SELECT hubsync.await_condition(
+        'SELECT count(*) >= coalesce(current_setting(''hubsync.workers_per_database'', true)::int, 1)
+         FROM hubsync.worker WHERE state = ''running'' AND database = current_database()',
+        NULL, timeout)
+$$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE  FUNCTION hubsync."wake_launcher"() RETURNS void
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'wake_launcher_wrapper';
+REVOKE EXECUTE ON FUNCTION hubsync.wake_launcher() FROM PUBLIC;
+SELECT hubsync.wake_launcher();
+
 -- pg_dump now dumps the catalog: every table and sequence is marked as the extension's
 -- configuration (as at the end of bootstrap.sql). Keep this statement last, so that tables
 -- created above are marked too.

@@ -3,9 +3,12 @@
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use std::ffi::{CStr, CString};
 
-/// The database the background worker serves (like `cron.database_name`).
-pub static DATABASE: GucSetting<Option<CString>> =
-    GucSetting::<Option<CString>>::new(Some(c"postgres"));
+/// Restricts the databases the launcher serves to a comma-separated list; empty (the
+/// default) serves every database that has the extension.
+pub static DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
+/// Serving workers per database; a sync is served by exactly one of them.
+pub static WORKERS_PER_DATABASE: GucSetting<i32> = GucSetting::<i32>::new(2);
 
 /// How often the worker looks for work it was not woken for (ms): retries, pulls, leases.
 pub static SWEEP_INTERVAL_MS: GucSetting<i32> = GucSetting::<i32>::new(1000);
@@ -40,11 +43,23 @@ pub static ORIGIN: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::
 pub fn define() {
     GucRegistry::define_string_guc(
         c"hubsync.database",
-        c"Database served by the hubsync background worker.",
-        c"The worker waits until this database exists and has the hubsync extension.",
+        c"Databases hubsync serves: empty for every database, or a comma-separated list of names.",
+        c"Empty (the default): every database that has the hubsync extension gets its workers. \
+          A named database that does not exist yet, or lacks the extension, is waited for.",
         &DATABASE,
         GucContext::Sighup,
         GucFlags::SUPERUSER_ONLY,
+    );
+    GucRegistry::define_int_guc(
+        c"hubsync.workers_per_database",
+        c"Serving workers per database; each sync is served by exactly one of them.",
+        c"Each takes one of max_worker_processes (the launcher takes one more). \
+          Syncs are spread by id, so the database work of different syncs runs on different cores.",
+        &WORKERS_PER_DATABASE,
+        1,
+        16,
+        GucContext::Sighup,
+        GucFlags::default(),
     );
     GucRegistry::define_int_guc(
         c"hubsync.sweep_interval",
@@ -124,12 +139,17 @@ pub fn define() {
     unsafe { pgrx::pg_sys::MarkGUCPrefixReserved(c"hubsync".as_ptr()) };
 }
 
-/// The configured database name, or `postgres` if unset.
+/// The `hubsync.database` setting as written; empty when every database is served.
 pub fn database() -> String {
     DATABASE
         .get()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "postgres".to_string())
+        .unwrap_or_default()
+}
+
+/// The size of each database's worker pool.
+pub fn workers_per_database() -> i32 {
+    WORKERS_PER_DATABASE.get().max(1)
 }
 
 /// The current origin tag without allocating: the capture trigger reads it on every row.

@@ -356,8 +356,16 @@ pub fn own_latency(db: &mut Client, sync: &Sync) -> BenchResult<(i64, f64, f64)>
     Ok((row.get(0), row.get(1), row.get(2)))
 }
 
-/// The PID of the `hubsync worker` background process, once it runs.
+/// The PID of the `hubsync worker` process serving the most syncs of the connected database
+/// (the scenario's sync), once it runs.
 pub fn worker_pid(db: &mut Client) -> BenchResult<i32> {
-    let pid: Option<i32> = db.query_one("SELECT pid FROM hubsync.worker", &[])?.get(0);
+    let pid: Option<i32> = db
+        .query_one(
+            "SELECT (SELECT pid FROM hubsync.worker \
+             WHERE database = current_database() AND pid IS NOT NULL \
+             ORDER BY cardinality(syncs) DESC NULLS LAST, pool_index LIMIT 1)",
+            &[],
+        )?
+        .get(0);
     pid.ok_or_else(|| "the hubsync worker is not running; see SELECT * FROM hubsync.worker".into())
 }

@@ -23,5 +23,6 @@ pub mod pull;
 pub mod retry;
 pub mod salesforce;
 pub mod schema;
+pub mod serving;
 pub mod timestamp;
 pub mod zendesk;

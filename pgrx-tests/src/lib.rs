@@ -92,13 +92,23 @@ pub fn wait_for_value<T: FromSqlOwned>(
     wait_until(timeout, what, || Some(scalar(db, sql)).filter(&accept))
 }
 
-/// Terminates the background worker (as a crash or an operator would) and returns its pid;
-/// the launcher starts a new one.
+/// The pid of the worker serving the most syncs of the connected database (in a test with
+/// one sync, that sync's worker), or 0 while none runs.
+pub const SERVING_WORKER_PID: &str = "SELECT coalesce((SELECT pid FROM hubsync.worker \
+     WHERE database = current_database() AND pid IS NOT NULL \
+     ORDER BY cardinality(syncs) DESC NULLS LAST, pool_index LIMIT 1), 0)";
+
+/// Terminates every serving worker of the connected database (as a crash or an operator
+/// would) and returns the pid of the one that served its syncs; the launcher starts new ones.
 pub fn kill_worker(db: &mut Client) -> i32 {
-    let pid: Option<i32> = scalar(db, "SELECT pid FROM hubsync.worker");
-    let pid = pid.expect("a running worker");
-    db.execute("SELECT pg_terminate_backend($1)", &[&pid])
-        .expect("terminate the worker");
+    let pid: i32 = scalar(db, SERVING_WORKER_PID);
+    assert_ne!(pid, 0, "a running worker");
+    db.execute(
+        "SELECT pg_terminate_backend(pid) FROM hubsync.worker \
+         WHERE database = current_database() AND pid IS NOT NULL",
+        &[],
+    )
+    .expect("terminate the workers");
     pid
 }
 

@@ -562,7 +562,7 @@ fn a_worker_killed_mid_push_loses_and_duplicates_nothing() {
         PATIENCE,
         "a new worker",
         &mut db,
-        "SELECT coalesce(pid, 0) FROM hubsync.worker",
+        hubsync_e2e::SERVING_WORKER_PID,
         |p: &i32| *p != 0 && *p != pid,
     );
     sync.wait_linked(&mut db, 200);

@@ -159,7 +159,7 @@ fn an_oversized_answer_is_refused_and_reported_without_crashing_the_worker() {
         PATIENCE,
         "a worker",
         &mut db,
-        "SELECT coalesce(pid, 0) FROM hubsync.worker",
+        hubsync_e2e::SERVING_WORKER_PID,
         |p: &i32| *p != 0,
     );
     sync.remote
@@ -174,8 +174,8 @@ fn an_oversized_answer_is_refused_and_reported_without_crashing_the_worker() {
     );
     assert!(reported.contains("1 MB"), "{reported}");
     assert_eq!(
-        scalar::<Option<i32>>(&mut db, "SELECT pid FROM hubsync.worker"),
-        Some(pid),
+        scalar::<i32>(&mut db, hubsync_e2e::SERVING_WORKER_PID),
+        pid,
         "the worker lives on\n{}",
         sync.diagnostics()
     );

@@ -622,7 +622,10 @@ fn full_load_in_flight(name: &str) -> Tenants {
 fn two_worker_rounds(admin: &mut Client) {
     for round in ["a worker round", "another worker round"] {
         let since: String = scalar(admin, "SELECT clock_timestamp()::text");
-        let beat = format!("SELECT last_heartbeat > '{since}'::timestamptz FROM hubsync.worker");
+        let beat = format!(
+            "SELECT coalesce(bool_and(last_heartbeat > '{since}'::timestamptz), false) \
+             FROM hubsync.worker WHERE database = current_database() AND pid IS NOT NULL"
+        );
         wait_for_value(PATIENCE, round, admin, &beat, |b: &bool| *b);
     }
 }

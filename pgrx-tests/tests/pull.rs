@@ -518,7 +518,7 @@ fn pending_changes_survive_a_pull_that_re_reads_their_records() {
     )
     .unwrap();
     let old = kill_worker(&mut db);
-    let running = "SELECT coalesce((SELECT pid FROM hubsync.worker WHERE state = 'running'), 0)";
+    let running = hubsync_e2e::SERVING_WORKER_PID;
     wait_for_value(PATIENCE, "a new worker", &mut db, running, |pid: &i32| {
         *pid != 0 && *pid != old
     });

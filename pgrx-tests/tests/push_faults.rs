@@ -26,7 +26,7 @@ fn slow_push_sync(name: &str, patch: Value, latency_ms: u64) -> AccountsSync {
 }
 
 fn worker_pid(db: &mut Client) -> Option<i32> {
-    scalar(db, "SELECT pid FROM hubsync.worker")
+    Some(scalar(db, hubsync_e2e::SERVING_WORKER_PID)).filter(|pid| *pid != 0)
 }
 
 fn pushed(db: &mut Client) -> i64 {

@@ -123,7 +123,7 @@ pub fn create(config: &Value, search_path: &[String], role: pg_sys::Oid) -> Stri
         start_from(id, &sync, &table, role),
         "prepare the first sync",
     );
-    crate::shared::wake_worker();
+    crate::shared::wake_database();
     sync.name
 }
 
@@ -213,8 +213,8 @@ const START_BATCH: i64 = 10_000;
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn pull_now(sync: &str) {
-    managed_sync(sync, caller());
-    crate::shared::request_pull();
+    let row = managed_sync(sync, caller());
+    crate::shared::request_pull(row.id);
 }
 
 /// The key a sync's name comes from: `name`, else `connection_name`; `name` is also where
@@ -304,7 +304,7 @@ fn alter_sync(name: &str, patch: JsonB) {
         "update the sync",
     );
     install_triggers(row.id, &sync, &table);
-    crate::shared::wake_worker();
+    crate::shared::wake_database();
 }
 
 /// Removes a sync, its triggers and its pending changes.
@@ -349,7 +349,7 @@ fn pause_sync(name: &str) {
 fn resume_sync(name: &str) {
     let row = managed_sync_locked(name, caller());
     spi(syncs::set_state(row.id, "active"), "resume the sync");
-    crate::shared::wake_worker();
+    crate::shared::wake_database();
 }
 
 /// Like [`managed_sync`], with the sync's row locked until the transaction ends: what

@@ -33,5 +33,5 @@ fn set_credentials(connection_name: &str, secret: JsonB) {
         );
     }
     credentials::store(connection_name, &secret.0, caller());
-    crate::shared::wake_worker();
+    crate::shared::wake_database();
 }

@@ -103,7 +103,7 @@ fn resolve_with(id: i64, choice: Choice) {
         "apply the resolution",
     );
     spi(close(id, &conflict), "close the review item");
-    crate::shared::wake_worker();
+    crate::shared::wake_database();
 }
 
 fn load(id: i64) -> SpiResult<Conflict> {

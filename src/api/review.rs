@@ -46,7 +46,7 @@ fn retry(id: i64) -> bool {
         );
     }
     let queued = spi(requeue(&sync, Some(id)), "queue the record again");
-    crate::shared::wake_worker();
+    crate::shared::wake_database();
     queued > 0
 }
 
@@ -56,7 +56,7 @@ fn retry(id: i64) -> bool {
 fn retry_all(sync: &str) -> i64 {
     let row = managed_sync(sync, caller());
     let queued = spi(requeue(&row, None), "queue the records again");
-    crate::shared::wake_worker();
+    crate::shared::wake_database();
     queued
 }
 
@@ -77,7 +77,7 @@ fn discard(id: i64) {
         ),
         "discard the item",
     );
-    crate::shared::wake_worker();
+    crate::shared::wake_database();
 }
 
 /// Queues a fresh change for the records of the given item (or of every non-conflict

@@ -1,9 +1,11 @@
-//! `hubsync.worker`: the background worker as shared memory sees it.
+//! `hubsync.worker`: the serving workers (and the databases waited for) as shared memory
+//! sees them.
 
 use crate::shared;
 use pgrx::prelude::*;
 
-/// One row describing the worker; when the library was not preloaded, says so.
+/// One row per serving worker of every database, and per database the launcher waits for;
+/// when the library was not preloaded, one row saying so.
 // pgrx reads the column names from the tuple written out here, so no type alias.
 #[allow(clippy::type_complexity)]
 #[pg_extern(volatile, parallel_safe)]
@@ -18,10 +20,12 @@ fn worker_info() -> TableIterator<
         name!(last_error, Option<String>),
         name!(last_error_at, Option<TimestampWithTimeZone>),
         name!(launcher_pid, Option<i32>),
+        name!(pool_index, Option<i32>),
+        name!(syncs, Option<Vec<i32>>),
     ),
 > {
-    let row = match shared::snapshot() {
-        None => (
+    let Some(all) = shared::snapshot() else {
+        return TableIterator::once((
             None,
             None,
             "not running: hubsync is not in shared_preload_libraries".to_string(),
@@ -30,19 +34,31 @@ fn worker_info() -> TableIterator<
             None,
             None,
             None,
-        ),
-        Some(info) => (
-            (info.pid != 0).then_some(info.pid),
-            Some(info.database()).filter(|d| !d.is_empty()),
-            info.state.label().to_string(),
-            timestamp(info.started_at),
-            timestamp(info.heartbeat),
-            info.last_error(),
-            timestamp(info.last_error_at),
-            (info.launcher_pid != 0).then_some(info.launcher_pid),
-        ),
+            None,
+            None,
+        ));
     };
-    TableIterator::once(row)
+    let launcher = (all.launcher_pid != 0).then_some(all.launcher_pid);
+    let mut slots: Vec<&shared::Slot> = all.slots.iter().filter(|s| s.in_use).collect();
+    slots.sort_by_key(|s| (s.database(), s.pool_index));
+    let rows: Vec<_> = slots
+        .into_iter()
+        .map(|slot| {
+            (
+                (slot.pid != 0).then_some(slot.pid),
+                Some(slot.database()).filter(|d| !d.is_empty()),
+                slot.state.label().to_string(),
+                timestamp(slot.started_at),
+                timestamp(slot.heartbeat),
+                slot.last_error(),
+                timestamp(slot.last_error_at),
+                launcher,
+                Some(slot.pool_index),
+                (slot.pid != 0).then(|| slot.syncs()),
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
 }
 
 fn timestamp(micros: i64) -> Option<TimestampWithTimeZone> {
@@ -60,7 +76,10 @@ mod tests {
         // The worker heartbeats in another process; wait for it with a deadline.
         let running = Spi::get_one::<bool>("SELECT hubsync.wait_for_worker('30 seconds')").unwrap();
         assert_eq!(running, Some(true));
-        let state = Spi::get_one::<String>("SELECT state FROM hubsync.worker").unwrap();
+        let state = Spi::get_one::<String>(
+            "SELECT state FROM hubsync.worker WHERE database = current_database() ORDER BY pool_index LIMIT 1",
+        )
+        .unwrap();
         assert_eq!(state.as_deref(), Some("running"));
     }
 }

@@ -105,7 +105,7 @@ fn capture<'a>(
         // Provenance counts only where the tag does: for roles acting for the owner.
         let origin = guc::origin_sync().filter(|_| privilege::acts_for(resolved.owner));
         write_outbox(resolved.spec.sync_id, origin, &changes);
-        wake::outbox_written();
+        wake::outbox_written(resolved.spec.sync_id);
     }
     Ok(None)
 }

@@ -6,6 +6,7 @@ use super::fence::{self, Planned};
 use super::push::{self, Chunk};
 use super::reconcile::Lookup;
 use super::runtime::{self, Health, Runtime, SyncRow};
+use super::serve::Member;
 use super::wait::Waiter;
 use super::{jobs, outbox, reconcile, settle, stats, xact, Outcome};
 use crate::shared;
@@ -26,6 +27,8 @@ const REFRESH_EVERY: Duration = Duration::from_millis(250);
 
 /// All syncs the worker runs, and the channel their HTTP threads answer on.
 pub struct Engine {
+    /// The worker's place in its database's pool: which syncs are its own.
+    me: Member,
     runtimes: BTreeMap<i32, Runtime>,
     /// Syncs that could not be built, by the version that failed (retried when it changes).
     broken: HashMap<i32, String>,
@@ -41,23 +44,30 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// A new engine; abandons leases a previous run left behind.
-    pub fn start() -> std::io::Result<Engine> {
+    /// A new engine; abandons leases a previous run of this pool member left behind (the
+    /// other members' leases are theirs: they may be in flight right now).
+    pub fn start(me: Member) -> std::io::Result<Engine> {
         let (sender, results) = unbounded();
         // The worker's own bookkeeping commits asynchronously: a crash can only lose its
         // last moments, which claims outbox rows again (reconciled, never sent blindly) or
         // re-applies a pulled page (a no-op). Users' transactions keep full durability.
         if let Err(e) = xact::run_spi(|| {
             Spi::run("SET synchronous_commit TO off")?;
-            outbox::expire_leases()
+            outbox::expire_leases(me.size, me.index)
         }) {
             warning!("hubsync worker: could not reclaim leases: {e}");
         }
         let waiter = Waiter::new()?;
-        let notifier = super::notify::Notifier::start(&waiter)
-            .inspect_err(|e| warning!("hubsync worker: cannot start notification threads: {e}"))
-            .ok();
+        // Notifications are the database's, not a sync's: one member sends them all.
+        let notifier = if me.runs_singletons() {
+            super::notify::Notifier::start(&waiter)
+                .inspect_err(|e| warning!("hubsync worker: cannot start notification threads: {e}"))
+                .ok()
+        } else {
+            None
+        };
         Ok(Engine {
+            me,
             notifier,
             runtimes: BTreeMap::new(),
             broken: HashMap::new(),
@@ -65,7 +75,7 @@ impl Engine {
             results,
             waiter,
             refreshed: None,
-            pull_requests: shared::pull_requests(),
+            pull_requests: shared::pull_requests(me.slot),
             statistics: Default::default(),
         })
     }
@@ -77,7 +87,7 @@ impl Engine {
         if self.refreshed.is_none_or(|t| t.elapsed() >= REFRESH_EVERY) {
             self.refresh()?;
         }
-        let requests = shared::pull_requests();
+        let requests = shared::pull_requests(self.me.slot);
         if requests != self.pull_requests {
             self.pull_requests = requests;
             self.runtimes
@@ -88,7 +98,7 @@ impl Engine {
         let ids: Vec<i32> = self.runtimes.keys().copied().collect();
         for id in ids {
             if let Err(error) = self.advance(id) {
-                report(id, &error);
+                report(self.me.slot, id, &error);
             }
         }
         if let Some(notifier) = &mut self.notifier {
@@ -130,10 +140,13 @@ impl Engine {
     }
 
     fn refresh(&mut self) -> Result<(), xact::XactError> {
-        let rows = xact::run_spi(runtime::load_rows)?;
+        let me = self.me;
+        let rows = xact::run_spi(|| runtime::load_rows(me.size, me.index))?;
         self.refreshed = Some(Instant::now());
         self.runtimes
             .retain(|id, _| rows.iter().any(|r| r.id == *id));
+        let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+        shared::serving(me.slot, &ids);
         for row in rows {
             if let Some(rt) = self.runtimes.get_mut(&row.id) {
                 rt.active = row.active;
@@ -202,7 +215,7 @@ impl Engine {
                 Outcome::Reconciled(found) => (found.sync_id, self.reconciled(*found)),
             };
             if let Err(error) = result {
-                report(sync_id, &error);
+                report(self.me.slot, sync_id, &error);
             }
         }
     }
@@ -512,10 +525,11 @@ fn queue_lookups(rt: &mut Runtime, lookups: Vec<Lookup>) {
     rt.queued.push_back(Work::Reconcile(lookups));
 }
 
-/// Records a failure of one sync's work in its status; the worker carries on.
-fn report(sync_id: i32, error: &xact::XactError) {
+/// Records a failure of one sync's work in its status (and in the worker's slot, `slot`);
+/// the worker carries on.
+fn report(slot: usize, sync_id: i32, error: &xact::XactError) {
     warning!("hubsync worker: sync {sync_id}: {error}");
-    shared::record_error(&error.to_string());
+    shared::record_error(slot, &error.to_string());
     let message = error.to_string();
     if let Err(e) = xact::run_spi(|| {
         Spi::run_with_args(

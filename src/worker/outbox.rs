@@ -68,12 +68,15 @@ impl Cursor {
     }
 }
 
-/// A worker that starts owns nothing yet: whatever a previous run had claimed is abandoned.
-/// Marks such leases expired so they are reclaimed (and reconciled) at once.
-pub fn expire_leases() -> SpiResult<()> {
-    Spi::run(
+/// A worker that starts owns nothing yet: whatever a previous run of the same pool member
+/// (`index` of `size`) had claimed is abandoned. Marks such leases expired so they are
+/// reclaimed (and reconciled) at once; other members' leases stay theirs.
+pub fn expire_leases(size: i32, index: i32) -> SpiResult<()> {
+    Spi::run_with_args(
         "UPDATE hubsync.outbox SET claimed_until = '-infinity' \
-         WHERE claimed_until IS NOT NULL AND claimed_until > '-infinity'",
+         WHERE claimed_until IS NOT NULL AND claimed_until > '-infinity' \
+           AND sync_id % $1 = $2",
+        &[size.into(), index.into()],
     )
 }
 

@@ -44,10 +44,12 @@ pub struct SyncRow {
     pub refused: Option<String>,
 }
 
-/// Every sync, with the version stamp that tells the worker to rebuild its runtime. The
+/// Every sync pool member `index` of `size` serves (`id % size = index`, as
+/// `hubsync_core::serving::owner_of` for the positive ids syncs have), with the version
+/// stamp that tells the worker to rebuild its runtime. The
 /// stamp includes the owner's rights on the table, so a `GRANT` or `REVOKE` is noticed at
 /// the next refresh; credentials are joined only where the owner may act for their owner.
-pub fn load_rows() -> pgrx::spi::SpiResult<Vec<SyncRow>> {
+pub fn load_rows(size: i32, index: i32) -> pgrx::spi::SpiResult<Vec<SyncRow>> {
     Spi::connect(|client| {
         client
             .select(
@@ -75,9 +77,10 @@ pub fn load_rows() -> pgrx::spi::SpiResult<Vec<SyncRow>> {
                      LEFT JOIN pg_roles cr ON cr.oid = c.owner \
                      LEFT JOIN pg_class t ON t.oid = s.local_table \
                  ) a \
+                 WHERE s.id % $1 = $2 \
                  ORDER BY s.id",
                 None,
-                &[],
+                &[size.into(), index.into()],
             )?
             .map(|row| {
                 Ok(SyncRow {
