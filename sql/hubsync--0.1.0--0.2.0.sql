@@ -223,7 +223,7 @@ CREATE  FUNCTION hubsync."worker_info"() RETURNS TABLE (
 )
 STRICT VOLATILE PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'worker_info_wrapper';
+AS 'MODULE_PATHNAME', 'workers_wrapper';
 CREATE VIEW hubsync.worker AS
     SELECT * FROM hubsync.worker_info();
 CREATE VIEW hubsync.status AS

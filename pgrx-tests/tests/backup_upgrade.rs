@@ -298,8 +298,8 @@ fn upgrades_keep_syncs_working_and_give_the_schema_of_a_fresh_install() {
         PATIENCE,
         "the worker to wait for the update",
         &mut db,
-        "SELECT coalesce((SELECT state FROM hubsync.worker \
-         WHERE database = current_database() ORDER BY pool_index LIMIT 1), '')",
+        // Still the 0.1.0 view: one row, this database's worker.
+        "SELECT state FROM hubsync.worker",
         |state: &String| state == "waiting for ALTER EXTENSION hubsync UPDATE",
     );
     db.batch_execute(
