@@ -216,6 +216,23 @@ pub fn launcher_started() {
     }
 }
 
+/// Frees every slot and returns the pids of the workers still recorded in them: a
+/// restarted launcher (the previous one crashed) has no handle to those workers.
+pub fn reset_slots() -> Vec<i32> {
+    if !available() {
+        return Vec::new();
+    }
+    let mut all = WORKERS.exclusive();
+    let pids = all
+        .slots
+        .iter()
+        .filter(|s| s.in_use && s.pid != 0)
+        .map(|s| s.pid)
+        .collect();
+    all.slots = [Slot::FREE; MAX_WORKERS];
+    pids
+}
+
 /// Takes a free slot for a worker the launcher is about to start (or a database it waits
 /// for, with `InvalidOid`); `None` when all are taken.
 pub fn claim_slot(

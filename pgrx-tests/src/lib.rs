@@ -93,10 +93,10 @@ pub fn wait_for_value<T: FromSqlOwned>(
 }
 
 /// The pid of the worker serving the most syncs of the connected database (in a test with
-/// one sync, that sync's worker), or 0 while none runs.
+/// one sync, that sync's worker), or 0 while none serves any.
 pub const SERVING_WORKER_PID: &str = "SELECT coalesce((SELECT pid FROM hubsync.worker \
-     WHERE database = current_database() AND pid IS NOT NULL \
-     ORDER BY cardinality(syncs) DESC NULLS LAST, pool_index LIMIT 1), 0)";
+     WHERE database = current_database() AND cardinality(syncs) > 0 \
+     ORDER BY cardinality(syncs) DESC, pool_index LIMIT 1), 0)";
 
 /// Terminates every serving worker of the connected database (as a crash or an operator
 /// would) and returns the pid of the one that served its syncs; the launcher starts new ones.

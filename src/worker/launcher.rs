@@ -55,6 +55,9 @@ pub extern "C-unwind" fn hubsync_launcher_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     BackgroundWorker::connect_worker_to_spi(None, None);
     shared::launcher_started();
+    if !stop_leftovers() {
+        return;
+    }
 
     let mut launcher = Launcher::default();
     while BackgroundWorker::wait_latch(Some(CHECK_INTERVAL)) {
@@ -66,10 +69,35 @@ pub extern "C-unwind" fn hubsync_launcher_main(_arg: pg_sys::Datum) {
     launcher.stop_all();
 }
 
+/// How long a restarted launcher waits for the workers of its previous run to stop.
+const LEFTOVER_PATIENCE: Duration = Duration::from_secs(30);
+
+/// A launcher that restarts (the previous one died) finds that one's workers still running,
+/// with no handle to them: it stops them before starting any, so that no sync ever has two
+/// owners. False if the launcher itself must stop meanwhile.
+fn stop_leftovers() -> bool {
+    let pids = shared::reset_slots();
+    let alive = |pid: &i32| unsafe { libc::kill(*pid, 0) } == 0;
+    for pid in pids.iter().filter(|p| alive(p)) {
+        // SAFETY: a plain signal to a worker the previous launcher started.
+        unsafe { libc::kill(*pid, libc::SIGTERM) };
+    }
+    let deadline = Instant::now() + LEFTOVER_PATIENCE;
+    while pids.iter().any(alive) && Instant::now() < deadline {
+        if !BackgroundWorker::wait_latch(Some(Duration::from_millis(100))) {
+            return false;
+        }
+    }
+    true
+}
+
 /// A serving worker the launcher started, and the shared-memory slot it reports in.
 struct Started {
     slot: usize,
     handle: DynamicBackgroundWorker,
+    /// `shared::extension_changes()` when it started: an extension created since then may
+    /// have come too late for it to see.
+    changes: u64,
 }
 
 impl Started {
@@ -288,13 +316,19 @@ fn reap(db: &mut Database) {
             continue;
         }
         let outcome = shared::free_slot(started.slot);
+        let missed_a_change = started.changes != shared::extension_changes();
         db.members[k] = None;
         let delay = match outcome {
             WorkerState::WaitingForExtension | WorkerState::WaitingForUpdate => {
-                // Every member finds the same: they all leave, and member 0 probes later.
+                // Every member finds the same: they all leave, and member 0 probes later,
+                // at once if the extension was created or updated meanwhile somewhere.
                 db.dormant = true;
                 db.outcome = outcome;
-                PROBE_INTERVAL
+                if missed_a_change {
+                    Duration::ZERO
+                } else {
+                    PROBE_INTERVAL
+                }
             }
             WorkerState::YieldedDatabase => YIELD_DELAY,
             _ => RESTART_DELAY,
@@ -360,6 +394,7 @@ fn show_waiting(oid: u32, db: &mut Database, named: bool) {
 
 /// Starts pool member `index` of `size` in database `oid`.
 fn launch(oid: u32, name: &str, index: i32, size: i32) -> Result<Started, String> {
+    let changes = shared::extension_changes();
     let slot = shared::claim_slot(
         pg_sys::Oid::from(oid),
         name,
@@ -377,7 +412,11 @@ fn launch(oid: u32, name: &str, index: i32, size: i32) -> Result<Started, String
         .set_notify_pid(unsafe { pg_sys::MyProcPid })
         .load_dynamic();
     match launched {
-        Ok(handle) => Ok(Started { slot, handle }),
+        Ok(handle) => Ok(Started {
+            slot,
+            handle,
+            changes,
+        }),
         Err(_) => {
             shared::free_slot(slot);
             Err("no background worker slot is free; raise max_worker_processes".into())
