@@ -48,6 +48,7 @@ fn run() -> BenchResult<()> {
             "latency" => scenarios::latency::run(&mut ctx),
             "pull" => scenarios::pull::run(&mut ctx),
             "spokes" => scenarios::spokes::run(&mut ctx),
+            "isolation" => scenarios::isolation::run(&mut ctx),
             _ => scenarios::memory::run(&mut ctx),
         };
         reports.push(outcome.unwrap_or_else(|e| failed(name, &error_chain(e.as_ref()))));
@@ -95,6 +96,7 @@ fn failed(name: &str, error: &str) -> ScenarioReport {
         "latency" => "3 latency",
         "pull" => "4 pull",
         "spokes" => "6 spokes",
+        "isolation" => "7 isolation",
         _ => "5 memory",
     };
     ScenarioReport {

@@ -36,6 +36,8 @@ pub struct Settings {
     pub latency_rate: u32,
     pub latency_duration: Duration,
     pub pull_rows: usize,
+    /// Rows of the full load scenario 7 runs beside a pushing sync.
+    pub isolation_rows: usize,
     /// How long the pull may take before it is reported "not available".
     pub pull_deadline: Duration,
     /// Stop waiting earlier when the local row count has not moved for this long.
@@ -99,7 +101,15 @@ fn seconds(name: &str, quick: bool, full: u64, fast: u64) -> Result<Duration, St
 }
 
 /// The scenarios `BENCH_SCENARIOS` may name.
-pub const ALL_SCENARIOS: [&str; 6] = ["capture", "push", "latency", "pull", "memory", "spokes"];
+pub const ALL_SCENARIOS: [&str; 7] = [
+    "capture",
+    "push",
+    "latency",
+    "pull",
+    "memory",
+    "spokes",
+    "isolation",
+];
 
 impl Settings {
     /// Reads the environment; the error names the variable to fix.
@@ -151,6 +161,7 @@ impl Settings {
             latency_rate: number("BENCH_LATENCY_RATE", quick, 50, 50)? as u32,
             latency_duration: seconds("BENCH_LATENCY_SECONDS", quick, 60, 10)?,
             pull_rows: number("BENCH_PULL_ROWS", quick, 100_000, 10_000)? as usize,
+            isolation_rows: number("BENCH_ISOLATION_ROWS", quick, 200_000, 200_000)? as usize,
             pull_deadline: seconds("BENCH_PULL_DEADLINE", quick, 180, 30)?,
             pull_stall: seconds("BENCH_PULL_STALL", quick, 30, 15)?,
             memory_rows: number("BENCH_MEMORY_ROWS", quick, 1_000_000, 100_000)? as usize,

@@ -26,6 +26,8 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// Every how many commits [`drive`] asks whether to stop early.
+const STOP_CHECK_EVERY: usize = 25;
 /// Every how many commits the polling client checks one.
 const POLL_EVERY: usize = 10;
 const POLL_INTERVAL: Duration = Duration::from_millis(2);
@@ -67,7 +69,14 @@ fn one_run(ctx: &mut Ctx) -> BenchResult<Value> {
         let session = ctx.emulator.login()?;
         std::thread::spawn(move || poll_samples(session, samples))
     };
-    let commits = drive(ctx, s.latency_rate, s.latency_duration, &polled)?;
+    let commits = drive(
+        ctx,
+        "latency_accounts",
+        s.latency_rate,
+        s.latency_duration,
+        Some(&polled),
+        |_| Ok(false),
+    )?;
     drop(polled);
     let drained = pg::wait_drained(&mut ctx.db, &sync, s.drain_deadline)?;
     let polled = poller.join().map_err(|_| "the polling client panicked")??;
@@ -75,21 +84,7 @@ fn one_run(ctx: &mut Ctx) -> BenchResult<Value> {
 
     let used = ctx.emulator.counters()?.since(&before);
     let hubsync_calls = used.api_used.saturating_sub(polled.queries);
-    let visible = ctx.emulator.account_changes_after(replay_from)?;
-    let visible_at: HashMap<String, f64> = visible
-        .iter()
-        .map(|c| (id15(&c.record_id), c.commit_ms))
-        .collect();
-    let mut latencies = Vec::new();
-    for row in ctx.db.query(
-        "SELECT id, sf_id FROM latency_accounts WHERE sf_id IS NOT NULL",
-        &[],
-    )? {
-        let (id, sf_id): (i32, String) = (row.get(0), row.get(1));
-        if let (Some(committed), Some(seen)) = (commits.get(&id), visible_at.get(&id15(&sf_id))) {
-            latencies.push(seen + STAMP_MIDPOINT_MS - committed);
-        }
-    }
+    let latencies = commit_latencies(ctx, "latency_accounts", &commits, replay_from)?;
     let (own_count, own_mean, own_max) = pg::own_latency(&mut ctx.db, &sync)?;
     pg::drop_sync_if_exists(&mut ctx.db, "bench_latency")?;
     ctx.db.batch_execute("DROP TABLE latency_accounts")?;
@@ -119,23 +114,57 @@ fn one_run(ctx: &mut Ctx) -> BenchResult<Value> {
     }))
 }
 
-/// Commits one row at a time on a fixed schedule; returns each row's COMMIT-returned time
-/// (epoch ms). Every `POLL_EVERY`th row is handed to the polling client.
-fn drive(
+/// Commit → visible latency (ms) of every committed row of `table` whose create the
+/// emulator's change log (after `replay_from`) shows, matched through the `sf_id` hubsync
+/// wrote back.
+pub(super) fn commit_latencies(
     ctx: &mut Ctx,
+    table: &str,
+    commits: &HashMap<i32, f64>,
+    replay_from: u64,
+) -> BenchResult<Vec<f64>> {
+    let visible = ctx.emulator.account_changes_after(replay_from)?;
+    let visible_at: HashMap<String, f64> = visible
+        .iter()
+        .map(|c| (id15(&c.record_id), c.commit_ms))
+        .collect();
+    let mut latencies = Vec::new();
+    for row in ctx.db.query(
+        &format!("SELECT id, sf_id FROM {table} WHERE sf_id IS NOT NULL"),
+        &[],
+    )? {
+        let (id, sf_id): (i32, String) = (row.get(0), row.get(1));
+        if let (Some(committed), Some(seen)) = (commits.get(&id), visible_at.get(&id15(&sf_id))) {
+            latencies.push(seen + STAMP_MIDPOINT_MS - committed);
+        }
+    }
+    Ok(latencies)
+}
+
+/// Commits one row at a time into `table` on a fixed schedule for at most `duration`;
+/// returns each row's COMMIT-returned time (epoch ms). Every `POLL_EVERY`th row is handed
+/// to the polling client, if any. Every [`STOP_CHECK_EVERY`] rows `stop` is asked whether
+/// to end early.
+pub(super) fn drive(
+    ctx: &mut Ctx,
+    table: &str,
     rate: u32,
     duration: Duration,
-    polled: &mpsc::Sender<(String, f64)>,
+    polled: Option<&mpsc::Sender<(String, f64)>>,
+    mut stop: impl FnMut(&mut postgres::Client) -> BenchResult<bool>,
 ) -> BenchResult<HashMap<i32, f64>> {
-    let insert = ctx.db.prepare(
-        "INSERT INTO latency_accounts (account_name, industry_type, annual_revenue) \
-         VALUES ($1, 'Technology', 1000) RETURNING id",
-    )?;
+    let insert = ctx.db.prepare(&format!(
+        "INSERT INTO {table} (account_name, industry_type, annual_revenue) \
+         VALUES ($1, 'Technology', 1000) RETURNING id"
+    ))?;
     let total = (rate as u64 * duration.as_secs()) as usize;
     let period = Duration::from_secs_f64(1.0 / rate as f64);
     let started = Instant::now();
     let mut commits = HashMap::with_capacity(total);
     for i in 0..total {
+        if i % STOP_CHECK_EVERY == 0 && i > 0 && stop(&mut ctx.db)? {
+            break;
+        }
         let due = started + period * i as u32;
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
@@ -144,7 +173,7 @@ fn drive(
         let id: i32 = ctx.db.query_one(&insert, &[&name])?.get(0);
         let committed = epoch_ms();
         commits.insert(id, committed);
-        if i % POLL_EVERY == 0 {
+        if let Some(polled) = polled.filter(|_| i % POLL_EVERY == 0) {
             let _ = polled.send((name, committed));
         }
     }

@@ -2,6 +2,7 @@
 //! `reps` times, and reports ratios (medians of per-repetition ratios) or counts.
 
 pub mod capture;
+pub mod isolation;
 pub mod latency;
 pub mod memory;
 pub mod pull;

@@ -20,7 +20,7 @@ pub fn run(ctx: &mut Ctx) -> BenchResult<ScenarioReport> {
     let mut reps = Vec::new();
     let mut unavailable: Option<String> = None;
     for rep in 0..ctx.settings.reps {
-        let ids = seed_org(ctx)?;
+        let ids = seed_org(ctx, ctx.settings.pull_rows)?;
         pg::create_accounts_table(&mut ctx.db, TABLE)?;
         let hubsync = match &unavailable {
             Some(reason) => json!({"available": false, "reason": reason, "skipped": true}),
@@ -40,10 +40,10 @@ pub fn run(ctx: &mut Ctx) -> BenchResult<ScenarioReport> {
     Ok(summarize(ctx, reps, unavailable))
 }
 
-/// Empties the org and bulk-loads the Accounts to pull; returns their ids.
-fn seed_org(ctx: &mut Ctx) -> BenchResult<Vec<String>> {
+/// Empties the org and bulk-loads `rows` Accounts to pull; returns their ids.
+pub(super) fn seed_org(ctx: &mut Ctx, rows: usize) -> BenchResult<Vec<String>> {
     ctx.emulator.reset()?;
-    let records: Vec<Value> = (0..ctx.settings.pull_rows)
+    let records: Vec<Value> = (0..rows)
         .map(|i| {
             let mut r = account(i);
             r.as_object_mut().map(|o| o.remove("attributes"));
@@ -51,7 +51,7 @@ fn seed_org(ctx: &mut Ctx) -> BenchResult<Vec<String>> {
         })
         .collect();
     let ids = ctx.emulator.load_accounts(records)?;
-    if ids.len() != ctx.settings.pull_rows {
+    if ids.len() != rows {
         return Err(format!("the emulator loaded {} accounts", ids.len()).into());
     }
     Ok(ids)
