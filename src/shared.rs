@@ -124,6 +124,10 @@ static INFO: PgLwLock<WorkerInfo> = unsafe { PgLwLock::new(c"hubsync_worker_info
 /// Address of the serving worker's latch (inside its PGPROC, itself in shared memory), or 0.
 static LATCH: PgAtomic<AtomicUsize> = unsafe { PgAtomic::new(c"hubsync_worker_latch") };
 
+/// Set by the first commit that wakes the worker, cleared by the worker when it wakes (before
+/// it reads the outbox): the commits of a storm in between find it set and skip `SetLatch`.
+static WAKE_PENDING: PgAtomic<AtomicBool> = unsafe { PgAtomic::new(c"hubsync_wake_pending") };
+
 /// Bumped by `hubsync.pull_now`: at once, outside any transaction, so even a caller still
 /// inside its transaction (waiting for the pull) gets it.
 static PULL_REQUESTS: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"hubsync_pull_requests") };
@@ -136,6 +140,7 @@ static PRELOADED: AtomicBool = AtomicBool::new(false);
 pub fn init() {
     pg_shmem_init!(INFO);
     pg_shmem_init!(LATCH);
+    pg_shmem_init!(WAKE_PENDING);
     pg_shmem_init!(PULL_REQUESTS);
     PRELOADED.store(true, Ordering::Relaxed);
 }
@@ -172,6 +177,7 @@ pub fn worker_started(database: &str) {
     LATCH
         .get()
         .store(unsafe { pg_sys::MyLatch } as usize, Ordering::Release);
+    woken();
 }
 
 /// Clears the worker's identity when it exits, so nobody sets a stale latch.
@@ -203,9 +209,11 @@ pub fn record_error(message: &str) {
 }
 
 /// Wakes the serving worker; called at commit of a transaction that wrote the outbox.
-/// Must never fail: it runs in a commit callback.
+/// Must never fail: it runs in a commit callback. Only the first commit after the worker
+/// last woke sets its latch; the others find the wake-up pending (the worker reads the
+/// outbox after clearing it, so it sees their rows).
 pub fn wake_worker() {
-    if !available() {
+    if !available() || WAKE_PENDING.get().swap(true, Ordering::SeqCst) {
         return;
     }
     let latch = LATCH.get().load(Ordering::Acquire);
@@ -213,6 +221,13 @@ pub fn wake_worker() {
         // SAFETY: the address points into the PGPROC array in shared memory, valid in every
         // backend; SetLatch on a latch whose owner exited is harmless.
         unsafe { pg_sys::SetLatch(latch as *mut pg_sys::Latch) };
+    }
+}
+
+/// The worker woke: the next commit sets its latch again. Called before it reads the outbox.
+pub fn woken() {
+    if available() {
+        WAKE_PENDING.get().store(false, Ordering::SeqCst);
     }
 }
 
