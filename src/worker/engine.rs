@@ -382,7 +382,7 @@ impl Engine {
             // A pulled page waits for pushes in flight to settle, and no new push starts
             // meanwhile: local changes are compared with remote ones at one moment. (The
             // read of the next page may be out: it is no push.)
-            let pushes_out = rt.outstanding - usize::from(rt.pull.fetching);
+            let pushes_out = rt.outstanding.saturating_sub(usize::from(rt.pull.fetching));
             if pushes_out > 0 || !rt.queued.is_empty() {
                 return Ok(());
             }
