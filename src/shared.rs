@@ -9,13 +9,14 @@
 use hubsync_core::serving::owner_of;
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, PGRXSharedMemory, PgAtomic, PgLwLock};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 const TEXT_LEN: usize = 256;
 
 /// Serving workers the cluster can have at once (all databases, all pool members); each
 /// also needs a `max_worker_processes` slot, which is the tighter limit in practice.
 pub const MAX_WORKERS: usize = 64;
+const _: () = assert!(MAX_WORKERS <= 64, "WAKE_PENDING holds one bit per slot");
 
 /// Syncs a worker lists in `hubsync.worker.syncs` (it may serve more).
 const LISTED_SYNCS: usize = 64;
@@ -186,6 +187,14 @@ static WORKERS: PgLwLock<Workers> = unsafe { PgLwLock::new(c"hubsync_workers") }
 static EXTENSION_CHANGES: PgAtomic<AtomicU64> =
     unsafe { PgAtomic::new(c"hubsync_extension_changes") };
 
+/// One bit per slot, set by the first commit that wakes that worker and cleared by the
+/// worker when it wakes (before it reads the outbox): the commits of a storm in between
+/// find it set and skip `SetLatch`.
+static WAKE_PENDING: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"hubsync_wake_pending") };
+
+/// This process's slot when it is a serving worker (for [`woken`]).
+static MY_SLOT: AtomicUsize = AtomicUsize::new(usize::MAX);
+
 /// Set in the postmaster when the library is preloaded; inherited by every backend it forks.
 /// Without preload there is no shared memory and no worker.
 static PRELOADED: AtomicBool = AtomicBool::new(false);
@@ -194,6 +203,7 @@ static PRELOADED: AtomicBool = AtomicBool::new(false);
 pub fn init() {
     pg_shmem_init!(WORKERS);
     pg_shmem_init!(EXTENSION_CHANGES);
+    pg_shmem_init!(WAKE_PENDING);
     PRELOADED.store(true, Ordering::Relaxed);
 }
 
@@ -288,6 +298,18 @@ pub fn worker_started(index: usize) {
         slot.started_at = now;
         slot.heartbeat = now;
     });
+    MY_SLOT.store(index, Ordering::Relaxed);
+    woken();
+}
+
+/// The worker woke: the next commit sets its latch again. Called before it reads the outbox.
+pub fn woken() {
+    let index = MY_SLOT.load(Ordering::Relaxed);
+    if available() && index < MAX_WORKERS {
+        WAKE_PENDING
+            .get()
+            .fetch_and(!(1u64 << index), Ordering::SeqCst);
+    }
 }
 
 /// Clears the worker's identity when it exits, so nobody sets a stale latch, and leaves
@@ -347,10 +369,19 @@ fn wake_where(wanted: impl Fn(&Slot) -> bool) {
     }
     let database = unsafe { pg_sys::MyDatabaseId };
     let all = WORKERS.share();
-    all.slots
-        .iter()
-        .filter(|s| s.in_use && s.database_oid == database && wanted(s))
-        .for_each(Slot::wake);
+    for (index, slot) in all.slots.iter().enumerate() {
+        if slot.in_use && slot.database_oid == database && wanted(slot) {
+            wake_once(index, slot);
+        }
+    }
+}
+
+/// Sets the latch of the worker in `slot` unless a wake-up is already pending for it.
+fn wake_once(index: usize, slot: &Slot) {
+    let bit = 1u64 << index;
+    if WAKE_PENDING.get().fetch_or(bit, Ordering::SeqCst) & bit == 0 {
+        slot.wake();
+    }
 }
 
 /// Asks the worker that owns `sync_id` in the current database to pull its syncs now, and

@@ -99,6 +99,37 @@ pub fn next_read(progress: &Progress) -> (Mode, ReadFrom) {
     }
 }
 
+/// The read that fetches the page after `page` while `page` waits to be applied (one page
+/// ahead); `None` when `page` was the read's last. The page it brings is applied only if
+/// it still [`continues`] the stored progress by then.
+pub fn read_ahead(page: &ChangePage) -> Option<ReadFrom> {
+    page.more.clone().map(ReadFrom::More)
+}
+
+/// Whether a page read after the locator `after` (`None`: the first page of a read) is
+/// the next one for the stored progress. A page fetched ahead of one that then failed to
+/// apply is not: progress starts again from what is stored, and the page is read again.
+pub fn continues(after: Option<&str>, progress: &Progress) -> bool {
+    after == progress.next_locator.as_deref()
+}
+
+/// Whether a full-load page may go into the table as plain inserts, with no lookup of
+/// existing rows and no merge: the load started into an empty table with no record state
+/// for the sync, and every way a page's record could meet a local row is caught by the
+/// insert itself. A row holding the record's id is (the id column is unique, so the insert
+/// fails and the page is applied the usual way); a row to link by natural key or External ID
+/// is not (such syncs always merge); nor is a local delete still to be pushed (the record
+/// would come back), so any of those means the usual way.
+pub fn inserts_only(
+    mode: Mode,
+    started_blank: bool,
+    id_unique: bool,
+    links_by_key: bool,
+    deletes_pending: bool,
+) -> bool {
+    mode == Mode::FullLoad && started_blank && id_unique && !links_by_key && !deletes_pending
+}
+
 /// Progress once a page of `mode` is applied, the newest change time it held being
 /// `newest`; the flag says whether that page finished the full load.
 pub fn advance(
@@ -130,6 +161,57 @@ pub fn advance(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn page_with(more: Option<&str>) -> ChangePage {
+        ChangePage {
+            more: more.map(str::to_string),
+            ..ChangePage::default()
+        }
+    }
+
+    #[test]
+    fn only_a_full_load_into_an_empty_table_with_a_unique_id_and_no_key_links_skips_the_merge() {
+        assert!(inserts_only(Mode::FullLoad, true, true, false, false));
+        // Incremental pages meet rows the load inserted.
+        assert!(!inserts_only(Mode::Incremental, true, true, false, false));
+        // The table held rows (or the sync had state) when the load started.
+        assert!(!inserts_only(Mode::FullLoad, false, true, false, false));
+        // Without a unique id column a row with the same id would not stop the insert.
+        assert!(!inserts_only(Mode::FullLoad, true, false, false, false));
+        // Records linked by natural key or External ID must be looked for first.
+        assert!(!inserts_only(Mode::FullLoad, true, true, true, false));
+        // A local delete waiting to be pushed: the record must not come back.
+        assert!(!inserts_only(Mode::FullLoad, true, true, false, true));
+    }
+
+    #[test]
+    fn a_page_with_more_is_followed_by_a_read_ahead_and_the_last_one_is_not() {
+        assert_eq!(
+            read_ahead(&page_with(Some("L2"))),
+            Some(ReadFrom::More("L2".into()))
+        );
+        assert_eq!(read_ahead(&page_with(None)), None);
+    }
+
+    #[test]
+    fn a_page_read_ahead_applies_only_where_the_stored_progress_continues() {
+        let loading = Progress {
+            phase: Phase::FullLoad,
+            next_locator: Some("L2".into()),
+            ..Progress::default()
+        };
+        assert!(continues(Some("L2"), &loading));
+        // Fetched ahead of a page that failed to apply: progress is still at L1.
+        let stuck = Progress {
+            next_locator: Some("L1".into()),
+            ..loading.clone()
+        };
+        assert!(!continues(Some("L2"), &stuck));
+        // A first page belongs only where no read is under way.
+        assert!(continues(None, &Progress::default()));
+        assert!(!continues(None, &loading));
+        assert!(!continues(Some("L2"), &Progress::default()));
+    }
 
     fn at(ms: i64) -> Option<Timestamp> {
         Some(Timestamp::from_millis(ms))

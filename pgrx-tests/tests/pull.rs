@@ -18,13 +18,13 @@ fn polling_sync(name: &str, patch: Value) -> AccountsSync {
     accounts_sync(name, &[], merge_patch(&fast_polling(), &patch))
 }
 
-/// A sync starting its full load of `count` remote accounts, each page of the load taking
-/// `latency_ms` to arrive.
-fn slow_full_load(name: &str, count: usize, latency_ms: u64) -> AccountsSync {
+/// A sync (the brief's, with `patch` merged into its config) starting its full load of
+/// `count` remote accounts, each page of the load taking `latency_ms` to arrive.
+fn slow_full_load(name: &str, count: usize, latency_ms: u64, patch: Value) -> AccountsSync {
     let remote = Remote::start();
     load_remote(&remote, count);
     remote.inject(json!([{"endpoint": "query", "kind": "latency", "latency_ms": latency_ms}]));
-    accounts_sync_with(remote, name, &[], fast_polling())
+    accounts_sync_with(remote, name, &[], merge_patch(&fast_polling(), &patch))
 }
 
 fn load_remote(remote: &Remote, count: usize) {
@@ -85,7 +85,7 @@ fn pulled_again(db: &mut Client) {
 #[test]
 fn full_load_with_progress_then_changes_and_deletes_both_ways() {
     // Slow pages, so the load is observed half done.
-    let sync = slow_full_load("full-load", 25_000, 150);
+    let sync = slow_full_load("full-load", 25_000, 150, json!({}));
     let mut db = sync.db();
     let (done, total): (i64, i64) = wait_until(PATIENCE, "the load half way", || {
         let row = db
@@ -397,7 +397,7 @@ fn an_automation_settles_and_a_fight_is_held() {
 
 #[test]
 fn a_worker_killed_mid_load_finishes_it_without_loss_or_duplicates() {
-    let sync = slow_full_load("crash-pull", 10_000, 200);
+    let sync = slow_full_load("crash-pull", 10_000, 200, json!({}));
     let mut db = sync.db();
     let done = "SELECT records_done FROM hubsync.progress";
     wait_for_value(PATIENCE, "the load under way", &mut db, done, |d: &i64| {
@@ -449,6 +449,95 @@ fn one_way_syncs_stay_one_way() {
     to_remote.wait_idle(&mut db);
     assert_eq!(local_count(&mut db), 1);
     assert_eq!(to_remote.remote.calls("query"), 0);
+    // It keeps the remote id, but no agreed values: nothing would ever merge against them.
+    let (linked, agreed): (i64, i64) = {
+        let r = db
+            .query_one(
+                "SELECT count(remote_id), count(base) FROM hubsync.record_state",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((linked, agreed), (1, 0));
+}
+
+#[test]
+fn a_load_into_an_empty_table_inserts_and_merges_a_row_linked_meanwhile() {
+    // Five pages; the first goes into an empty table, so the load inserts without merging.
+    // One way (Salesforce → Postgres): the row linked below is not pushed.
+    let one_way = json!({"sync_settings": {"sync_type": "one_way"}});
+    let sync = slow_full_load("blank-load", 10_000, 300, one_way);
+    let mut db = sync.db();
+    let done = "SELECT records_done FROM hubsync.progress";
+    wait_for_value(PATIENCE, "the load under way", &mut db, done, |d: &i64| {
+        *d > 0
+    });
+    // Meanwhile a row is linked by hand to a record of a later page: that page must find it
+    // and merge, not insert the record a second time.
+    let last = sync
+        .remote
+        .query("SELECT Id FROM Account WHERE Name = 'Remote 09999'", false);
+    let last_id = last[0]["Id"].as_str().unwrap().to_string();
+    db.execute(
+        "INSERT INTO accounts (account_name, sf_id) VALUES ('Linked by hand', $1) \
+         ON CONFLICT (sf_id) DO NOTHING",
+        &[&last_id],
+    )
+    .unwrap();
+    wait_for_incremental(&mut db);
+    let (rows, distinct): (i64, i64) = {
+        let r = db
+            .query_one("SELECT count(*), count(DISTINCT sf_id) FROM accounts", &[])
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((rows, distinct), (10_000, 10_000), "{}", sync.diagnostics());
+    // Every row has its agreed values, as a merged load would have left them.
+    let agreed: i64 = scalar(
+        &mut db,
+        "SELECT count(*) FROM hubsync.record_state s JOIN accounts a ON s.pk = jsonb_build_array(a.id) \
+         WHERE s.remote_id = a.sf_id AND s.base->>'account_name' = a.account_name",
+    );
+    assert_eq!(agreed, 10_000, "{}", sync.diagnostics());
+    let (name, industry, _) = local_row(&mut db, &last_id).unwrap();
+    assert_eq!(
+        (name.as_str(), industry.as_deref()),
+        ("Remote 09999", Some("Loaded"))
+    );
+}
+
+#[test]
+fn a_load_into_an_empty_table_parks_only_the_record_the_table_refuses() {
+    let remote = Remote::start();
+    load_remote(&remote, 3);
+    let big: Value =
+        serde_json::from_str(r#"{"Account": [{"Name": "Too big", "AnnualRevenue": 5000000}]}"#)
+            .unwrap();
+    remote.admin("POST", "load", Some(big));
+    let sync = fixture_sync(
+        remote,
+        "blank-load-refused",
+        &[],
+        &format!(
+            "{}; ALTER TABLE accounts ADD CONSTRAINT revenue_cap CHECK (annual_revenue < 1000000)",
+            fixtures::text("tables/accounts.sql")
+        ),
+        fixtures::json("bases/accounts_full.json"),
+        fast_polling(),
+    );
+    let mut db = sync.db();
+    wait_for_incremental(&mut db);
+    assert_eq!(local_count(&mut db), 3, "{}", sync.diagnostics());
+    let states: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.record_state");
+    assert_eq!(states, 3);
+    let kinds: Vec<String> = db
+        .query("SELECT kind FROM hubsync.review_queue", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(kinds, ["apply_error"], "{}", sync.diagnostics());
 }
 
 #[test]

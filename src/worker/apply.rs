@@ -19,7 +19,7 @@ use hubsync_core::config::{LogLevel, Side, SyncConfig};
 use hubsync_core::conflict::{self, ConflictRecord, PendingChange, Versions, Writer};
 use hubsync_core::connector::ChangePage;
 use hubsync_core::mapping::Mapper;
-use hubsync_core::pull::{self, Mode};
+use hubsync_core::pull::{self, Mode, Phase};
 use hubsync_core::timestamp::Timestamp;
 use pgrx::prelude::*;
 use pgrx::spi::{quote_identifier, SpiResult};
@@ -94,13 +94,36 @@ pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: ChangePage) ->
         reviews: rejected,
         ..Plan::default()
     };
+    if mode == Mode::FullLoad && rt.pull.state.phase == Phase::Pending {
+        // The load's first page: did it start into an empty table?
+        rt.pull.blank_load = starts_blank(rt.id, &target)?;
+    }
+    let deleting = deletes_pending(rt.id, &incoming)?;
+    let inserts_only = deleted.is_empty()
+        && pull::inserts_only(
+            mode,
+            rt.pull.blank_load,
+            rt.table.table.is_unique(mapper.id_column().unwrap_or("Id")),
+            !link_key(&rt.config.natural_key, mapper).is_empty(),
+            !deleting.is_empty(),
+        );
+    if inserts_only {
+        match subxact::attempt(|| insert_new(rt.id, &target, &incoming)) {
+            Ok(applied) => {
+                plan.applied = applied;
+                record_outcome(rt.id, &plan)?;
+                return advance(rt, mode, &page, progress, plan.applied);
+            }
+            // A row holds one of the ids after all: this page and the rest merge.
+            Err(_) => rt.pull.blank_load = false,
+        }
+    }
     let ids: Vec<String> = incoming
         .iter()
         .map(|r| r.remote_id.clone())
         .chain(deleted.iter().cloned())
         .collect();
     let mut locals = knowledge(rt.id, &target, ids)?;
-    let deleting = deletes_pending(rt.id, &incoming)?;
     let skipped = first_contact(
         rt,
         mapper,
@@ -136,6 +159,44 @@ pub fn apply(rt: &mut Runtime, mapper: &Mapper, mode: Mode, page: ChangePage) ->
     record_outcome(rt.id, &plan)?;
     std::mem::take(&mut plan.guards).save(rt.id)?;
     advance(rt, mode, &page, progress, plan.applied)
+}
+
+/// Whether the table is empty and the sync has no record state: a full load starting now
+/// may insert without looking for rows to merge with.
+fn starts_blank(sync_id: i32, target: &Target) -> SpiResult<bool> {
+    let empty = crate::privilege::as_role(target.owner, || {
+        Spi::get_one::<bool>(&format!(
+            "SELECT NOT EXISTS (SELECT 1 FROM {})",
+            target.qualified
+        ))
+    })?;
+    let stateless = Spi::get_one_with_args::<bool>(
+        "SELECT NOT EXISTS (SELECT 1 FROM hubsync.record_state WHERE sync_id = $1)",
+        &[sync_id.into()],
+    )?;
+    Ok(empty == Some(true) && stateless == Some(true))
+}
+
+/// A page of records no local row holds yet, as plain inserts of the rows and of their
+/// record state (no conflict arbitration: a row or state already there fails the statement,
+/// and the caller's subtransaction undoes it). Returns the rows inserted.
+fn insert_new(sync_id: i32, target: &Target, incoming: &[Incoming]) -> i64 {
+    let written = insert(target, incoming).and_then(|bases| {
+        let rows: Vec<Value> = bases
+            .iter()
+            .map(|(pk, id, base)| json!({"pk": pk, "remote_id": id, "base": base}))
+            .collect();
+        if !rows.is_empty() {
+            Spi::run_with_args(
+                "INSERT INTO hubsync.record_state (sync_id, pk, remote_id, base, last_op, state) \
+                 SELECT $1, e->'pk', e->>'remote_id', e->'base', 'pull', 'synced' \
+                 FROM jsonb_array_elements($2) e",
+                &[sync_id.into(), JsonB(Value::Array(rows)).into()],
+            )?;
+        }
+        Ok(bases.len() as i64)
+    });
+    written.unwrap_or_else(|e| pgrx::error!("{e}"))
 }
 
 /// Where the watermark moves once this page is applied: the newest change time read.
@@ -605,7 +666,7 @@ fn record_outcome(sync_id: i32, plan: &Plan) -> SpiResult<()> {
         .map(|(pk, id, base)| super::state::Synced {
             pk: pk.clone(),
             remote_id: Some(id.clone()),
-            agreed: base.clone().into_iter().collect(),
+            agreed: Some(base.clone().into_iter().collect()),
             op: "pull",
         })
         .collect();

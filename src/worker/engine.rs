@@ -204,18 +204,32 @@ impl Engine {
         Ok(())
     }
 
+    /// Takes every answer waiting on the channel; the push answers of each sync are settled
+    /// together, in one transaction.
     fn settle_results(&mut self) {
+        let mut pushed: BTreeMap<i32, Vec<settle::Pushed>> = BTreeMap::new();
         while let Ok(outcome) = self.results.try_recv() {
             let (sync_id, result) = match outcome {
                 Outcome::Pulled(page) => (page.sync_id, self.fetched(*page)),
                 Outcome::Described { sync_id, result } => {
                     (sync_id, self.described(sync_id, result))
                 }
-                Outcome::Pushed(pushed) => (pushed.chunk.sync_id, self.pushed(*pushed)),
+                Outcome::Pushed(answer) => {
+                    pushed
+                        .entry(answer.chunk.sync_id)
+                        .or_default()
+                        .push(*answer);
+                    continue;
+                }
                 Outcome::Reconciled(found) => (found.sync_id, self.reconciled(*found)),
             };
             if let Err(error) = result {
                 report(self.me.slot, sync_id, &error);
+            }
+        }
+        for (sync_id, answers) in pushed {
+            if let Err(error) = self.pushed(sync_id, answers) {
+                report(sync_id, &error);
             }
         }
     }
@@ -271,7 +285,17 @@ impl Engine {
         rt.outstanding = rt.outstanding.saturating_sub(1);
         rt.pull.fetching = false;
         let Err(error) = &page.result else {
-            rt.pull.waiting = Some(page);
+            // No push is in flight while a page is read or waits (see `advance`), so the
+            // next page is read now, while this one waits and is applied.
+            if let (Some(client), Some(mapper)) = (rt.client.clone(), rt.mapper.clone()) {
+                if let Some(job) = super::pull::fetch_ahead(rt, &client, &mapper, &page) {
+                    match rt.pool.try_submit(job) {
+                        Ok(()) => rt.outstanding += 1,
+                        Err(_) => rt.pull.fetching = false,
+                    }
+                }
+            }
+            rt.pull.waiting.push_back(page);
             return Ok(());
         };
         if error
@@ -294,16 +318,20 @@ impl Engine {
         xact::run_spi(|| stats::health(rt.id, state, problem.as_deref()))
     }
 
-    fn pushed(&mut self, pushed: settle::Pushed) -> Result<(), xact::XactError> {
-        let Some(rt) = self.runtimes.get_mut(&pushed.chunk.sync_id) else {
+    fn pushed(
+        &mut self,
+        sync_id: i32,
+        answers: Vec<settle::Pushed>,
+    ) -> Result<(), xact::XactError> {
+        let Some(rt) = self.runtimes.get_mut(&sync_id) else {
             return Ok(());
         };
-        rt.outstanding = rt.outstanding.saturating_sub(1);
+        rt.outstanding = rt.outstanding.saturating_sub(answers.len());
         let lookups = xact::run_spi(|| {
             if !fence::holds(rt.id, Planned::Exists)? {
                 return Ok(Vec::new());
             }
-            let doubtful = settle::settle(rt, pushed)?;
+            let doubtful = settle::settle(rt, answers)?;
             super::monitor::count_calls(rt)?;
             reconcile::lookups(rt, doubtful)
         })?;
@@ -363,14 +391,18 @@ impl Engine {
             return Ok(());
         };
         submit_queued(rt, &client);
-        if rt.pull.waiting.is_some() {
+        if !rt.pull.waiting.is_empty() {
             // A pulled page waits for pushes in flight to settle, and no new push starts
-            // meanwhile: local changes are compared with remote ones at one moment.
-            if rt.outstanding > 0 || !rt.queued.is_empty() {
+            // meanwhile: local changes are compared with remote ones at one moment. (The
+            // read of the next page may be out: it is no push.)
+            let pushes_out = rt.outstanding.saturating_sub(usize::from(rt.pull.fetching));
+            if pushes_out > 0 || !rt.queued.is_empty() {
                 return Ok(());
             }
-            // Applied, the next page of the pull may be due at once.
-            apply_waiting_page(rt, &mapper)?;
+            // Applied, the next page of the pull may be due (or here) at once.
+            while !rt.pull.waiting.is_empty() {
+                apply_waiting_page(rt, &mapper)?;
+            }
         }
         if rt.pull.fetching {
             return Ok(());
@@ -415,9 +447,13 @@ fn report_health(rt: &mut Runtime) -> Result<(), xact::XactError> {
 
 /// Applies the page a pull fetched (no push of the sync is outstanding by then).
 fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::XactError> {
-    let Some(page) = rt.pull.waiting.take() else {
+    let Some(page) = rt.pull.waiting.pop_front() else {
         return Ok(());
     };
+    if !page.continues(&rt.pull.state) {
+        // Fetched ahead of a page that did not apply: progress is where it was stored.
+        return Ok(());
+    }
     let Ok(result) = page.result else {
         return Ok(());
     };

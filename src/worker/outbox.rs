@@ -82,6 +82,9 @@ pub fn expire_leases(size: i32, index: i32) -> SpiResult<()> {
 
 /// Claims up to `limit` rows of a sync in commit order, skipping records waiting for a
 /// retry; nothing while the sync is paused (checked here, so a pause takes effect at once). `id_column` is the local column holding the remote id, if the sync maps `Id`.
+/// The claimed ids are also given as an array (`o.id = ANY (ARRAY(…))`): joined only to
+/// the CTE, the planner hashes the whole outbox for each claim, which makes a backlog's
+/// drain quadratic; the array makes it probe the primary key for the claimed rows.
 pub fn claim(
     sync_id: i32,
     limit: i64,
@@ -102,7 +105,8 @@ pub fn claim(
                    ORDER BY o.id LIMIT $2 FOR UPDATE SKIP LOCKED) \
                  UPDATE hubsync.outbox o \
                  SET claimed_until = clock_timestamp() + make_interval(secs => $3), attempts = o.attempts + 1 \
-                 FROM c LEFT JOIN hubsync.sync w ON w.id = c.origin WHERE o.id = c.id \
+                 FROM c LEFT JOIN hubsync.sync w ON w.id = c.origin \
+                 WHERE o.id = c.id AND o.id = ANY (ARRAY(SELECT id FROM c)) \
                  RETURNING o.id, o.op::text, o.pk, o.new, o.old, \
                            (extract(epoch FROM o.changed_at) * 1000)::int8, o.attempts, c.abandoned, \
                            w.remote_system, w.connection",

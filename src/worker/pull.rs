@@ -2,7 +2,9 @@
 //! `hubsync_core::pull`'s). A full load pages through the whole object once; after it,
 //! incremental pulls read every record changed at or after the watermark (deletions
 //! included), one page at a time. Progress only moves in the transaction that applied the
-//! page, so a crash repeats a page, and applying a page twice changes nothing.
+//! page, so a crash repeats a page, and applying a page twice changes nothing. The page
+//! after one that has more is fetched while that one waits and is applied (one page ahead);
+//! it is applied only if it continues where the stored progress stands.
 
 use super::pool::Job;
 use super::runtime::Runtime;
@@ -11,6 +13,7 @@ use hubsync_core::config::InitialSync;
 use hubsync_core::connector::{CallError, ChangePage, Connector, ReadFrom};
 use hubsync_core::mapping::Mapper;
 use hubsync_core::pull::{self, Mode, Progress};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,10 +25,15 @@ pub struct PullRuntime {
     pub requested: bool,
     /// A request for a page is out.
     pub fetching: bool,
-    /// A page fetched but not applied yet (it waits for pushes in flight to settle).
-    pub waiting: Option<Page>,
+    /// Pages fetched but not applied yet, oldest first (they wait for pushes in flight to
+    /// settle); at most the page being applied and the one fetched ahead of it.
+    pub waiting: VecDeque<Page>,
     /// When the next incremental pull is due.
     pub due: Option<Instant>,
+    /// The full load under way started into an empty table (no rows, no record state of
+    /// the sync) and its pages so far went in as plain inserts
+    /// (`hubsync_core::pull::inserts_only`). Not known after a restart: then pages merge.
+    pub blank_load: bool,
 }
 
 /// A fetched page, as an HTTP thread reports it.
@@ -34,13 +42,23 @@ pub struct Page {
     /// The config stamp the page was read under: it is applied only under the same one.
     pub stamp: String,
     pub mode: Mode,
+    /// The locator this page continues (`None` for the first page of a read): it is applied
+    /// only while the stored progress still continues there.
+    pub after: Option<String>,
     pub result: Result<ChangePage, CallError>,
+}
+
+impl Page {
+    /// Whether this page is the next one for `progress` (`hubsync_core::pull::continues`).
+    pub fn continues(&self, progress: &Progress) -> bool {
+        pull::continues(self.after.as_deref(), progress)
+    }
 }
 
 /// Whether the sync should read the remote system now.
 pub fn due(rt: &Runtime) -> bool {
     let pull = &rt.pull;
-    if !rt.config.direction.pull || pull.fetching || pull.waiting.is_some() {
+    if !rt.config.direction.pull || pull.fetching || !pull.waiting.is_empty() {
         return false;
     }
     pull::is_due(
@@ -54,11 +72,37 @@ pub fn due(rt: &Runtime) -> bool {
 /// The request for what [`due`] said is due.
 pub fn next_fetch(rt: &mut Runtime, client: &Arc<dyn Connector>, mapper: &Mapper) -> Job<Outcome> {
     let (mode, from) = pull::next_read(&rt.pull.state);
-    rt.pull.fetching = true;
     if matches!(from, ReadFrom::ChangedSince { .. }) {
         rt.pull.requested = false;
         rt.pull.due = Some(Instant::now() + interval(rt));
     }
+    fetch(rt, client, mapper, mode, from)
+}
+
+/// The request for the page after `page`, while `page` waits to be applied; `None` when it
+/// was the read's last page.
+pub fn fetch_ahead(
+    rt: &mut Runtime,
+    client: &Arc<dyn Connector>,
+    mapper: &Mapper,
+    page: &Page,
+) -> Option<Job<Outcome>> {
+    let from = pull::read_ahead(page.result.as_ref().ok()?)?;
+    Some(fetch(rt, client, mapper, page.mode, from))
+}
+
+fn fetch(
+    rt: &mut Runtime,
+    client: &Arc<dyn Connector>,
+    mapper: &Mapper,
+    mode: Mode,
+    from: ReadFrom,
+) -> Job<Outcome> {
+    rt.pull.fetching = true;
+    let after = match &from {
+        ReadFrom::More(locator) => Some(locator.clone()),
+        _ => None,
+    };
     let (client, sync_id, stamp) = (client.clone(), rt.id, rt.stamp.clone());
     let object = rt.config.remote.object.clone();
     let fields = mapper.select_fields();
@@ -68,6 +112,7 @@ pub fn next_fetch(rt: &mut Runtime, client: &Arc<dyn Connector>, mapper: &Mapper
             sync_id,
             stamp,
             mode,
+            after,
             result: client.read(&object, &fields, &from),
         }))
     })

@@ -17,8 +17,7 @@ use hubsync_core::placement::{self, Placement};
 use hubsync_core::retry::{self, Class, Failure};
 use pgrx::prelude::*;
 use pgrx::spi::SpiResult;
-use pgrx::JsonB;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Instant;
 
 /// A request's answer as an HTTP thread reports it.
@@ -51,34 +50,42 @@ struct Sorted {
     connection_error: Option<(Class, String)>,
 }
 
-/// Records a request's outcome and adjusts the runtime's health for connection-level
-/// failures. Returns the creates whose outcome is unknown: they stay in flight until
-/// reconciled.
-pub fn settle(runtime: &mut Runtime, pushed: Pushed) -> SpiResult<Vec<Record>> {
-    let mut sorted = sort(runtime, &pushed);
-    for record in &pushed.chunk.records {
-        if !sorted.doubtful.iter().any(|d| d.key == record.key) {
-            runtime.in_flight.remove(&record.key);
+/// Records the outcomes of several answered requests of one sync in the current
+/// transaction (one set-based write per kind for the successes, however many requests
+/// answered) and adjusts the runtime's health for connection-level failures, in the order
+/// the answers came. Returns the creates whose outcome is unknown: they stay in flight
+/// until reconciled.
+pub fn settle(runtime: &mut Runtime, answers: Vec<Pushed>) -> SpiResult<Vec<Record>> {
+    let mut doubtful = Vec::new();
+    let mut settled = Vec::with_capacity(answers.len());
+    for pushed in answers {
+        let mut sorted = sort(runtime, &pushed);
+        for record in &pushed.chunk.records {
+            if !sorted.doubtful.iter().any(|d| d.key == record.key) {
+                runtime.in_flight.remove(&record.key);
+            }
         }
+        if let Some((class, message)) = &sorted.connection_error {
+            back_off(runtime, *class, message);
+        } else {
+            runtime.health = Health::Ok;
+        }
+        if sorted
+            .review
+            .iter()
+            .any(|(_, code, _)| code.as_deref() == Some("INVALID_FIELD"))
+        {
+            // The remote object changed under us: describe it again before the next push.
+            runtime.mapper = None;
+        }
+        if !sorted.retry.is_empty() || !sorted.released.is_empty() {
+            runtime.cursor.rewind();
+        }
+        doubtful.append(&mut sorted.doubtful);
+        settled.push((pushed, sorted));
     }
-    if let Some((class, message)) = &sorted.connection_error {
-        back_off(runtime, *class, message);
-    } else {
-        runtime.health = Health::Ok;
-    }
-    if sorted
-        .review
-        .iter()
-        .any(|(_, code, _)| code.as_deref() == Some("INVALID_FIELD"))
-    {
-        // The remote object changed under us: describe it again before the next push.
-        runtime.mapper = None;
-    }
-    if !sorted.retry.is_empty() || !sorted.released.is_empty() {
-        runtime.cursor.rewind();
-    }
-    record(runtime, &pushed, &sorted)?;
-    Ok(std::mem::take(&mut sorted.doubtful))
+    record(runtime, settled)?;
+    Ok(doubtful)
 }
 
 fn sort(runtime: &Runtime, pushed: &Pushed) -> Sorted {
@@ -205,10 +212,27 @@ pub fn back_off(runtime: &mut Runtime, class: Class, message: &str) {
     };
 }
 
-fn record(runtime: &Runtime, pushed: &Pushed, sorted: &Sorted) -> SpiResult<()> {
-    let sync_id = runtime.id;
+fn record(runtime: &Runtime, mut settled: Vec<(Pushed, Sorted)>) -> SpiResult<()> {
+    let stats = push_stats(runtime, &settled);
+    // The successes of all requests together: one write per kind.
+    for kind in [Kind::Create, Kind::Upsert, Kind::Update, Kind::Delete] {
+        let synced: Vec<(Record, Option<String>)> = settled
+            .iter_mut()
+            .filter(|(p, _)| p.chunk.kind == kind)
+            .flat_map(|(_, s)| std::mem::take(&mut s.synced))
+            .collect();
+        record_synced(runtime, kind, &synced)?;
+    }
+    for (pushed, sorted) in &settled {
+        record_failures(runtime, pushed, sorted)?;
+    }
+    stats::pushed(runtime.id, &stats)
+}
+
+/// What went wrong (and two-way merges), request by request: rare enough that a statement
+/// per request costs nothing that matters.
+fn record_failures(runtime: &Runtime, pushed: &Pushed, sorted: &Sorted) -> SpiResult<()> {
     let kind = pushed.chunk.kind;
-    record_synced(runtime, kind, &sorted.synced)?;
     let verified_with = pushed.chunk.verify.as_ref().map(|v| v.mapper.as_ref());
     record_merged(runtime, verified_with, &sorted.merged)?;
     record_conflicted(runtime, &sorted.conflicted)?;
@@ -222,7 +246,7 @@ fn record(runtime: &Runtime, pushed: &Pushed, sorted: &Sorted) -> SpiResult<()> 
             retry_in: Some(*delay),
         })
         .collect();
-    state::failed(sync_id, &retry)?;
+    state::failed(runtime.id, &retry)?;
     for (r, error, _) in &sorted.retry {
         outbox::release(&r.outbox_ids, Some(error), true)?;
     }
@@ -234,31 +258,51 @@ fn record(runtime: &Runtime, pushed: &Pushed, sorted: &Sorted) -> SpiResult<()> 
             false,
         )?;
     }
-    stats::pushed(
-        sync_id,
-        &stats::PushStats {
-            pushed: (sorted.synced.len() + sorted.merged.len()) as i64,
-            failed: (sorted.review.len() + sorted.retry.len()) as i64,
-            latencies_ms: sorted
+    Ok(())
+}
+
+/// The statistics of several requests, as if each had been added in the order answered:
+/// `consecutive_failures` counts the failed requests after the last one that got through.
+fn push_stats(runtime: &Runtime, settled: &[(Pushed, Sorted)]) -> stats::PushStats {
+    let mut stats = stats::PushStats {
+        pushed: 0,
+        failed: 0,
+        latencies_ms: Vec::new(),
+        api_usage: None,
+        connection: runtime.health_label(),
+        problem: runtime.problem().map(str::to_string),
+        error: None,
+        failed_requests: 0,
+        got_through: false,
+    };
+    for (pushed, sorted) in settled {
+        let through = sorted.synced.len() + sorted.merged.len();
+        stats.pushed += through as i64;
+        stats.failed += (sorted.review.len() + sorted.retry.len()) as i64;
+        stats.latencies_ms.extend(
+            sorted
                 .synced
                 .iter()
-                .map(|(r, _)| (pushed.finished_ms - r.oldest_change_ms).max(0) as f64)
-                .collect(),
-            api_usage: pushed.api_usage,
-            connection: runtime.health_label(),
-            problem: runtime.problem().map(str::to_string),
-            request_failed: sorted.synced.is_empty()
-                && sorted.merged.is_empty()
-                && (sorted.connection_error.is_some()
-                    || !sorted.review.is_empty()
-                    || !sorted.retry.is_empty()),
-            error: sorted
-                .connection_error
-                .as_ref()
-                .map(|(_, m)| m.clone())
-                .or_else(|| sorted.review.first().map(|(_, _, m)| m.clone())),
-        },
-    )
+                .map(|(r, _)| (pushed.finished_ms - r.oldest_change_ms).max(0) as f64),
+        );
+        stats.api_usage = pushed.api_usage.or(stats.api_usage);
+        let error = sorted
+            .connection_error
+            .as_ref()
+            .map(|(_, m)| m.clone())
+            .or_else(|| sorted.review.first().map(|(_, _, m)| m.clone()));
+        stats.error = error.or(stats.error.take());
+        if through > 0 {
+            stats.got_through = true;
+            stats.failed_requests = 0;
+        } else if sorted.connection_error.is_some()
+            || !sorted.review.is_empty()
+            || !sorted.retry.is_empty()
+        {
+            stats.failed_requests += 1;
+        }
+    }
+    stats
 }
 
 pub fn record_synced(
@@ -270,6 +314,8 @@ pub fn record_synced(
         return Ok(());
     }
     let sync_id = runtime.id;
+    // Agreed values serve the merge of pulled changes: a sync that never pulls keeps none.
+    let pulls = runtime.config.direction.pull;
     let pks: Vec<Value> = synced.iter().map(|(r, _)| r.pk.clone()).collect();
     if kind == Kind::Delete {
         state::forget(sync_id, &pks)?;
@@ -279,7 +325,7 @@ pub fn record_synced(
             .map(|(r, id)| Synced {
                 pk: r.pk.clone(),
                 remote_id: id.clone().or_else(|| r.remote_id.clone()),
-                agreed: r.agreed.clone(),
+                agreed: pulls.then(|| r.agreed.clone()),
                 op: kind.label(),
             })
             .collect();
@@ -323,7 +369,7 @@ fn record_merged(
         .map(|(r, v)| Synced {
             pk: r.pk.clone(),
             remote_id: r.remote_id.clone(),
-            agreed: v.base.clone().into_iter().collect(),
+            agreed: Some(v.base.clone().into_iter().collect()),
             op: "update",
         })
         .collect();
@@ -393,37 +439,65 @@ fn record_conflicted(runtime: &Runtime, conflicted: &[(Record, MergeVerdict)]) -
 /// New remote ids go into the mapped id column (e.g. `sf_id`); the origin tag set for this
 /// transaction keeps the capture trigger from sending that write back. The column comes
 /// from the config, not the describe, so an answer that arrives while the sync is being
-/// rebuilt (new credentials, new mapping) still writes its ids back.
+/// rebuilt (new credentials, new mapping) still writes its ids back. One statement per
+/// batch, joining typed arrays (`unnest`) so the planner probes the primary key per row
+/// instead of hashing the whole table.
 fn write_back_ids(runtime: &Runtime, synced: &[(Record, Option<String>)]) -> SpiResult<()> {
     let Some(column) = runtime.config.id_mapping().map(|m| m.local.clone()) else {
         return Ok(());
     };
-    let rows: Vec<Value> = synced
+    let rows: Vec<(&Value, &String)> = synced
         .iter()
-        .filter_map(|(r, id)| id.as_ref().map(|id| json!({"k": r.pk, "id": id})))
+        .filter_map(|(r, id)| id.as_ref().map(|id| (&r.pk, id)))
         .collect();
     if rows.is_empty() {
         return Ok(());
     }
     let table = &runtime.table.table;
+    let key = &table.primary_key;
     let col = pgrx::spi::quote_identifier(&column);
-    crate::capture::origin::set(runtime.id)?;
+    // One text array per key column ($1..$n, cast to the column's type), then the ids.
+    let mut args: Vec<Vec<Option<String>>> = (0..key.len())
+        .map(|i| rows.iter().map(|(pk, _)| key_text(&pk[i])).collect())
+        .collect();
+    args.push(rows.iter().map(|(_, id)| Some((*id).clone())).collect());
+    let arrays: Vec<String> = (1..=args.len()).map(|n| format!("${n}::text[]")).collect();
+    let names: Vec<String> = (0..key.len()).map(|i| format!("c{i}")).collect();
+    let matches: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let type_name = table
+                .column(name)
+                .map(|c| c.type_name.as_str())
+                .unwrap_or("text");
+            format!(
+                "t.{} = k.c{i}::{type_name}",
+                pgrx::spi::quote_identifier(name)
+            )
+        })
+        .collect();
     let sql = format!(
-        "UPDATE {qualified} t SET {col} = k.hubsync_remote_id FROM {typed} \
-             WHERE ({t_keys}) = ({k_keys}) AND t.{col} IS DISTINCT FROM k.hubsync_remote_id",
+        "UPDATE {qualified} t SET {col} = k.hubsync_remote_id \
+         FROM unnest({arrays}) AS k({names}, hubsync_remote_id) \
+         WHERE {matches} AND t.{col} IS DISTINCT FROM k.hubsync_remote_id",
         qualified = runtime.table.qualified,
-        typed = crate::catalog::keys::typed_keys_with(
-            table,
-            "$1",
-            "->'k'",
-            ", e->>'id' AS hubsync_remote_id"
-        ),
-        t_keys = crate::catalog::rows::prefixed("t", &table.primary_key),
-        k_keys = crate::catalog::rows::prefixed("k", &table.primary_key),
+        arrays = arrays.join(", "),
+        names = names.join(", "),
+        matches = matches.join(" AND "),
     );
-    crate::privilege::as_role(runtime.owner, || {
-        Spi::run_with_args(&sql, &[JsonB(Value::Array(rows)).into()])
-    })
+    crate::capture::origin::set(runtime.id)?;
+    let args: Vec<_> = args.into_iter().map(Into::into).collect();
+    crate::privilege::as_role(runtime.owner, || Spi::run_with_args(&sql, &args))
+}
+
+/// A key value as text, as `->>` reads it from the stored key (`NULL` for JSON null).
+fn key_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
 }
 
 pub fn record_review(

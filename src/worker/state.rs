@@ -57,8 +57,9 @@ pub fn load(sync_id: i32, pks: &[Value]) -> SpiResult<HashMap<String, Known>> {
 pub struct Synced {
     pub pk: Value,
     pub remote_id: Option<String>,
-    /// Merged into the stored base (only the columns this operation settled).
-    pub agreed: Map<String, Value>,
+    /// Merged into the stored base (only the columns this operation settled); `None` for
+    /// a sync that never pulls, which keeps no agreed values (nothing merges against them).
+    pub agreed: Option<Map<String, Value>>,
     pub op: &'static str,
 }
 
@@ -73,10 +74,12 @@ pub fn synced(sync_id: i32, records: &[Synced]) -> SpiResult<()> {
         .collect();
     Spi::run_with_args(
         "INSERT INTO hubsync.record_state AS s (sync_id, pk, remote_id, base, last_op, state) \
-         SELECT $1, e->'pk', e->>'remote_id', e->'base', e->>'op', 'synced' FROM jsonb_array_elements($2) e \
+         SELECT $1, e->'pk', e->>'remote_id', nullif(e->'base', 'null'), e->>'op', 'synced' \
+         FROM jsonb_array_elements($2) e \
          ON CONFLICT (sync_id, pk) DO UPDATE SET \
              remote_id = coalesce(EXCLUDED.remote_id, s.remote_id), \
-             base = coalesce(s.base, '{}') || EXCLUDED.base, \
+             base = CASE WHEN EXCLUDED.base IS NULL THEN s.base \
+                         ELSE coalesce(s.base, '{}') || EXCLUDED.base END, \
              last_op = EXCLUDED.last_op, state = 'synced', last_error = NULL, retry_at = NULL, \
              updated_at = now()",
         &[sync_id.into(), JsonB(Value::Array(rows)).into()],

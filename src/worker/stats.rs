@@ -5,7 +5,7 @@ use hubsync_core::retry::ApiUsage;
 use pgrx::prelude::*;
 use pgrx::spi::SpiResult;
 
-/// What one settled push request adds to the statistics.
+/// What settled push requests add to the statistics.
 pub struct PushStats {
     pub pushed: i64,
     pub failed: i64,
@@ -16,11 +16,14 @@ pub struct PushStats {
     /// What stops or delays the sync now (`hubsync.status.problem`), if anything.
     pub problem: Option<String>,
     pub error: Option<String>,
-    /// Nothing got through: counts towards `consecutive_failures`.
-    pub request_failed: bool,
+    /// Requests through which nothing got, after the last one through which something did:
+    /// they count towards `consecutive_failures`.
+    pub failed_requests: i64,
+    /// Some request got something through: `consecutive_failures` starts over.
+    pub got_through: bool,
 }
 
-/// Adds a settled push request to the sync's counters and this minute's bucket.
+/// Adds settled push requests to the sync's counters and this minute's bucket.
 pub fn pushed(sync_id: i32, s: &PushStats) -> SpiResult<()> {
     let usage = s.api_usage.map(|u| format!("{}/{}", u.used, u.max));
     Spi::run_with_args(
@@ -28,8 +31,7 @@ pub fn pushed(sync_id: i32, s: &PushStats) -> SpiResult<()> {
              last_push_at = CASE WHEN $2 > 0 THEN now() ELSE last_push_at END, \
              api_usage = coalesce($4, api_usage), \
              connection_state = $5, \
-             consecutive_failures = CASE WHEN $7 THEN consecutive_failures + 1 \
-                                         WHEN $2 > 0 THEN 0 ELSE consecutive_failures END, \
+             consecutive_failures = CASE WHEN $9 THEN $7 ELSE consecutive_failures + $7 END, \
              last_error = coalesce($6, last_error), \
              last_error_at = CASE WHEN $6 IS NULL THEN last_error_at ELSE now() END, \
              problem = $8, updated_at = now() \
@@ -41,8 +43,9 @@ pub fn pushed(sync_id: i32, s: &PushStats) -> SpiResult<()> {
             usage.into(),
             s.connection.into(),
             s.error.clone().into(),
-            s.request_failed.into(),
+            s.failed_requests.into(),
             s.problem.clone().into(),
+            s.got_through.into(),
         ],
     )?;
     let sum: f64 = s.latencies_ms.iter().sum();

@@ -60,6 +60,9 @@ impl Waiter {
             pg_sys::ResetLatch(pg_sys::MyLatch);
             pg_sys::check_for_interrupts!();
         }
+        // After the reset, before this round reads the outbox: a commit from now on wakes
+        // the worker again.
+        crate::shared::woken();
         self.drain();
         !BackgroundWorker::sigterm_received()
     }
