@@ -229,7 +229,7 @@ impl Engine {
         }
         for (sync_id, answers) in pushed {
             if let Err(error) = self.pushed(sync_id, answers) {
-                report(sync_id, &error);
+                report(self.me.slot, sync_id, &error);
             }
         }
     }
