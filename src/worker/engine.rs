@@ -429,20 +429,21 @@ fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::Xac
 
 /// Claims the next batch and turns it into queued requests.
 fn claim(rt: &mut Runtime, mapper: &Arc<Mapper>) -> Result<(), xact::XactError> {
-    let batch = rt.config.performance.batch_size as i64;
     let lease = lease_seconds();
     let prepared = xact::run_spi(|| -> pgrx::spi::SpiResult<push::Prepared> {
         if !fence::holds(rt.id, Planned::At(&rt.stamp))? {
             // The runtime is about to be rebuilt (or removed) with the new config.
             return Ok(push::Prepared::default());
         }
+        let bulk = bulk_batch(rt)?;
+        let batch = (rt.config.performance.batch_size as i64).max(bulk.unwrap_or(0) as i64);
         let from = rt.cursor.start(crate::worker::serve::sweep_interval());
         let claimed = outbox::claim(rt.id, batch, lease, mapper.id_column(), from)?;
         rt.cursor.advance(&claimed);
         if claimed.is_empty() && rt.deferred.is_empty() {
             return Ok(push::Prepared::default());
         }
-        let prepared = push::prepare(rt, mapper, claimed)?;
+        let prepared = push::prepare(rt, mapper, claimed, bulk)?;
         if prepared.chunks.iter().any(|c| c.kind == push::Kind::Create) {
             // A plain create cannot be sent twice safely: its lease must survive a crash,
             // so the restarted worker looks the record up instead of creating it again.
@@ -475,6 +476,20 @@ fn claim(rt: &mut Runtime, mapper: &Arc<Mapper>) -> Result<(), xact::XactError> 
         queue_lookups(rt, lookups);
     }
     Ok(())
+}
+
+/// The most records one bulk write takes, when this claim should go through the
+/// connector's bulk API: it has one, and more than `performance_settings.bulk_push_threshold`
+/// rows wait (0 turns bulk pushes off).
+fn bulk_batch(rt: &Runtime) -> pgrx::spi::SpiResult<Option<usize>> {
+    let threshold = rt.config.performance.bulk_push_threshold;
+    let Some(size) = rt.client.as_ref().and_then(|c| c.bulk_batch()) else {
+        return Ok(None);
+    };
+    if threshold == 0 || !outbox::backlog_exceeds(rt.id, threshold)? {
+        return Ok(None);
+    }
+    Ok(Some(size))
 }
 
 /// Hands queued work to free HTTP threads. Capacity is counted, so a submit never finds

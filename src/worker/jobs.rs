@@ -142,26 +142,28 @@ fn payload_for(
     Some((record.remote_id.clone().unwrap_or_default(), payload))
 }
 
+/// Sends a chunk as one write: through the bulk API when it is a bulk chunk.
 fn send(client: &dyn Connector, chunk: &Chunk) -> Result<Vec<SaveResult>, CallError> {
     let object = &chunk.object;
+    let write = |batch: Write<'_>| match chunk.bulk {
+        true => client.write_bulk(object, batch),
+        false => client.write(object, batch),
+    };
     let payloads =
         || -> Vec<Map<String, Value>> { chunk.records.iter().map(|r| r.payload.clone()).collect() };
     match chunk.kind {
-        Kind::Create => client.write(object, Write::Create(&payloads())),
-        Kind::Upsert => client.write(
-            object,
-            Write::Upsert {
+        Kind::Create => write(Write::Create(&payloads())),
+        Kind::Upsert => write(Write::Upsert {
                 external_id: chunk.external_id.as_deref().unwrap_or_default(),
-                records: &payloads(),
-            },
-        ),
+            records: &payloads(),
+        }),
         Kind::Update => {
             let records: Vec<(String, Map<String, Value>)> = chunk
                 .records
                 .iter()
                 .map(|r| (r.remote_id.clone().unwrap_or_default(), r.payload.clone()))
                 .collect();
-            client.write(object, Write::Update(&records))
+            write(Write::Update(&records))
         }
         Kind::Delete => {
             let ids: Vec<String> = chunk
@@ -169,7 +171,7 @@ fn send(client: &dyn Connector, chunk: &Chunk) -> Result<Vec<SaveResult>, CallEr
                 .iter()
                 .filter_map(|r| r.remote_id.clone())
                 .collect();
-            client.write(object, Write::Delete(&ids))
+            write(Write::Delete(&ids))
         }
     }
 }

@@ -79,6 +79,18 @@ pub fn expire_leases() -> SpiResult<()> {
 
 /// Claims up to `limit` rows of a sync in commit order, skipping records waiting for a
 /// retry; nothing while the sync is paused (checked here, so a pause takes effect at once). `id_column` is the local column holding the remote id, if the sync maps `Id`.
+/// Whether more than `threshold` rows of the sync wait in the outbox (counting stops at
+/// `threshold + 1`, so a huge backlog costs no more than the threshold): what decides
+/// whether a claim goes through the connector's bulk API.
+pub fn backlog_exceeds(sync_id: i32, threshold: u64) -> SpiResult<bool> {
+    let limit = i64::try_from(threshold).unwrap_or(i64::MAX - 1) + 1;
+    let count = Spi::get_one_with_args::<i64>(
+        "SELECT count(*) FROM (SELECT 1 FROM hubsync.outbox WHERE sync_id = $1 LIMIT $2) b",
+        &[sync_id.into(), limit.into()],
+    )?;
+    Ok(count.unwrap_or_default() >= limit)
+}
+
 pub fn claim(
     sync_id: i32,
     limit: i64,

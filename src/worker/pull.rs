@@ -2,7 +2,9 @@
 //! `hubsync_core::pull`'s). A full load pages through the whole object once; after it,
 //! incremental pulls read every record changed at or after the watermark (deletions
 //! included), one page at a time. Progress only moves in the transaction that applied the
-//! page, so a crash repeats a page, and applying a page twice changes nothing.
+//! page, so a crash repeats a page, and applying a page twice changes nothing. A full load of
+//! more than `performance_settings.bulk_threshold` records goes through the connector's bulk
+//! API where it has one; its pages and stored locator look like any other read's.
 
 use super::pool::Job;
 use super::runtime::Runtime;
@@ -62,13 +64,18 @@ pub fn next_fetch(rt: &mut Runtime, client: &Arc<dyn Connector>, mapper: &Mapper
     let (client, sync_id, stamp) = (client.clone(), rt.id, rt.stamp.clone());
     let object = rt.config.remote.object.clone();
     let fields = mapper.select_fields();
+    let bulk_above = rt.config.performance.bulk_threshold;
     Box::new(move || {
         let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let result = match from {
+            ReadFrom::Everything => client.read_everything(&object, &fields, bulk_above),
+            from => client.read(&object, &fields, &from),
+        };
         Outcome::Pulled(Box::new(Page {
             sync_id,
             stamp,
             mode,
-            result: client.read(&object, &fields, &from),
+            result,
         }))
     })
 }

@@ -130,6 +130,31 @@ pub trait Connector: Send + Sync {
     fn read(&self, object: &str, fields: &[&str], from: &ReadFrom)
         -> Result<ChangePage, CallError>;
 
+    /// The first page of a full load ([`ReadFrom::Everything`]). A system with a bulk
+    /// API reads an object of more than `bulk_above` records through it (0: never); its
+    /// pages then continue with [`ReadFrom::More`] like any other read.
+    fn read_everything(
+        &self,
+        object: &str,
+        fields: &[&str],
+        bulk_above: u64,
+    ) -> Result<ChangePage, CallError> {
+        let _ = bulk_above;
+        self.read(object, fields, &ReadFrom::Everything)
+    }
+
+    /// The most records one [`Connector::write_bulk`] may carry, for a system with a bulk
+    /// write API; `None` for the others.
+    fn bulk_batch(&self) -> Option<usize> {
+        None
+    }
+
+    /// Writes one batch of up to [`Connector::bulk_batch`] records through the bulk API,
+    /// answered as [`Connector::write`] answers. Only called where `bulk_batch` is `Some`.
+    fn write_bulk(&self, object: &str, batch: Write<'_>) -> Result<Vec<SaveResult>, CallError> {
+        self.write(object, batch)
+    }
+
     /// Ids of the records whose fields hold exactly these values (a natural key).
     fn find(&self, object: &str, key: &[(String, Value)]) -> Result<Vec<String>, CallError>;
 

@@ -8,6 +8,8 @@ const PERFORMANCE_KEYS: &[&str] = &[
     "parallelism",
     "change_detection",
     "index_recommendation",
+    "bulk_threshold",
+    "bulk_push_threshold",
 ];
 const LOOP_KEYS: &[&str] = &["enabled", "detection_window_seconds", "max_update_count"];
 
@@ -41,6 +43,12 @@ pub(super) fn performance(root: &Obj, problems: &mut Problems) -> PerformanceSet
         index_recommendation: obj.get_or(
             "index_recommendation",
             defaults.index_recommendation,
+            problems,
+        ),
+        bulk_threshold: obj.get_or("bulk_threshold", defaults.bulk_threshold, problems),
+        bulk_push_threshold: obj.get_or(
+            "bulk_push_threshold",
+            defaults.bulk_push_threshold,
             problems,
         ),
     }
