@@ -154,7 +154,7 @@ fn send(client: &dyn Connector, chunk: &Chunk) -> Result<Vec<SaveResult>, CallEr
     match chunk.kind {
         Kind::Create => write(Write::Create(&payloads())),
         Kind::Upsert => write(Write::Upsert {
-                external_id: chunk.external_id.as_deref().unwrap_or_default(),
+            external_id: chunk.external_id.as_deref().unwrap_or_default(),
             records: &payloads(),
         }),
         Kind::Update => {
@@ -176,17 +176,22 @@ fn send(client: &dyn Connector, chunk: &Chunk) -> Result<Vec<SaveResult>, CallEr
     }
 }
 
-/// Looks doubtful creates up by their natural key.
+/// Looks doubtful creates up by their natural key, once bulk writes a crash left behind
+/// have finished (so their records are found, not created again).
 pub fn reconcile(
     client: Arc<dyn Connector>,
     sync_id: i32,
     object: String,
     lookups: Vec<Lookup>,
 ) -> Outcome {
+    let finished = client.finish_bulk_writes(&object);
     let found = lookups
         .into_iter()
         .map(|lookup| {
-            let result = client.find(&object, &lookup.key);
+            let result = match &finished {
+                Ok(()) => client.find(&object, &lookup.key),
+                Err(error) => Err(error.clone()),
+            };
             (lookup.record, result)
         })
         .collect();

@@ -155,6 +155,15 @@ pub trait Connector: Send + Sync {
         self.write(object, batch)
     }
 
+    /// Finishes bulk writes on `object` an earlier run left behind (a crash mid-job):
+    /// those never started are cancelled, those started are waited for. Called before
+    /// creates whose outcome is unknown are looked up, so the lookup sees what such a
+    /// write created. Systems without bulk writes have nothing to finish.
+    fn finish_bulk_writes(&self, object: &str) -> Result<(), CallError> {
+        let _ = object;
+        Ok(())
+    }
+
     /// Ids of the records whose fields hold exactly these values (a natural key).
     fn find(&self, object: &str, key: &[(String, Value)]) -> Result<Vec<String>, CallError>;
 

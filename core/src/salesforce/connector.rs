@@ -133,6 +133,10 @@ impl Connector for SalesforceClient {
         self.bulk_write(object, batch)
     }
 
+    fn finish_bulk_writes(&self, object: &str) -> Result<(), CallError> {
+        self.finish_ingest_jobs(object)
+    }
+
     fn find(&self, object: &str, key: &[(String, Value)]) -> Result<Vec<String>, CallError> {
         let refused = |e: soql::SoqlError| {
             CallError::refused(Operation::Read, "MALFORMED_QUERY", e.to_string())

@@ -161,7 +161,9 @@ impl Table {
 
     /// Where the column named `name` is (case-insensitive, as Salesforce names are).
     pub fn column(&self, name: &str) -> Option<usize> {
-        self.header.iter().position(|h| h.eq_ignore_ascii_case(name))
+        self.header
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
     }
 
     /// Each row as a REST-shaped record, typed by `kinds` (field name → kind; a column

@@ -165,6 +165,44 @@ impl SalesforceClient {
     }
 }
 
+/// One entry of `GET /jobs/ingest`.
+#[derive(Debug, serde::Deserialize)]
+struct Listed {
+    id: String,
+    object: String,
+    state: JobState,
+}
+
+/// `GET /jobs/ingest`'s answer.
+#[derive(Debug, serde::Deserialize)]
+struct JobList {
+    records: Vec<Listed>,
+}
+
+impl SalesforceClient {
+    /// Finishes what a crash left of earlier ingest jobs on `object`: a job still `Open`
+    /// (never marked `UploadComplete`, so none of its rows is applied) is aborted and its
+    /// rows go again through the outbox; a job already queued or running is waited for,
+    /// so that its records exist before the creates it carried are looked up by natural
+    /// key, and no record is created twice. Reads the first page of the job list.
+    pub fn finish_ingest_jobs(&self, object: &str) -> Result<(), CallError> {
+        let op = Operation::Create;
+        let list: JobList = self.call(op, &Request::new("GET", "jobs/ingest"))?;
+        for job in list.records {
+            if !job.object.eq_ignore_ascii_case(object) || job.state.terminal() {
+                continue;
+            }
+            match job.state {
+                JobState::Open => self.abort_job(op, JobKind::Ingest, &job.id).map(drop)?,
+                _ => self
+                    .wait_for_job(op, JobKind::Ingest, &job.id, PATIENCE)
+                    .map(drop)?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A finished job's result files.
 struct Outcome {
     succeeded: Table,

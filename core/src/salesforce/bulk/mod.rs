@@ -99,7 +99,11 @@ fn checked_job_id(op: Operation, id: &str) -> Result<&str, CallError> {
 impl SalesforceClient {
     /// `POST /jobs/query`: starts a query job over `soql` (deleted records too with
     /// `include_deleted`).
-    pub fn create_query_job(&self, soql: &str, include_deleted: bool) -> Result<JobInfo, CallError> {
+    pub fn create_query_job(
+        &self,
+        soql: &str,
+        include_deleted: bool,
+    ) -> Result<JobInfo, CallError> {
         let operation = if include_deleted { "queryAll" } else { "query" };
         let body = json!({"operation": operation, "query": soql, "contentType": "CSV",
                           "columnDelimiter": "COMMA", "lineEnding": "LF"});

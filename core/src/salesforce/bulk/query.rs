@@ -92,8 +92,9 @@ impl SalesforceClient {
         fields: &[&str],
         count: Option<u64>,
     ) -> Result<ChangePage, CallError> {
-        let refused =
-            |e: soql::SoqlError| CallError::refused(Operation::Read, "MALFORMED_QUERY", e.to_string());
+        let refused = |e: soql::SoqlError| {
+            CallError::refused(Operation::Read, "MALFORMED_QUERY", e.to_string())
+        };
         let query = soql::full_load(object, fields).map_err(refused)?;
         let describe = self.describe(object)?;
         let mut selected = vec!["Id", "SystemModstamp"];
@@ -124,7 +125,9 @@ impl SalesforceClient {
         let op = Operation::Read;
         if cursor.locator.is_none() {
             let info = match self.wait_for_job(op, JobKind::Query, &cursor.job, PATIENCE) {
-                Err(e) if e.status == Some(404) => return self.start_bulk_load(object, fields, None),
+                Err(e) if e.status == Some(404) => {
+                    return self.start_bulk_load(object, fields, None)
+                }
                 other => other?,
             };
             match info.state {
@@ -157,15 +160,13 @@ impl SalesforceClient {
             .into_iter()
             .filter_map(crate::salesforce::connector::change)
             .collect();
-        let more = locator
-            .filter(|l| !l.is_empty() && l != "null")
-            .map(|l| {
-                Cursor {
-                    locator: Some(l),
-                    ..cursor
-                }
-                .encode()
-            });
+        let more = locator.filter(|l| !l.is_empty() && l != "null").map(|l| {
+            Cursor {
+                locator: Some(l),
+                ..cursor
+            }
+            .encode()
+        });
         Ok(ChangePage {
             changes,
             more,
