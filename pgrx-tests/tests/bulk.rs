@@ -270,3 +270,44 @@ fn a_worker_killed_while_its_ingest_job_runs_loses_and_duplicates_nothing() {
     let review: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.review_queue");
     assert_eq!(review, 0);
 }
+
+#[test]
+fn a_job_left_open_by_a_killed_worker_is_aborted_and_its_rows_sent_again() {
+    let remote = Remote::start();
+    let sync = bulk_sync(
+        remote,
+        "bulk-push-open",
+        &[("hubsync.lease", "'30s'")],
+        json!({"performance_settings": {"bulk_push_threshold": 100},
+               "sync_settings": {"natural_key": ["Name"]}}),
+    );
+    let mut db = sync.db();
+    wait_for_incremental(&mut db);
+    // The job is created, but its answer is held: the worker never uploads to it, and
+    // never marks it UploadComplete.
+    sync.remote.inject(
+        json!([{"endpoint": "bulk", "kind": "stall_after", "next": 1, "latency_ms": 25000}]),
+    );
+    db.batch_execute(
+        "INSERT INTO accounts (account_name) SELECT 'Open ' || i FROM generate_series(1, 300) i",
+    )
+    .unwrap();
+    wait_until(PATIENCE, "the ingest job created", || {
+        let jobs = jobs(&sync.remote, "insert");
+        (jobs.len() == 1 && jobs[0].1 == "Open").then_some(())
+    });
+    kill_worker(&mut db);
+    sync.wait_idle(&mut db);
+    let remote_ids = remote_ids_by_name(&sync.remote);
+    assert_eq!(remote_ids.len(), 300, "{}", sync.diagnostics());
+    assert!(remote_ids.values().all(|ids| ids.len() == 1));
+    let states: Vec<String> = jobs(&sync.remote, "insert")
+        .into_iter()
+        .map(|(_, state)| state)
+        .collect();
+    // The left-over job never ran; its rows were looked up (not found) and sent again.
+    assert_eq!(states[0], "Aborted", "{}", sync.diagnostics());
+    assert!(states[1..].iter().all(|s| s == "JobComplete"), "{states:?}");
+    let linked: i64 = scalar(&mut db, "SELECT count(sf_id) FROM accounts");
+    assert_eq!(linked, 300);
+}
