@@ -228,14 +228,13 @@ fn a_push_backlog_goes_through_ingest_jobs_and_refused_records_go_to_review() {
 
 #[test]
 fn a_worker_killed_while_its_ingest_job_runs_loses_and_duplicates_nothing() {
+    // Plain inserts, no natural key: only the recorded job can tell what became of them.
     let remote = Remote::start();
-    let short_lease = [("hubsync.lease", "'30s'"), ("hubsync.http_timeout", "'5s'")];
     let sync = bulk_sync(
         remote,
         "bulk-push-kill",
-        &short_lease,
-        json!({"performance_settings": {"bulk_push_threshold": 100},
-               "sync_settings": {"natural_key": ["Name"]}}),
+        &[],
+        json!({"performance_settings": {"bulk_push_threshold": 100}}),
     );
     let mut db = sync.db();
     wait_for_incremental(&mut db);
@@ -249,13 +248,14 @@ fn a_worker_killed_while_its_ingest_job_runs_loses_and_duplicates_nothing() {
         let jobs = jobs(&sync.remote, "insert");
         (jobs.len() == 1 && jobs[0].1 == "UploadComplete").then_some(())
     });
+    let recorded: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.bulk_job");
+    assert_eq!(recorded, 1, "the job is recorded before it may run");
     let old = kill_worker(&mut db);
     wait_until(PATIENCE, "a new worker", || {
         let pid: Option<i32> = scalar(&mut db, "SELECT pid FROM hubsync.worker");
         pid.filter(|p| *p != old)
     });
-    // The job runs only now, after the restarted worker took over: it must wait for the
-    // job before looking its creates up, or it would create them again.
+    // The job runs only now, after the restarted worker took over.
     sync.remote
         .admin("PUT", "bulk", Some(json!({"paused": false})));
     sync.wait_idle(&mut db);
@@ -265,10 +265,24 @@ fn a_worker_killed_while_its_ingest_job_runs_loses_and_duplicates_nothing() {
         remote_ids.values().all(|ids| ids.len() == 1),
         "no record created twice"
     );
-    let linked: i64 = scalar(&mut db, "SELECT count(sf_id) FROM accounts");
-    assert_eq!(linked, 300, "{}", sync.diagnostics());
+    assert_eq!(
+        jobs(&sync.remote, "insert"),
+        [("Account".to_string(), "JobComplete".to_string())],
+        "the same job was finished, never sent again"
+    );
+    // Every row got its own record's id from the job's results.
+    let linked = db
+        .query("SELECT account_name, sf_id FROM accounts", &[])
+        .unwrap();
+    assert_eq!(linked.len(), 300);
+    for row in linked {
+        let (name, id): (String, Option<String>) = (row.get(0), row.get(1));
+        assert_eq!(Some(&remote_ids[&name][0]), id.as_ref(), "{name}");
+    }
     let review: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.review_queue");
-    assert_eq!(review, 0);
+    assert_eq!(review, 0, "{}", sync.diagnostics());
+    let left: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.bulk_job");
+    assert_eq!(left, 0, "a settled job is forgotten");
 }
 
 #[test]

@@ -28,8 +28,19 @@ pub fn describe(client: Arc<dyn Connector>, sync_id: i32, object: String) -> Out
     }
 }
 
-/// Sends one batch (updates of two-way syncs checked first).
+/// A bulk chunk's job, opened but not applied yet (or why it could not be opened).
+pub struct Opened {
+    pub chunk: Chunk,
+    pub result: Result<String, CallError>,
+}
+
+/// Sends one batch (updates of two-way syncs checked first). A bulk chunk is sent in two
+/// steps: its job is opened, and finished once the main thread has recorded its id.
 pub fn push(client: Arc<dyn Connector>, chunk: Chunk) -> Outcome {
+    if chunk.bulk && chunk.job.is_none() {
+        let result = as_write(&chunk, |batch| client.open_bulk_write(&chunk.object, batch));
+        return Outcome::BulkOpened(Box::new(Opened { chunk, result }));
+    }
     let (result, verdicts) = match &chunk.verify {
         Some(verify) if chunk.kind == Kind::Update => {
             verified_update(client.as_ref(), &chunk, verify)
@@ -142,18 +153,22 @@ fn payload_for(
     Some((record.remote_id.clone().unwrap_or_default(), payload))
 }
 
-/// Sends a chunk as one write: through the bulk API when it is a bulk chunk.
+/// Sends a chunk as one write: through its recorded bulk job when it has one.
 fn send(client: &dyn Connector, chunk: &Chunk) -> Result<Vec<SaveResult>, CallError> {
     let object = &chunk.object;
-    let write = |batch: Write<'_>| match chunk.bulk {
-        true => client.write_bulk(object, batch),
-        false => client.write(object, batch),
-    };
+    as_write(chunk, |batch| match &chunk.job {
+        Some(job) => client.finish_bulk_write(object, job, batch),
+        None => client.write(object, batch),
+    })
+}
+
+/// The chunk's records as the connector's write batch, handed to `f`.
+fn as_write<R>(chunk: &Chunk, f: impl FnOnce(Write<'_>) -> R) -> R {
     let payloads =
         || -> Vec<Map<String, Value>> { chunk.records.iter().map(|r| r.payload.clone()).collect() };
     match chunk.kind {
-        Kind::Create => write(Write::Create(&payloads())),
-        Kind::Upsert => write(Write::Upsert {
+        Kind::Create => f(Write::Create(&payloads())),
+        Kind::Upsert => f(Write::Upsert {
             external_id: chunk.external_id.as_deref().unwrap_or_default(),
             records: &payloads(),
         }),
@@ -163,7 +178,7 @@ fn send(client: &dyn Connector, chunk: &Chunk) -> Result<Vec<SaveResult>, CallEr
                 .iter()
                 .map(|r| (r.remote_id.clone().unwrap_or_default(), r.payload.clone()))
                 .collect();
-            write(Write::Update(&records))
+            f(Write::Update(&records))
         }
         Kind::Delete => {
             let ids: Vec<String> = chunk
@@ -171,7 +186,7 @@ fn send(client: &dyn Connector, chunk: &Chunk) -> Result<Vec<SaveResult>, CallEr
                 .iter()
                 .filter_map(|r| r.remote_id.clone())
                 .collect();
-            write(Write::Delete(&ids))
+            f(Write::Delete(&ids))
         }
     }
 }

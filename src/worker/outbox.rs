@@ -77,8 +77,6 @@ pub fn expire_leases() -> SpiResult<()> {
     )
 }
 
-/// Claims up to `limit` rows of a sync in commit order, skipping records waiting for a
-/// retry; nothing while the sync is paused (checked here, so a pause takes effect at once). `id_column` is the local column holding the remote id, if the sync maps `Id`.
 /// Whether more than `threshold` rows of the sync wait in the outbox (counting stops at
 /// `threshold + 1`, so a huge backlog costs no more than the threshold): what decides
 /// whether a claim goes through the connector's bulk API.
@@ -91,19 +89,24 @@ pub fn backlog_exceeds(sync_id: i32, threshold: u64) -> SpiResult<bool> {
     Ok(count.unwrap_or_default() >= limit)
 }
 
+/// Claims up to `limit` rows of a sync in commit order, skipping records waiting for a
+/// retry; nothing while the sync is paused (checked here, so a pause takes effect at once). `id_column` is the local column holding the remote id, if the sync maps `Id`.
+///
+/// With `only`, just those rows are claimed (a recorded bulk job's, after a restart).
 pub fn claim(
     sync_id: i32,
     limit: i64,
     lease_seconds: f64,
     id_column: Option<&str>,
     after: i64,
+    only: Option<&[i64]>,
 ) -> SpiResult<Vec<Claimed>> {
     Spi::connect_mut(|client| {
         client
             .update(
                 "WITH c AS ( \
                    SELECT o.id, o.claimed_until IS NOT NULL AS abandoned, o.origin FROM hubsync.outbox o \
-                   WHERE o.sync_id = $1 AND o.id > $4 \
+                   WHERE o.sync_id = $1 AND o.id > $4 AND ($5::int8[] IS NULL OR o.id = ANY($5)) \
                      AND (o.claimed_until IS NULL OR o.claimed_until < now()) \
                      AND EXISTS (SELECT 1 FROM hubsync.sync s WHERE s.id = $1 AND s.state = 'active') \
                      AND NOT EXISTS (SELECT 1 FROM hubsync.record_state r \
@@ -116,7 +119,13 @@ pub fn claim(
                            (extract(epoch FROM o.changed_at) * 1000)::int8, o.attempts, c.abandoned, \
                            w.remote_system, w.connection",
                 None,
-                &[sync_id.into(), limit.into(), lease_seconds.into(), after.into()],
+                &[
+                    sync_id.into(),
+                    limit.into(),
+                    lease_seconds.into(),
+                    after.into(),
+                    only.map(<[i64]>::to_vec).into(),
+                ],
             )?
             .map(|row| {
                 let op: String = row.get(2)?.unwrap_or_default();

@@ -105,6 +105,8 @@ pub struct Chunk {
     /// Sent through the connector's bulk API (a backlog above
     /// `performance_settings.bulk_push_threshold`).
     pub bulk: bool,
+    /// The bulk job opened for it, once its id is recorded in `hubsync.bulk_job`.
+    pub job: Option<String>,
 }
 
 /// What one claim turned into.
@@ -477,6 +479,7 @@ pub fn split(
             records: records.by_ref().take(batch.max(1)).collect(),
             verify: None,
             bulk: false,
+            job: None,
         });
     }
     chunks

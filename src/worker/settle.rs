@@ -78,6 +78,9 @@ pub fn settle(runtime: &mut Runtime, pushed: Pushed) -> SpiResult<Vec<Record>> {
         runtime.cursor.rewind();
     }
     record(runtime, &pushed, &sorted)?;
+    if let Some(job) = &pushed.chunk.job {
+        crate::catalog::bulk_jobs::forget(runtime.id, job)?;
+    }
     Ok(std::mem::take(&mut sorted.doubtful))
 }
 

@@ -143,15 +143,35 @@ pub trait Connector: Send + Sync {
         self.read(object, fields, &ReadFrom::Everything)
     }
 
-    /// The most records one [`Connector::write_bulk`] may carry, for a system with a bulk
-    /// write API; `None` for the others.
+    /// The most records one bulk write ([`Connector::open_bulk_write`]) may carry, for a
+    /// system with a bulk write API; `None` for the others.
     fn bulk_batch(&self) -> Option<usize> {
         None
     }
 
-    /// Writes one batch of up to [`Connector::bulk_batch`] records through the bulk API,
-    /// answered as [`Connector::write`] answers. Only called where `bulk_batch` is `Some`.
-    fn write_bulk(&self, object: &str, batch: Write<'_>) -> Result<Vec<SaveResult>, CallError> {
+    /// Starts a bulk write of up to [`Connector::bulk_batch`] records without letting
+    /// the system apply it yet, and answers its job's id: the engine records the id
+    /// durably, then calls [`Connector::finish_bulk_write`]. Only called where
+    /// `bulk_batch` is `Some`.
+    fn open_bulk_write(&self, object: &str, batch: Write<'_>) -> Result<String, CallError> {
+        let _ = (object, batch);
+        Err(CallError::refused(
+            crate::retry::Operation::Create,
+            "FEATURE_NOT_ENABLED",
+            "this system has no bulk write API".into(),
+        ))
+    }
+
+    /// Lets the bulk write `job` opened for `batch` be applied (again after a restart: it
+    /// is then only awaited) and answers as [`Connector::write`] does, one result per
+    /// record in input order.
+    fn finish_bulk_write(
+        &self,
+        object: &str,
+        job: &str,
+        batch: Write<'_>,
+    ) -> Result<Vec<SaveResult>, CallError> {
+        let _ = job;
         self.write(object, batch)
     }
 

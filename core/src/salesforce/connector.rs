@@ -129,8 +129,17 @@ impl Connector for SalesforceClient {
         Some(bulk::ingest::MAX_RECORDS)
     }
 
-    fn write_bulk(&self, object: &str, batch: Write<'_>) -> Result<Vec<SaveResult>, CallError> {
-        self.bulk_write(object, batch)
+    fn open_bulk_write(&self, object: &str, batch: Write<'_>) -> Result<String, CallError> {
+        self.open_ingest(object, batch)
+    }
+
+    fn finish_bulk_write(
+        &self,
+        _object: &str,
+        job: &str,
+        batch: Write<'_>,
+    ) -> Result<Vec<SaveResult>, CallError> {
+        self.finish_ingest(job, batch)
     }
 
     fn finish_bulk_writes(&self, object: &str) -> Result<(), CallError> {

@@ -1,8 +1,9 @@
 //! A batch of writes through one Bulk API 2.0 ingest job, answered like an sObject
 //! Collections call: one [`SaveResult`] per record, in input order.
 //!
-//! The job is created, its CSV uploaded and marked `UploadComplete`, then waited for on
-//! the calling HTTP thread; its `successfulResults`, `failedResults` and
+//! The job is created and its CSV uploaded ([`SalesforceClient::open_ingest`]); once the
+//! caller has recorded the job's id durably, it is marked `UploadComplete` and waited for
+//! on the calling HTTP thread ([`SalesforceClient::finish_ingest`]); its `successfulResults`, `failedResults` and
 //! `unprocessedrecords` are matched back to the input rows. Salesforce does not keep
 //! the input order, so rows are matched by what identifies them in the echoed columns:
 //! the `Id` for updates and deletes, the External ID for upserts, and the whole row for
@@ -10,6 +11,8 @@
 //! no result accounts for gets an unknown outcome: an insert is then looked up by its
 //! natural key before it is sent again, anything else is resent (it is idempotent).
 //! A failure before `UploadComplete` aborts the job, so nothing of it is ever applied.
+//! Jobs whose id was never recorded (a crash between creating and recording) are found in
+//! the org's job list ([`SalesforceClient::finish_ingest_jobs`]).
 
 use super::csv::{self, Table};
 use super::{JobInfo, JobKind, JobState};
@@ -93,65 +96,105 @@ fn plan<'a>(batch: &Write<'a>) -> Plan<'a> {
     }
 }
 
+/// An ingest job's upload: the columns and rows of a batch, the same every time the
+/// batch is planned (so a restarted worker matches the job's results to it again).
+struct Upload<'a> {
+    plan: Plan<'a>,
+    columns: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+fn upload<'a>(batch: &Write<'a>) -> Result<Upload<'a>, CallError> {
+    let plan = plan(batch);
+    if plan.records.len() > MAX_RECORDS {
+        return Err(CallError::refused(
+            plan.op,
+            "EXCEEDED_ID_LIMIT",
+            format!(
+                "{} records in one Bulk job; at most {MAX_RECORDS}",
+                plan.records.len()
+            ),
+        ));
+    }
+    let columns = csv::columns(&plan.records);
+    let rows = csv::rows(&columns, &plan.records);
+    Ok(Upload {
+        plan,
+        columns,
+        rows,
+    })
+}
+
 impl SalesforceClient {
-    /// Writes `batch` (at most [`MAX_RECORDS`] records) through one ingest job; see the
-    /// module docs.
-    pub fn bulk_write(&self, object: &str, batch: Write<'_>) -> Result<Vec<SaveResult>, CallError> {
-        let plan = plan(&batch);
+    /// Creates an ingest job for `batch` (at most [`MAX_RECORDS`] records) and uploads its
+    /// CSV, without marking it `UploadComplete`: nothing is applied until
+    /// [`SalesforceClient::finish_ingest`] does, so the caller can first record the job's
+    /// id durably. A failed upload aborts the job. Answers the job's id.
+    pub fn open_ingest(&self, object: &str, batch: Write<'_>) -> Result<String, CallError> {
+        let Upload {
+            plan,
+            columns,
+            rows,
+        } = upload(&batch)?;
         let op = plan.op;
-        if plan.records.is_empty() {
-            return Ok(Vec::new());
-        }
-        if plan.records.len() > MAX_RECORDS {
-            return Err(CallError::refused(
-                op,
-                "EXCEEDED_ID_LIMIT",
-                format!(
-                    "{} records in one Bulk job; at most {MAX_RECORDS}",
-                    plan.records.len()
-                ),
-            ));
-        }
         let object = checked_name(op, object)?;
-        let columns = csv::columns(&plan.records);
-        let rows = csv::rows(&columns, &plan.records);
         let mut body = json!({"object": object, "operation": plan.operation,
                               "contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "LF"});
         if let Some(external_id) = plan.external_id {
             body["externalIdFieldName"] = Value::String(external_id.to_string());
         }
         let job: JobInfo = self.call(op, &Request::json("POST", "jobs/ingest", &body))?;
-        let uploaded = self
-            .put_csv(
-                op,
-                format!("jobs/ingest/{}/batches", job.id),
-                csv::write(&columns, &rows),
-            )
-            .and_then(|()| self.set_job_state(op, JobKind::Ingest, &job.id, "UploadComplete"));
-        if let Err(error) = uploaded {
-            // Never complete: the job's rows are not applied, so the batch may go again.
+        let path = format!("jobs/ingest/{}/batches", job.id);
+        if let Err(error) = self.put_csv(op, path, csv::write(&columns, &rows)) {
             let _ = self.abort_job(op, JobKind::Ingest, &job.id);
             return Err(error);
         }
-        let info = self.wait_for_job(op, JobKind::Ingest, &job.id, PATIENCE)?;
+        Ok(job.id)
+    }
+
+    /// Finishes the ingest job `job` opened for `batch`: marks it `UploadComplete` if it
+    /// is still `Open`, waits for it, and answers one result per record in input order
+    /// (see the module docs). A restarted worker calls it again for a recorded job, which
+    /// is then only waited for and read; a job Salesforce no longer knows leaves every
+    /// record's outcome unknown.
+    pub fn finish_ingest(&self, job: &str, batch: Write<'_>) -> Result<Vec<SaveResult>, CallError> {
+        let Upload {
+            plan,
+            columns,
+            rows,
+        } = upload(&batch)?;
+        let op = plan.op;
+        let info = match self.job(op, JobKind::Ingest, job) {
+            Err(e) if e.status == Some(404) => {
+                return Ok(rows.iter().map(|_| unaccounted(op)).collect())
+            }
+            other => other?,
+        };
+        if info.state == JobState::Open {
+            if let Err(error) = self.set_job_state(op, JobKind::Ingest, job, "UploadComplete") {
+                // Never complete: its rows are not applied, so the batch may go again.
+                let _ = self.abort_job(op, JobKind::Ingest, job);
+                return Err(error);
+            }
+        }
+        let info = self.wait_for_job(op, JobKind::Ingest, job, PATIENCE)?;
         if !info.state.terminal() {
             return Err(CallError::broken(
                 op,
                 TransportError::Timeout,
                 true,
                 &format!(
-                    "Bulk job {} was still {:?} after {} s",
-                    job.id,
+                    "Bulk job {job} was still {:?} after {} s",
                     info.state,
                     PATIENCE.as_secs()
                 ),
             ));
         }
         let results = |which: &str| -> Result<Table, CallError> {
-            let request = Request::new("GET", format!("jobs/ingest/{}/{which}", job.id));
+            let request = Request::new("GET", format!("jobs/ingest/{job}/{which}"));
             let (body, _) = self.csv_call(op, request)?;
             Table::read(&body).map_err(|e| {
-                CallError::unreadable(op, 200, &format!("Bulk job {} {which}: {e}", job.id))
+                CallError::unreadable(op, 200, &format!("Bulk job {job} {which}: {e}"))
             })
         };
         let outcome = Outcome {
