@@ -212,6 +212,7 @@ CREATE TABLE hubsync.bulk_job (
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (sync_id, job_id)
 );
+REVOKE ALL ON hubsync.bulk_job FROM PUBLIC;
 
 -- pg_dump now dumps the catalog: every table and sequence is marked as the extension's
 -- configuration (as at the end of bootstrap.sql). Keep this statement last, so that tables
