@@ -8,6 +8,7 @@ use super::Outcome;
 use hubsync_core::coalesce::Values;
 use hubsync_core::conflict::{self, MergeVerdict, Versions};
 use hubsync_core::connector::{CallError, Connector, SaveResult, Write};
+use hubsync_core::retry::Class;
 use hubsync_core::timestamp::Timestamp;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -199,7 +200,13 @@ pub fn reconcile(
     object: String,
     lookups: Vec<Lookup>,
 ) -> Outcome {
-    let finished = client.finish_bulk_writes(&object);
+    // A refusal (no Bulk API access) means no bulk job of ours can exist: look up anyway.
+    let finished = client
+        .finish_bulk_writes(&object)
+        .or_else(|e| match e.class() {
+            Class::Permanent => Ok(()),
+            _ => Err(e),
+        });
     let found = lookups
         .into_iter()
         .map(|lookup| {

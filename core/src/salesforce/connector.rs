@@ -11,7 +11,7 @@ use crate::connector::{
     CallError, Change, ChangePage, Connector, Endpoint, ObjectDescribe, Options, ReadFrom, Record,
     SaveResult, Write,
 };
-use crate::retry::{ApiUsage, Operation};
+use crate::retry::{ApiUsage, Class, Operation};
 use crate::timestamp::Timestamp;
 use serde_json::Value;
 
@@ -119,7 +119,11 @@ impl Connector for SalesforceClient {
                 .query(&soql::count(object).map_err(refused)?)?
                 .total_size;
             if count > bulk_above {
-                return self.start_bulk_load(object, fields, Some(count));
+                // Refused (no Bulk API access, say): the REST pages serve all the same.
+                match self.start_bulk_load(object, fields, Some(count)) {
+                    Err(e) if e.class() == Class::Permanent => {}
+                    started => return started,
+                }
             }
         }
         self.read(object, fields, &ReadFrom::Everything)
