@@ -21,15 +21,6 @@ fn bulk_sync(remote: Remote, name: &str, extra: &[(&str, &str)], patch: Value) -
     accounts_sync_with(remote, name, extra, merge_patch(&rare, &patch))
 }
 
-fn load_remote(remote: &Remote, count: usize) {
-    for start in (0..count).step_by(5000) {
-        let accounts: Vec<Value> = (start..(start + 5000).min(count))
-            .map(|i| json!({"Name": format!("Remote {i:05}"), "Industry": "Loaded", "AnnualRevenue": i as f64 + 0.25}))
-            .collect();
-        remote.admin("POST", "load", Some(json!({ "Account": accounts })));
-    }
-}
-
 /// The emulator's Bulk jobs of one operation: (object, state) each.
 fn jobs(remote: &Remote, operation: &str) -> Vec<(String, String)> {
     remote.admin("GET", "bulk", None)["jobs"]
@@ -71,7 +62,7 @@ fn remote_ids_by_name(remote: &Remote) -> HashMap<String, Vec<String>> {
 #[test]
 fn a_large_full_load_goes_through_one_bulk_query_job() {
     let remote = Remote::start();
-    load_remote(&remote, 25_000);
+    remote.load_accounts(25_000);
     let sync = bulk_sync(
         remote,
         "bulk-load",
@@ -130,7 +121,7 @@ fn a_large_full_load_goes_through_one_bulk_query_job() {
 #[test]
 fn a_worker_killed_during_a_bulk_load_continues_the_same_job() {
     let remote = Remote::start();
-    load_remote(&remote, 6_000);
+    remote.load_accounts(6_000);
     remote.admin("PUT", "bulk", Some(json!({"paused": true})));
     let sync = bulk_sync(
         remote,

@@ -18,22 +18,14 @@ fn polling_sync(name: &str, patch: Value) -> AccountsSync {
     accounts_sync(name, &[], merge_patch(&fast_polling(), &patch))
 }
 
-/// A sync starting its full load of `count` remote accounts, each page of the load taking
-/// `latency_ms` to arrive.
+/// A sync starting its full load of `count` remote accounts through REST pages (Bulk API
+/// off), each page of the load taking `latency_ms` to arrive.
 fn slow_full_load(name: &str, count: usize, latency_ms: u64) -> AccountsSync {
     let remote = Remote::start();
-    load_remote(&remote, count);
+    remote.load_accounts(count);
     remote.inject(json!([{"endpoint": "query", "kind": "latency", "latency_ms": latency_ms}]));
-    accounts_sync_with(remote, name, &[], fast_polling())
-}
-
-fn load_remote(remote: &Remote, count: usize) {
-    for start in (0..count).step_by(5000) {
-        let accounts: Vec<Value> = (start..(start + 5000).min(count))
-            .map(|i| json!({"Name": format!("Remote {i:05}"), "Industry": "Loaded", "AnnualRevenue": i as f64 + 0.25}))
-            .collect();
-        remote.admin("POST", "load", Some(json!({ "Account": accounts })));
-    }
+    let rest_only = json!({"performance_settings": {"bulk_threshold": 0}});
+    accounts_sync_with(remote, name, &[], merge_patch(&fast_polling(), &rest_only))
 }
 
 fn local_count(db: &mut Client) -> i64 {
@@ -454,7 +446,7 @@ fn one_way_syncs_stay_one_way() {
 #[test]
 fn a_table_with_rows_is_joined_both_ways_and_refused_values_park_only_their_record() {
     let remote = Remote::start();
-    load_remote(&remote, 3);
+    remote.load_accounts(3);
     let big: Value =
         serde_json::from_str(r#"{"Account": [{"Name": "Too big", "AnnualRevenue": 5000000}]}"#)
             .unwrap();

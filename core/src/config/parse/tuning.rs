@@ -1,6 +1,7 @@
 //! `performance_settings` and `loop_prevention`: how hard and how carefully a sync works.
 
 use crate::config::model::{LoopPrevention, PerformanceSettings};
+use crate::config::scalars::Count;
 use crate::config::walker::{Obj, Problems};
 
 const PERFORMANCE_KEYS: &[&str] = &[
@@ -45,12 +46,16 @@ pub(super) fn performance(root: &Obj, problems: &mut Problems) -> PerformanceSet
             defaults.index_recommendation,
             problems,
         ),
-        bulk_threshold: obj.get_or("bulk_threshold", defaults.bulk_threshold, problems),
-        bulk_push_threshold: obj.get_or(
-            "bulk_push_threshold",
-            defaults.bulk_push_threshold,
-            problems,
-        ),
+        bulk_threshold: obj
+            .get_or("bulk_threshold", Count(defaults.bulk_threshold), problems)
+            .0,
+        bulk_push_threshold: obj
+            .get_or(
+                "bulk_push_threshold",
+                Count(defaults.bulk_push_threshold),
+                problems,
+            )
+            .0,
     }
 }
 
