@@ -4,6 +4,7 @@
 //! job waits in the org's queue, with nothing lost and nothing created twice.
 
 use hubsync_core::config::merge_patch;
+use hubsync_e2e::delivery::upsert_config;
 use hubsync_e2e::{
     accounts_sync_with, kill_worker, scalar, wait_for_value, wait_until, AccountsSync, Remote,
 };
@@ -215,6 +216,55 @@ fn a_push_backlog_goes_through_ingest_jobs_and_refused_records_go_to_review() {
                 .all(|(o, s)| o == "Account" && s == "JobComplete")
     );
     assert_eq!(sync.remote.calls("collections"), 0, "no REST writes");
+}
+
+#[test]
+fn upserts_updates_and_deletes_of_a_backlog_go_through_ingest_jobs() {
+    // Push-only with an External ID: creates are upserts, updates are not read back first.
+    let patch = merge_patch(
+        &upsert_config(),
+        &json!({"performance_settings": {"bulk_push_threshold": 100}}),
+    );
+    let sync = accounts_sync_with(Remote::start(), "bulk-upsert", &[], patch);
+    let mut db = sync.db();
+    db.batch_execute(
+        "INSERT INTO accounts (account_name) SELECT 'Up ' || i FROM generate_series(1, 300) i",
+    )
+    .unwrap();
+    sync.wait_idle(&mut db);
+    let remote = sync
+        .remote
+        .query("SELECT Id, Name, Hubsync_Id__c FROM Account", false);
+    assert_eq!(remote.len(), 300, "{}", sync.diagnostics());
+    for record in &remote {
+        let local: Option<String> = db
+            .query_one(
+                "SELECT sf_id FROM accounts WHERE id::text = $1 AND account_name = $2",
+                &[&record["Hubsync_Id__c"].as_str(), &record["Name"].as_str()],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(local.as_deref(), record["Id"].as_str());
+    }
+    db.batch_execute("UPDATE accounts SET industry_type = 'Updated'")
+        .unwrap();
+    sync.wait_idle(&mut db);
+    db.batch_execute("DELETE FROM accounts WHERE id % 2 = 0")
+        .unwrap();
+    sync.wait_idle(&mut db);
+    let remote = sync.remote.query("SELECT Industry FROM Account", false);
+    assert_eq!(remote.len(), 150, "{}", sync.diagnostics());
+    assert!(remote.iter().all(|r| r["Industry"] == "Updated"));
+    for operation in ["upsert", "update", "delete"] {
+        let jobs = jobs(&sync.remote, operation);
+        assert!(
+            !jobs.is_empty() && jobs.iter().all(|(_, state)| state == "JobComplete"),
+            "{operation}: {jobs:?}"
+        );
+    }
+    assert_eq!(sync.remote.calls("collections"), 0, "no REST writes");
+    let review: i64 = scalar(&mut db, "SELECT count(*) FROM hubsync.review_queue");
+    assert_eq!(review, 0);
 }
 
 #[test]
