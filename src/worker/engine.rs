@@ -511,10 +511,13 @@ fn claim_rows(
                     0,
                     Some(&job.outbox_ids),
                 )?;
-                for row in &mut claimed {
-                    row.abandoned = false;
+                if bulk.is_some() {
+                    // Not doubtful: the job's results tell what became of them.
+                    for row in &mut claimed {
+                        row.abandoned = false;
+                    }
                 }
-                push::prepare(rt, mapper, claimed, bulk.or(Some(job.outbox_ids.len())))?
+                push::prepare(rt, mapper, claimed, bulk)?
             }
             None => {
                 let bulk = bulk_batch(rt)?;
