@@ -156,7 +156,7 @@ fn summarize(ctx: &Ctx, reps: Vec<Value>, unavailable: Option<String>) -> Scenar
                 "API calls of the initial load ({} rows; Bulk API 2.0 above 10,000)",
                 ctx.settings.pull_rows
             ),
-            "calls",
+            "",
         )
         .value(calls)
         .target(Target::AtMost(50.0))
