@@ -156,6 +156,17 @@ CREATE TABLE hubsync.pull_state (
     resume_cursor     text
 );
 
+-- Bulk write jobs sent but not settled yet (docs/bulk.md): recorded with the outbox rows they
+-- carry before the job may be applied, forgotten when it is settled, so a restarted worker
+-- finishes and settles the same job instead of sending its rows again.
+CREATE TABLE hubsync.bulk_job (
+    sync_id    integer NOT NULL,
+    job_id     text NOT NULL,
+    outbox_ids bigint[] NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (sync_id, job_id)
+);
+
 -- Minute buckets of pushes/pulls/errors and latency, for metrics and alerts.
 CREATE TABLE hubsync.metric (
     sync_id        integer NOT NULL,

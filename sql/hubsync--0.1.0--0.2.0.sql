@@ -296,6 +296,18 @@ AS 'MODULE_PATHNAME', 'wake_launcher_wrapper';
 REVOKE EXECUTE ON FUNCTION hubsync.wake_launcher() FROM PUBLIC;
 SELECT hubsync.wake_launcher();
 
+-- Bulk write jobs sent but not settled yet (docs/bulk.md): recorded with the outbox rows they
+-- carry before the job may be applied, forgotten when it is settled, so a restarted worker
+-- finishes and settles the same job instead of sending its rows again.
+CREATE TABLE hubsync.bulk_job (
+    sync_id    integer NOT NULL,
+    job_id     text NOT NULL,
+    outbox_ids bigint[] NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (sync_id, job_id)
+);
+REVOKE ALL ON hubsync.bulk_job FROM PUBLIC;
+
 -- pg_dump now dumps the catalog: every table and sequence is marked as the extension's
 -- configuration (as at the end of bootstrap.sql). Keep this statement last, so that tables
 -- created above are marked too.

@@ -157,6 +157,17 @@ impl Remote {
         self.admin("POST", "faults", Some(json!({ "rules": rules })));
     }
 
+    /// Loads `count` Accounts named `Remote 00000`… (industry `Loaded`, revenue `i + 0.25`)
+    /// through the admin API, 5,000 a call.
+    pub fn load_accounts(&self, count: usize) {
+        for start in (0..count).step_by(5000) {
+            let accounts: Vec<Value> = (start..(start + 5000).min(count))
+                .map(|i| json!({"Name": format!("Remote {i:05}"), "Industry": "Loaded", "AnnualRevenue": i as f64 + 0.25}))
+                .collect();
+            self.admin("POST", "load", Some(json!({ "Account": accounts })));
+        }
+    }
+
     /// Removes every fault rule.
     pub fn heal(&self) {
         self.admin("DELETE", "faults", None);

@@ -19,12 +19,17 @@ fn polling_sync(name: &str, patch: Value) -> AccountsSync {
 }
 
 /// A sync (the brief's, with `patch` merged into its config) starting its full load of
-/// `count` remote accounts, each page of the load taking `latency_ms` to arrive.
+/// `count` remote accounts through REST pages (Bulk API off), each page of the load taking
+/// `latency_ms` to arrive.
 fn slow_full_load(name: &str, count: usize, latency_ms: u64, patch: Value) -> AccountsSync {
     let remote = Remote::start();
-    load_remote(&remote, count);
+    remote.load_accounts(count);
     remote.inject(json!([{"endpoint": "query", "kind": "latency", "latency_ms": latency_ms}]));
-    accounts_sync_with(remote, name, &[], merge_patch(&fast_polling(), &patch))
+    let rest_only = merge_patch(
+        &json!({"performance_settings": {"bulk_threshold": 0}}),
+        &patch,
+    );
+    accounts_sync_with(remote, name, &[], merge_patch(&fast_polling(), &rest_only))
 }
 
 fn load_remote(remote: &Remote, count: usize) {
@@ -543,7 +548,7 @@ fn a_load_into_an_empty_table_parks_only_the_record_the_table_refuses() {
 #[test]
 fn a_table_with_rows_is_joined_both_ways_and_refused_values_park_only_their_record() {
     let remote = Remote::start();
-    load_remote(&remote, 3);
+    remote.load_accounts(3);
     let big: Value =
         serde_json::from_str(r#"{"Account": [{"Name": "Too big", "AnnualRevenue": 5000000}]}"#)
             .unwrap();

@@ -1,5 +1,6 @@
 //! Reading Postgres' catalog and hubsync's own tables.
 
+pub mod bulk_jobs;
 pub mod credentials;
 pub mod keys;
 pub mod local_table;

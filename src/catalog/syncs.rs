@@ -126,6 +126,7 @@ pub fn delete(id: i32) -> SpiResult<i64> {
         "conflict_log",
         "sync_stats",
         "pull_state",
+        "bulk_job",
         "metric",
         "alert",
         "log",

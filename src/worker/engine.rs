@@ -221,6 +221,7 @@ impl Engine {
                         .push(*answer);
                     continue;
                 }
+                Outcome::BulkOpened(opened) => (opened.chunk.sync_id, self.bulk_opened(*opened)),
                 Outcome::Reconciled(found) => (found.sync_id, self.reconciled(*found)),
             };
             if let Err(error) = result {
@@ -339,6 +340,47 @@ impl Engine {
         Ok(())
     }
 
+    /// Records a bulk chunk's new job durably, then queues the chunk to finish the job; a
+    /// job that could not be opened settles as a failed write.
+    fn bulk_opened(&mut self, opened: jobs::Opened) -> Result<(), xact::XactError> {
+        let jobs::Opened { mut chunk, result } = opened;
+        let job = match result {
+            Ok(job) => job,
+            Err(error) => {
+                let sync_id = chunk.sync_id;
+                let failed = settle::Pushed {
+                    chunk,
+                    result: Err(error),
+                    finished_ms: jobs::now_ms(),
+                    api_usage: None,
+                    verdicts: Vec::new(),
+                };
+                return self.pushed(sync_id, vec![failed]);
+            }
+        };
+        let slot = self.me.slot;
+        let Some(rt) = self.runtimes.get_mut(&chunk.sync_id) else {
+            return Ok(());
+        };
+        rt.outstanding = rt.outstanding.saturating_sub(1);
+        let ids: Vec<i64> = chunk
+            .records
+            .iter()
+            .flat_map(|r| r.outbox_ids.iter().copied())
+            .collect();
+        let recorded = xact::run_spi(|| {
+            Spi::run("SET LOCAL synchronous_commit TO on")?;
+            crate::catalog::bulk_jobs::record(rt.id, &job, &ids)
+        });
+        if let Err(error) = recorded {
+            // Finished all the same: after a crash the org's job list still finds it.
+            report(slot, rt.id, &error);
+        }
+        chunk.job = Some(job);
+        rt.queued.push_front(Work::Push(chunk));
+        Ok(())
+    }
+
     fn reconciled(&mut self, found: reconcile::Reconciled) -> Result<(), xact::XactError> {
         let Some(rt) = self.runtimes.get_mut(&found.sync_id) else {
             return Ok(());
@@ -390,6 +432,9 @@ impl Engine {
             }
             return Ok(());
         };
+        if !rt.bulk_recovered {
+            recover_bulk_jobs(rt, &mapper)?;
+        }
         submit_queued(rt, &client);
         if !rt.pull.waiting.is_empty() {
             // A pulled page waits for pushes in flight to settle, and no new push starts
@@ -478,20 +523,78 @@ fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::Xac
 
 /// Claims the next batch and turns it into queued requests.
 fn claim(rt: &mut Runtime, mapper: &Arc<Mapper>) -> Result<(), xact::XactError> {
-    let batch = rt.config.performance.batch_size as i64;
+    claim_rows(rt, mapper, None)
+}
+
+/// Takes up the bulk jobs a previous worker recorded but never settled, before anything
+/// else of the sync (a pull must not see their records before they are linked).
+fn recover_bulk_jobs(rt: &mut Runtime, mapper: &Arc<Mapper>) -> Result<(), xact::XactError> {
+    rt.bulk_recovered = true;
+    let recorded = xact::run_spi(|| crate::catalog::bulk_jobs::unsettled(rt.id))?;
+    for job in recorded {
+        claim_rows(rt, mapper, Some(job))?;
+    }
+    Ok(())
+}
+
+/// Claims rows (those of a recorded bulk job, or the next batch) and queues their requests.
+/// A recorded job's rows go out as that same job: it is finished and settled, never sent
+/// twice, and its creates are not "doubtful" since the job's results tell their fate.
+fn claim_rows(
+    rt: &mut Runtime,
+    mapper: &Arc<Mapper>,
+    recorded: Option<crate::catalog::bulk_jobs::Recorded>,
+) -> Result<(), xact::XactError> {
     let lease = lease_seconds();
     let prepared = xact::run_spi(|| -> pgrx::spi::SpiResult<push::Prepared> {
         if !fence::holds(rt.id, Planned::At(&rt.stamp))? {
             // The runtime is about to be rebuilt (or removed) with the new config.
             return Ok(push::Prepared::default());
         }
-        let from = rt.cursor.start(crate::worker::serve::sweep_interval());
-        let claimed = outbox::claim(rt.id, batch, lease, mapper.id_column(), from)?;
-        rt.cursor.advance(&claimed);
-        if claimed.is_empty() && rt.deferred.is_empty() {
-            return Ok(push::Prepared::default());
+        let mut prepared = match &recorded {
+            Some(job) => {
+                let bulk = rt.client.as_ref().and_then(|c| c.bulk_batch());
+                let limit = job.outbox_ids.len() as i64;
+                let mut claimed = outbox::claim(
+                    rt.id,
+                    limit,
+                    lease,
+                    mapper.id_column(),
+                    0,
+                    Some(&job.outbox_ids),
+                )?;
+                if bulk.is_some() {
+                    // Not doubtful: the job's results tell what became of them.
+                    for row in &mut claimed {
+                        row.abandoned = false;
+                    }
+                }
+                push::prepare(rt, mapper, claimed, bulk)?
+            }
+            None => {
+                let bulk = bulk_batch(rt)?;
+                let batch = (rt.config.performance.batch_size as i64).max(bulk.unwrap_or(0) as i64);
+                let from = rt.cursor.start(crate::worker::serve::sweep_interval());
+                let claimed = outbox::claim(rt.id, batch, lease, mapper.id_column(), from, None)?;
+                rt.cursor.advance(&claimed);
+                if claimed.is_empty() && rt.deferred.is_empty() {
+                    return Ok(push::Prepared::default());
+                }
+                push::prepare(rt, mapper, claimed, bulk)?
+            }
+        };
+        if let Some(job) = &recorded {
+            // No bulk chunk came of the rows (they were settled or discarded meanwhile):
+            // nothing is left to settle through the job.
+            match prepared
+                .chunks
+                .iter_mut()
+                .find(|c| c.bulk && c.job.is_none())
+            {
+                Some(chunk) => chunk.job = Some(job.job.clone()),
+                None => crate::catalog::bulk_jobs::forget(rt.id, &job.job)?,
+            }
         }
-        let prepared = push::prepare(rt, mapper, claimed)?;
         if prepared.chunks.iter().any(|c| c.kind == push::Kind::Create) {
             // A plain create cannot be sent twice safely: its lease must survive a crash,
             // so the restarted worker looks the record up instead of creating it again.
@@ -524,6 +627,20 @@ fn claim(rt: &mut Runtime, mapper: &Arc<Mapper>) -> Result<(), xact::XactError> 
         queue_lookups(rt, lookups);
     }
     Ok(())
+}
+
+/// The most records one bulk write takes, when this claim should go through the
+/// connector's bulk API: it has one, and more than `performance_settings.bulk_push_threshold`
+/// rows wait (0 turns bulk pushes off).
+fn bulk_batch(rt: &Runtime) -> pgrx::spi::SpiResult<Option<usize>> {
+    let threshold = rt.config.performance.bulk_push_threshold;
+    let Some(size) = rt.client.as_ref().and_then(|c| c.bulk_batch()) else {
+        return Ok(None);
+    };
+    if threshold == 0 || !outbox::backlog_exceeds(rt.id, threshold)? {
+        return Ok(None);
+    }
+    Ok(Some(size))
 }
 
 /// Hands queued work to free HTTP threads. Capacity is counted, so a submit never finds

@@ -8,6 +8,7 @@ use super::Outcome;
 use hubsync_core::coalesce::Values;
 use hubsync_core::conflict::{self, MergeVerdict, Versions};
 use hubsync_core::connector::{CallError, Connector, SaveResult, Write};
+use hubsync_core::retry::Class;
 use hubsync_core::timestamp::Timestamp;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -28,8 +29,19 @@ pub fn describe(client: Arc<dyn Connector>, sync_id: i32, object: String) -> Out
     }
 }
 
-/// Sends one batch (updates of two-way syncs checked first).
+/// A bulk chunk's job, opened but not applied yet (or why it could not be opened).
+pub struct Opened {
+    pub chunk: Chunk,
+    pub result: Result<String, CallError>,
+}
+
+/// Sends one batch (updates of two-way syncs checked first). A bulk chunk is sent in two
+/// steps: its job is opened, and finished once the main thread has recorded its id.
 pub fn push(client: Arc<dyn Connector>, chunk: Chunk) -> Outcome {
+    if chunk.bulk && chunk.job.is_none() {
+        let result = as_write(&chunk, |batch| client.open_bulk_write(&chunk.object, batch));
+        return Outcome::BulkOpened(Box::new(Opened { chunk, result }));
+    }
     let (result, verdicts) = match &chunk.verify {
         Some(verify) if chunk.kind == Kind::Update => {
             verified_update(client.as_ref(), &chunk, verify)
@@ -142,26 +154,32 @@ fn payload_for(
     Some((record.remote_id.clone().unwrap_or_default(), payload))
 }
 
+/// Sends a chunk as one write: through its recorded bulk job when it has one.
 fn send(client: &dyn Connector, chunk: &Chunk) -> Result<Vec<SaveResult>, CallError> {
     let object = &chunk.object;
+    as_write(chunk, |batch| match &chunk.job {
+        Some(job) => client.finish_bulk_write(object, job, batch),
+        None => client.write(object, batch),
+    })
+}
+
+/// The chunk's records as the connector's write batch, handed to `f`.
+fn as_write<R>(chunk: &Chunk, f: impl FnOnce(Write<'_>) -> R) -> R {
     let payloads =
         || -> Vec<Map<String, Value>> { chunk.records.iter().map(|r| r.payload.clone()).collect() };
     match chunk.kind {
-        Kind::Create => client.write(object, Write::Create(&payloads())),
-        Kind::Upsert => client.write(
-            object,
-            Write::Upsert {
-                external_id: chunk.external_id.as_deref().unwrap_or_default(),
-                records: &payloads(),
-            },
-        ),
+        Kind::Create => f(Write::Create(&payloads())),
+        Kind::Upsert => f(Write::Upsert {
+            external_id: chunk.external_id.as_deref().unwrap_or_default(),
+            records: &payloads(),
+        }),
         Kind::Update => {
             let records: Vec<(String, Map<String, Value>)> = chunk
                 .records
                 .iter()
                 .map(|r| (r.remote_id.clone().unwrap_or_default(), r.payload.clone()))
                 .collect();
-            client.write(object, Write::Update(&records))
+            f(Write::Update(&records))
         }
         Kind::Delete => {
             let ids: Vec<String> = chunk
@@ -169,22 +187,33 @@ fn send(client: &dyn Connector, chunk: &Chunk) -> Result<Vec<SaveResult>, CallEr
                 .iter()
                 .filter_map(|r| r.remote_id.clone())
                 .collect();
-            client.write(object, Write::Delete(&ids))
+            f(Write::Delete(&ids))
         }
     }
 }
 
-/// Looks doubtful creates up by their natural key.
+/// Looks doubtful creates up by their natural key, once bulk writes a crash left behind
+/// have finished (so their records are found, not created again).
 pub fn reconcile(
     client: Arc<dyn Connector>,
     sync_id: i32,
     object: String,
     lookups: Vec<Lookup>,
 ) -> Outcome {
+    // A refusal (no Bulk API access) means no bulk job of ours can exist: look up anyway.
+    let finished = client
+        .finish_bulk_writes(&object)
+        .or_else(|e| match e.class() {
+            Class::Permanent => Ok(()),
+            _ => Err(e),
+        });
     let found = lookups
         .into_iter()
         .map(|lookup| {
-            let result = client.find(&object, &lookup.key);
+            let result = match &finished {
+                Ok(()) => client.find(&object, &lookup.key),
+                Err(error) => Err(error.clone()),
+            };
             (lookup.record, result)
         })
         .collect();

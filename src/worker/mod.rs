@@ -38,6 +38,9 @@ pub enum Outcome {
     },
     /// The answer to one batch of writes.
     Pushed(Box<settle::Pushed>),
+    /// A bulk write's job, created and uploaded but not yet applied: its id is recorded
+    /// before the job is finished.
+    BulkOpened(Box<jobs::Opened>),
     /// Natural-key lookups of creates whose outcome was unknown.
     Reconciled(Box<reconcile::Reconciled>),
     /// A page of remote records for a pull.

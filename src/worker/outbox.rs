@@ -80,24 +80,39 @@ pub fn expire_leases(size: i32, index: i32) -> SpiResult<()> {
     )
 }
 
+/// Whether more than `threshold` rows of the sync wait in the outbox (counting stops at
+/// `threshold + 1`, so a huge backlog costs no more than the threshold): what decides
+/// whether a claim goes through the connector's bulk API.
+pub fn backlog_exceeds(sync_id: i32, threshold: u64) -> SpiResult<bool> {
+    let limit = i64::try_from(threshold).unwrap_or(i64::MAX - 1) + 1;
+    let count = Spi::get_one_with_args::<i64>(
+        "SELECT count(*) FROM (SELECT 1 FROM hubsync.outbox WHERE sync_id = $1 LIMIT $2) b",
+        &[sync_id.into(), limit.into()],
+    )?;
+    Ok(count.unwrap_or_default() >= limit)
+}
+
 /// Claims up to `limit` rows of a sync in commit order, skipping records waiting for a
 /// retry; nothing while the sync is paused (checked here, so a pause takes effect at once). `id_column` is the local column holding the remote id, if the sync maps `Id`.
 /// The claimed ids are also given as an array (`o.id = ANY (ARRAY(…))`): joined only to
 /// the CTE, the planner hashes the whole outbox for each claim, which makes a backlog's
 /// drain quadratic; the array makes it probe the primary key for the claimed rows.
+///
+/// With `only`, just those rows are claimed (a recorded bulk job's, after a restart).
 pub fn claim(
     sync_id: i32,
     limit: i64,
     lease_seconds: f64,
     id_column: Option<&str>,
     after: i64,
+    only: Option<&[i64]>,
 ) -> SpiResult<Vec<Claimed>> {
     Spi::connect_mut(|client| {
         client
             .update(
                 "WITH c AS ( \
                    SELECT o.id, o.claimed_until IS NOT NULL AS abandoned, o.origin FROM hubsync.outbox o \
-                   WHERE o.sync_id = $1 AND o.id > $4 \
+                   WHERE o.sync_id = $1 AND o.id > $4 AND ($5::int8[] IS NULL OR o.id = ANY($5)) \
                      AND (o.claimed_until IS NULL OR o.claimed_until < now()) \
                      AND EXISTS (SELECT 1 FROM hubsync.sync s WHERE s.id = $1 AND s.state = 'active') \
                      AND NOT EXISTS (SELECT 1 FROM hubsync.record_state r \
@@ -111,7 +126,13 @@ pub fn claim(
                            (extract(epoch FROM o.changed_at) * 1000)::int8, o.attempts, c.abandoned, \
                            w.remote_system, w.connection",
                 None,
-                &[sync_id.into(), limit.into(), lease_seconds.into(), after.into()],
+                &[
+                    sync_id.into(),
+                    limit.into(),
+                    lease_seconds.into(),
+                    after.into(),
+                    only.map(<[i64]>::to_vec).into(),
+                ],
             )?
             .map(|row| {
                 let op: String = row.get(2)?.unwrap_or_default();

@@ -4,7 +4,9 @@
 //! included), one page at a time. Progress only moves in the transaction that applied the
 //! page, so a crash repeats a page, and applying a page twice changes nothing. The page
 //! after one that has more is fetched while that one waits and is applied (one page ahead);
-//! it is applied only if it continues where the stored progress stands.
+//! it is applied only if it continues where the stored progress stands. A full load of
+//! more than `performance_settings.bulk_threshold` records goes through the connector's bulk
+//! API where it has one; its pages and stored locator look like any other read's.
 
 use super::pool::Job;
 use super::runtime::Runtime;
@@ -106,14 +108,19 @@ fn fetch(
     let (client, sync_id, stamp) = (client.clone(), rt.id, rt.stamp.clone());
     let object = rt.config.remote.object.clone();
     let fields = mapper.select_fields();
+    let bulk_above = rt.config.performance.bulk_threshold;
     Box::new(move || {
         let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let result = match from {
+            ReadFrom::Everything => client.read_everything(&object, &fields, bulk_above),
+            from => client.read(&object, &fields, &from),
+        };
         Outcome::Pulled(Box::new(Page {
             sync_id,
             stamp,
             mode,
             after,
-            result: client.read(&object, &fields, &from),
+            result,
         }))
     })
 }

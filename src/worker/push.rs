@@ -102,6 +102,11 @@ pub struct Chunk {
     pub records: Vec<Record>,
     /// For updates of two-way syncs: read the records back and merge before writing.
     pub verify: Option<Arc<Verify>>,
+    /// Sent through the connector's bulk API (a backlog above
+    /// `performance_settings.bulk_push_threshold`).
+    pub bulk: bool,
+    /// The bulk job opened for it, once its id is recorded in `hubsync.bulk_job`.
+    pub job: Option<String>,
 }
 
 /// What one claim turned into.
@@ -152,10 +157,15 @@ fn group(
 
 /// Turns claimed rows into requests. Reads local rows only for updates of records that
 /// were never pushed (they must be created whole).
+///
+/// With `bulk` (the most records one bulk write takes), creates, upserts, deletes and
+/// unverified updates go in bulk-sized chunks through the connector's bulk API; updates
+/// of two-way syncs stay per-call, since each is merged with the record read back first.
 pub fn prepare(
     runtime: &mut Runtime,
     mapper: &Arc<Mapper>,
     claimed: Vec<Claimed>,
+    bulk: Option<usize>,
 ) -> SpiResult<Prepared> {
     let (groups, deferred) = group(runtime, claimed);
     let mut prepared = Prepared {
@@ -165,6 +175,7 @@ pub fn prepare(
     let pks: Vec<Value> = groups.values().map(|rows| rows[0].pk.clone()).collect();
     let known = state::load(runtime.id, &pks)?;
     let mut builder = Builder::new(runtime, mapper);
+    builder.bulk = bulk;
     let mut need_rows = Vec::new();
     for rows in groups.into_values() {
         let key = state::key(&rows[0].pk);
@@ -205,6 +216,8 @@ struct Builder<'a> {
     external_id: Option<String>,
     /// Most records one request carries, as the connector takes them.
     batch: usize,
+    /// Most records one bulk write carries, when this claim goes through the bulk API.
+    bulk: Option<usize>,
     by_kind: BTreeMap<u8, (Kind, Vec<Record>)>,
     loops: LoopPrevention,
     policy: ConflictPolicy,
@@ -227,6 +240,7 @@ impl<'a> Builder<'a> {
             object: runtime.config.remote.object.clone(),
             external_id: mapper.external_id().map(|e| e.field.to_string()),
             batch: runtime.batch_size(),
+            bulk: None,
             mapper,
             by_kind: BTreeMap::new(),
             loops: runtime.config.loop_prevention,
@@ -416,17 +430,24 @@ impl<'a> Builder<'a> {
         let (sync_id, object, external_id, batch) =
             (self.sync_id, self.object, self.external_id, self.batch);
         let verify = self.verify;
+        let bulk = self.bulk;
         self.by_kind
             .into_values()
             .flat_map(|(kind, records)| {
-                split(
+                let verified = kind == Kind::Update && verify.is_some();
+                let bulk = bulk.filter(|_| !verified);
+                let chunks = split(
                     sync_id,
                     &object,
                     kind,
                     external_id.as_deref(),
                     records,
-                    batch,
-                )
+                    bulk.unwrap_or(batch),
+                );
+                chunks.into_iter().map(move |mut chunk| {
+                    chunk.bulk = bulk.is_some();
+                    chunk
+                })
             })
             .map(|mut chunk| {
                 if chunk.kind == Kind::Update {
@@ -457,6 +478,8 @@ pub fn split(
             external_id: external_id.map(str::to_string),
             records: records.by_ref().take(batch.max(1)).collect(),
             verify: None,
+            bulk: false,
+            job: None,
         });
     }
     chunks

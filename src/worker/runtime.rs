@@ -153,6 +153,8 @@ pub struct Runtime {
     pub config: SyncConfig,
     pub table: FoundTable,
     pub client: Option<Arc<dyn Connector>>,
+    /// The bulk jobs a previous worker left unsettled have been taken up.
+    pub bulk_recovered: bool,
     pub mapper: Option<Arc<Mapper>>,
     pub describing: bool,
     pub health: Health,
@@ -210,6 +212,7 @@ impl Runtime {
             active: row.active,
             version: row.version.clone(),
             client: None,
+            bulk_recovered: false,
             mapper: None,
             describing: false,
             health: Health::Ok,
@@ -241,6 +244,7 @@ impl Runtime {
         self.deferred = old.deferred;
         self.queued = old.queued;
         self.outstanding = old.outstanding;
+        self.bulk_recovered = old.bulk_recovered;
         self.pull.fetching = old.pull.fetching;
         self.pull.waiting = old.pull.waiting;
         self.pull.due = old.pull.due;

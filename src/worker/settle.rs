@@ -84,7 +84,14 @@ pub fn settle(runtime: &mut Runtime, answers: Vec<Pushed>) -> SpiResult<Vec<Reco
         doubtful.append(&mut sorted.doubtful);
         settled.push((pushed, sorted));
     }
+    let jobs: Vec<_> = settled
+        .iter()
+        .filter_map(|(pushed, _)| pushed.chunk.job.clone())
+        .collect();
     record(runtime, settled)?;
+    for job in &jobs {
+        crate::catalog::bulk_jobs::forget(runtime.id, job)?;
+    }
     Ok(doubtful)
 }
 

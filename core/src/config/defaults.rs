@@ -109,6 +109,8 @@ impl Default for PerformanceSettings {
             parallelism: 4,
             change_detection: ChangeDetection::DatabaseTriggers,
             index_recommendation: true,
+            bulk_threshold: 10_000,
+            bulk_push_threshold: 10_000,
         }
     }
 }

@@ -405,6 +405,12 @@ pub struct PerformanceSettings {
     pub change_detection: ChangeDetection,
     /// Report missing indexes through `hubsync.recommend_indexes`.
     pub index_recommendation: bool,
+    /// A full load of more remote records than this goes through the system's bulk API
+    /// (Salesforce Bulk API 2.0 query jobs) instead of REST pages; 0 never does.
+    pub bulk_threshold: u64,
+    /// A push backlog of more pending rows than this goes through the system's bulk API
+    /// (Salesforce Bulk API 2.0 ingest jobs) instead of 200-record calls; 0 never does.
+    pub bulk_push_threshold: u64,
 }
 
 /// `performance_settings.change_detection`.

@@ -47,6 +47,18 @@ impl FromJson for u64 {
     }
 }
 
+/// A whole number that may be zero: a threshold where 0 turns its feature off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Count(pub u64);
+
+impl FromJson for Count {
+    fn from_json(value: &Value, path: &str, problems: &mut Problems) -> Option<Self> {
+        convert(value, path, problems, "a whole number (0 or more)", |v| {
+            v.as_u64().map(Count)
+        })
+    }
+}
+
 /// A number greater than zero (delays, factors).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct PositiveNumber(pub f64);

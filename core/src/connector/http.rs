@@ -37,6 +37,8 @@ pub(crate) enum Body {
     Empty,
     Json(String),
     Form(String),
+    /// Bulk API 2.0 data (`text/csv`).
+    Csv(String),
 }
 
 /// One API request, independent of the credentials and base URL it is sent with (both may
@@ -111,6 +113,8 @@ pub(crate) struct Reply {
     pub location: Option<String>,
     /// `Retry-After` in seconds, when the answer carried one (Zendesk's 429s do).
     pub retry_after: Option<u64>,
+    /// `Sforce-Locator`: where a Bulk query's next result page starts (`null` on the last).
+    pub locator: Option<String>,
 }
 
 /// An exchange that broke before a complete answer arrived.
@@ -229,6 +233,7 @@ impl Http {
             Body::Form(form) => request
                 .set("Content-Type", "application/x-www-form-urlencoded")
                 .send_string(form),
+            Body::Csv(csv) => request.set("Content-Type", "text/csv").send_string(csv),
         };
         let response = match result {
             Ok(response) | Err(ureq::Error::Status(_, response)) => response,
@@ -237,6 +242,7 @@ impl Http {
         self.note_usage(&response);
         let status = response.status();
         let location = response.header("Location").map(str::to_string);
+        let locator = response.header("Sforce-Locator").map(str::to_string);
         let retry_after = response
             .header("Retry-After")
             .and_then(|v| v.trim().parse::<u64>().ok());
@@ -260,6 +266,7 @@ impl Http {
             body,
             location,
             retry_after,
+            locator,
         })
     }
 

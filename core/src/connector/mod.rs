@@ -130,6 +130,60 @@ pub trait Connector: Send + Sync {
     fn read(&self, object: &str, fields: &[&str], from: &ReadFrom)
         -> Result<ChangePage, CallError>;
 
+    /// The first page of a full load ([`ReadFrom::Everything`]). A system with a bulk
+    /// API reads an object of more than `bulk_above` records through it (0: never); its
+    /// pages then continue with [`ReadFrom::More`] like any other read.
+    fn read_everything(
+        &self,
+        object: &str,
+        fields: &[&str],
+        bulk_above: u64,
+    ) -> Result<ChangePage, CallError> {
+        let _ = bulk_above;
+        self.read(object, fields, &ReadFrom::Everything)
+    }
+
+    /// The most records one bulk write ([`Connector::open_bulk_write`]) may carry, for a
+    /// system with a bulk write API; `None` for the others.
+    fn bulk_batch(&self) -> Option<usize> {
+        None
+    }
+
+    /// Starts a bulk write of up to [`Connector::bulk_batch`] records without letting
+    /// the system apply it yet, and answers its job's id: the engine records the id
+    /// durably, then calls [`Connector::finish_bulk_write`]. Only called where
+    /// `bulk_batch` is `Some`.
+    fn open_bulk_write(&self, object: &str, batch: Write<'_>) -> Result<String, CallError> {
+        let _ = (object, batch);
+        Err(CallError::refused(
+            crate::retry::Operation::Create,
+            "FEATURE_NOT_ENABLED",
+            "this system has no bulk write API".into(),
+        ))
+    }
+
+    /// Lets the bulk write `job` opened for `batch` be applied (again after a restart: it
+    /// is then only awaited) and answers as [`Connector::write`] does, one result per
+    /// record in input order.
+    fn finish_bulk_write(
+        &self,
+        object: &str,
+        job: &str,
+        batch: Write<'_>,
+    ) -> Result<Vec<SaveResult>, CallError> {
+        let _ = job;
+        self.write(object, batch)
+    }
+
+    /// Finishes bulk writes on `object` an earlier run left behind (a crash mid-job):
+    /// those never started are cancelled, those started are waited for. Called before
+    /// creates whose outcome is unknown are looked up, so the lookup sees what such a
+    /// write created. Systems without bulk writes have nothing to finish.
+    fn finish_bulk_writes(&self, object: &str) -> Result<(), CallError> {
+        let _ = object;
+        Ok(())
+    }
+
     /// Ids of the records whose fields hold exactly these values (a natural key).
     fn find(&self, object: &str, key: &[(String, Value)]) -> Result<Vec<String>, CallError>;
 

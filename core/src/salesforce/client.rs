@@ -132,7 +132,7 @@ impl SalesforceClient {
 
     /// Sends a request with the current token; on 401 gets a new token (one thread for
     /// all) and resends once.
-    fn execute(&self, op: Operation, request: &Request) -> Result<Reply, CallError> {
+    pub(crate) fn execute(&self, op: Operation, request: &Request) -> Result<Reply, CallError> {
         let token = self.auth.token(&self.http, op, &self.scrub)?;
         let reply = self.send(op, &token, request)?;
         if reply.status != 401 {

@@ -1,6 +1,8 @@
 //! Salesforce as a [`Connector`]: sObject Collections for writes, SOQL by `SystemModstamp`
-//! (through `queryAll`, so deletions come too) for reads.
+//! (through `queryAll`, so deletions come too) for reads, and Bulk API 2.0 jobs for full
+//! loads and write batches above the sync's thresholds.
 
+use super::bulk::{self, query::Cursor as BulkCursor};
 use super::client::{ClientConfig, ClientConfigError, SalesforceClient};
 use super::soql::{self, SoqlValue};
 use super::MAX_RECORDS;
@@ -9,7 +11,7 @@ use crate::connector::{
     CallError, Change, ChangePage, Connector, Endpoint, ObjectDescribe, Options, ReadFrom, Record,
     SaveResult, Write,
 };
-use crate::retry::{ApiUsage, Operation};
+use crate::retry::{ApiUsage, Class, Operation};
 use crate::timestamp::Timestamp;
 use serde_json::Value;
 
@@ -90,7 +92,10 @@ impl Connector for SalesforceClient {
             ReadFrom::ChangedSince { since, .. } => {
                 self.query_all(&soql::incremental_pull(object, fields, *since).map_err(refused)?)
             }
-            ReadFrom::More(url) => self.query_more(url),
+            ReadFrom::More(text) => match BulkCursor::parse(text) {
+                Some(cursor) => return self.bulk_load_page(object, fields, cursor),
+                None => self.query_more(text),
+            },
         }?;
         Ok(ChangePage {
             changes: page.records.into_iter().filter_map(change).collect(),
@@ -98,6 +103,51 @@ impl Connector for SalesforceClient {
             resume: None,
             total: Some(page.total_size),
         })
+    }
+
+    fn read_everything(
+        &self,
+        object: &str,
+        fields: &[&str],
+        bulk_above: u64,
+    ) -> Result<ChangePage, CallError> {
+        if bulk_above > 0 {
+            let refused = |e: soql::SoqlError| {
+                CallError::refused(Operation::Read, "MALFORMED_QUERY", e.to_string())
+            };
+            let count = self
+                .query(&soql::count(object).map_err(refused)?)?
+                .total_size;
+            if count > bulk_above {
+                // Refused (no Bulk API access, say): the REST pages serve all the same.
+                match self.start_bulk_load(object, fields, Some(count)) {
+                    Err(e) if e.class() == Class::Permanent => {}
+                    started => return started,
+                }
+            }
+        }
+        self.read(object, fields, &ReadFrom::Everything)
+    }
+
+    fn bulk_batch(&self) -> Option<usize> {
+        Some(bulk::ingest::MAX_RECORDS)
+    }
+
+    fn open_bulk_write(&self, object: &str, batch: Write<'_>) -> Result<String, CallError> {
+        self.open_ingest(object, batch)
+    }
+
+    fn finish_bulk_write(
+        &self,
+        _object: &str,
+        job: &str,
+        batch: Write<'_>,
+    ) -> Result<Vec<SaveResult>, CallError> {
+        self.finish_ingest(job, batch)
+    }
+
+    fn finish_bulk_writes(&self, object: &str) -> Result<(), CallError> {
+        self.finish_ingest_jobs(object)
     }
 
     fn find(&self, object: &str, key: &[(String, Value)]) -> Result<Vec<String>, CallError> {
@@ -128,7 +178,7 @@ impl Connector for SalesforceClient {
 
 /// A queried record as a change: its `Id`, `SystemModstamp` and `IsDeleted`, without the
 /// `attributes` Salesforce adds.
-fn change(mut record: Record) -> Option<Change> {
+pub(crate) fn change(mut record: Record) -> Option<Change> {
     record.shift_remove("attributes");
     let id = record.get("Id")?.as_str()?.to_string();
     let modified = record

@@ -2,6 +2,7 @@
 //! the worker's HTTP threads share.
 
 pub(crate) mod auth;
+pub mod bulk;
 pub mod client;
 pub mod connector;
 pub mod describe;

@@ -203,6 +203,12 @@ pub fn full_load(object: &str, fields: &[&str]) -> Result<String, SoqlError> {
     Ok(soql)
 }
 
+/// How many records the object holds: `SELECT COUNT() FROM <object>` (the answer's
+/// `totalSize`), which decides whether a full load goes through Bulk API 2.0.
+pub fn count(object: &str) -> Result<String, SoqlError> {
+    Ok(format!("SELECT COUNT() FROM {}", api_name(object)?))
+}
+
 /// Finds records by natural key after a create whose outcome is unknown:
 /// `SELECT Id, K1, K2 FROM Object WHERE K1 = '…' AND K2 = … [AND CreatedDate >= ts]`.
 pub fn natural_key_lookup(

@@ -467,3 +467,22 @@ fn a_rule_may_name_one_account_by_its_connection() {
         ["conflict_resolution.field_rules[0].priority_system"]
     );
 }
+
+#[test]
+fn bulk_thresholds_default_take_zero_to_turn_bulk_off_and_refuse_negatives() {
+    let defaults = ok(with(json!({}))).performance;
+    assert_eq!(
+        (defaults.bulk_threshold, defaults.bulk_push_threshold),
+        (10_000, 10_000)
+    );
+    let off = ok(with(json!({
+        "performance_settings": {"bulk_threshold": 0, "bulk_push_threshold": 250}
+    })))
+    .performance;
+    assert_eq!((off.bulk_threshold, off.bulk_push_threshold), (0, 250));
+    let p = errors(with(
+        json!({"performance_settings": {"bulk_threshold": -1}}),
+    ));
+    assert_eq!(paths(&p), ["performance_settings.bulk_threshold"]);
+    assert!(p[0].message.contains("0 or more"), "{}", p[0].message);
+}

@@ -1,6 +1,7 @@
 //! `performance_settings` and `loop_prevention`: how hard and how carefully a sync works.
 
 use crate::config::model::{LoopPrevention, PerformanceSettings};
+use crate::config::scalars::Count;
 use crate::config::walker::{Obj, Problems};
 
 const PERFORMANCE_KEYS: &[&str] = &[
@@ -8,6 +9,8 @@ const PERFORMANCE_KEYS: &[&str] = &[
     "parallelism",
     "change_detection",
     "index_recommendation",
+    "bulk_threshold",
+    "bulk_push_threshold",
 ];
 const LOOP_KEYS: &[&str] = &["enabled", "detection_window_seconds", "max_update_count"];
 
@@ -43,6 +46,16 @@ pub(super) fn performance(root: &Obj, problems: &mut Problems) -> PerformanceSet
             defaults.index_recommendation,
             problems,
         ),
+        bulk_threshold: obj
+            .get_or("bulk_threshold", Count(defaults.bulk_threshold), problems)
+            .0,
+        bulk_push_threshold: obj
+            .get_or(
+                "bulk_push_threshold",
+                Count(defaults.bulk_push_threshold),
+                problems,
+            )
+            .0,
     }
 }
 
