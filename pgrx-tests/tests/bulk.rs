@@ -7,6 +7,7 @@ use hubsync_core::config::merge_patch;
 use hubsync_e2e::delivery::upsert_config;
 use hubsync_e2e::{
     accounts_sync_with, kill_worker, scalar, wait_for_value, wait_until, AccountsSync, Remote,
+    SERVING_WORKER_PID,
 };
 use postgres::Client;
 use serde_json::{json, Value};
@@ -140,8 +141,8 @@ fn a_worker_killed_during_a_bulk_load_continues_the_same_job() {
     );
     let old = kill_worker(&mut db);
     wait_until(PATIENCE, "a new worker", || {
-        let pid: Option<i32> = scalar(&mut db, "SELECT pid FROM hubsync.worker");
-        pid.filter(|p| *p != old)
+        let pid: i32 = scalar(&mut db, SERVING_WORKER_PID);
+        (pid != 0 && pid != old).then_some(pid)
     });
     sync.remote
         .admin("PUT", "bulk", Some(json!({"paused": false})));
@@ -293,8 +294,8 @@ fn a_worker_killed_while_its_ingest_job_runs_loses_and_duplicates_nothing() {
     assert_eq!(recorded, 1, "the job is recorded before it may run");
     let old = kill_worker(&mut db);
     wait_until(PATIENCE, "a new worker", || {
-        let pid: Option<i32> = scalar(&mut db, "SELECT pid FROM hubsync.worker");
-        pid.filter(|p| *p != old)
+        let pid: i32 = scalar(&mut db, SERVING_WORKER_PID);
+        (pid != 0 && pid != old).then_some(pid)
     });
     // The job runs only now, after the restarted worker took over.
     sync.remote
