@@ -1,5 +1,6 @@
 //! Salesforce as a [`Connector`]: sObject Collections for writes, SOQL by `SystemModstamp`
-//! (through `queryAll`, so deletions come too) for reads.
+//! (through `queryAll`, so deletions come too) for reads, Change Data Capture over CometD
+//! for streaming (`streaming`).
 
 use super::client::{ClientConfig, ClientConfigError, SalesforceClient};
 use super::soql::{self, SoqlValue};
@@ -7,7 +8,7 @@ use super::MAX_RECORDS;
 use crate::config::OAuthSecret;
 use crate::connector::{
     CallError, Change, ChangePage, Connector, Endpoint, ObjectDescribe, Options, ReadFrom, Record,
-    SaveResult, Write,
+    SaveResult, StreamEnd, StreamMessage, Write,
 };
 use crate::retry::{ApiUsage, Operation};
 use crate::timestamp::Timestamp;
@@ -98,6 +99,48 @@ impl Connector for SalesforceClient {
             resume: None,
             total: Some(page.total_size),
         })
+    }
+
+    fn changes_of(
+        &self,
+        object: &str,
+        ids: &[String],
+        fields: &[&str],
+    ) -> Result<Vec<Change>, CallError> {
+        let records = SalesforceClient::retrieve(self, object, ids, fields)?;
+        Ok(ids
+            .iter()
+            .zip(records)
+            .map(|(id, record)| {
+                match record.and_then(|mut record| {
+                    if !record.contains_key("Id") {
+                        record.insert("Id".into(), Value::String(id.clone()));
+                    }
+                    change(record)
+                }) {
+                    Some(change) => change,
+                    None => Change {
+                        id: id.clone(),
+                        modified: None,
+                        deleted: true,
+                        record: Record::new(),
+                    },
+                }
+            })
+            .collect())
+    }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    fn subscribe(
+        &self,
+        object: &str,
+        from: Option<i64>,
+        sink: &mut dyn FnMut(StreamMessage) -> bool,
+    ) -> StreamEnd {
+        self.stream(object, from, sink)
     }
 
     fn find(&self, object: &str, key: &[(String, Value)]) -> Result<Vec<String>, CallError> {
