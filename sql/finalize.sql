@@ -35,7 +35,8 @@ CREATE VIEW hubsync.status AS
            st.problem,
            -- an error message can quote a record's values: only for those who manage the sync
            CASE WHEN pg_has_role(current_user, s.owner, 'USAGE') THEN st.last_error END AS last_error,
-           st.last_error_at
+           st.last_error_at,
+           coalesce(p.pull_mode, CASE WHEN s.direction = 'to_remote' THEN 'off' ELSE 'polling' END) AS pull_mode
     FROM hubsync.sync s
     CROSS JOIN hubsync.worker w
     LEFT JOIN hubsync.sync_stats st ON st.sync_id = s.id

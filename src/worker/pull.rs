@@ -73,7 +73,13 @@ pub fn next_fetch(rt: &mut Runtime, client: &Arc<dyn Connector>, mapper: &Mapper
     })
 }
 
-/// How often incremental pulls run.
+/// How often incremental pulls run: the polling interval, or the safety interval while
+/// changes are streamed.
 fn interval(rt: &Runtime) -> Duration {
-    Duration::from_secs_f64(rt.config.ongoing.polling_interval_seconds.max(0.1))
+    let ongoing = &rt.config.ongoing;
+    hubsync_core::pull_mode::poll_interval(
+        &rt.stream.mode,
+        ongoing.polling_interval_seconds,
+        ongoing.safety_poll_seconds,
+    )
 }

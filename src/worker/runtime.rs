@@ -165,6 +165,8 @@ pub struct Runtime {
     pub outstanding: usize,
     /// The pull side: progress, the page being fetched or waiting to be applied.
     pub pull: PullRuntime,
+    /// The streaming side: the subscriber, events heard, the mode shown.
+    pub stream: super::stream::StreamRuntime,
     /// When alerts were last checked.
     pub monitor: super::monitor::MonitorState,
     /// Where the next claim starts.
@@ -224,6 +226,7 @@ impl Runtime {
                     .map_err(|e| Refusal::invalid(format!("cannot read the pull state: {e}")))?,
                 ..PullRuntime::default()
             },
+            stream: Default::default(),
             config,
             table,
         };
