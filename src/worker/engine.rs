@@ -438,6 +438,7 @@ fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::Xac
         return Ok(());
     };
     let streamed = matches!(page.mode, Mode::Stream(_));
+    let (poll, last) = (page.poll, result.more.is_none());
     let deferred: Vec<i64> = rt.deferred.drain(..).map(|r| r.id).collect();
     rt.cursor.rewind();
     let applied = xact::run_spi(|| {
@@ -456,6 +457,8 @@ fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::Xac
         if streamed {
             super::stream::restart(rt);
         }
+    } else if page.mode == Mode::Incremental {
+        super::stream::poll_applied(rt, poll, last)?;
     }
     applied.map(drop)
 }

@@ -26,6 +26,8 @@ pub struct PullRuntime {
     pub waiting: Option<Page>,
     /// When the next incremental pull is due.
     pub due: Option<Instant>,
+    /// Reads of changes started so far (each numbers its pages, see [`Page::poll`]).
+    pub polls: u64,
 }
 
 /// A fetched page, as an HTTP thread reports it.
@@ -34,6 +36,8 @@ pub struct Page {
     /// The config stamp the page was read under: it is applied only under the same one.
     pub stamp: String,
     pub mode: Mode,
+    /// The read of changes the page belongs to (`PullRuntime::polls` when it started).
+    pub poll: u64,
     pub result: Result<ChangePage, CallError>,
 }
 
@@ -56,10 +60,11 @@ pub fn next_fetch(rt: &mut Runtime, client: &Arc<dyn Connector>, mapper: &Mapper
     let (mode, from) = pull::next_read(&rt.pull.state);
     rt.pull.fetching = true;
     if matches!(from, ReadFrom::ChangedSince { .. }) {
+        rt.pull.polls += 1;
         rt.pull.requested = false;
         rt.pull.due = Some(Instant::now() + interval(rt));
     }
-    let (client, sync_id, stamp) = (client.clone(), rt.id, rt.stamp.clone());
+    let (client, sync_id, stamp, poll) = (client.clone(), rt.id, rt.stamp.clone(), rt.pull.polls);
     let object = rt.config.remote.object.clone();
     let fields = mapper.select_fields();
     Box::new(move || {
@@ -68,6 +73,7 @@ pub fn next_fetch(rt: &mut Runtime, client: &Arc<dyn Connector>, mapper: &Mapper
             sync_id,
             stamp,
             mode,
+            poll,
             result: client.read(&object, &fields, &from),
         }))
     })

@@ -21,7 +21,7 @@ use hubsync_core::connector::stream::next_batch;
 use hubsync_core::connector::{ChangePage, Connector, StreamEnd, StreamEvent, StreamMessage};
 use hubsync_core::mapping::Mapper;
 use hubsync_core::pull::{Mode, Phase};
-use hubsync_core::pull_mode::{wants_stream, PullMode};
+use hubsync_core::pull_mode::{poll_interval, wants_stream, PullMode};
 use hubsync_core::timestamp::Timestamp;
 use pgrx::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -54,6 +54,9 @@ pub struct StreamRuntime {
     pending: Vec<StreamEvent>,
     /// When streaming may be tried again after a fallback.
     retry_at: Option<Instant>,
+    /// Subscribed at the tip: streaming is shown once a read of changes started after this
+    /// many reads has been applied (it covers what changed before the subscription).
+    catch_up_after: Option<u64>,
 }
 
 impl Default for StreamRuntime {
@@ -64,6 +67,7 @@ impl Default for StreamRuntime {
             live: None,
             pending: Vec::new(),
             retry_at: None,
+            catch_up_after: None,
         }
     }
 }
@@ -112,6 +116,19 @@ pub fn keep(
                 rt.stream.live = Some(live);
                 rt.stream.retry_at = None;
                 rt.stream.mode = PullMode::Starting;
+                if rt.pull.state.replay_id.is_some() && rt.pull.due.is_none() {
+                    // Resuming from a stored position replays what was missed: the first
+                    // poll of a (re)started worker waits for the safety interval.
+                    let ongoing = &rt.config.ongoing;
+                    rt.pull.due = Some(
+                        Instant::now()
+                            + poll_interval(
+                                &PullMode::Streaming,
+                                ongoing.polling_interval_seconds,
+                                ongoing.safety_poll_seconds,
+                            ),
+                    );
+                }
             }
             Err(e) => {
                 warning!("hubsync sync {}: cannot start a stream thread: {e}", rt.id);
@@ -175,16 +192,33 @@ pub fn heard(rt: &mut Runtime, heard: Heard) -> Result<(), xact::XactError> {
         return Ok(());
     }
     match heard.what {
-        Report::Message(StreamMessage::Listening { from_now }) => {
+        Report::Message(StreamMessage::Listening { from_now: false }) => {
             rt.stream.mode = PullMode::Streaming;
-            // Subscribed at the tip: what changed before is read once by polling.
-            rt.pull.requested |= from_now;
+        }
+        Report::Message(StreamMessage::Listening { from_now: true }) => {
+            // Subscribed at the tip: what changed before is read once by polling, and the
+            // sync counts as streaming once that read is applied.
+            rt.pull.requested = true;
+            rt.stream.catch_up_after = Some(rt.pull.polls);
         }
         Report::Message(StreamMessage::Events(events)) => rt.stream.pending.extend(events),
         Report::Ended(end) => {
             rt.stream.live = None;
             fell_back(rt, &end)?;
         }
+    }
+    report(rt)
+}
+
+/// A page of a read of changes was applied (`last`: the read's last page): if it was the
+/// read that catches up after a subscription at the tip, the sync now streams.
+pub fn poll_applied(rt: &mut Runtime, poll: u64, last: bool) -> Result<(), xact::XactError> {
+    let caught_up = rt.stream.live.is_some()
+        && last
+        && rt.stream.catch_up_after.is_some_and(|after| poll > after);
+    if caught_up {
+        rt.stream.catch_up_after = None;
+        rt.stream.mode = PullMode::Streaming;
     }
     report(rt)
 }
@@ -201,6 +235,7 @@ fn fell_back(rt: &mut Runtime, end: &StreamEnd) -> Result<(), xact::XactError> {
         end.reason()
     );
     rt.stream.mode = PullMode::after(end, Timestamp::from_millis(jobs::now_ms()));
+    rt.stream.catch_up_after = None;
     rt.stream.retry_at = Some(Instant::now() + end.retry_after());
     rt.pull.requested = true;
     if end.forgets_position() {
@@ -256,6 +291,7 @@ pub fn next_page(
         sync_id: rt.id,
         stamp: rt.stamp.clone(),
         mode: Mode::Stream(position),
+        poll: rt.pull.polls,
         result: Ok(ChangePage {
             changes: deleted.collect(),
             ..ChangePage::default()

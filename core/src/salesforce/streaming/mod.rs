@@ -64,6 +64,12 @@ pub(crate) fn connect(client_id: &str, timeout_ms: u64) -> Value {
     }])
 }
 
+/// `/meta/disconnect`: the server forgets the client at once (it counts towards the org's
+/// concurrent-client limit until then).
+pub(crate) fn disconnect(client_id: &str) -> Value {
+    json!([{"channel": "/meta/disconnect", "clientId": client_id, "id": "4"}])
+}
+
 /// A failed Bayeux exchange, by what the subscriber must do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Failure {
@@ -220,6 +226,7 @@ mod tests {
             handshake()[0]["supportedConnectionTypes"][0],
             "long-polling"
         );
+        assert_eq!(disconnect("c1")[0]["channel"], "/meta/disconnect");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! Runs on a thread of its own (never one that touches Postgres) and returns when the sink
 //! answers `false`, which it is asked after every poll.
 
-use super::{connect, events, handshake, meta_reply, subscribe, Failure};
+use super::{connect, disconnect, events, handshake, meta_reply, subscribe, Failure};
 use crate::connector::stream::{reconnect_delay, StreamEnd, StreamMessage, MAX_FAILURES};
 use crate::salesforce::SalesforceClient;
 use serde_json::Value;
@@ -47,7 +47,7 @@ impl SalesforceClient {
             }) {
                 return StreamEnd::Stopped;
             }
-            loop {
+            let end = loop {
                 match self.poll(&session) {
                     Ok(events) => {
                         failures = 0;
@@ -56,27 +56,32 @@ impl SalesforceClient {
                             .any(|e| e.kind == crate::connector::stream::EventKind::Gap);
                         position = events.last().map(|e| e.position).or(position);
                         if !sink(StreamMessage::Events(events)) {
-                            return StreamEnd::Stopped;
+                            break Some(StreamEnd::Stopped);
                         }
                         if gap {
-                            return StreamEnd::Gap;
+                            break Some(StreamEnd::Gap);
                         }
                     }
-                    Err(Failure::End(end)) => return end,
+                    Err(Failure::End(end)) => break Some(end),
                     Err(Failure::Rehandshake) => {
                         failures += 1;
-                        break;
+                        break None;
                     }
                     Err(Failure::Retry(why)) => {
                         failures += 1;
                         if failures >= MAX_FAILURES {
-                            return StreamEnd::Failing(why);
+                            break Some(StreamEnd::Failing(why));
                         }
                         if !pause(failures, sink) {
-                            return StreamEnd::Stopped;
+                            break Some(StreamEnd::Stopped);
                         }
                     }
                 }
+            };
+            if let Some(end) = end {
+                // Best effort: a session not closed expires by itself.
+                let _ = self.bayeux(&disconnect(&session));
+                return end;
             }
         }
     }
