@@ -158,11 +158,19 @@ fn a_killed_worker_replays_without_losing_or_repeating_changes() {
     wait_streaming(&mut db);
     let (before, queries) = (watermark(&mut db), sync.remote.calls("query"));
 
-    let mut ids: Vec<String> = (0..10)
-        .map(|i| create_remote(&sync, &format!("Replay {i:02}")))
-        .collect();
+    let create = |range: std::ops::Range<usize>| -> Vec<String> {
+        range
+            .map(|i| create_remote(&sync, &format!("Replay {i:02}")))
+            .collect()
+    };
+    let mut ids = create(0..5);
+    wait_until(PATIENCE, "a replay id stored", || {
+        scalar::<Option<i64>>(&mut db, "SELECT replay_id FROM hubsync.pull_state")
+    });
+    // Killed while the next events are being heard and applied.
+    ids.extend(create(5..10));
     let old = kill_worker(&mut db);
-    ids.extend((10..20).map(|i| create_remote(&sync, &format!("Replay {i:02}"))));
+    ids.extend(create(10..20));
     wait_until(PATIENCE, "a new worker", || {
         scalar::<Option<i32>>(&mut db, "SELECT pid FROM hubsync.worker").filter(|pid| *pid != old)
     });

@@ -343,6 +343,8 @@ impl Engine {
         let may_send = rt.may_send();
         report_health(rt)?;
         if !rt.active || !may_send {
+            // A sync that may not work now does not hold a stream whose events would pile up.
+            super::stream::restart(rt);
             return Ok(());
         }
         let Some(client) = rt.client.clone() else {

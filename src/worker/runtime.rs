@@ -244,6 +244,7 @@ impl Runtime {
         self.pull.fetching = old.pull.fetching;
         self.pull.waiting = old.pull.waiting;
         self.pull.due = old.pull.due;
+        self.pull.polls = old.pull.polls;
         self.monitor = old.monitor.carried_over();
         if old.pool_size == self.pool_size {
             self.pool = old.pool;

@@ -28,6 +28,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Most events held unapplied; beyond, the subscriber is stopped and a new one hears them
+/// again from the stored position once the backlog is applied.
+const MAX_PENDING: usize = 10_000;
+
 /// Tells apart the subscribers of one worker, so a stopped one's last words are ignored.
 static GENERATIONS: AtomicU64 = AtomicU64::new(1);
 
@@ -201,7 +205,12 @@ pub fn heard(rt: &mut Runtime, heard: Heard) -> Result<(), xact::XactError> {
             rt.pull.requested = true;
             rt.stream.catch_up_after = Some(rt.pull.polls);
         }
-        Report::Message(StreamMessage::Events(events)) => rt.stream.pending.extend(events),
+        Report::Message(StreamMessage::Events(events)) => {
+            rt.stream.pending.extend(events);
+            if rt.stream.pending.len() > MAX_PENDING {
+                restart(rt);
+            }
+        }
         Report::Ended(end) => {
             rt.stream.live = None;
             fell_back(rt, &end)?;
