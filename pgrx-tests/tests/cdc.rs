@@ -271,3 +271,45 @@ fn polling_mode_never_streams() {
     assert_eq!(pull_mode(&mut db), "polling");
     assert_eq!(subscribers(&sync), 0, "no subscriber was started");
 }
+
+#[test]
+fn a_lost_session_is_handshaken_again_without_losing_events() {
+    let sync = streaming_sync("cdc-session", 36_000);
+    let mut db = sync.db();
+    wait_streaming(&mut db);
+    let (before, queries) = (watermark(&mut db), sync.remote.calls("query"));
+    let id = create_remote(&sync, "Before The Loss Co");
+    wait_name(&mut db, &id, Some("Before The Loss Co"));
+
+    // The server forgets every client (`403::Unknown client` on the next poll).
+    sync.remote.admin("POST", "streaming/forget-clients", None);
+    let id = create_remote(&sync, "After The Loss Co");
+    wait_name(&mut db, &id, Some("After The Loss Co"));
+    assert_eq!(
+        (watermark(&mut db), sync.remote.calls("query")),
+        (before, queries),
+        "the new session resubscribed from the last event; no poll was needed\n{}",
+        sync.diagnostics()
+    );
+    assert_eq!(pull_mode(&mut db), "streaming");
+}
+
+#[test]
+fn an_object_without_change_events_is_polled() {
+    let sync = streaming_sync("cdc-disabled", 1);
+    let mut db = sync.db();
+    sync.remote.admin(
+        "PUT",
+        "streaming/entities",
+        Some(json!({"entities": ["Contact"]})),
+    );
+    wait_for_value(
+        PATIENCE,
+        "the fallback for a disabled object",
+        &mut db,
+        "SELECT pull_mode FROM hubsync.status",
+        |m: &String| m.starts_with("polling (change events not enabled for the object; "),
+    );
+    let id = create_remote(&sync, "Polled Anyway Co");
+    wait_name(&mut db, &id, Some("Polled Anyway Co"));
+}
