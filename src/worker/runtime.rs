@@ -275,7 +275,8 @@ impl Runtime {
             ));
             return;
         }
-        match crate::connection::connector(
+        match crate::connection::sync_connector(
+            self.id,
             &self.config,
             secret,
             self.pool_size,
