@@ -888,3 +888,23 @@ fn the_subscriber_says_why_it_cannot_stream() {
         "streaming is not counted as API calls"
     );
 }
+
+#[test]
+fn the_subscriber_stops_when_the_event_allocation_is_used_up() {
+    use hubsync_core::connector::StreamEnd;
+    let org = Org::start_with(EmulatorOptions {
+        streaming: hubsync_emulator::StreamingOptions {
+            daily_delivery_allocation: 0,
+            ..Default::default()
+        },
+        ..EmulatorOptions::default()
+    });
+    let client = org.client();
+    let (events, end) = stream_events(&client, None, 1, || {
+        client
+            .create("Account", &accounts(&["Undelivered"]))
+            .unwrap();
+    });
+    assert!(events.is_empty());
+    assert_eq!(end, StreamEnd::AllowanceExhausted);
+}
