@@ -153,7 +153,11 @@ CREATE TABLE hubsync.pull_state (
     finished_at       timestamptz,
     newest_remote_change timestamptz,
     next_locator      text,
-    resume_cursor     text
+    resume_cursor     text,
+    -- the position of the last streamed change event applied (Salesforce's replay id)
+    replay_id         bigint,
+    -- how the sync pulls now: streaming, polling, or polling (why; until when)
+    pull_mode         text
 );
 
 -- Bulk write jobs sent but not settled yet (docs/bulk.md): recorded with the outbox rows they

@@ -5,6 +5,14 @@
 -- difference, while a database upgraded from 0.1.0 differs from a fresh 0.2.0 install.
 \echo Use "ALTER EXTENSION hubsync UPDATE TO '0.2.0'" to load this file. \quit
 
+-- Where the next read of changes continues, for systems that hand out their own cursor.
+ALTER TABLE hubsync.pull_state ADD COLUMN resume_cursor text;
+
+-- Change Data Capture (issue 14): the replay id of the last streamed event applied, and how
+-- each sync pulls now (shown as hubsync.status.pull_mode).
+ALTER TABLE hubsync.pull_state ADD COLUMN replay_id bigint;
+ALTER TABLE hubsync.pull_state ADD COLUMN pull_mode text;
+
 -- Tenancy and privileges (issue 10): values shown only to those who manage the sync, views
 -- that filter by role are security barriers, wait functions run with a pinned search_path,
 -- internal functions are not executable by PUBLIC.
@@ -33,7 +41,8 @@ CREATE OR REPLACE VIEW hubsync.status AS
            st.problem,
            -- an error message can quote a record's values: only for those who manage the sync
            CASE WHEN pg_has_role(current_user, s.owner, 'USAGE') THEN st.last_error END AS last_error,
-           st.last_error_at
+           st.last_error_at,
+           coalesce(p.pull_mode, CASE WHEN s.direction = 'to_remote' THEN 'off' ELSE 'polling' END) AS pull_mode
     FROM hubsync.sync s
     CROSS JOIN hubsync.worker w
     LEFT JOIN hubsync.sync_stats st ON st.sync_id = s.id
@@ -89,9 +98,6 @@ AS 'MODULE_PATHNAME', 'remote_query_wrapper';
 -- Notifications (issue 15): latency percentiles in hubsync.metric and hubsync.metrics, and
 -- the notification outbox with its view.
 ALTER TABLE hubsync.metric ADD COLUMN latency_hist integer[];
-
--- Where the next read of changes continues, for systems that hand out their own cursor.
-ALTER TABLE hubsync.pull_state ADD COLUMN resume_cursor text;
 
 -- Provenance of a captured change: the sync whose write it was (NULL: a local write).
 ALTER TABLE hubsync.outbox ADD COLUMN origin integer;

@@ -20,6 +20,26 @@ pub fn connector(
     connector_at(&endpoint(config), secret, parallelism, timeout)
 }
 
+/// The worker's connector for sync `sync_id`: like [`connector`], but its writes carry a
+/// client name of the sync's own (`hubsync-<id>`), so the sync recognises its own changes
+/// in Change Data Capture events and still hears those of other syncs on the same org.
+pub fn sync_connector(
+    sync_id: i32,
+    config: &SyncConfig,
+    secret: &Value,
+    parallelism: usize,
+    timeout: Duration,
+) -> Result<Arc<dyn Connector>, String> {
+    let options = Options {
+        client_name: format!("{CLIENT_NAME}-{sync_id}"),
+        ..options(parallelism, timeout)
+    };
+    connector::connect(&endpoint(config), secret, options)
+}
+
+/// The client name hubsync's calls carry (`Sforce-Call-Options: client=…`).
+const CLIENT_NAME: &str = "hubsync";
+
 /// The connector for an endpoint no sync names yet (a hub describing its objects).
 pub fn connector_at(
     endpoint: &Endpoint,
@@ -57,7 +77,7 @@ fn options(parallelism: usize, timeout: Duration) -> Options {
             read: timeout,
         },
         network: network(),
-        client_name: "hubsync".to_string(),
+        client_name: CLIENT_NAME.to_string(),
     }
 }
 

@@ -49,6 +49,7 @@ fn run() -> BenchResult<()> {
             "pull" => scenarios::pull::run(&mut ctx),
             "spokes" => scenarios::spokes::run(&mut ctx),
             "isolation" => scenarios::isolation::run(&mut ctx),
+            "cdc" => scenarios::cdc::run(&mut ctx),
             _ => scenarios::memory::run(&mut ctx),
         };
         reports.push(outcome.unwrap_or_else(|e| failed(name, &error_chain(e.as_ref()))));

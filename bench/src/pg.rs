@@ -135,8 +135,12 @@ pub fn create_sync(
     flow: Flow,
 ) -> BenchResult<Sync> {
     let config = brief_config(name, table, emulator_url, flow)?;
-    let secret: Value = serde_json::from_str(EMULATOR_SECRET)?;
-    create_sync_with(db, &config, &secret)
+    create_sync_with(db, &config, &emulator_secret()?)
+}
+
+/// The emulator's demo credentials, as `set_credentials` takes them.
+pub fn emulator_secret() -> BenchResult<Value> {
+    Ok(serde_json::from_str(EMULATOR_SECRET)?)
 }
 
 /// Creates the sync `config` names (replacing one of that name) and stores `secret` as

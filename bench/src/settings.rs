@@ -45,6 +45,10 @@ pub struct Settings {
     pub memory_rows: usize,
     /// Records pushed to, and pulled from, each of Zendesk and NetSuite (spokes scenario).
     pub spoke_rows: usize,
+    /// Remote changes timed with Change Data Capture, and with polling (each waits up to
+    /// a polling interval, so fewer).
+    pub cdc_changes: usize,
+    pub cdc_polling_changes: usize,
     /// Upper bound on any wait for the worker to drain (a broken sync must not hang the run).
     pub drain_deadline: Duration,
 }
@@ -101,7 +105,7 @@ fn seconds(name: &str, quick: bool, full: u64, fast: u64) -> Result<Duration, St
 }
 
 /// The scenarios `BENCH_SCENARIOS` may name.
-pub const ALL_SCENARIOS: [&str; 7] = [
+pub const ALL_SCENARIOS: [&str; 8] = [
     "capture",
     "push",
     "latency",
@@ -109,6 +113,7 @@ pub const ALL_SCENARIOS: [&str; 7] = [
     "memory",
     "spokes",
     "isolation",
+    "cdc",
 ];
 
 impl Settings {
@@ -166,6 +171,8 @@ impl Settings {
             pull_stall: seconds("BENCH_PULL_STALL", quick, 30, 15)?,
             memory_rows: number("BENCH_MEMORY_ROWS", quick, 1_000_000, 100_000)? as usize,
             spoke_rows: number("BENCH_SPOKE_ROWS", quick, 20_000, 2_000)? as usize,
+            cdc_changes: number("BENCH_CDC_CHANGES", quick, 200, 50)? as usize,
+            cdc_polling_changes: number("BENCH_CDC_POLLING_CHANGES", quick, 10, 4)? as usize,
             drain_deadline: seconds("BENCH_DRAIN_DEADLINE", quick, 900, 300)?,
         })
     }

@@ -20,6 +20,7 @@ pub mod notify;
 pub mod placement;
 pub mod problem;
 pub mod pull;
+pub mod pull_mode;
 pub mod retry;
 pub mod salesforce;
 pub mod schema;

@@ -45,6 +45,10 @@ pub enum Mode {
     FullLoad,
     /// Changes since the watermark.
     Incremental,
+    /// Records named by streamed events, read by id; the stream's position after them.
+    /// Moves only that position: the watermark stays with polling, so a poll after a
+    /// fallback still reads everything the stream may have missed.
+    Stream(i64),
 }
 
 /// The stored progress of a sync's pulls.
@@ -57,6 +61,8 @@ pub struct Progress {
     pub next_locator: Option<String>,
     /// The system's own cursor for the next read of changes, where it has one.
     pub resume_cursor: Option<String>,
+    /// The position of the last streamed event applied (Salesforce's replay id).
+    pub replay_id: Option<i64>,
 }
 
 /// Whether a read is due now: the next page of a read under way, the first page of the
@@ -138,12 +144,19 @@ pub fn advance(
     page: &ChangePage,
     newest: Option<Timestamp>,
 ) -> (Progress, bool) {
+    if let Mode::Stream(position) = mode {
+        let next = Progress {
+            replay_id: progress.replay_id.max(Some(position)),
+            ..progress.clone()
+        };
+        return (next, false);
+    }
     let next_locator = page.more.clone();
     let finished_load = mode == Mode::FullLoad && next_locator.is_none();
     let phase = match mode {
         Mode::FullLoad if finished_load => Phase::Incremental,
         Mode::FullLoad => Phase::FullLoad,
-        Mode::Incremental => progress.phase,
+        Mode::Incremental | Mode::Stream(_) => progress.phase,
     };
     let resume_cursor = page
         .resume
@@ -154,6 +167,7 @@ pub fn advance(
         watermark: progress.watermark.max(newest),
         next_locator,
         resume_cursor,
+        replay_id: progress.replay_id,
     };
     (next, finished_load)
 }
@@ -303,6 +317,35 @@ mod tests {
         assert_eq!(done.phase, Phase::Incremental);
         assert_eq!(done.watermark, at(10));
         assert_eq!(done.next_locator, None);
+    }
+
+    #[test]
+    fn a_streamed_page_moves_only_the_stream_position() {
+        let progress = Progress {
+            phase: Phase::Incremental,
+            watermark: at(5_000),
+            next_locator: Some("page-3".into()),
+            replay_id: Some(10),
+            ..Progress::default()
+        };
+        let page = ChangePage {
+            more: Some("ignored".into()),
+            ..ChangePage::default()
+        };
+        let (next, finished) = advance(&progress, Mode::Stream(14), &page, at(9_000));
+        assert!(!finished);
+        assert_eq!(
+            next,
+            Progress {
+                replay_id: Some(14),
+                ..progress.clone()
+            }
+        );
+        let (same, _) = advance(&next, Mode::Stream(12), &page, None);
+        assert_eq!(same.replay_id, Some(14), "a position never moves back");
+        let (polled, _) = advance(&next, Mode::Incremental, &ChangePage::default(), at(6_000));
+        assert_eq!(polled.replay_id, Some(14));
+        assert_eq!(polled.watermark, at(6_000));
     }
 
     #[test]

@@ -800,3 +800,111 @@ fn plain_http_to_a_remote_host_is_refused_before_anything_is_sent() {
         .expect("refused");
     assert!(err.to_string().contains("https"), "{err}");
 }
+
+/// Streams `object` from `from` on a thread; `during` runs once the subscriber listens;
+/// returns the events heard until `count` arrived, and how the stream ended.
+fn stream_events(
+    client: &SalesforceClient,
+    from: Option<i64>,
+    count: usize,
+    during: impl FnOnce(),
+) -> (
+    Vec<hubsync_core::connector::StreamEvent>,
+    hubsync_core::connector::StreamEnd,
+) {
+    use hubsync_core::connector::StreamMessage;
+    let (listening, heard) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        let subscriber = scope.spawn(move || {
+            let mut events = Vec::new();
+            let end = client.stream("Account", from, &mut |message| match message {
+                StreamMessage::Listening { .. } => listening.send(()).is_ok(),
+                StreamMessage::Events(more) => {
+                    events.extend(more);
+                    events.len() < count
+                }
+            });
+            (events, end)
+        });
+        if heard.recv_timeout(Duration::from_secs(30)).is_ok() {
+            during();
+        }
+        subscriber.join().expect("the subscriber returns")
+    })
+}
+
+#[test]
+fn the_subscriber_hears_changes_knows_its_own_and_replays_from_a_stored_id() {
+    use hubsync_core::connector::stream::EventKind;
+    use hubsync_core::connector::StreamEnd;
+    let org = Org::start();
+    let own = org.client();
+    let someone = SalesforceClient::new(ClientConfig {
+        client_name: "dataloader".into(),
+        ..org.config(client_credentials())
+    })
+    .unwrap();
+    let (events, end) = stream_events(&own, None, 3, || {
+        let created = own.create("Account", &accounts(&["Ours"])).unwrap();
+        someone.create("Account", &accounts(&["Theirs"])).unwrap();
+        someone.delete(&[id(&created[0])]).unwrap();
+    });
+    assert_eq!(end, StreamEnd::Stopped);
+    let seen: Vec<(EventKind, bool)> = events.iter().map(|e| (e.kind, e.own)).collect();
+    assert_eq!(
+        seen,
+        vec![
+            (EventKind::Create, true),
+            (EventKind::Create, false),
+            (EventKind::Delete, false)
+        ]
+    );
+    assert!(events.windows(2).all(|w| w[0].position < w[1].position));
+
+    // Resubscribing from the first event's replay id hears the two after it again.
+    let (replayed, _) = stream_events(&own, Some(events[0].position), 2, || {});
+    assert_eq!(
+        replayed.iter().map(|e| e.position).collect::<Vec<_>>(),
+        events[1..].iter().map(|e| e.position).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn the_subscriber_says_why_it_cannot_stream() {
+    use hubsync_core::connector::StreamEnd;
+    let org = Org::start();
+    let client = org.client();
+    client.create("Account", &accounts(&["Old"])).unwrap();
+    // Past the 72-hour retention, replay id 0 is no longer valid.
+    org.admin("POST", "clock", Some(json!({"advanceSeconds": 73 * 3600})));
+    let (_, end) = stream_events(&client, Some(0), 1, || {});
+    assert_eq!(end, StreamEnd::PositionExpired);
+    org.admin("PUT", "streaming/entities", Some(json!({"entities": []})));
+    let (_, end) = stream_events(&client, None, 1, || {});
+    assert_eq!(end, StreamEnd::ObjectDisabled);
+    assert_eq!(
+        client.api_calls(),
+        1,
+        "streaming is not counted as API calls"
+    );
+}
+
+#[test]
+fn the_subscriber_stops_when_the_event_allocation_is_used_up() {
+    use hubsync_core::connector::StreamEnd;
+    let org = Org::start_with(EmulatorOptions {
+        streaming: hubsync_emulator::StreamingOptions {
+            daily_delivery_allocation: 0,
+            ..Default::default()
+        },
+        ..EmulatorOptions::default()
+    });
+    let client = org.client();
+    let (events, end) = stream_events(&client, None, 1, || {
+        client
+            .create("Account", &accounts(&["Undelivered"]))
+            .unwrap();
+    });
+    assert!(events.is_empty());
+    assert_eq!(end, StreamEnd::AllowanceExhausted);
+}

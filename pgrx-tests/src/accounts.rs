@@ -17,9 +17,11 @@ pub struct AccountsSync {
     pub name: String,
 }
 
-/// A config patch that pulls every second, so tests never wait long for the next pull.
+/// A config patch that polls every second, so tests never wait long for the next pull.
+/// It polls only (`mode: polling`): streaming is tested in `tests/cdc.rs`, and a streaming
+/// sync polls at the safety interval, which is what these tests must not wait for.
 pub fn fast_polling() -> Value {
-    json!({"sync_settings": {"ongoing_sync": {"mode": "real_time", "polling_interval_seconds": 1}}})
+    json!({"sync_settings": {"ongoing_sync": {"mode": "polling", "polling_interval_seconds": 1}}})
 }
 
 /// Starts a cluster (with `extra` settings) and an emulator, creates the brief's `accounts`

@@ -138,6 +138,14 @@ fn organizations_load_then_flow_both_ways_with_deletes() {
         .as_deref(),
         Some("gold")
     );
+    // `mode: real_time`, but Zendesk has no change stream: the sync polls, and says so.
+    wait_for_value(
+        PATIENCE,
+        "the pull mode",
+        &mut db,
+        "SELECT pull_mode FROM hubsync.status",
+        |m: &String| m == "polling",
+    );
     assert_eq!(
         local_text(
             &mut db,

@@ -15,7 +15,7 @@ use hubsync_core::config::InitialSync;
 use hubsync_core::connection_state::ConnectionState;
 use hubsync_core::connector::{CallError, Connector, ObjectDescribe};
 use hubsync_core::mapping::Mapper;
-use hubsync_core::pull::Phase;
+use hubsync_core::pull::{Mode, Phase};
 use hubsync_core::retry::Class;
 use pgrx::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -223,6 +223,7 @@ impl Engine {
                 }
                 Outcome::BulkOpened(opened) => (opened.chunk.sync_id, self.bulk_opened(*opened)),
                 Outcome::Reconciled(found) => (found.sync_id, self.reconciled(*found)),
+                Outcome::Streamed(heard) => (heard.sync_id, self.streamed(*heard)),
             };
             if let Err(error) = result {
                 report(self.me.slot, sync_id, &error);
@@ -299,6 +300,10 @@ impl Engine {
             rt.pull.waiting.push_back(page);
             return Ok(());
         };
+        if matches!(page.mode, Mode::Stream(_)) {
+            // The events' records could not be read: hear them again after the back-off.
+            super::stream::restart(rt);
+        }
         if error
             .errors
             .iter()
@@ -317,6 +322,13 @@ impl Engine {
         settle::back_off(rt, settle::connection_class(error), &error.to_string());
         let (state, problem) = (rt.health_label(), rt.problem().map(str::to_string));
         xact::run_spi(|| stats::health(rt.id, state, problem.as_deref()))
+    }
+
+    fn streamed(&mut self, heard: super::stream::Heard) -> Result<(), xact::XactError> {
+        match self.runtimes.get_mut(&heard.sync_id) {
+            Some(rt) => super::stream::heard(rt, heard),
+            None => Ok(()),
+        }
     }
 
     fn pushed(
@@ -414,6 +426,8 @@ impl Engine {
         let may_send = rt.may_send();
         report_health(rt)?;
         if !rt.active || !may_send {
+            // A sync that may not work now does not hold a stream whose events would pile up.
+            super::stream::restart(rt);
             return Ok(());
         }
         let Some(client) = rt.client.clone() else {
@@ -436,6 +450,7 @@ impl Engine {
             recover_bulk_jobs(rt, &mapper)?;
         }
         submit_queued(rt, &client);
+        super::stream::keep(rt, &client, &self.sender, &self.waiter)?;
         if !rt.pull.waiting.is_empty() {
             // A pulled page waits for pushes in flight to settle, and no new push starts
             // meanwhile: local changes are compared with remote ones at one moment. (The
@@ -450,6 +465,22 @@ impl Engine {
             }
         }
         if rt.pull.fetching {
+            return Ok(());
+        }
+        if super::stream::has_pending(rt) {
+            // Streamed events are applied like a pulled page, and wait for pushes the same way.
+            if rt.outstanding == 0 && rt.queued.is_empty() {
+                match super::stream::next_page(rt, &client, &mapper) {
+                    Some(job) => match rt.pool.try_submit(job) {
+                        Ok(()) => rt.outstanding += 1,
+                        Err(_) => {
+                            rt.pull.fetching = false;
+                            super::stream::restart(rt);
+                        }
+                    },
+                    None => apply_waiting_page(rt, &mapper)?,
+                }
+            }
             return Ok(());
         }
         if super::pull::due(rt) {
@@ -502,6 +533,8 @@ fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::Xac
     let Ok(result) = page.result else {
         return Ok(());
     };
+    let streamed = matches!(page.mode, Mode::Stream(_));
+    let (poll, last) = (page.poll, result.more.is_none());
     let deferred: Vec<i64> = rt.deferred.drain(..).map(|r| r.id).collect();
     rt.cursor.rewind();
     let applied = xact::run_spi(|| {
@@ -517,6 +550,11 @@ fn apply_waiting_page(rt: &mut Runtime, mapper: &Mapper) -> Result<(), xact::Xac
     if !matches!(applied, Ok(true)) {
         // Progress moves only with a committed page: start again from what is stored.
         rt.pull.state = xact::run_spi(|| crate::catalog::pull_state::load(rt.id))?;
+        if streamed {
+            super::stream::restart(rt);
+        }
+    } else if page.mode == Mode::Incremental {
+        super::stream::poll_applied(rt, poll, last)?;
     }
     applied.map(drop)
 }

@@ -23,6 +23,7 @@ pub mod serve;
 mod settle;
 mod state;
 mod stats;
+mod stream;
 mod subxact;
 mod wait;
 pub mod xact;
@@ -45,4 +46,6 @@ pub enum Outcome {
     Reconciled(Box<reconcile::Reconciled>),
     /// A page of remote records for a pull.
     Pulled(Box<pull::Page>),
+    /// What a sync's stream subscriber heard.
+    Streamed(Box<stream::Heard>),
 }

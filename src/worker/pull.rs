@@ -36,6 +36,8 @@ pub struct PullRuntime {
     /// the sync) and its pages so far went in as plain inserts
     /// (`hubsync_core::pull::inserts_only`). Not known after a restart: then pages merge.
     pub blank_load: bool,
+    /// Reads of changes started so far (each numbers its pages, see [`Page::poll`]).
+    pub polls: u64,
 }
 
 /// A fetched page, as an HTTP thread reports it.
@@ -47,6 +49,8 @@ pub struct Page {
     /// The locator this page continues (`None` for the first page of a read): it is applied
     /// only while the stored progress still continues there.
     pub after: Option<String>,
+    /// The read of changes the page belongs to (`PullRuntime::polls` when it started).
+    pub poll: u64,
     pub result: Result<ChangePage, CallError>,
 }
 
@@ -75,6 +79,7 @@ pub fn due(rt: &Runtime) -> bool {
 pub fn next_fetch(rt: &mut Runtime, client: &Arc<dyn Connector>, mapper: &Mapper) -> Job<Outcome> {
     let (mode, from) = pull::next_read(&rt.pull.state);
     if matches!(from, ReadFrom::ChangedSince { .. }) {
+        rt.pull.polls += 1;
         rt.pull.requested = false;
         rt.pull.due = Some(Instant::now() + interval(rt));
     }
@@ -105,7 +110,7 @@ fn fetch(
         ReadFrom::More(locator) => Some(locator.clone()),
         _ => None,
     };
-    let (client, sync_id, stamp) = (client.clone(), rt.id, rt.stamp.clone());
+    let (client, sync_id, stamp, poll) = (client.clone(), rt.id, rt.stamp.clone(), rt.pull.polls);
     let object = rt.config.remote.object.clone();
     let fields = mapper.select_fields();
     let bulk_above = rt.config.performance.bulk_threshold;
@@ -120,12 +125,19 @@ fn fetch(
             stamp,
             mode,
             after,
+            poll,
             result,
         }))
     })
 }
 
-/// How often incremental pulls run.
+/// How often incremental pulls run: the polling interval, or the safety interval while
+/// changes are streamed.
 fn interval(rt: &Runtime) -> Duration {
-    Duration::from_secs_f64(rt.config.ongoing.polling_interval_seconds.max(0.1))
+    let ongoing = &rt.config.ongoing;
+    hubsync_core::pull_mode::poll_interval(
+        &rt.stream.mode,
+        ongoing.polling_interval_seconds,
+        ongoing.safety_poll_seconds,
+    )
 }

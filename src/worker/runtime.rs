@@ -170,6 +170,8 @@ pub struct Runtime {
     pub outstanding: usize,
     /// The pull side: progress, the page being fetched or waiting to be applied.
     pub pull: PullRuntime,
+    /// The streaming side: the subscriber, events heard, the mode shown.
+    pub stream: super::stream::StreamRuntime,
     /// When alerts were last checked.
     pub monitor: super::monitor::MonitorState,
     /// Where the next claim starts.
@@ -230,6 +232,7 @@ impl Runtime {
                     .map_err(|e| Refusal::invalid(format!("cannot read the pull state: {e}")))?,
                 ..PullRuntime::default()
             },
+            stream: Default::default(),
             config,
             table,
         };
@@ -248,6 +251,7 @@ impl Runtime {
         self.pull.fetching = old.pull.fetching;
         self.pull.waiting = old.pull.waiting;
         self.pull.due = old.pull.due;
+        self.pull.polls = old.pull.polls;
         self.monitor = old.monitor.carried_over();
         if old.pool_size == self.pool_size {
             self.pool = old.pool;
@@ -278,7 +282,8 @@ impl Runtime {
             ));
             return;
         }
-        match crate::connection::connector(
+        match crate::connection::sync_connector(
+            self.id,
             &self.config,
             secret,
             self.pool_size,

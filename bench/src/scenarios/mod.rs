@@ -1,7 +1,8 @@
-//! The six scenarios. Each measures hubsync and its baseline in the same run, repeats
+//! The seven scenarios. Each measures hubsync and its baseline in the same run, repeats
 //! `reps` times, and reports ratios (medians of per-repetition ratios) or counts.
 
 pub mod capture;
+pub mod cdc;
 pub mod isolation;
 pub mod latency;
 pub mod memory;

@@ -15,7 +15,7 @@
 //! | `mapping_options.timestamp_format` | `iso8601` |
 //! | `mapping_options.default_phone_region` | `US` (also `format_phone`'s `default_country`) |
 //! | `sync_settings.initial_sync.strategy` | `full_load` |
-//! | `sync_settings.ongoing_sync` | `real_time`, `polling_interval_seconds` 30 |
+//! | `sync_settings.ongoing_sync` | `real_time`, `polling_interval_seconds` 30, `safety_poll_seconds` 300 |
 //! | `conflict_resolution` | `last_write_wins` on `LastModifiedDate` |
 //! | `conflict_resolution.default` (field_level_priority) | `last_write_wins` |
 //! | `error_handling.retry_strategy` | `max_attempts` 5, `backoff_factor` 2.0, `initial_delay_seconds` 30, `max_delay_seconds` 3600 |
@@ -65,6 +65,7 @@ impl Default for OngoingSync {
         OngoingSync {
             mode: OngoingMode::RealTime,
             polling_interval_seconds: 30.0,
+            safety_poll_seconds: 300.0,
         }
     }
 }

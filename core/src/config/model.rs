@@ -240,9 +240,10 @@ pub enum InitialSync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OngoingMode {
-    /// Push at commit; pull as often as `polling_interval_seconds` allows.
+    /// Push at commit; pull by streaming change events where the system offers them
+    /// (Salesforce Change Data Capture), else every `polling_interval_seconds`.
     RealTime,
-    /// Accepted for compatibility; pushes still happen at commit and pulls every `polling_interval_seconds`, as in `real_time`.
+    /// Push at commit; pull every `polling_interval_seconds`, never by streaming.
     Polling,
 }
 
@@ -252,6 +253,9 @@ pub struct OngoingSync {
     pub mode: OngoingMode,
     /// Seconds between incremental pulls.
     pub polling_interval_seconds: f64,
+    /// Seconds between the polls that run while changes are streamed, to catch whatever
+    /// a stream could miss.
+    pub safety_poll_seconds: f64,
 }
 
 /// Who wins a field changed on both sides.

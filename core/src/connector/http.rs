@@ -53,6 +53,8 @@ pub(crate) struct Request {
     pub(crate) query: Vec<(&'static str, String)>,
     pub(crate) headers: Vec<(&'static str, String)>,
     pub(crate) body: Body,
+    /// Counts towards the org's API requests (the Streaming API's polls do not).
+    pub(crate) counted: bool,
 }
 
 impl Request {
@@ -65,7 +67,14 @@ impl Request {
             query: Vec::new(),
             headers: Vec::new(),
             body: Body::Empty,
+            counted: true,
         }
+    }
+
+    /// Marks a request that does not count as an API call.
+    pub(crate) fn uncounted(mut self) -> Request {
+        self.counted = false;
+        self
     }
 
     /// A request with a JSON body.
@@ -181,6 +190,18 @@ impl Http {
         body: &Body,
     ) -> Result<Reply, CallError> {
         self.count_call();
+        self.exchange(op, method, url, headers, body)
+    }
+
+    /// [`Http::call`] without counting it as an API call.
+    pub(crate) fn exchange(
+        &self,
+        op: Operation,
+        method: &str,
+        url: &Url,
+        headers: &[(&str, &str)],
+        body: &Body,
+    ) -> Result<Reply, CallError> {
         self.send(method, url, headers, body).map_err(
             |Broken {
                  error,

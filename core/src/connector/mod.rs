@@ -12,12 +12,14 @@ pub mod describe;
 pub mod error;
 pub(crate) mod http;
 mod registry;
+pub mod stream;
 
 pub use changes::{Change, ChangePage, ReadFrom};
 pub use describe::{FieldDescribe, FieldType, ObjectDescribe, PicklistValue};
 pub use error::{CallError, OAuthError, RecordError};
 pub use http::Timeouts;
 pub use registry::{connect, Endpoint, Options};
+pub use stream::{StreamEnd, StreamEvent, StreamMessage};
 
 use crate::retry::ApiUsage;
 use error::null_as_default;
@@ -182,6 +184,46 @@ pub trait Connector: Send + Sync {
     fn finish_bulk_writes(&self, object: &str) -> Result<(), CallError> {
         let _ = object;
         Ok(())
+    }
+
+    /// The records with these ids as changes: their current values, or deleted where a
+    /// record no longer exists (what a streamed event is turned into before it is applied).
+    fn changes_of(
+        &self,
+        object: &str,
+        ids: &[String],
+        fields: &[&str],
+    ) -> Result<Vec<Change>, CallError> {
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let records = self.retrieve(object, &refs, fields)?;
+        Ok(ids
+            .iter()
+            .zip(records)
+            .map(|(id, record)| Change {
+                id: id.clone(),
+                modified: None,
+                deleted: record.is_none(),
+                record: record.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Whether [`Connector::subscribe`] can stream this system's changes.
+    fn streams(&self) -> bool {
+        false
+    }
+
+    /// Streams change events of `object` from a stored position (`None`: from now) into
+    /// `sink` until it answers `false` or streaming cannot go on (see [`stream`]). Blocks:
+    /// run it on a thread of its own.
+    fn subscribe(
+        &self,
+        object: &str,
+        from: Option<i64>,
+        sink: &mut dyn FnMut(StreamMessage) -> bool,
+    ) -> StreamEnd {
+        let _ = (object, from, sink);
+        StreamEnd::NotOffered
     }
 
     /// Ids of the records whose fields hold exactly these values (a natural key).

@@ -53,7 +53,12 @@ pub struct SalesforceClient {
     data_root: String,
     call_options: String,
     scrub: Scrubber,
+    /// How long a Streaming API poll may be held: under the HTTP deadline.
+    long_poll_ms: u64,
 }
+
+/// Longest a Streaming API server holds a poll (reference §9.3).
+const SERVER_POLL_MS: u64 = 110_000;
 
 impl SalesforceClient {
     /// Checks the configuration and prepares the connection pool; no request is made
@@ -76,7 +81,9 @@ impl SalesforceClient {
         let version = api_version(&config.api_version).map_err(bad)?;
         let client_name = client_name(&config.client_name).map_err(bad)?;
         let auth = Auth::new(config.secret, instance_url, login_url, network).map_err(bad)?;
+        let deadline = config.timeouts.read.as_millis() as u64;
         Ok(SalesforceClient {
+            long_poll_ms: deadline.saturating_sub(5_000).clamp(1_000, SERVER_POLL_MS),
             http: Http::new(
                 config.timeouts,
                 config.parallelism,
@@ -112,6 +119,28 @@ impl SalesforceClient {
         self.auth
             .token(&self.http, Operation::Read, &self.scrub)
             .map(drop)
+    }
+
+    /// The name hubsync's writes carry (`Sforce-Call-Options: client=<name>`).
+    pub(crate) fn client_name(&self) -> &str {
+        self.call_options.trim_start_matches("client=")
+    }
+
+    /// How long a Streaming API poll may be held, in milliseconds.
+    pub(crate) fn long_poll_ms(&self) -> u64 {
+        self.long_poll_ms
+    }
+
+    /// Posts Bayeux messages to the Streaming API (`/cometd/<version>`) and returns the
+    /// answer's messages. Polls are not API calls: the Streaming API has its own
+    /// allocation, so they are not counted.
+    pub(crate) fn bayeux(
+        &self,
+        messages: &serde_json::Value,
+    ) -> Result<Vec<serde_json::Value>, CallError> {
+        let version = self.data_root.trim_start_matches("/services/data/v");
+        let request = Request::json("POST", format!("/cometd/{version}"), messages).uncounted();
+        self.call(Operation::Read, &request)
     }
 
     /// The versioned data root, `/services/data/vXX.X`.
@@ -154,8 +183,13 @@ impl SalesforceClient {
             ("Sforce-Call-Options", &self.call_options),
         ];
         headers.extend(request.headers.iter().map(|(k, v)| (*k, v.as_str())));
-        self.http
-            .call(op, request.method, &url, &headers, &request.body)
+        if request.counted {
+            self.http
+                .call(op, request.method, &url, &headers, &request.body)
+        } else {
+            self.http
+                .exchange(op, request.method, &url, &headers, &request.body)
+        }
     }
 
     fn url(&self, instance: &Url, request: &Request) -> Url {

@@ -1,6 +1,7 @@
 //! Salesforce as a [`Connector`]: sObject Collections for writes, SOQL by `SystemModstamp`
-//! (through `queryAll`, so deletions come too) for reads, and Bulk API 2.0 jobs for full
-//! loads and write batches above the sync's thresholds.
+//! (through `queryAll`, so deletions come too) for reads, Bulk API 2.0 jobs for full
+//! loads and write batches above the sync's thresholds, and Change Data Capture over
+//! CometD for streaming (`streaming`).
 
 use super::bulk::{self, query::Cursor as BulkCursor};
 use super::client::{ClientConfig, ClientConfigError, SalesforceClient};
@@ -9,7 +10,7 @@ use super::MAX_RECORDS;
 use crate::config::OAuthSecret;
 use crate::connector::{
     CallError, Change, ChangePage, Connector, Endpoint, ObjectDescribe, Options, ReadFrom, Record,
-    SaveResult, Write,
+    SaveResult, StreamEnd, StreamMessage, Write,
 };
 use crate::retry::{ApiUsage, Class, Operation};
 use crate::timestamp::Timestamp;
@@ -148,6 +149,48 @@ impl Connector for SalesforceClient {
 
     fn finish_bulk_writes(&self, object: &str) -> Result<(), CallError> {
         self.finish_ingest_jobs(object)
+    }
+
+    fn changes_of(
+        &self,
+        object: &str,
+        ids: &[String],
+        fields: &[&str],
+    ) -> Result<Vec<Change>, CallError> {
+        let records = SalesforceClient::retrieve(self, object, ids, fields)?;
+        Ok(ids
+            .iter()
+            .zip(records)
+            .map(|(id, record)| {
+                match record.and_then(|mut record| {
+                    if !record.contains_key("Id") {
+                        record.insert("Id".into(), Value::String(id.clone()));
+                    }
+                    change(record)
+                }) {
+                    Some(change) => change,
+                    None => Change {
+                        id: id.clone(),
+                        modified: None,
+                        deleted: true,
+                        record: Record::new(),
+                    },
+                }
+            })
+            .collect())
+    }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    fn subscribe(
+        &self,
+        object: &str,
+        from: Option<i64>,
+        sink: &mut dyn FnMut(StreamMessage) -> bool,
+    ) -> StreamEnd {
+        self.stream(object, from, sink)
     }
 
     fn find(&self, object: &str, key: &[(String, Value)]) -> Result<Vec<String>, CallError> {

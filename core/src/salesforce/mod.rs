@@ -14,6 +14,7 @@ pub mod query;
 pub mod records;
 pub mod replication;
 pub mod soql;
+pub mod streaming;
 
 pub use client::{ClientConfig, ClientConfigError, SalesforceClient};
 pub use query::{QueryOptions, QueryPage, QueryPages};

@@ -19,16 +19,24 @@ pub(super) fn initial_sync(layered: &Layered, problems: &mut Problems) -> Initia
         .map_or(INITIAL_SYNC, |l| l.value)
 }
 
-/// `ongoing_sync.mode` and `polling_interval_seconds`.
+/// `ongoing_sync.mode`, `polling_interval_seconds` and `safety_poll_seconds`.
 pub(super) fn ongoing_sync(layered: &Layered, problems: &mut Problems) -> OngoingSync {
     let read = |value: &_, path: &str, problems: &mut Problems| {
-        let obj = Obj::open(value, path, &["mode", "polling_interval_seconds"], problems)?;
+        let obj = Obj::open(
+            value,
+            path,
+            &["mode", "polling_interval_seconds", "safety_poll_seconds"],
+            problems,
+        )?;
         let defaults = OngoingSync::default();
         Some(OngoingSync {
             mode: obj.get_or("mode", defaults.mode, problems),
             polling_interval_seconds: obj
                 .get::<PositiveNumber>("polling_interval_seconds", problems)
                 .map_or(defaults.polling_interval_seconds, |n| n.0),
+            safety_poll_seconds: obj
+                .get::<PositiveNumber>("safety_poll_seconds", problems)
+                .map_or(defaults.safety_poll_seconds, |n| n.0),
         })
     };
     layered

@@ -85,6 +85,7 @@ fn the_accounts_example_resolves_with_defaults() {
         (1000, 4)
     );
     assert_eq!(c.ongoing.polling_interval_seconds, 30.0);
+    assert_eq!(c.ongoing.safety_poll_seconds, 300.0);
     assert_eq!(c.initial_sync, InitialSync::FullLoad);
     assert_eq!(c.monitoring.retention_days, 30);
     assert_eq!(c.mapping_options.default_phone_region, "US");
@@ -359,6 +360,23 @@ fn both_monitoring_shapes_merge() {
         json!({"monitoring": {"logging": {"level": "debug"}, "log_level": "info"}}),
     ));
     assert_eq!(paths(&p), ["monitoring.log_level"]);
+}
+
+#[test]
+fn ongoing_sync_reads_its_mode_and_both_intervals() {
+    let c = ok(with(json!({"sync_settings": {"ongoing_sync": {
+        "mode": "polling", "polling_interval_seconds": 5, "safety_poll_seconds": 3600
+    }}})));
+    assert_eq!(c.ongoing.mode, OngoingMode::Polling);
+    assert_eq!(c.ongoing.polling_interval_seconds, 5.0);
+    assert_eq!(c.ongoing.safety_poll_seconds, 3600.0);
+    let p = errors(with(
+        json!({"sync_settings": {"ongoing_sync": {"safety_poll_seconds": 0}}}),
+    ));
+    assert_eq!(
+        paths(&p),
+        ["sync_settings.ongoing_sync.safety_poll_seconds"]
+    );
 }
 
 #[test]
