@@ -4,7 +4,10 @@
 //! repeating anything, and gaps or an expired replay id fall back to polling and then stream
 //! again.
 
-use hubsync_e2e::{accounts_sync, kill_worker, scalar, wait_for_value, wait_until, AccountsSync};
+use hubsync_e2e::{
+    accounts_sync, kill_worker, scalar, wait_for_value, wait_until, AccountsSync,
+    SERVING_WORKER_PID,
+};
 use postgres::Client;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -172,7 +175,8 @@ fn a_killed_worker_replays_without_losing_or_repeating_changes() {
     let old = kill_worker(&mut db);
     ids.extend(create(10..20));
     wait_until(PATIENCE, "a new worker", || {
-        scalar::<Option<i32>>(&mut db, "SELECT pid FROM hubsync.worker").filter(|pid| *pid != old)
+        let pid: i32 = scalar(&mut db, SERVING_WORKER_PID);
+        (pid != 0 && pid != old).then_some(pid)
     });
     for (i, id) in ids.iter().enumerate() {
         let name = format!("Replay {i:02}");
