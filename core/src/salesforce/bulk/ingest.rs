@@ -197,10 +197,20 @@ impl SalesforceClient {
                 CallError::unreadable(op, 200, &format!("Bulk job {job} {which}: {e}"))
             })
         };
+        // A result list the job's counts show empty is not fetched: each is an API call.
+        let none_failed = info.number_records_failed == Some(0);
+        let all_processed = info.state == JobState::JobComplete
+            && info.number_records_processed == Some(rows.len() as u64);
         let outcome = Outcome {
             succeeded: results("successfulResults")?,
-            failed: results("failedResults")?,
-            unprocessed: results("unprocessedrecords")?,
+            failed: match none_failed {
+                true => Table::default(),
+                false => results("failedResults")?,
+            },
+            unprocessed: match all_processed {
+                true => Table::default(),
+                false => results("unprocessedrecords")?,
+            },
             job_error: (info.state == JobState::Failed)
                 .then(|| info.error_message.clone().unwrap_or_default()),
         };

@@ -51,6 +51,12 @@ pub struct JobInfo {
     /// Why a `Failed` job failed.
     #[serde(default)]
     pub error_message: Option<String>,
+    /// Ingest jobs: records processed so far, failed ones included (absent for queries).
+    #[serde(default)]
+    pub number_records_processed: Option<u64>,
+    /// Ingest jobs: records that failed so far.
+    #[serde(default)]
+    pub number_records_failed: Option<u64>,
 }
 
 /// Ingest or query: the path segment below `/jobs/`.
