@@ -257,7 +257,8 @@ CREATE VIEW hubsync.status AS
            st.problem,
            -- an error message can quote a record's values: only for those who manage the sync
            CASE WHEN pg_has_role(current_user, s.owner, 'USAGE') THEN st.last_error END AS last_error,
-           st.last_error_at
+           st.last_error_at,
+           coalesce(p.pull_mode, CASE WHEN s.direction = 'to_remote' THEN 'off' ELSE 'polling' END) AS pull_mode
     FROM hubsync.sync s
     -- the worker serving the sync; else one of this database's (or the row saying there is
     -- no worker at all)
