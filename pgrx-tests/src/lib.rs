@@ -100,9 +100,15 @@ pub const SERVING_WORKER_PID: &str = "SELECT coalesce((SELECT pid FROM hubsync.w
 
 /// Terminates every serving worker of the connected database (as a crash or an operator
 /// would) and returns the pid of the one that served its syncs; the launcher starts new ones.
+/// A sync created a moment ago may not be listed yet: its worker lists it at its next refresh.
 pub fn kill_worker(db: &mut Client) -> i32 {
-    let pid: i32 = scalar(db, SERVING_WORKER_PID);
-    assert_ne!(pid, 0, "a running worker");
+    let pid: i32 = wait_for_value(
+        Duration::from_secs(30),
+        "a worker serving the syncs",
+        db,
+        SERVING_WORKER_PID,
+        |pid: &i32| *pid != 0,
+    );
     db.execute(
         "SELECT pg_terminate_backend(pid) FROM hubsync.worker \
          WHERE database = current_database() AND pid IS NOT NULL",
