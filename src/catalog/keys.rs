@@ -35,12 +35,9 @@ pub fn typed_keys_with(table: &LocalTable, param: &str, key_path: &str, extra: &
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let type_name = table
-                .column(name)
-                .map(|c| c.type_name.as_str())
-                .unwrap_or("text");
             format!(
-                "(e{key_path}->>{i})::{type_name} AS {}",
+                "(e{key_path}->>{i})::{} AS {}",
+                type_of(table, name),
                 quote_identifier(name)
             )
         })
@@ -49,4 +46,12 @@ pub fn typed_keys_with(table: &LocalTable, param: &str, key_path: &str, extra: &
         "(SELECT {}{extra} FROM jsonb_array_elements({param}) e) AS k",
         cols.join(", ")
     )
+}
+
+/// The SQL type to cast a key column's text to (`text` for a column the table lost).
+pub fn type_of<'t>(table: &'t LocalTable, column: &str) -> &'t str {
+    table
+        .column(column)
+        .map(|c| c.type_name.as_str())
+        .unwrap_or("text")
 }

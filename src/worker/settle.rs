@@ -474,13 +474,10 @@ fn write_back_ids(runtime: &Runtime, synced: &[(Record, Option<String>)]) -> Spi
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let type_name = table
-                .column(name)
-                .map(|c| c.type_name.as_str())
-                .unwrap_or("text");
             format!(
-                "t.{} = k.c{i}::{type_name}",
-                pgrx::spi::quote_identifier(name)
+                "t.{} = k.c{i}::{}",
+                pgrx::spi::quote_identifier(name),
+                crate::catalog::keys::type_of(table, name)
             )
         })
         .collect();
