@@ -290,6 +290,10 @@ fn capture_cannot_be_forged_hijacked_or_silenced() {
     assert_eq!(peeked, 0, "a leaky function saw rows the view hides");
     refused(&mut t.mallory, "SELECT * FROM hubsync.log", "42501");
     refused(&mut t.mallory, "SELECT * FROM hubsync.sync_stats", "42501");
+    // The bulk jobs a worker must finish, and the launcher's wake-up, are the worker's.
+    refused(&mut t.mallory, "SELECT * FROM hubsync.bulk_job", "42501");
+    refused(&mut t.mallory, "DELETE FROM hubsync.bulk_job", "42501");
+    refused(&mut t.mallory, "SELECT hubsync.wake_launcher()", "42501");
     let error: Option<String> = scalar(
         &mut t.mallory,
         &format!(
