@@ -182,35 +182,19 @@ impl ZendeskClient {
             parts.push((blank.clone(), vec![missing; blank.len()]));
         }
         if !updates.is_empty() {
-            let body: Vec<Value> = updates
+            let body = updates
                 .iter()
                 .map(|(i, id)| with_id(to_zendesk(kind, &records[*i]), id))
                 .collect();
-            let request = Request::json(
-                "PUT",
-                "organizations/update_many.json",
-                &json!({"organizations": body}),
-            );
-            let mut results = self.run_job(op, &request, updates.len())?;
-            results
-                .iter_mut()
-                .for_each(|r| r.created = r.success.then_some(false));
+            let results = self.organizations_job("PUT", "update_many", body, false)?;
             parts.push((updates.into_iter().map(|(i, _)| i).collect(), results));
         }
         if !creates.is_empty() {
-            let body: Vec<Value> = creates
+            let body = creates
                 .iter()
                 .map(|&i| Value::Object(to_zendesk(kind, &records[i])))
                 .collect();
-            let request = Request::json(
-                "POST",
-                "organizations/create_many.json",
-                &json!({"organizations": body}),
-            );
-            let mut results = self.run_job(op, &request, creates.len())?;
-            results
-                .iter_mut()
-                .for_each(|r| r.created = r.success.then_some(true));
+            let results = self.organizations_job("POST", "create_many", body, true)?;
             parts.push((creates, results));
         }
         for i in singles {
@@ -220,6 +204,28 @@ impl ZendeskClient {
             ));
         }
         Ok(merge(records.len(), parts))
+    }
+
+    /// One `organizations/<action>.json` job of an upsert, its successes marked `created`
+    /// (a create) or not (an update).
+    fn organizations_job(
+        &self,
+        method: &'static str,
+        action: &str,
+        body: Vec<Value>,
+        created: bool,
+    ) -> Result<Vec<SaveResult>, CallError> {
+        let count = body.len();
+        let request = Request::json(
+            method,
+            format!("organizations/{action}.json"),
+            &json!({"organizations": body}),
+        );
+        let mut results = self.run_job(Operation::Upsert, &request, count)?;
+        results
+            .iter_mut()
+            .for_each(|r| r.created = r.success.then_some(created));
+        Ok(results)
     }
 
     /// Plain creates: one POST, or a `create_many` job.
